@@ -1,0 +1,192 @@
+package model
+
+import "time"
+
+// InstanceState is what one live PostgreSQL instance holds, as read by
+// package inspect in a fixed number of round trips.
+type InstanceState struct {
+	Cluster  string
+	Instance string // <cluster>-<seq>
+	Addr     string
+	Port     int
+
+	Version    int       // server_version_num, e.g. 150018
+	InRecovery bool      // a replica or standby
+	Now        time.Time // the server's clock, for expire_in
+	DataDir    string
+	HBAFile    string // SHOW hba_file
+
+	Session Session
+
+	// AuthidReadable is false when pg_authid could not be read (not a
+	// superuser): passwords are then unknown, never "in sync".
+	AuthidReadable bool
+
+	Roles       []*LiveRole     // sorted by name, pg_* included
+	Databases   []*LiveDatabase // sorted by name
+	HBA         *LiveHBA        // nil when unreadable
+	Settings    map[string]*LiveSetting
+	Replication []ReplicationClient
+}
+
+// Role returns the live role called name, or nil.
+func (s *InstanceState) Role(name string) *LiveRole {
+	for _, r := range s.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Database returns the live database called name, or nil.
+func (s *InstanceState) Database(name string) *LiveDatabase {
+	for _, d := range s.Databases {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Session describes the inspecting connection itself: the lockout guard
+// must keep exactly this path open.
+type Session struct {
+	User            string
+	Database        string
+	ClientAddr      string // "" over a Unix socket
+	SSL             bool
+	Superuser       bool
+	ApplicationName string
+}
+
+// LiveRole is a row of pg_authid (or pg_roles) with its memberships,
+// settings and comment.
+type LiveRole struct {
+	Name string
+	OID  uint32
+
+	Superuser, Inherit, CreateRole, CreateDB, Login, Replication, BypassRLS bool
+
+	ConnLimit  int
+	ValidUntil *time.Time // nil = NULL (never expires); infinity is time.Time{} with Infinity set
+	Infinity   bool       // VALID UNTIL 'infinity'
+	Comment    *string
+
+	// Password is rolpassword when AuthidReadable; zero when NULL.
+	Password Secret
+
+	MemberOf []LiveMembership
+	Settings []LiveRoleSetting
+}
+
+// LiveMembership is a row of pg_auth_members seen from the member.
+type LiveMembership struct {
+	Role    string
+	Admin   bool
+	Inherit *bool // PG16+ only
+	Set     *bool // PG16+ only
+	Grantor string
+}
+
+// LiveRoleSetting is one entry of pg_db_role_setting for a role.
+type LiveRoleSetting struct {
+	Database string // "" = all databases
+	Name     string
+	Value    string
+}
+
+// LiveDatabase is a row of pg_database plus, for managed databases, what
+// lives inside it.
+type LiveDatabase struct {
+	Name           string
+	Owner          string
+	ConnLimit      int
+	AllowConn      bool
+	IsTemplate     bool
+	Comment        *string
+	Encoding       string
+	Collate, Ctype string
+	LocaleProvider string
+	ICULocale      string
+	Tablespace     string
+	PublicConnect  bool     // PUBLIC holds CONNECT (explicitly or by the default ACL)
+	ACL            []string // datacl items as text; nil = default ACL
+	Settings       []Setting
+
+	// Inside reports whether the fields below were read (only managed
+	// databases are entered).
+	Inside     bool
+	Schemas    []LiveSchema
+	Extensions []LiveExtension
+	DefaultACL []DefaultACL
+}
+
+// LiveSchema is a row of pg_namespace (system schemas excluded).
+type LiveSchema struct{ Name, Owner string }
+
+// LiveExtension is a row of pg_extension.
+type LiveExtension struct{ Name, Schema, Version string }
+
+// DefaultACL is one grantee entry of pg_default_acl.
+type DefaultACL struct {
+	Owner      string // defaclrole: FOR ROLE
+	Schema     string // "" = all schemas
+	ObjectType string // TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
+	Grantee    string // "PUBLIC" for the public pseudo-role
+	Privileges string // aclitem letters, e.g. "arwd"
+	Grantable  string // letters held WITH GRANT OPTION
+}
+
+// LiveHBA is the HBA file as PostgreSQL sees it.
+type LiveHBA struct {
+	Path  string
+	Text  string   // file contents (pg_read_file)
+	Rules []HBARow // pg_hba_file_rules, in file order, error rows included
+}
+
+// HBARow is a row of pg_hba_file_rules.
+type HBARow struct {
+	Line       int
+	Type       string
+	Database   []string
+	User       []string
+	Address    string
+	Netmask    string
+	AuthMethod string
+	Options    []string
+	Error      string
+}
+
+// LiveSetting is a row of pg_settings joined with the last pg_file_settings
+// row for the same name.
+type LiveSetting struct {
+	Name           string
+	Setting        string
+	Unit           string
+	Context        string
+	VarType        string
+	Source         string
+	SourceFile     string
+	BootVal        string
+	ResetVal       string
+	EnumVals       []string
+	MinVal, MaxVal string
+	PendingRestart bool
+
+	// File* come from the last pg_file_settings row for this name, if any:
+	// the value written to a configuration file but perhaps not live yet.
+	FileValue   *string
+	FileSource  string // the file it came from, e.g. …/postgresql.auto.conf
+	FileApplied bool
+	FileError   string
+}
+
+// ReplicationClient is a row of pg_stat_replication.
+type ReplicationClient struct {
+	User            string
+	ApplicationName string
+	ClientAddr      string
+	SSL             bool
+	State           string
+}

@@ -1,0 +1,16 @@
+// Package model holds the plain Go values that every other package of
+// pgreconciler speaks: what a spec repository declares (Desired, Cluster,
+// Instance, Role, Database, HBARule …) and what a live PostgreSQL instance
+// holds (InstanceState and its parts).
+//
+// The desired types follow Pigsty's data model field for field (see
+// pigsty-model.md): tri-state booleans are *bool, where nil means "the spec
+// has no opinion"; defaults that Pigsty applies at render time (the
+// "business user <name>" comment, pg_port 5432 …) are already resolved by
+// the spec loader, so a model value is exactly what the spec asks for.
+//
+// Model does no I/O, imports nothing of ours, and has no behaviour beyond
+// small accessors. Secrets are carried as Secret, whose String, GoString and
+// JSON forms are redacted, so a secret cannot reach a log or a plan by
+// accident.
+package model

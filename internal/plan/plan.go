@@ -1,0 +1,209 @@
+package plan
+
+import (
+	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
+
+// Kind is the kind of object a change touches.
+type Kind string
+
+const (
+	KindRole             Kind = "role"
+	KindMembership       Kind = "membership"
+	KindRoleSetting      Kind = "role_setting"
+	KindPassword         Kind = "password"
+	KindComment          Kind = "comment"
+	KindDatabase         Kind = "database"
+	KindSchema           Kind = "schema"
+	KindExtension        Kind = "extension"
+	KindDefaultPrivilege Kind = "default_privilege"
+	KindHBA              Kind = "hba"
+	KindParameter        Kind = "parameter"
+	KindUnmanaged        Kind = "unmanaged"
+)
+
+// Kinds lists every kind in the order plans are executed.
+var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
+	KindDatabase, KindSchema, KindExtension, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
+
+// DriftClass groups kinds into the drift classes of the metrics and the
+// daemon's per-class mode: user, hba, parameter, database, privilege.
+func (k Kind) DriftClass() string {
+	switch k {
+	case KindRole, KindMembership, KindRoleSetting, KindPassword, KindComment, KindUnmanaged:
+		return "user"
+	case KindDatabase, KindSchema, KindExtension:
+		return "database"
+	case KindDefaultPrivilege:
+		return "privilege"
+	case KindHBA:
+		return "hba"
+	case KindParameter:
+		return "parameter"
+	}
+	return string(k)
+}
+
+// Action is what a change does. It is a small closed set.
+type Action int
+
+const (
+	ActionCreate Action = iota + 1 // "+": the object does not exist yet
+	ActionChange                   // "~": the object exists and differs
+	ActionRemove                   // "-": state: absent
+	ActionReport                   // "!": drift that is reported but never planned as SQL (lockout guard, unknown)
+	ActionNote                     // "?": information only, not drift (unmanaged objects)
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionCreate:
+		return "create"
+	case ActionChange:
+		return "change"
+	case ActionRemove:
+		return "remove"
+	case ActionReport:
+		return "report"
+	case ActionNote:
+		return "note"
+	}
+	return "unknown"
+}
+
+// Symbol is the one-character marker of the text plan.
+func (a Action) Symbol() string {
+	switch a {
+	case ActionCreate:
+		return "+"
+	case ActionChange:
+		return "~"
+	case ActionRemove:
+		return "-"
+	case ActionReport:
+		return "!"
+	case ActionNote:
+		return "?"
+	}
+	return " "
+}
+
+// MarshalText makes an Action print as its name in JSON.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Statement is one SQL statement of a change.
+type Statement struct {
+	// SQL never holds a secret. When Password is set, SQL contains the
+	// placeholder PasswordPlaceholder exactly once, which the executor
+	// replaces with the quoted SCRAM verifier.
+	SQL      string
+	Password model.Secret
+
+	// Database is where the statement runs ("" = the maintenance database,
+	// postgres).
+	Database string
+
+	// NoTx marks statements PostgreSQL refuses inside a transaction block
+	// (CREATE/DROP DATABASE, ALTER SYSTEM).
+	NoTx bool
+}
+
+// PasswordPlaceholder stands for the password literal inside Statement.SQL.
+const PasswordPlaceholder = "$PASSWORD$"
+
+// String is the statement as it may be printed and logged: the password,
+// if any, is shown as '<redacted>'.
+func (s Statement) String() string {
+	if s.Password.IsZero() {
+		return s.SQL
+	}
+	return strings.Replace(s.SQL, PasswordPlaceholder, "'"+model.Redacted+"'", 1)
+}
+
+// Change is one drift item: an object whose live state differs from the
+// spec, with the statements that converge it.
+type Change struct {
+	Kind     Kind
+	Action   Action
+	Object   string // role name, "member->role", "db.schema", parameter name, "pg_hba.conf" …
+	Cluster  string
+	Instance string // instance name; cluster-wide changes carry the primary's
+
+	Before string // human-readable, redacted
+	After  string // human-readable, redacted
+
+	Statements      []Statement
+	RequiresRestart bool
+	Reason          string
+
+	// HBA carries the rendered file for KindHBA changes.
+	HBA *HBAFile
+}
+
+// HBAFile is the desired pg_hba.conf of one instance.
+type HBAFile struct {
+	Content string   // the whole file to write
+	Diff    []string // rule lines, "+ …" wanted and missing, "- …" live and unwanted
+}
+
+// Drift reports whether the change counts as drift (everything but notes).
+func (c Change) Drift() bool { return c.Action != ActionNote }
+
+// ClusterPlan is the plan for one cluster.
+type ClusterPlan struct {
+	Name    string
+	Changes []Change
+}
+
+// Plan is the result of comparing a spec with live clusters.
+type Plan struct {
+	Commit   string // the spec commit, when known
+	Signer   string // who signed it, when verified
+	Clusters []ClusterPlan
+}
+
+// Summary counts the changes of a plan by action.
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Remove  int `json:"remove"`
+	Report  int `json:"report"`
+	Restart int `json:"restart"`
+}
+
+// Summary counts the plan's changes.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	for _, c := range p.Clusters {
+		for _, ch := range c.Changes {
+			switch ch.Action {
+			case ActionCreate:
+				s.Add++
+			case ActionChange:
+				s.Change++
+			case ActionRemove:
+				s.Remove++
+			case ActionReport:
+				s.Report++
+			}
+			if ch.RequiresRestart {
+				s.Restart++
+			}
+		}
+	}
+	return s
+}
+
+// HasDrift reports whether any change is drift (for --detailed-exitcode).
+func (p *Plan) HasDrift() bool {
+	for _, c := range p.Clusters {
+		for _, ch := range c.Changes {
+			if ch.Drift() {
+				return true
+			}
+		}
+	}
+	return false
+}
