@@ -1,0 +1,296 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
+
+// BuiltinRoles are PostgreSQL's predefined roles (15 to 17). Memberships
+// may name them without declaring them; specs may never declare them.
+var BuiltinRoles = map[string]bool{
+	"pg_database_owner": true, "pg_read_all_data": true, "pg_write_all_data": true, "pg_monitor": true,
+	"pg_read_all_settings": true, "pg_read_all_stats": true, "pg_stat_scan_tables": true,
+	"pg_read_server_files": true, "pg_write_server_files": true, "pg_execute_server_program": true,
+	"pg_signal_backend": true, "pg_checkpoint": true, "pg_use_reserved_connections": true,
+	"pg_create_subscription": true, "pg_maintain": true,
+}
+
+// maxIdentifier is NAMEDATALEN-1: PostgreSQL truncates longer names, which
+// would make the object drift forever.
+const maxIdentifier = 63
+
+var (
+	gucName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
+	defPriv   = regexp.MustCompile(`(?i)^GRANT\s+(.+?)\s+ON\s+(TABLES|SEQUENCES|FUNCTIONS|ROUTINES|TYPES|SCHEMAS)\s+TO\s+("[^"]+"|[A-Za-z_][A-Za-z0-9_@.$-]*)(\s+WITH\s+GRANT\s+OPTION)?$`)
+	privWords = map[string][]string{
+		"TABLES":    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "ALL", "ALL PRIVILEGES"},
+		"SEQUENCES": {"USAGE", "SELECT", "UPDATE", "ALL", "ALL PRIVILEGES"},
+		"FUNCTIONS": {"EXECUTE", "ALL", "ALL PRIVILEGES"},
+		"ROUTINES":  {"EXECUTE", "ALL", "ALL PRIVILEGES"},
+		"TYPES":     {"USAGE", "ALL", "ALL PRIVILEGES"},
+		"SCHEMAS":   {"USAGE", "CREATE", "ALL", "ALL PRIVILEGES"},
+	}
+)
+
+// checkCluster runs the Go checks that need a decoded cluster.
+func (cs *clusterSrc) check() {
+	cs.checkIdentity()
+	declared := cs.checkRoles()
+	cs.checkMemberships(declared)
+	cs.checkDatabases(declared)
+	cs.checkPrivileges(declared)
+	cs.checkHBA()
+	cs.checkParameters()
+}
+
+func (cs *clusterSrc) checkIdentity() {
+	c := cs.c
+	if len(c.Instances) == 0 {
+		cs.fail(cs.namePos, RuleIdentity, "cluster %s has no hosts", c.Name)
+		return
+	}
+	var primaries []*model.Instance
+	seqs := map[int]*model.Instance{}
+	for _, in := range c.Instances {
+		if in.Role == model.RolePrimary {
+			primaries = append(primaries, in)
+		}
+		if prev, dup := seqs[in.Seq]; dup && in.Role != "" {
+			cs.fail(cs.hosts[in].pos, RuleIdentity, "pg_seq %d of host %s is already used by host %s", in.Seq, in.IP, prev.IP)
+		}
+		seqs[in.Seq] = in
+	}
+	switch {
+	case len(primaries) == 0:
+		cs.fail(cs.namePos, RuleIdentity, "cluster %s has no primary (exactly one host needs pg_role: primary)", c.Name)
+	case len(primaries) > 1:
+		for _, in := range primaries[1:] {
+			cs.fail(cs.hosts[in].pos, RuleIdentity, "cluster %s has more than one primary: %s and %s", c.Name, primaries[0].IP, in.IP)
+		}
+	}
+}
+
+// checkRoles checks each role on its own and returns the roles that will
+// exist (declared with state create), by name.
+func (cs *clusterSrc) checkRoles() map[string]*model.Role {
+	declared := map[string]*model.Role{}
+	where := map[string]Pos{}
+	for i, r := range cs.c.Roles {
+		n := cs.roles[i]
+		namePos := n.get("name").pos
+		cs.checkIdentifier(namePos, "role", r.Name)
+		if prev, dup := where[r.Name]; dup {
+			cs.fail(namePos, RuleRole, "role %s is declared twice (also at %s)", r.Name, prev)
+			continue
+		}
+		where[r.Name] = namePos
+		if r.State == model.StateAbsent {
+			if cs.c.Globals.Protected(r.Name) {
+				cs.fail(n.get("state").pos, RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
+			}
+		} else {
+			declared[r.Name] = r
+		}
+		if r.ExpireAt != "" && r.ExpireAt != "infinity" {
+			if _, err := time.Parse("2006-01-02", r.ExpireAt); err != nil {
+				cs.fail(n.get("expire_at").pos, RuleRole, "expire_at %q is not a date (YYYY-MM-DD) or infinity", r.ExpireAt)
+			}
+		}
+		if r.ExpireIn != nil && r.ExpireAt != "" {
+			cs.problems = append(cs.problems, Problem{Pos: n.get("expire_at").pos, Rule: RuleRole, Severity: SeverityWarning,
+				Message: fmt.Sprintf("role %s sets both expire_in and expire_at; expire_in wins, as in Pigsty", r.Name)})
+		}
+		if !r.Password.IsZero() && r.Password.Kind() == model.SecretPlaintext && strings.HasPrefix(r.Password.Reveal(), "SCRAM-SHA-256") {
+			cs.fail(n.get("password").pos, RuleRole, "role %s: the password looks like a SCRAM verifier but is malformed; PostgreSQL would store it as a plaintext password", r.Name)
+		}
+		cs.checkSettings(n.get("parameters"), "role "+r.Name)
+	}
+	return declared
+}
+
+func (cs *clusterSrc) checkIdentifier(p Pos, what, name string) {
+	if len(name) > maxIdentifier {
+		cs.fail(p, RuleRole, "%s name %q is %d bytes; PostgreSQL truncates names to %d bytes", what, name, len(name), maxIdentifier)
+	}
+	if strings.HasPrefix(name, "pg_") {
+		cs.fail(p, RuleRole, "%s name %q starts with pg_, which PostgreSQL reserves", what, name)
+	}
+}
+
+func (cs *clusterSrc) checkSettings(m *node, owner string) {
+	if m == nil {
+		return
+	}
+	for _, f := range m.fields {
+		if !gucName.MatchString(f.key) {
+			cs.fail(f.keyPos, RuleParameter, "%s: %q is not a valid parameter name", owner, f.key)
+		}
+		if strings.ContainsAny(f.value.scalar, "\n\r\x00") {
+			cs.fail(f.value.pos, RuleParameter, "%s: the value of %s contains a line break or NUL", owner, f.key)
+		}
+	}
+}
+
+// knownRole reports whether name will exist: declared (state create) or
+// built into PostgreSQL.
+func knownRole(name string, declared map[string]*model.Role) bool {
+	return declared[name] != nil || BuiltinRoles[name]
+}
+
+func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
+	for i, r := range cs.c.Roles {
+		if r.State == model.StateAbsent {
+			continue
+		}
+		entries := cs.roles[i].get("roles")
+		for j, m := range r.MemberOf {
+			p := entries.items[j].pos
+			switch {
+			case m.Role == r.Name:
+				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)
+			case m.Revoke:
+				// Revoking a membership in a role that does not exist is a no-op.
+			case strings.HasPrefix(m.Role, "pg_") && !BuiltinRoles[m.Role]:
+				cs.fail(p, RuleRole, "role %s: %s is not a built-in PostgreSQL role", r.Name, m.Role)
+			case !knownRole(m.Role, declared):
+				cs.fail(p, RuleRole, "role %s is a member of %s, which is neither declared nor built in", r.Name, m.Role)
+			}
+		}
+	}
+	// Cycles: PostgreSQL refuses circular memberships.
+	state := map[string]int{}
+	var visit func(name string, path []string) []string
+	visit = func(name string, path []string) []string {
+		switch state[name] {
+		case 1:
+			return append(path, name)
+		case 2:
+			return nil
+		}
+		state[name] = 1
+		if r := declared[name]; r != nil {
+			for _, m := range r.MemberOf {
+				if m.Revoke || m.Role == name {
+					continue
+				}
+				if cyc := visit(m.Role, append(path, name)); cyc != nil {
+					return cyc
+				}
+			}
+		}
+		state[name] = 2
+		return nil
+	}
+	for i, r := range cs.c.Roles {
+		if state[r.Name] != 0 || declared[r.Name] != r {
+			continue
+		}
+		if cyc := visit(r.Name, nil); cyc != nil {
+			cs.fail(cs.roles[i].get("roles").pos, RuleRole, "circular role membership: %s", strings.Join(cyc, " -> "))
+		}
+	}
+}
+
+func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
+	where := map[string]Pos{}
+	for i, d := range cs.c.Databases {
+		n := cs.dbs[i]
+		namePos := n.get("name").pos
+		if len(d.Name) > maxIdentifier {
+			cs.fail(namePos, RuleDatabase, "database name %q is %d bytes; PostgreSQL truncates names to %d bytes", d.Name, len(d.Name), maxIdentifier)
+		}
+		if prev, dup := where[d.Name]; dup {
+			cs.fail(namePos, RuleDatabase, "database %s is declared twice (also at %s)", d.Name, prev)
+			continue
+		}
+		where[d.Name] = namePos
+		switch {
+		case d.State == "recreate":
+			cs.fail(n.get("state").pos, RuleDatabase, "database %s: state recreate would drop the database on every reconcile; use absent, then create in a later commit", d.Name)
+		case d.State == model.DatabaseAbsent && (d.Name == "postgres" || d.Name == "template0" || d.Name == "template1"):
+			cs.fail(n.get("state").pos, RuleDatabase, "database %s is a system database and cannot be removed", d.Name)
+		}
+		if d.State == model.DatabaseAbsent {
+			continue
+		}
+		if d.Owner != "" && !knownRole(d.Owner, declared) && d.Owner != cs.c.Globals.DBSU {
+			cs.fail(n.get("owner").pos, RuleDatabase, "database %s: owner %s is not a declared role", d.Name, d.Owner)
+		}
+		seen := map[string]bool{}
+		for j, s := range d.Schemas {
+			p := n.get("schemas").items[j].pos
+			if seen[s.Name] {
+				cs.fail(p, RuleDatabase, "database %s: schema %s is listed twice", d.Name, s.Name)
+			}
+			seen[s.Name] = true
+			if s.Owner != "" && !knownRole(s.Owner, declared) && s.Owner != cs.c.Globals.DBSU {
+				cs.fail(p, RuleDatabase, "database %s: schema %s owner %s is not a declared role", d.Name, s.Name, s.Owner)
+			}
+		}
+		seen = map[string]bool{}
+		for j, e := range d.Extensions {
+			if seen[e.Name] {
+				cs.fail(n.get("extensions").items[j].pos, RuleDatabase, "database %s: extension %s is listed twice", d.Name, e.Name)
+			}
+			seen[e.Name] = true
+		}
+		cs.checkSettings(n.get("parameters"), "database "+d.Name)
+	}
+}
+
+// ParseDefaultPrivilege splits a pg_default_privileges clause into its
+// privileges, object type and grantee.
+func ParseDefaultPrivilege(clause string) (privs []string, objType, grantee string, grantOption bool, err error) {
+	m := defPriv.FindStringSubmatch(strings.Join(strings.Fields(clause), " "))
+	if m == nil {
+		return nil, "", "", false, fmt.Errorf("%q is not of the form GRANT <privileges> ON <TABLES|SEQUENCES|FUNCTIONS|TYPES|SCHEMAS> TO <role>", clause)
+	}
+	objType = strings.ToUpper(m[2])
+	grantee = strings.Trim(m[3], `"`)
+	for _, p := range strings.Split(m[1], ",") {
+		p = strings.ToUpper(strings.Join(strings.Fields(p), " "))
+		ok := false
+		for _, w := range privWords[objType] {
+			ok = ok || p == w
+		}
+		if !ok {
+			return nil, "", "", false, fmt.Errorf("%q: %s is not a privilege on %s", clause, p, objType)
+		}
+		privs = append(privs, p)
+	}
+	return privs, objType, grantee, m[4] != "", nil
+}
+
+func (cs *clusterSrc) checkPrivileges(declared map[string]*model.Role) {
+	for i, clause := range cs.c.DefaultPrivileges {
+		p := cs.privs[i].pos
+		_, _, grantee, _, err := ParseDefaultPrivilege(clause)
+		if err != nil {
+			cs.fail(p, RuleRole, "pg_default_privileges: %v", err)
+			continue
+		}
+		if !strings.EqualFold(grantee, "PUBLIC") && !knownRole(grantee, declared) {
+			cs.fail(p, RuleRole, "pg_default_privileges: grantee %s is neither declared nor built in", grantee)
+		}
+	}
+}
+
+func (cs *clusterSrc) checkParameters() {
+	for _, in := range cs.c.Instances {
+		m := cs.params[in]
+		cs.checkSettings(m, "pg_parameters")
+		for _, p := range in.Parameters {
+			if p.Name == "shared_preload_libraries" && strings.Trim(p.Value, `", `) == "" {
+				pos := cs.hosts[in].pos
+				if v := m.get(p.Name); v != nil {
+					pos = v.pos
+				}
+				cs.fail(pos, RuleParameter, "shared_preload_libraries must not be empty or quoted-empty: an empty library name keeps the server from starting")
+			}
+		}
+	}
+}

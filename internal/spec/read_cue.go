@@ -1,0 +1,271 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/literal"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+)
+
+// cueFile is a parsed .cue file of the spec repository.
+type cueFile struct {
+	name string
+	ast  *ast.File
+	data *node // the file's value when it is plain data, else nil
+}
+
+// parseCUE parses one file and, when it is plain data (struct and list
+// literals, scalars, no references, definitions, comprehensions or
+// constraints), converts it to a data tree without running the CUE
+// evaluator. Plain data evaluates to itself, so the tree is exactly what
+// CUE would compute; anything else is left to the evaluator.
+func parseCUE(name string, src []byte) (*cueFile, Problems) {
+	f, err := parser.ParseFile(name, src, parser.ParseComments)
+	if err != nil {
+		return nil, cueProblems(err, RuleSyntax)
+	}
+	cf := &cueFile{name: name, ast: f}
+	var p plainReader
+	p.file = name
+	if root, ok := p.decls(f.Decls, f.Pos()); ok {
+		cf.data = root
+	}
+	return cf, nil
+}
+
+func (f *cueFile) pkg() string { return f.ast.PackageName() }
+
+type plainReader struct {
+	file  string
+	count int
+}
+
+var (
+	plainInt   = regexp.MustCompile(`^[0-9]+$`)
+	plainFloat = regexp.MustCompile(`^[0-9]+\.[0-9]+([eE][-+]?[0-9]+)?$`)
+)
+
+func (p *plainReader) pos(n ast.Node) Pos {
+	tp := n.Pos()
+	return Pos{File: p.file, Line: tp.Line(), Col: tp.Column()}
+}
+
+// decls converts the declarations of a file or struct literal.
+func (p *plainReader) decls(decls []ast.Decl, at token.Pos) (*node, bool) {
+	out := &node{kind: kindMap, pos: Pos{File: p.file, Line: at.Line(), Col: at.Column()}}
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
+			continue
+		case *ast.Field:
+			if d.Constraint != token.ILLEGAL {
+				return nil, false
+			}
+			key, ok := p.label(d.Label)
+			if !ok {
+				return nil, false
+			}
+			v, ok := p.expr(d.Value)
+			if !ok {
+				return nil, false
+			}
+			nf := field{key: key, keyPos: p.pos(d.Label), value: v}
+			if i := out.index(key); i >= 0 {
+				// a: {x: 1} and a: {y: 2} in one file unify as in CUE.
+				merged, ok := p.unifyPlain(out.fields[i].value, v)
+				if !ok {
+					return nil, false
+				}
+				out.fields[i].value = merged
+				continue
+			}
+			out.fields = append(out.fields, nf)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// unifyPlain merges two plain values; anything but map+map or equal values
+// is left to the evaluator, which reports conflicts its own way.
+func (p *plainReader) unifyPlain(a, b *node) (*node, bool) {
+	ok := true
+	n := unify(a, b, "", func(Problem) { ok = false })
+	return n, ok
+}
+
+func (p *plainReader) label(l ast.Label) (string, bool) {
+	switch l := l.(type) {
+	case *ast.Ident:
+		if strings.HasPrefix(l.Name, "#") || strings.HasPrefix(l.Name, "_") {
+			return "", false
+		}
+		return l.Name, true
+	case *ast.BasicLit:
+		if l.Kind != token.STRING {
+			return "", false
+		}
+		s, err := literal.Unquote(l.Value)
+		return s, err == nil
+	}
+	return "", false
+}
+
+func (p *plainReader) expr(e ast.Expr) (*node, bool) {
+	p.count++
+	if p.count > maxNodes {
+		return nil, false
+	}
+	switch e := e.(type) {
+	case *ast.StructLit:
+		return p.decls(e.Elts, e.Pos())
+	case *ast.ListLit:
+		out := &node{kind: kindList, pos: p.pos(e), items: make([]*node, 0, len(e.Elts))}
+		for _, el := range e.Elts {
+			v, ok := p.expr(el)
+			if !ok {
+				return nil, false
+			}
+			out.items = append(out.items, v)
+		}
+		return out, true
+	case *ast.BasicLit:
+		return p.basic(e, "")
+	case *ast.UnaryExpr:
+		if b, ok := e.X.(*ast.BasicLit); ok && e.Op == token.SUB && (b.Kind == token.INT || b.Kind == token.FLOAT) {
+			return p.basic(b, "-")
+		}
+	case *ast.ParenExpr:
+		return p.expr(e.X)
+	}
+	return nil, false
+}
+
+func (p *plainReader) basic(b *ast.BasicLit, sign string) (*node, bool) {
+	n := &node{pos: p.pos(b)}
+	switch b.Kind {
+	case token.STRING:
+		if strings.HasPrefix(b.Value, "'") || strings.HasPrefix(b.Value, "#") {
+			return nil, false // bytes and raw strings: let CUE decide
+		}
+		s, err := literal.Unquote(b.Value)
+		if err != nil {
+			return nil, false
+		}
+		n.kind, n.scalar = kindString, s
+	case token.INT:
+		if !plainInt.MatchString(b.Value) {
+			return nil, false // 0x10, 1_000, 1Ki …
+		}
+		n.kind, n.scalar = kindInt, sign+strings.TrimLeft(b.Value, "0")
+		if strings.TrimLeft(b.Value, "0") == "" {
+			n.scalar = "0"
+		}
+	case token.FLOAT:
+		if !plainFloat.MatchString(b.Value) {
+			return nil, false
+		}
+		n.kind, n.scalar = kindFloat, sign+b.Value
+	case token.TRUE, token.FALSE:
+		n.kind, n.scalar = kindBool, b.Value
+	case token.NULL:
+		n.kind = kindNull
+	default:
+		return nil, false
+	}
+	return n, true
+}
+
+// evalCUE evaluates all .cue files of the repository as one CUE package
+// (the path for files that are not plain data: references, comprehensions,
+// hidden fields …) and exports the result as a data tree.
+func evalCUE(files []*cueFile) (*node, Problems) {
+	inst := build.NewContext().NewInstance("spec", nil)
+	for _, f := range files {
+		if err := inst.AddSyntax(f.ast); err != nil {
+			return nil, cueProblems(err, RuleSyntax)
+		}
+	}
+	v := cuecontext.New().BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		return nil, cueProblems(err, RuleSchema)
+	}
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return nil, cueProblems(err, RuleSchema)
+	}
+	return exportValue(v, 0), nil
+}
+
+// exportValue converts an evaluated, concrete CUE value into a data tree,
+// keeping each value's position.
+func exportValue(v cue.Value, depth int) *node {
+	n := &node{pos: cuePos(v.Pos())}
+	switch v.Kind() {
+	case cue.StructKind:
+		n.kind = kindMap
+		it, _ := v.Fields()
+		for it.Next() {
+			fv := it.Value()
+			n.fields = append(n.fields, field{key: it.Selector().Unquoted(), keyPos: cuePos(fv.Pos()), value: exportValue(fv, depth+1)})
+		}
+	case cue.ListKind:
+		n.kind = kindList
+		it, _ := v.List()
+		for it.Next() {
+			n.items = append(n.items, exportValue(it.Value(), depth+1))
+		}
+	case cue.StringKind:
+		n.kind = kindString
+		n.scalar, _ = v.String()
+	case cue.BoolKind:
+		b, _ := v.Bool()
+		n.kind, n.scalar = kindBool, fmt.Sprint(b)
+	case cue.IntKind:
+		i, _ := v.Int64()
+		n.kind, n.scalar = kindInt, fmt.Sprint(i)
+	case cue.FloatKind:
+		f, _ := v.Float64()
+		n.kind, n.scalar = kindFloat, fmt.Sprint(f)
+	default:
+		n.kind = kindNull
+	}
+	return n
+}
+
+func cuePos(p token.Pos) Pos {
+	if !p.IsValid() {
+		return Pos{}
+	}
+	return Pos{File: p.Filename(), Line: p.Line(), Col: p.Column()}
+}
+
+// cueProblems converts CUE errors into Problems, picking for each the
+// position that lies in the spec repository rather than in the schema.
+func cueProblems(err error, rule string) Problems {
+	var out Problems
+	for _, e := range cueerrors.Errors(err) {
+		var pos Pos
+		for _, p := range cueerrors.Positions(e) {
+			if cp := cuePos(p); cp.File != "" && !strings.HasPrefix(cp.File, schemaPrefix) {
+				pos = cp
+				break
+			}
+		}
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if path := e.Path(); len(path) > 0 {
+			msg = strings.Join(path, ".") + ": " + msg
+		}
+		out = append(out, Problem{Pos: pos, Rule: rule, Message: msg})
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxNodes bounds the values one file may expand to (YAML aliases can
+// make a small file huge).
+const maxNodes = 5_000_000
+
+// yaml11Bool are the plain scalars PyYAML (and so Ansible, and so Pigsty)
+// reads as booleans under YAML 1.1; yaml.v3 follows YAML 1.2 and would
+// read "yes" or "on" as strings.
+var yaml11Bool = map[string]string{
+	"yes": "true", "Yes": "true", "YES": "true", "no": "false", "No": "false", "NO": "false",
+	"true": "true", "True": "true", "TRUE": "true", "false": "false", "False": "false", "FALSE": "false",
+	"on": "true", "On": "true", "ON": "true", "off": "false", "Off": "false", "OFF": "false",
+}
+
+// isInventoryYAML reports whether a YAML file looks like an Ansible
+// inventory (a top-level "all:" key). Other YAML files in a spec
+// repository (CI configs, docs) are not specs.
+func isInventoryYAML(data []byte) bool {
+	return inventoryTop.Match(data)
+}
+
+var inventoryTop = regexp.MustCompile(`(?m)^all\s*:`)
+
+// readYAML parses an inventory file into a data tree.
+func readYAML(file string, data []byte) (*node, Problems) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return nil, Problems{yamlError(file, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Problems{{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Rule: RuleSyntax,
+			Message: "a spec file must hold one YAML document"}}
+	}
+	r := yamlReader{file: file}
+	root := r.convert(&doc, 0)
+	return root, r.problems
+}
+
+type yamlReader struct {
+	file     string
+	count    int
+	problems Problems
+}
+
+func (r *yamlReader) pos(n *yaml.Node) Pos { return Pos{File: r.file, Line: n.Line, Col: n.Column} }
+
+func (r *yamlReader) fail(n *yaml.Node, format string, args ...any) *node {
+	r.problems = append(r.problems, Problem{Pos: r.pos(n), Rule: RuleSyntax, Message: fmt.Sprintf(format, args...)})
+	return &node{kind: kindNull, pos: r.pos(n)}
+}
+
+func (r *yamlReader) convert(n *yaml.Node, depth int) *node {
+	r.count++
+	if r.count > maxNodes {
+		if r.count == maxNodes+1 {
+			return r.fail(n, "the file expands to more than %d values (YAML aliases?)", maxNodes)
+		}
+		return &node{kind: kindNull, pos: r.pos(n)}
+	}
+	if depth > 100 {
+		return r.fail(n, "values nested more than 100 levels deep")
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return &node{kind: kindMap, pos: r.pos(n)}
+		}
+		return r.convert(n.Content[0], depth)
+	case yaml.AliasNode:
+		return r.convert(n.Alias, depth+1)
+	case yaml.SequenceNode:
+		out := &node{kind: kindList, pos: r.pos(n), items: make([]*node, 0, len(n.Content))}
+		for _, c := range n.Content {
+			out.items = append(out.items, r.convert(c, depth+1))
+		}
+		return out
+	case yaml.MappingNode:
+		return r.mapping(n, depth)
+	case yaml.ScalarNode:
+		return r.scalar(n)
+	}
+	return r.fail(n, "unsupported YAML node")
+}
+
+func (r *yamlReader) mapping(n *yaml.Node, depth int) *node {
+	out := &node{kind: kindMap, pos: r.pos(n), fields: make([]field, 0, len(n.Content)/2)}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			r.fail(k, "a mapping key must be a scalar")
+			continue
+		}
+		if k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if out.index(k.Value) >= 0 {
+			r.fail(k, "duplicate key %q", k.Value)
+			continue
+		}
+		out.fields = append(out.fields, field{key: k.Value, keyPos: r.pos(k), value: r.convert(v, depth+1)})
+	}
+	// YAML merge keys (<<: *defaults), which Ansible honours: keys of the
+	// mapping itself win, earlier merged mappings win over later ones.
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, s := range srcs {
+			mv := r.convert(s, depth+1)
+			if mv.kind != kindMap {
+				r.fail(s, "a merge key (<<) must refer to a mapping")
+				continue
+			}
+			for _, f := range mv.fields {
+				if out.index(f.key) < 0 {
+					out.fields = append(out.fields, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (r *yamlReader) scalar(n *yaml.Node) *node {
+	out := &node{pos: r.pos(n), scalar: n.Value}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.Tag == "!!str" {
+		out.kind = kindString
+		return out
+	}
+	if b, ok := yaml11Bool[n.Value]; ok {
+		out.kind, out.scalar = kindBool, b
+		return out
+	}
+	switch n.Tag {
+	case "!!null":
+		out.kind, out.scalar = kindNull, ""
+	case "!!bool":
+		out.kind = kindBool
+		out.scalar = strings.ToLower(n.Value)
+	case "!!int":
+		v, err := strconv.ParseInt(n.Value, 0, 64)
+		if err != nil {
+			return r.fail(n, "invalid integer %q", n.Value)
+		}
+		out.kind, out.scalar = kindInt, strconv.FormatInt(v, 10)
+	case "!!float":
+		out.kind = kindFloat
+	default:
+		out.kind = kindString
+	}
+	return out
+}
+
+// yamlError turns a yaml.v3 error ("yaml: line 3: …") into a Problem.
+func yamlError(file string, err error) Problem {
+	msg := err.Error()
+	line := 0
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ":"); i > 0 {
+			if l, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = l, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	return Problem{Pos: Pos{File: file, Line: line, Col: 1}, Rule: RuleSyntax, Message: msg}
+}

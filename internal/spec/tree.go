@@ -1,0 +1,215 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Pos is a position in a file of the spec repository.
+type Pos struct {
+	File string // slash-separated, relative to the repository root
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string {
+	if p.File == "" {
+		return "-"
+	}
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// kind is the kind of a data node.
+type kind uint8
+
+const (
+	kindNull kind = iota
+	kindBool
+	kindInt
+	kindFloat
+	kindString
+	kindList
+	kindMap
+)
+
+func (k kind) String() string {
+	return [...]string{"null", "bool", "int", "float", "string", "list", "struct"}[k]
+}
+
+// node is one value of a spec, as read from CUE or YAML, with its position.
+// Both formats become the same tree, so that one schema walk, one variable
+// resolution and one decoder serve both.
+type node struct {
+	kind   kind
+	scalar string  // bool "true"/"false", numbers as written, strings unquoted
+	fields []field // kindMap, in source order
+	items  []*node // kindList
+	pos    Pos
+}
+
+type field struct {
+	key    string
+	keyPos Pos
+	value  *node
+}
+
+// get returns the value of field key of a map node, or nil.
+func (n *node) get(key string) *node {
+	if n == nil || n.kind != kindMap {
+		return nil
+	}
+	for i := range n.fields {
+		if n.fields[i].key == key {
+			return n.fields[i].value
+		}
+	}
+	return nil
+}
+
+// isNull reports whether n is absent or null: Pigsty's "no opinion".
+func (n *node) isNull() bool { return n == nil || n.kind == kindNull }
+
+func (n *node) str() string { return n.scalar }
+
+func (n *node) boolean() bool { return n.kind == kindBool && n.scalar == "true" }
+
+func (n *node) integer() int {
+	v, _ := strconv.Atoi(n.scalar)
+	return v
+}
+
+// text renders a scalar the way PostgreSQL reads it in a parameter value:
+// booleans as on/off, numbers as written.
+func (n *node) text() string {
+	if n.kind == kindBool {
+		if n.scalar == "true" {
+			return "on"
+		}
+		return "off"
+	}
+	return n.scalar
+}
+
+// equal reports deep equality of two data trees, ignoring positions and,
+// for maps, field order.
+func (n *node) equal(o *node) bool {
+	if n.kind != o.kind {
+		return false
+	}
+	switch n.kind {
+	case kindList:
+		if len(n.items) != len(o.items) {
+			return false
+		}
+		for i := range n.items {
+			if !n.items[i].equal(o.items[i]) {
+				return false
+			}
+		}
+		return true
+	case kindMap:
+		if len(n.fields) != len(o.fields) {
+			return false
+		}
+		for _, f := range n.fields {
+			ov := o.get(f.key)
+			if ov == nil || !f.value.equal(ov) {
+				return false
+			}
+		}
+		return true
+	case kindInt, kindFloat:
+		return numEqual(n.scalar, o.scalar)
+	}
+	return n.scalar == o.scalar
+}
+
+func numEqual(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	return err1 == nil && err2 == nil && x == y
+}
+
+// unify merges o into n with CUE's semantics for plain data: maps merge
+// field by field, everything else must be equal. Conflicts are reported
+// with both positions; n keeps its value.
+func unify(n, o *node, path string, report func(Problem)) *node {
+	if n == nil {
+		return o
+	}
+	if o == nil {
+		return n
+	}
+	if n.kind == kindMap && o.kind == kindMap {
+		out := &node{kind: kindMap, pos: n.pos, fields: append([]field(nil), n.fields...)}
+		for _, of := range o.fields {
+			i := out.index(of.key)
+			if i < 0 {
+				out.fields = append(out.fields, of)
+				continue
+			}
+			out.fields[i].value = unify(out.fields[i].value, of.value, joinPath(path, of.key), report)
+		}
+		return out
+	}
+	if !n.equal(o) {
+		report(Problem{Pos: o.pos, Rule: RuleConflict,
+			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.describe(), n.describe(), n.pos)})
+	}
+	return n
+}
+
+func (n *node) index(key string) int {
+	for i := range n.fields {
+		if n.fields[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// describe renders a node briefly for messages.
+func (n *node) describe() string {
+	switch n.kind {
+	case kindString:
+		return strconv.Quote(n.scalar)
+	case kindList:
+		return fmt.Sprintf("a list of %d", len(n.items))
+	case kindMap:
+		return "a struct"
+	case kindNull:
+		return "null"
+	}
+	return n.scalar
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	if isIdent(key) {
+		return path + "." + key
+	}
+	return path + "." + strconv.Quote(key)
+}
+
+func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
