@@ -24,6 +24,7 @@ var BuiltinRoles = map[string]bool{
 const maxIdentifier = 63
 
 var (
+	scramVerifier = regexp.MustCompile(`^SCRAM-SHA-256\$[1-9][0-9]*:[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$`)
 	gucName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
 	defPriv   = regexp.MustCompile(`(?i)^GRANT\s+(.+?)\s+ON\s+(TABLES|SEQUENCES|FUNCTIONS|ROUTINES|TYPES|SCHEMAS)\s+TO\s+("[^"]+"|[A-Za-z_][A-Za-z0-9_@.$-]*)(\s+WITH\s+GRANT\s+OPTION)?$`)
 	privWords = map[string][]string{
@@ -84,7 +85,11 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 		namePos := n.get("name").pos
 		cs.checkIdentifier(namePos, "role", r.Name)
 		if prev, dup := where[r.Name]; dup {
-			cs.fail(namePos, RuleRole, "role %s is declared twice (also at %s)", r.Name, prev)
+			also := "at " + prev.String()
+			if strings.HasPrefix(prev.File, schemaPrefix) {
+				also = "in Pigsty's default pg_default_roles"
+			}
+			cs.fail(namePos, RuleRole, "role %s is declared twice (also %s)", r.Name, also)
 			continue
 		}
 		where[r.Name] = namePos
@@ -104,7 +109,7 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 			cs.problems = append(cs.problems, Problem{Pos: n.get("expire_at").pos, Rule: RuleRole, Severity: SeverityWarning,
 				Message: fmt.Sprintf("role %s sets both expire_in and expire_at; expire_in wins, as in Pigsty", r.Name)})
 		}
-		if !r.Password.IsZero() && r.Password.Kind() == model.SecretPlaintext && strings.HasPrefix(r.Password.Reveal(), "SCRAM-SHA-256") {
+		if pw := r.Password.Reveal(); strings.HasPrefix(pw, "SCRAM-SHA-256") && !scramVerifier.MatchString(pw) {
 			cs.fail(n.get("password").pos, RuleRole, "role %s: the password looks like a SCRAM verifier but is malformed; PostgreSQL would store it as a plaintext password", r.Name)
 		}
 		cs.checkSettings(n.get("parameters"), "role "+r.Name)
@@ -287,6 +292,8 @@ func (cs *clusterSrc) checkParameters() {
 			if p.Name == "shared_preload_libraries" && strings.Trim(p.Value, `", `) == "" {
 				pos := cs.hosts[in].pos
 				if v := m.get(p.Name); v != nil {
+					pos = v.pos
+				} else if v := (scope{inv: cs.primary.inv, group: cs.group, host: cs.hosts[in]}).get("pg_libs"); v != nil {
 					pos = v.pos
 				}
 				cs.fail(pos, RuleParameter, "shared_preload_libraries must not be empty or quoted-empty: an empty library name keeps the server from starting")

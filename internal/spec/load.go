@@ -125,12 +125,12 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 		}
 		root = unify(root, f.tree, "", func(p Problem) { res.Problems = append(res.Problems, p) })
 	}
-	if root == nil {
+	if root == nil && !hasError(res.Problems) {
 		res.Problems = append(res.Problems, Problem{Rule: RuleSyntax, Message: "no spec files found (*.cue, or an inventory *.yml with a top-level all: key)"})
 		res.Problems = res.Problems.sort()
 		return res, nil
 	}
-	if hasError(res.Problems) {
+	if root == nil || hasError(res.Problems) {
 		res.Problems = res.Problems.sort()
 		return res, nil
 	}

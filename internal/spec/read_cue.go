@@ -142,7 +142,11 @@ func (p *plainReader) expr(e ast.Expr) (*node, bool) {
 		return p.basic(e, "")
 	case *ast.UnaryExpr:
 		if b, ok := e.X.(*ast.BasicLit); ok && e.Op == token.SUB && (b.Kind == token.INT || b.Kind == token.FLOAT) {
-			return p.basic(b, "-")
+			n, ok := p.basic(b, "-")
+			if ok {
+				n.pos = p.pos(e)
+			}
+			return n, ok
 		}
 	case *ast.ParenExpr:
 		return p.expr(e.X)

@@ -1,0 +1,97 @@
+// Command reconciler is pgreconciler's command line: it validates spec
+// repositories, renders HBA files, plans and applies changes to PostgreSQL
+// fleets, verifies commit signatures and runs the GitOps daemon.
+//
+// main only parses flags and wires packages together; the work happens in
+// internal/….
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// env is what a command may touch of the outside world, so that tests run
+// commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	summary string
+	run     func(e *env, args []string) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"validate": {"check a spec repository against the schema and a policy profile", runValidate},
+		"version":  {"print the version", runVersion},
+	}
+}
+
+// Exit codes shared by all commands.
+const (
+	exitOK    = 0
+	exitFail  = 1 // an error, an invalid spec, a refused commit, a failed change
+	exitDrift = 2 // plan --detailed-exitcode: live state differs from the spec
+	exitUsage = 64
+)
+
+func main() {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(e, os.Args[1:]))
+}
+
+func run(e *env, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout, cmds)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "reconciler: unknown command %q\n\n", args[0])
+		usage(e.stderr, cmds)
+		return exitUsage
+	}
+	return c.run(e, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: reconciler <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'reconciler <command> -h' for a command's flags.")
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func runVersion(e *env, args []string) int {
+	fmt.Fprintln(e.stdout, "reconciler", version)
+	return exitOK
+}
+
+// errorf prints a one-line error for a command and returns exitFail.
+func errorf(e *env, cmd, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintf(e.stderr, "reconciler %s: %s\n", cmd, strings.TrimSpace(msg))
+	return exitFail
+}

@@ -1,0 +1,145 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// newTestLoader is shared by the tests of this package.
+func newTestLoader(t testing.TB) *Loader {
+	t.Helper()
+	l, err := NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// archiveFS reads a txtar archive into a file system, leaving out the
+// sections whose names are in skip.
+func archiveFS(t testing.TB, file string, skip ...string) (fstest.MapFS, map[string]string) {
+	t.Helper()
+	a, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{}
+	extra := map[string]string{}
+outer:
+	for _, f := range a.Files {
+		for _, s := range skip {
+			if f.Name == s {
+				extra[f.Name] = string(f.Data)
+				continue outer
+			}
+		}
+		fsys[f.Name] = &fstest.MapFile{Data: f.Data}
+	}
+	return fsys, extra
+}
+
+// TestInvalidSpecs loads every testdata/invalid/*.txtar archive and checks
+// that each problem listed in its "want" section ("FILE:LINE:COL: text")
+// is reported at exactly that position with a message containing the text,
+// and that no other error is reported.
+func TestInvalidSpecs(t *testing.T) {
+	l := newTestLoader(t)
+	files, _ := filepath.Glob("testdata/invalid/*.txtar")
+	if len(files) < 30 {
+		t.Fatalf("only %d invalid specs", len(files))
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			fsys, extra := archiveFS(t, file, "want")
+			res, err := l.Load(fsys, Options{Profile: "none"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Err() == nil {
+				t.Fatalf("spec accepted; problems: %v", res.Problems)
+			}
+			if res.Desired != nil {
+				t.Error("an invalid spec must not yield a model")
+			}
+			matched := map[int]bool{}
+			for _, want := range strings.Split(strings.TrimSpace(extra["want"]), "\n") {
+				pos, text, _ := strings.Cut(want, ": ")
+				found := false
+				for i, p := range res.Problems {
+					if p.Pos.String() == pos && strings.Contains(p.Message, text) {
+						found, matched[i] = true, true
+					}
+				}
+				if !found {
+					t.Errorf("missing problem %q\ngot:\n%s", want, dump(res.Problems))
+				}
+			}
+			for i, p := range res.Problems {
+				if p.IsError() && !matched[i] {
+					t.Errorf("unexpected problem: %s", p)
+				}
+			}
+		})
+	}
+}
+
+func dump(ps Problems) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString("  " + p.String() + "\n")
+	}
+	return b.String()
+}
+
+func TestExampleRepo(t *testing.T) {
+	l := newTestLoader(t)
+	res, err := l.Load(os.DirFS("../../examples/repo"), Options{Profile: "baseline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() != nil {
+		t.Fatal(res.Err())
+	}
+	d := res.Desired
+	if len(d.Clusters) != 2 || d.Cluster("pg-meta") == nil || d.Cluster("pg-test") == nil {
+		t.Fatalf("clusters: %+v", d.Clusters)
+	}
+	test := d.Cluster("pg-test")
+	if len(test.Instances) != 3 || test.Primary().IP != "10.10.10.11" || !test.Instance("pg-test-3").OfflineQuery {
+		t.Errorf("pg-test instances wrong: %+v", test.Instances)
+	}
+	if r := test.Role("dbuser_app"); r == nil || r.Comment != "order service" || r.ConnLimit == nil || *r.ConnLimit != 64 {
+		t.Errorf("dbuser_app wrong: %+v", r)
+	}
+	if r := test.Role("dbrole_readonly"); r == nil || !r.System || r.Login == nil || *r.Login {
+		t.Errorf("default role dbrole_readonly wrong: %+v", r)
+	}
+	if g := test.Globals; g.DBSU != "postgres" || g.AdminIP != "10.10.10.10" || len(g.InfraIPs) != 1 {
+		t.Errorf("globals wrong: %+v", g)
+	}
+
+	strict, err := l.Load(os.DirFS("../../examples/repo"), Options{Profile: "strict"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strict.Err() == nil {
+		t.Fatal("the strict profile should flag the example fleet")
+	}
+	rules := map[string]bool{}
+	for _, p := range strict.Problems {
+		rules[p.Rule] = true
+		if len(p.Controls) == 0 && p.IsError() {
+			t.Errorf("policy problem without controls: %s", p)
+		}
+	}
+	for _, r := range []string{"login-expiry", "password-complexity", "log-connections", "hba-ssl-required"} {
+		if !rules[r] {
+			t.Errorf("strict profile did not report %s", r)
+		}
+	}
+}
