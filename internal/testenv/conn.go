@@ -1,0 +1,144 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// harnessAppName is the application_name of the harness's own sessions, so
+// tests can tell them apart in the server log.
+const harnessAppName = "pgreconciler-testenv"
+
+// quietParams keep the harness's internal sessions (bootstrap, Reset,
+// waits) out of the statement log and pg_stat_statements, so the harness
+// never writes a password there. They are startup parameters, allowed
+// because those sessions are superuser sessions.
+func quietParams() map[string]string {
+	return map[string]string{
+		"log_statement":              "none",
+		"log_min_duration_statement": "-1",
+		"log_min_error_statement":    "panic",
+		"pg_stat_statements.track":   "none",
+	}
+}
+
+// ConnString returns a key=value connection string for TCP to the server's
+// address and port with sslmode=require.
+func (s *Server) ConnString(user, password, db string) string {
+	return connString([][2]string{
+		{"host", s.Addr},
+		{"port", strconv.Itoa(s.Port)},
+		{"user", user},
+		{"password", password},
+		{"dbname", db},
+		{"sslmode", "require"},
+		{"connect_timeout", "10"},
+	})
+}
+
+// socketConnString connects to the unix socket as the bootstrap superuser
+// postgres, trusted by the default pg_hba.conf.
+func (s *Server) socketConnString(db string) string {
+	return connString([][2]string{
+		{"host", s.SocketDir},
+		{"port", strconv.Itoa(s.Port)},
+		{"user", "postgres"},
+		{"dbname", db},
+		{"sslmode", "disable"},
+		{"connect_timeout", "10"},
+	})
+}
+
+func connString(kvs [][2]string) string {
+	esc := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	parts := make([]string, len(kvs))
+	for i, kv := range kvs {
+		parts[i] = kv[0] + "='" + esc.Replace(kv[1]) + "'"
+	}
+	return strings.Join(parts, " ")
+}
+
+// Connect opens a TCP+SSL connection as user.
+func (s *Server) Connect(ctx context.Context, user, password, db string) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, s.ConnString(user, password, db))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s as %s: %w", s.Name(), user, err)
+	}
+	return conn, nil
+}
+
+// Admin opens a superuser connection to the postgres database for test
+// setup: as dbuser_dba over TCP+SSL with the bootstrap password, falling
+// back to postgres over the unix socket when that fails (say, a test changed
+// pg_hba.conf, the password or dbuser_dba's SUPERUSER attribute). Its
+// application_name is "pgreconciler-testenv".
+func (s *Server) Admin(ctx context.Context) (*pgx.Conn, error) {
+	return s.admin(ctx, "postgres", false)
+}
+
+// admin is Admin for any database; quiet sessions are not logged.
+func (s *Server) admin(ctx context.Context, db string, quiet bool) (*pgx.Conn, error) {
+	conn, tcpErr := connectAs(ctx, s.ConnString(s.cl.SuperUser, s.cl.SuperPassword, db), quiet)
+	if tcpErr == nil {
+		if conn.PgConn().ParameterStatus("is_superuser") == "on" {
+			return conn, nil
+		}
+		conn.Close(context.Background())
+		tcpErr = fmt.Errorf("%s is no longer a superuser", s.cl.SuperUser)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), tcpErr)
+	}
+	conn, sockErr := connectAs(ctx, s.socketConnString(db), quiet)
+	if sockErr != nil {
+		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), errors.Join(tcpErr, sockErr))
+	}
+	return conn, nil
+}
+
+// connectAs opens a harness session (application_name set, quiet if asked).
+func connectAs(ctx context.Context, connString string, quiet bool) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("parse connection string: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = harnessAppName
+	if quiet {
+		maps.Copy(cfg.RuntimeParams, quietParams())
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// Exec runs one statement through a short-lived Admin connection.
+func (s *Server) Exec(ctx context.Context, sql string, args ...any) error {
+	conn, err := s.Admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("exec on %s: %w", s.Name(), err)
+	}
+	return nil
+}
+
+// Psql runs psql as the postgres OS user over the unix socket (database
+// postgres unless args say otherwise, ON_ERROR_STOP on, no psqlrc) and
+// returns its combined output: emergency access that does not depend on the
+// TCP rules of pg_hba.conf.
+func (s *Server) Psql(args ...string) ([]byte, error) {
+	base := []string{"-X", "-v", "ON_ERROR_STOP=1", "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", "postgres", "-d", "postgres"}
+	cmd := s.cl.acct.command(s.dir, 0, filepath.Join(s.cl.binDir, "psql"), append(base, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("run psql on %s: %w: %s", s.Name(), err, out)
+	}
+	return out, nil
+}

@@ -1,0 +1,26 @@
+// Package testenv starts real PostgreSQL 15 clusters for integration tests.
+//
+// A Cluster is a primary plus streaming replicas built from the Debian
+// binaries (initdb, postgres, pg_basebackup). Each instance listens on its own
+// loopback address (127.0.0.1 for the primary, 127.0.0.2, 127.0.0.3 … for the
+// replicas) on one random port shared by the whole cluster, with SSL on
+// (a throwaway self-signed certificate, see Cluster.CACertFile), SCRAM
+// passwords, statement logging to a file (Server.Log) and Pigsty's system
+// roles (dbuser_dba, replicator, dbuser_monitor) bootstrapped with random
+// passwords.
+//
+// Use NewCluster in a test, or StartCluster and Close in TestMain to share one
+// cluster per package, with Cluster.Reset between tests to return to the
+// bootstrap state.
+//
+// When run as root, every PostgreSQL program runs as the "postgres" OS user;
+// otherwise as the current user. Servers are children of the test binary in
+// their own process group, with a parent-death signal, so an interrupted test
+// binary does not leave postmasters behind; temporary directories left by a
+// killed binary are removed by the next StartCluster.
+//
+// What it does not do: it never touches the system's own clusters or port
+// 5432, it does not install PostgreSQL (scripts/install-deps.sh does; a
+// missing binary is an error, never a skip), and Reset does not remove objects
+// that bootstrap roles created inside the postgres and template1 databases.
+package testenv

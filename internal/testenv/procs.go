@@ -1,0 +1,66 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// processesIn returns the PIDs of processes whose working directory is dir
+// or below it. PostgreSQL backends chdir to their data directory and call
+// setsid, so this is how the harness finds the children of a postmaster that
+// is already gone.
+func processesIn(dir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	dir = filepath.Clean(dir)
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil {
+			continue
+		}
+		if cwd == dir || strings.HasPrefix(cwd, dir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// alive reports whether a process with this PID exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// waitNoProcessesIn waits until no process works in dir, sending SIGKILL to
+// the stragglers if kill is set; it gives up after timeout.
+func waitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pids := processesIn(dir)
+		if len(pids) == 0 {
+			return nil
+		}
+		if kill {
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait for processes %v in %s to exit: still running", pids, dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,282 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestCluster runs every check against one primary + replica cluster, the
+// way a test package shares one cluster and calls Reset between tests.
+func TestCluster(t *testing.T) {
+	c := NewCluster(t, Options{Name: "pg-harness"})
+	ctx := t.Context()
+
+	if c.Primary.Addr != "127.0.0.1" || len(c.Replicas) != 1 || c.Replicas[0].Addr != "127.0.0.2" {
+		t.Fatalf("addresses: primary %s, replicas %d", c.Primary.Addr, len(c.Replicas))
+	}
+	if got := c.Replicas[0].Name(); got != "pg-harness-2" {
+		t.Fatalf("replica name = %q", got)
+	}
+
+	t.Run("replica streams over SSL", func(t *testing.T) {
+		var state string
+		var ssl bool
+		queryRow(t, c.Primary, `SELECT r.state, s.ssl FROM pg_stat_replication r
+			JOIN pg_stat_ssl s USING (pid) WHERE r.application_name = $1`, []any{c.Replicas[0].Name()}, &state, &ssl)
+		if state != "streaming" || !ssl {
+			t.Fatalf("replication state %q, ssl %t; want streaming over SSL", state, ssl)
+		}
+		var recovery bool
+		queryRow(t, c.Replicas[0], "SELECT pg_is_in_recovery()", nil, &recovery)
+		if !recovery {
+			t.Fatal("replica is not in recovery")
+		}
+	})
+
+	t.Run("SSL is on and verifiable", func(t *testing.T) {
+		for _, s := range c.Servers() {
+			var setting string
+			queryRow(t, s, "SHOW ssl", nil, &setting)
+			if setting != "on" {
+				t.Fatalf("%s: ssl = %s", s.Name(), setting)
+			}
+			conn, err := pgx.Connect(ctx, s.ConnString(c.MonitorUser, c.MonitorPassword, "postgres")+
+				" sslmode=verify-full sslrootcert='"+c.CACertFile+"'")
+			if err != nil {
+				t.Fatalf("%s: verify-full connection as %s: %v", s.Name(), c.MonitorUser, err)
+			}
+			var ssl bool
+			err = conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl)
+			conn.Close(ctx)
+			if err != nil || !ssl {
+				t.Fatalf("%s: session ssl = %t, %v", s.Name(), ssl, err)
+			}
+		}
+	})
+
+	t.Run("bootstrap passwords work", func(t *testing.T) {
+		for user, pw := range map[string]string{c.SuperUser: c.SuperPassword, "postgres": c.PostgresPassword,
+			c.MonitorUser: c.MonitorPassword} {
+			conn, err := c.Primary.Connect(ctx, user, pw, "postgres")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Close(ctx)
+		}
+		if _, err := c.Primary.Connect(ctx, c.SuperUser, "wrong", "postgres"); err == nil {
+			t.Fatal("a wrong password was accepted")
+		}
+	})
+
+	t.Run("roles replicate", func(t *testing.T) {
+		mustExec(t, c.Primary, "CREATE ROLE harness_replicated LOGIN")
+		if err := c.WaitReplay(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		queryRow(t, c.Replicas[0], "SELECT count(*) FROM pg_roles WHERE rolname = 'harness_replicated'", nil, &n)
+		if n != 1 {
+			t.Fatal("role created on the primary is not on the replica after WaitReplay")
+		}
+	})
+
+	t.Run("log holds statements", func(t *testing.T) {
+		mustExec(t, c.Primary, "SELECT 'harness-log-marker'")
+		text, err := c.Primary.Log()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, "harness-log-marker") {
+			t.Fatal("statement not found in the server log")
+		}
+	})
+
+	t.Run("psql over the socket", func(t *testing.T) {
+		out, err := c.Replicas[0].Psql("-Atc", "SELECT current_user")
+		if err != nil || strings.TrimSpace(string(out)) != "postgres" {
+			t.Fatalf("psql: %q, %v", out, err)
+		}
+	})
+
+	t.Run("reset", func(t *testing.T) { testReset(t, c) })
+
+	t.Run("reset restarts and rebuilds", func(t *testing.T) {
+		mustExec(t, c.Primary, "ALTER SYSTEM SET max_connections = 60")
+		if err := c.Primary.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Primary.Start(); err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, c.Replicas[0], "SELECT pg_promote()")
+		if err := c.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var maxConn string
+		queryRow(t, c.Primary, "SHOW max_connections", nil, &maxConn)
+		var recovery bool
+		queryRow(t, c.Replicas[0], "SELECT pg_is_in_recovery()", nil, &recovery)
+		if maxConn != "100" || !recovery {
+			t.Fatalf("after Reset: primary max_connections %s, replica in recovery %t", maxConn, recovery)
+		}
+	})
+
+	t.Run("kill and restart", func(t *testing.T) {
+		if err := c.Primary.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Primary.Admin(ctx); err == nil {
+			t.Fatal("killed primary still accepts connections")
+		}
+		if err := c.Primary.Start(); err != nil {
+			t.Fatal(err)
+		}
+		mustExec(t, c.Primary, "CREATE ROLE harness_after_crash")
+		if err := c.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// Bootstrap and Reset set passwords in quiet sessions.
+	t.Run("no bootstrap password in any log", func(t *testing.T) {
+		for _, s := range c.Servers() {
+			text, err := s.Log()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pw := range c.passwords() {
+				if strings.Contains(text, pw) {
+					t.Fatalf("%s's log contains a bootstrap password", s.Name())
+				}
+			}
+		}
+	})
+}
+
+// testReset changes roles, databases, memberships, settings and pg_hba.conf,
+// stops the replica, and checks Reset undoes all of it.
+func testReset(t *testing.T, c *Cluster) {
+	ctx := t.Context()
+	p, r := c.Primary, c.Replicas[0]
+	for _, sql := range []string{
+		"CREATE ROLE harness_owner LOGIN PASSWORD 'x'",
+		"CREATE DATABASE harness_db OWNER harness_owner",
+		"CREATE TABLE harness_t (id int)",
+		"ALTER TABLE harness_t OWNER TO harness_owner",
+		"GRANT pg_read_all_data TO dbuser_monitor",
+		"REVOKE pg_monitor FROM dbuser_monitor",
+		"ALTER ROLE dbuser_monitor VALID UNTIL '2001-01-01' CONNECTION LIMIT 3",
+		"ALTER ROLE dbuser_dba SET work_mem = '7MB'",
+		"ALTER DATABASE postgres SET work_mem = '9MB'",
+		"ALTER SYSTEM SET work_mem = '5MB'",
+	} {
+		mustExec(t, p, sql)
+	}
+	mustExec(t, r, "ALTER SYSTEM SET work_mem = '6MB'")
+	if err := os.WriteFile(r.HBAPath(), []byte("local all all trust\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Connect(ctx, c.SuperUser, c.SuperPassword, "postgres"); err == nil {
+		t.Fatal("TCP login still allowed after the replica's pg_hba.conf was cut down")
+	}
+	mustExec(t, p, "ALTER ROLE dbuser_dba NOSUPERUSER PASSWORD 'changed'")
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, s := range c.Servers() {
+		conn, err := s.Connect(ctx, c.SuperUser, c.SuperPassword, "postgres")
+		if err != nil {
+			t.Fatalf("%s: bootstrap login after Reset: %v", s.Name(), err)
+		}
+		conn.Close(ctx)
+		hba, err := os.ReadFile(s.HBAPath())
+		if err != nil || string(hba) != defaultHBA {
+			t.Fatalf("%s: pg_hba.conf not restored (%v):\n%s", s.Name(), err, hba)
+		}
+		var workMem string
+		queryRow(t, s, "SELECT setting FROM pg_settings WHERE name = 'work_mem'", nil, &workMem)
+		if workMem != "4096" {
+			t.Fatalf("%s: work_mem = %s kB after Reset", s.Name(), workMem)
+		}
+	}
+	checks := []struct{ sql, want string }{
+		{"SELECT count(*)::text FROM pg_roles WHERE rolname LIKE 'harness%'", "0"},
+		{"SELECT count(*)::text FROM pg_database WHERE datname = 'harness_db'", "0"},
+		{"SELECT count(*)::text FROM pg_class WHERE relname = 'harness_t'", "0"},
+		{"SELECT count(*)::text FROM pg_db_role_setting", "0"},
+		{"SELECT rolsuper::text FROM pg_roles WHERE rolname = 'dbuser_dba'", "true"},
+		{`SELECT string_agg(g.rolname, ',') FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+			WHERE m.member = 'dbuser_monitor'::regrole`, "pg_monitor"},
+		{"SELECT coalesce(rolvaliduntil::text, 'null') || ' ' || rolconnlimit FROM pg_roles WHERE rolname = 'dbuser_monitor'", "null -1"},
+	}
+	for _, s := range c.Servers() { // the replica has replayed it all
+		for _, ch := range checks {
+			var got string
+			queryRow(t, s, ch.sql, nil, &got)
+			if got != ch.want {
+				t.Errorf("%s: %s = %q, want %q", s.Name(), ch.sql, got, ch.want)
+			}
+		}
+	}
+}
+
+func TestConnString(t *testing.T) {
+	s := &Server{Addr: "127.0.0.3", Port: 5433}
+	got := s.ConnString("it's", `a\b c`, "db")
+	want := `host='127.0.0.3' port='5433' user='it\'s' password='a\\b c' dbname='db' sslmode='require' connect_timeout='10'`
+	if got != want {
+		t.Fatalf("ConnString:\n got %s\nwant %s", got, want)
+	}
+	cfg, err := pgx.ParseConfig(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "it's" || cfg.Password != `a\b c` || cfg.Port != 5433 {
+		t.Fatalf("parsed back: user %q password %q port %d", cfg.User, cfg.Password, cfg.Port)
+	}
+}
+
+func TestConfValue(t *testing.T) {
+	for in, want := range map[string]string{"on": "'on'", "it's": "'it''s'", `C:\x`: `'C:\\x'`} {
+		if got := confValue(in); got != want {
+			t.Errorf("confValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := passfileLine("u:1", `p\w`); got != "*:*:*:u\\:1:p\\\\w\n" {
+		t.Errorf("passfileLine = %q", got)
+	}
+}
+
+func mustExec(t *testing.T, s *Server, sql string) {
+	t.Helper()
+	if err := s.Exec(t.Context(), sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func queryRow(t *testing.T, s *Server, sql string, args []any, dest ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	conn, err := s.Admin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		t.Fatalf("%s: %s: %v", s.Name(), sql, err)
+	}
+}

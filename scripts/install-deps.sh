@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the system packages pgreconciler's tests need on
+# Debian 12 (PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool,
+# CA certificates). Idempotent: apt-get runs only when something is missing,
+# and no system service is started by the installation.
+set -euo pipefail
+
+log() { printf 'install-deps: %s\n' "$*"; }
+die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
+
+# present PACKAGE: is the package installed and are its key files there?
+present() {
+	local status
+	status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)
+	[[ $status == "install ok installed" ]] || return 1
+	case $1 in
+	postgresql-15)
+		[[ -x /usr/lib/postgresql/15/bin/postgres && -x /usr/lib/postgresql/15/bin/initdb &&
+			-x /usr/lib/postgresql/15/bin/pg_basebackup &&
+			-f /usr/lib/postgresql/15/lib/pg_stat_statements.so ]] ;;
+	openssh-server) [[ -x /usr/sbin/sshd ]] && command -v ssh-keygen >/dev/null ;;
+	openssl) command -v openssl >/dev/null ;;
+	gnupg) command -v gpg >/dev/null ;;
+	git) command -v git >/dev/null ;;
+	prometheus) command -v promtool >/dev/null ;;
+	ca-certificates) [[ -f /etc/ssl/certs/ca-certificates.crt ]] ;;
+	*) return 0 ;;
+	esac
+}
+
+command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool and ca-certificates by hand"
+
+wanted=(postgresql-15 openssh-server openssl gnupg git prometheus ca-certificates)
+missing=()
+for pkg in "${wanted[@]}"; do
+	present "$pkg" || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then
+	log "everything is installed"
+	exit 0
+fi
+
+sudo=()
+if ((EUID != 0)); then
+	command -v sudo >/dev/null || die "not root and sudo is missing: cannot install ${missing[*]}"
+	sudo=(sudo)
+fi
+
+# Keep maintainer scripts from starting services (the postgresql package
+# would start a "15 main" cluster on port 5432; the tests never use it).
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+	"${sudo[@]}" chmod 0755 "$policy"
+	trap '"${sudo[@]}" rm -f "$policy"' EXIT
+fi
+
+log "missing: ${missing[*]}; running apt-get update"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null ||
+	die "apt-get update failed"
+
+# Older Debian releases ship contrib separately; on Debian 12 it is part of
+# postgresql-15.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
+	candidate=$(apt-cache policy postgresql-contrib-15 2>/dev/null | awk '/Candidate:/ {print $2}')
+	if [[ -n $candidate && $candidate != "(none)" ]]; then
+		missing+=(postgresql-contrib-15)
+	fi
+fi
+
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+	die "apt-get install ${missing[*]} failed"
+
+for pkg in "${missing[@]}"; do
+	present "$pkg" || die "$pkg is still missing after apt-get install"
+	log "installed $pkg"
+done
