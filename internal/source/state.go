@@ -1,0 +1,137 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// State is what the state directory remembers about one source: the last
+// commit that was applied successfully. It is written only after a
+// successful apply.
+type State struct {
+	Source    string    `json:"source"`
+	Commit    string    `json:"commit"`           // full hash of the last applied commit
+	Signer    string    `json:"signer,omitempty"` // its signer's key fingerprint, for the audit trail
+	AppliedAt time.Time `json:"applied_at"`
+}
+
+const stateVersion = 1
+
+type stateFile struct {
+	Version int `json:"version"`
+	State
+}
+
+func statePath(dir, source string) string { return filepath.Join(dir, source+".state.json") }
+
+// LoadState reads the state of source from dir. A missing file is the zero
+// State (Commit == ""): the next check is a first contact. A file that
+// exists but cannot be read or parsed is an error, never "no state".
+func LoadState(dir, source string) (State, error) {
+	if err := checkName(source); err != nil {
+		return State{}, fmt.Errorf("load state: %w", err)
+	}
+	p := statePath(dir, source)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, nil
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("load state: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f stateFile
+	if err := dec.Decode(&f); err != nil {
+		return State{}, fmt.Errorf("load state %s: corrupt: %w", p, err)
+	}
+	if dec.More() {
+		return State{}, fmt.Errorf("load state %s: corrupt: trailing data", p)
+	}
+	switch {
+	case f.Version != stateVersion:
+		return State{}, fmt.Errorf("load state %s: unsupported version %d", p, f.Version)
+	case f.Source != source:
+		return State{}, fmt.Errorf("load state %s: corrupt: it is for source %q", p, f.Source)
+	case !validHash(f.Commit):
+		return State{}, fmt.Errorf("load state %s: corrupt: commit %q is not a full hash", p, f.Commit)
+	}
+	return f.State, nil
+}
+
+// SaveState writes st atomically into dir: a temporary file, fsync, rename
+// over the old state, fsync of the directory. Call it only after a
+// successful apply.
+func SaveState(dir string, st State) (err error) {
+	if err := checkName(st.Source); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if !validHash(st.Commit) {
+		return fmt.Errorf("save state: commit %q is not a full hash", st.Commit)
+	}
+	b, err := json.MarshalIndent(stateFile{Version: stateVersion, State: st}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+st.Source+".state-*")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(append(b, '\n')); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("save state: write %s: %w", tmp.Name(), err)
+	}
+	if err = os.Rename(tmp.Name(), statePath(dir, st.Source)); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err = syncDir(dir); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// validHash accepts a full lower-case SHA-1 or SHA-256 object name.
+func validHash(h string) bool { return (len(h) == 40 || len(h) == 64) && isHex(h) }
+
+// checkName accepts a source name usable as a file name: letters, digits,
+// '.', '_' and '-', not starting with '.' or '-', at most 100 bytes.
+func checkName(name string) error {
+	if name == "" || len(name) > 100 || name[0] == '.' || name[0] == '-' {
+		return fmt.Errorf("invalid source name %q", name)
+	}
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return fmt.Errorf("invalid source name %q", name)
+		}
+	}
+	return nil
+}

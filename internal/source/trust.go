@@ -1,0 +1,87 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+)
+
+// Trust is the set of keys allowed to sign commits: OpenPGP public keys and
+// the lines of a git allowed_signers file. It comes from files named in the
+// reconciler's configuration, never from the repository being verified.
+// Build it once (LoadTrust, or NewTrust and the Add methods) before any
+// verification; a built Trust is read-only and safe for concurrent use.
+type Trust struct {
+	pgp openpgp.EntityList
+	ssh []allowedSigner
+}
+
+// TrustFiles names the files a Trust is loaded from.
+type TrustFiles struct {
+	PGPKeys        []string // files of armored OpenPGP public keys
+	AllowedSigners string   // a git allowed_signers file (gpg.ssh.allowedSignersFile)
+	// Location is the zone of allowed_signers times written without a Z
+	// suffix; nil means time.Local, the zone ssh-keygen would use.
+	Location *time.Location
+}
+
+// NewTrust returns an empty Trust.
+func NewTrust() *Trust { return &Trust{} }
+
+// LoadTrust reads the files and refuses a configuration that trusts no key.
+func LoadTrust(files TrustFiles) (*Trust, error) {
+	t := NewTrust()
+	for _, name := range files.PGPKeys {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("load trust: %w", err)
+		}
+		if err := t.AddPGPKeys(name, b); err != nil {
+			return nil, fmt.Errorf("load trust: %w", err)
+		}
+	}
+	if files.AllowedSigners != "" {
+		b, err := os.ReadFile(files.AllowedSigners)
+		if err != nil {
+			return nil, fmt.Errorf("load trust: %w", err)
+		}
+		if err := t.AddAllowedSigners(files.AllowedSigners, b, files.Location); err != nil {
+			return nil, fmt.Errorf("load trust: %w", err)
+		}
+	}
+	if t.Empty() {
+		return nil, errors.New("load trust: no trusted key in the configured files")
+	}
+	return t, nil
+}
+
+// AddPGPKeys adds the armored public keys in data; name is used in errors.
+func (t *Trust) AddPGPKeys(name string, data []byte) error {
+	keys, err := parsePGPKeys(name, data)
+	if err != nil {
+		return err
+	}
+	t.pgp = append(t.pgp, keys...)
+	return nil
+}
+
+// AddAllowedSigners adds the lines of an allowed_signers file; name is used
+// in errors (as name:line). loc is the zone of times without a Z suffix
+// (nil: time.Local).
+func (t *Trust) AddAllowedSigners(name string, data []byte, loc *time.Location) error {
+	if loc == nil {
+		loc = time.Local
+	}
+	lines, err := parseAllowedSigners(name, data, loc)
+	if err != nil {
+		return err
+	}
+	t.ssh = append(t.ssh, lines...)
+	return nil
+}
+
+// Empty reports whether no key is trusted.
+func (t *Trust) Empty() bool { return t == nil || len(t.pgp) == 0 && len(t.ssh) == 0 }
