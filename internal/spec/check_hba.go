@@ -1,11 +1,98 @@
 package spec
 
-import "github.com/pgreconciler/pgreconciler/internal/model"
+import (
+	"strings"
 
-// checkHBA checks every HBA rule as resolved for each instance.
-func (cs *clusterSrc) checkHBA() {}
+	"github.com/pgreconciler/pgreconciler/internal/hba"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
 
-// rawLine is a raw pg_hba.conf line of a rule's rules list, classified.
+// userAliases are the ${…} names Pigsty expands in an HBA rule's user.
+var userAliases = map[string]bool{"${dbsu}": true, "${repl}": true, "${monitor}": true, "${admin}": true}
+
+// checkHBA checks every HBA rule as resolved for each instance, then
+// renders each instance's file, so that nothing Render would refuse
+// reaches apply.
+func (cs *clusterSrc) checkHBA() {
+	for _, in := range cs.c.Instances {
+		bad := false
+		for i, r := range in.HBA {
+			if cs.checkHBARule(r, cs.hba[in][i]) {
+				bad = true
+			}
+		}
+		if bad {
+			continue
+		}
+		if _, err := hba.Render(cs.c, in); err != nil {
+			cs.fail(cs.hosts[in].pos, RuleHBA, "instance %s: render pg_hba.conf: %v", in.Name(), err)
+		}
+	}
+}
+
+// checkHBARule reports the problems of one rule object at the field they
+// concern, and whether any is an error.
+func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
+	at := func(fieldName string) Pos {
+		if v := n.get(fieldName); v != nil {
+			return v.pos
+		}
+		return n.pos
+	}
+	bad := false
+	report := func(p Pos, err error) {
+		for _, e := range splitErrors(err) {
+			if hba.IsWarning(e) {
+				cs.problems = append(cs.problems, Problem{Pos: cs.at(p), Rule: RuleHBA, Severity: SeverityWarning, Message: e.Error()})
+				continue
+			}
+			bad = true
+			cs.fail(p, RuleHBA, "%v", e)
+		}
+	}
+	if len(r.Rules) > 0 {
+		for i, raw := range r.Rules {
+			if _, err := hba.ParseRawLine(raw); err != nil {
+				report(n.get("rules").items[i].pos, err)
+			}
+		}
+		// The rest of CheckRule's verdict (title, fields ignored next to
+		// rules); its rules[i] errors were reported above with positions.
+		for _, e := range splitErrors(hba.CheckRule(r)) {
+			if !strings.HasPrefix(e.Error(), "rules[") {
+				report(n.pos, e)
+			}
+		}
+		return bad
+	}
+	if strings.HasPrefix(r.User, "${") && !userAliases[r.User] {
+		cs.fail(at("user"), RuleHBA, "unknown user alias %s (known: ${dbsu}, ${repl}, ${monitor}, ${admin})", r.User)
+		bad = true
+	}
+	if err := hba.CheckAddr(r.Addr); err != nil {
+		report(at("addr"), err)
+		return bad
+	}
+	report(n.pos, hba.CheckRule(r))
+	return bad
+}
+
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// rawLine is a raw pg_hba.conf line of a rule's rules list, classified for
+// the policy checks.
 type rawLine struct {
 	text     string
 	tcp, ssl bool
@@ -13,5 +100,21 @@ type rawLine struct {
 	method   string
 }
 
-// rawLines classifies a rule's raw lines.
-func rawLines(r model.HBARule) []rawLine { return nil }
+// rawLines classifies a rule's raw lines (invalid ones are reported by
+// checkHBA).
+func rawLines(r model.HBARule) []rawLine {
+	var out []rawLine
+	for _, raw := range r.Rules {
+		l, err := hba.ParseRawLine(raw)
+		if err != nil || l == nil {
+			continue
+		}
+		rl := rawLine{text: raw, method: l.Method, tcp: l.Type != hba.Local, ssl: l.Type == hba.HostSSL}
+		if l.Address.Kind == hba.AddrIP || l.Address.Kind == hba.AddrMask {
+			p := l.Address.Prefix
+			rl.loopback = p.IsValid() && loopback(p)
+		}
+		out = append(out, rl)
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -239,14 +240,10 @@ func decodeHBARule(n *node, def bool) model.HBARule {
 			r.Rules = append(r.Rules, it.scalar)
 		}
 	}
-	if r.User == "" {
-		r.User = "all"
-	}
-	if r.DB == "" {
-		r.DB = "all"
-	}
-	if r.Auth == "" {
-		r.Auth = "pwd"
+	if len(r.Rules) == 0 {
+		r.User = cmp.Or(r.User, "all")
+		r.DB = cmp.Or(r.DB, "all")
+		r.Auth = cmp.Or(r.Auth, "pwd")
 	}
 	if r.Role == "" {
 		r.Role = "default"

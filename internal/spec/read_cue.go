@@ -17,31 +17,55 @@ import (
 
 // cueFile is a parsed .cue file of the spec repository.
 type cueFile struct {
-	name string
-	ast  *ast.File
-	data *node // the file's value when it is plain data, else nil
+	name    string
+	src     []byte
+	ast     *ast.File // nil when the fast reader did the work
+	pkgName string
+	data    *node // the file's value when it is plain data, else nil
 }
 
-// parseCUE parses one file and, when it is plain data (struct and list
-// literals, scalars, no references, definitions, comprehensions or
-// constraints), converts it to a data tree without running the CUE
-// evaluator. Plain data evaluates to itself, so the tree is exactly what
-// CUE would compute; anything else is left to the evaluator.
+// parseCUE reads one file. When it is plain data (struct and list
+// literals, scalars; no references, definitions, comprehensions or
+// constraints) it becomes a data tree without the CUE evaluator: plain
+// data evaluates to itself, so the tree is exactly what CUE would compute.
+// Anything else is left to the evaluator.
 func parseCUE(name string, src []byte) (*cueFile, Problems) {
+	if pkg, root, ok := fastPlainCUE(name, src); ok {
+		return &cueFile{name: name, src: src, pkgName: pkg, data: root}, nil
+	}
 	f, err := parser.ParseFile(name, src, parser.ParseComments)
 	if err != nil {
 		return nil, cueProblems(err, RuleSyntax)
 	}
-	cf := &cueFile{name: name, ast: f}
-	var p plainReader
-	p.file = name
-	if root, ok := p.decls(f.Decls, f.Pos()); ok {
-		cf.data = root
-	}
+	cf := &cueFile{name: name, src: src, ast: f, pkgName: f.PackageName()}
+	cf.data = plainTree(name, f)
 	return cf, nil
 }
 
-func (f *cueFile) pkg() string { return f.ast.PackageName() }
+// plainTree converts a parsed file that is plain data, or returns nil.
+func plainTree(name string, f *ast.File) *node {
+	p := plainReader{file: name}
+	if root, ok := p.decls(f.Decls, f.Pos()); ok {
+		root.pos = Pos{File: name, Line: 1, Col: 1}
+		return root
+	}
+	return nil
+}
+
+func (f *cueFile) pkg() string { return f.pkgName }
+
+// syntax returns the file's syntax tree, parsing it if the fast reader
+// read it.
+func (f *cueFile) syntax() (*ast.File, error) {
+	if f.ast == nil {
+		a, err := parser.ParseFile(f.name, f.src, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		f.ast = a
+	}
+	return f.ast, nil
+}
 
 type plainReader struct {
 	file  string
@@ -195,7 +219,11 @@ func (p *plainReader) basic(b *ast.BasicLit, sign string) (*node, bool) {
 func evalCUE(files []*cueFile) (*node, Problems) {
 	inst := build.NewContext().NewInstance("spec", nil)
 	for _, f := range files {
-		if err := inst.AddSyntax(f.ast); err != nil {
+		a, err := f.syntax()
+		if err != nil {
+			return nil, cueProblems(err, RuleSyntax)
+		}
+		if err := inst.AddSyntax(a); err != nil {
 			return nil, cueProblems(err, RuleSyntax)
 		}
 	}

@@ -147,10 +147,27 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 		return n
 	}
 	if n.kind == kindMap && o.kind == kindMap {
-		out := &node{kind: kindMap, pos: n.pos, fields: append([]field(nil), n.fields...)}
+		out := &node{kind: kindMap, pos: n.pos, fields: append(make([]field, 0, len(n.fields)+len(o.fields)), n.fields...)}
+		var idx map[string]int // for big maps (a fleet's clusters): no quadratic scans
+		if len(n.fields)*len(o.fields) > 64 {
+			idx = make(map[string]int, len(out.fields))
+			for i, f := range out.fields {
+				idx[f.key] = i
+			}
+		}
 		for _, of := range o.fields {
-			i := out.index(of.key)
+			i := -1
+			if idx != nil {
+				if j, ok := idx[of.key]; ok {
+					i = j
+				}
+			} else {
+				i = out.index(of.key)
+			}
 			if i < 0 {
+				if idx != nil {
+					idx[of.key] = len(out.fields)
+				}
 				out.fields = append(out.fields, of)
 				continue
 			}
@@ -190,13 +207,13 @@ func (n *node) describe() string {
 }
 
 func joinPath(path, key string) string {
+	if !isIdent(key) {
+		key = strconv.Quote(key)
+	}
 	if path == "" {
 		return key
 	}
-	if isIdent(key) {
-		return path + "." + key
-	}
-	return path + "." + strconv.Quote(key)
+	return path + "." + key
 }
 
 func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

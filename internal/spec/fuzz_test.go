@@ -1,0 +1,157 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	"cuelang.org/go/cue/parser"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// FuzzLoad feeds arbitrary bytes to the loader as a CUE file and as an
+// inventory YAML file. The loader must never panic, must give the same
+// answer twice (the cache must not change results), and when the data is
+// plain, the compiled schema must refuse exactly what the CUE evaluator
+// refuses.
+func FuzzLoad(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/invalid/*.txtar")
+	for _, s := range seeds {
+		a, err := txtar.ParseFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range a.Files {
+			if file.Name != "want" {
+				f.Add(file.Data, filepath.Ext(file.Name) != ".cue")
+			}
+		}
+	}
+	for _, name := range []string{"pg-test.cue", "pigsty.yml"} {
+		b, err := os.ReadFile(filepath.Join("../../examples/repo", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, filepath.Ext(name) != ".cue")
+	}
+	l := newTestLoader(f)
+	f.Fuzz(func(t *testing.T, data []byte, isYAML bool) {
+		name := "spec.cue"
+		if isYAML {
+			name = "pigsty.yml"
+			data = append([]byte("all:\n"), data...)
+		}
+		fsys := fstest.MapFS{name: {Data: data}}
+		r1, err := l.Load(fsys, Options{Profile: "strict"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := l.Load(fsys, Options{Profile: "strict"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(r1, r2) {
+			t.Fatal("two loads of the same input differ")
+		}
+		if root := mergedTree(t, l, fsys); root != nil && root.kind == kindMap {
+			if msg := compareRefusals(leaves(walkErrors(l.schema, root)), leaves(oracleErrors(t, l.schema, root))); msg != "" {
+				t.Fatal(msg)
+			}
+		}
+	})
+}
+
+// FuzzFastCUE checks the fast reader of plain CUE against cue/parser: when
+// the fast reader accepts a file, the parser must accept it too and yield
+// the same tree, positions included.
+func FuzzFastCUE(f *testing.F) {
+	for _, name := range []string{"globals.cue", "pg-meta.cue", "pg-test.cue"} {
+		b, err := os.ReadFile(filepath.Join("../../examples/repo", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	seeds, _ := filepath.Glob("testdata/invalid/*.txtar")
+	for _, s := range seeds {
+		a, _ := txtar.ParseFile(s)
+		for _, file := range a.Files {
+			if filepath.Ext(file.Name) == ".cue" {
+				f.Add(file.Data)
+			}
+		}
+	}
+	f.Add([]byte("package x\na: b: c: 1\na: b: d: -2.5e3, e: \"x\\ty\"\n\"q r\": [1, 2,\n 3]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		pkg, fast, ok := fastPlainCUE("f.cue", src)
+		if !ok {
+			return
+		}
+		a, err := parser.ParseFile("f.cue", src, parser.ParseComments)
+		if err != nil {
+			t.Fatalf("fast reader accepted what cue/parser refuses: %v", err)
+		}
+		if a.PackageName() != pkg {
+			t.Fatalf("package %q, cue/parser says %q", pkg, a.PackageName())
+		}
+		slow := plainTree("f.cue", a)
+		if slow == nil {
+			t.Fatal("fast reader accepted a file that is not plain data")
+		}
+		if !sameTree(fast, slow) {
+			t.Fatalf("trees differ:\nfast: %s\nslow: %s", treeString(fast), treeString(slow))
+		}
+	})
+}
+
+// sameTree compares two trees, positions and field order included.
+func sameTree(a, b *node) bool {
+	if a.kind != b.kind || a.scalar != b.scalar || a.pos != b.pos || len(a.fields) != len(b.fields) || len(a.items) != len(b.items) {
+		return false
+	}
+	for i := range a.fields {
+		if a.fields[i].key != b.fields[i].key || a.fields[i].keyPos != b.fields[i].keyPos || !sameTree(a.fields[i].value, b.fields[i].value) {
+			return false
+		}
+	}
+	for i := range a.items {
+		if !sameTree(a.items[i], b.items[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func treeString(n *node) string {
+	var b strings.Builder
+	var walk func(n *node)
+	walk = func(n *node) {
+		fmt.Fprintf(&b, "%s@%s", n.kind, n.pos)
+		switch n.kind {
+		case kindMap:
+			b.WriteString("{")
+			for _, f := range n.fields {
+				fmt.Fprintf(&b, "%q@%s:", f.key, f.keyPos)
+				walk(f.value)
+				b.WriteString(",")
+			}
+			b.WriteString("}")
+		case kindList:
+			b.WriteString("[")
+			for _, it := range n.items {
+				walk(it)
+				b.WriteString(",")
+			}
+			b.WriteString("]")
+		default:
+			fmt.Fprintf(&b, "(%q)", n.scalar)
+		}
+	}
+	walk(n)
+	return b.String()
+}

@@ -1,0 +1,340 @@
+package spec
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"cuelang.org/go/cue/literal"
+)
+
+// fastPlainCUE reads a .cue file that is plain data (the usual hand-written
+// spec: a package clause, fields, struct and list literals, strings,
+// numbers, booleans, null, comments) straight into a data tree, about ten
+// times faster than cue/parser. It gives up (ok == false) on anything else
+// — references, definitions, constraints, attributes, interpolation,
+// multi-line or raw strings, unusual numbers, even a syntax error — and
+// the caller then uses cue/parser, which is authoritative. A fuzz test
+// checks that whenever this succeeds, cue/parser yields the same tree.
+func fastPlainCUE(file string, src []byte) (pkg string, root *node, ok bool) {
+	if !utf8.Valid(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) || bytes.IndexByte(src, 0) >= 0 {
+		return "", nil, false
+	}
+	s := &fastScanner{file: file, src: src, line: 1, lineStart: 0}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, bail := r.(fastBail); !bail {
+				panic(r)
+			}
+			pkg, root, ok = "", nil, false
+		}
+	}()
+	s.skipSpace(true)
+	root = &node{kind: kindMap, pos: Pos{File: file, Line: 1, Col: 1}}
+	if s.peekWord("package") {
+		s.word() // package
+		s.skipSpace(false)
+		pkg = s.ident()
+		s.endDecl()
+	}
+	s.fields(root, 0)
+	if s.pos != len(s.src) {
+		s.bail()
+	}
+	return pkg, root, true
+}
+
+type fastBail struct{}
+
+type fastScanner struct {
+	file      string
+	src       []byte
+	pos       int
+	line      int
+	lineStart int
+	count     int
+}
+
+func (s *fastScanner) bail() { panic(fastBail{}) }
+
+func (s *fastScanner) here() Pos {
+	return Pos{File: s.file, Line: s.line, Col: s.pos - s.lineStart + 1}
+}
+
+// skipSpace skips blanks and comments; newlines only when nl is true.
+// It reports whether a newline was crossed.
+func (s *fastScanner) skipSpace(nl bool) bool {
+	crossed := false
+	for s.pos < len(s.src) {
+		switch c := s.src[s.pos]; {
+		case c == ' ' || c == '\t' || c == '\r':
+			s.pos++
+		case c == '\n':
+			if !nl {
+				return crossed
+			}
+			crossed = true
+			s.pos++
+			s.line++
+			s.lineStart = s.pos
+		case c == '/' && s.pos+1 < len(s.src) && s.src[s.pos+1] == '/':
+			for s.pos < len(s.src) && s.src[s.pos] != '\n' {
+				s.pos++
+			}
+		default:
+			return crossed
+		}
+	}
+	return crossed
+}
+
+func isLetter(c byte) bool {
+	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (s *fastScanner) peekWord(w string) bool {
+	end := s.pos + len(w)
+	return end <= len(s.src) && string(s.src[s.pos:end]) == w && (end == len(s.src) || !isLetter(s.src[end]) && !isDigit(s.src[end]))
+}
+
+func (s *fastScanner) word() string {
+	start := s.pos
+	for s.pos < len(s.src) && (isLetter(s.src[s.pos]) || isDigit(s.src[s.pos])) {
+		s.pos++
+	}
+	return string(s.src[start:s.pos])
+}
+
+// ident reads a plain identifier (no #definitions, no _hidden names, no
+// keywords).
+func (s *fastScanner) ident() string {
+	if s.pos >= len(s.src) || !isLetter(s.src[s.pos]) || s.src[s.pos] == '_' {
+		s.bail()
+	}
+	w := s.word()
+	switch w {
+	case "package", "import", "for", "in", "if", "let", "true", "false", "null", "_":
+		s.bail()
+	}
+	if w[0] == '$' {
+		s.bail()
+	}
+	return w
+}
+
+// endDecl consumes the separator after a declaration or element: a comma,
+// or a newline (CUE inserts the comma), or nothing before a closing
+// bracket or the end of input.
+func (s *fastScanner) endDecl() {
+	crossed := s.skipSpace(false)
+	if s.pos >= len(s.src) {
+		return
+	}
+	switch s.src[s.pos] {
+	case ',':
+		s.pos++
+	case '\n':
+		crossed = true
+	case '}', ']':
+		return
+	default:
+		if !crossed {
+			s.bail()
+		}
+	}
+	s.skipSpace(true)
+}
+
+// fields reads declarations into m until a closing brace or the end.
+func (s *fastScanner) fields(m *node, depth int) {
+	for {
+		s.skipSpace(true)
+		if s.pos >= len(s.src) || s.src[s.pos] == '}' {
+			return
+		}
+		s.field(m, depth)
+		s.endDecl()
+	}
+}
+
+// field reads `label: value` (and the shorthand `a: b: value`).
+func (s *fastScanner) field(m *node, depth int) {
+	keyPos := s.here()
+	var key string
+	if s.src[s.pos] == '"' {
+		key = s.simpleString()
+	} else {
+		key = s.ident()
+	}
+	if s.pos >= len(s.src) || s.src[s.pos] != ':' {
+		s.bail() // ? ! constraints, aliases, embeddings …
+	}
+	s.pos++
+	s.skipSpace(false)
+	var v *node
+	if s.pos < len(s.src) && (isLetter(s.src[s.pos]) || s.src[s.pos] == '"') && s.isLabel() {
+		inner := &node{kind: kindMap, pos: s.here()}
+		s.field(inner, depth+1)
+		v = inner
+	} else {
+		v = s.value(depth + 1)
+	}
+	if i := m.index(key); i >= 0 {
+		ok := true
+		m.fields[i].value = unify(m.fields[i].value, v, "", func(Problem) { ok = false })
+		if !ok {
+			s.bail() // let CUE report the conflict
+		}
+		return
+	}
+	m.fields = append(m.fields, field{key: key, keyPos: keyPos, value: v})
+}
+
+// isLabel looks ahead: is the identifier or string at pos followed by ':'?
+func (s *fastScanner) isLabel() bool {
+	p := s.pos
+	if s.src[p] == '"' {
+		p++
+		for p < len(s.src) && s.src[p] != '"' {
+			if s.src[p] == '\\' {
+				p++
+			}
+			if p < len(s.src) && s.src[p] == '\n' {
+				return false
+			}
+			p++
+		}
+		p++
+	} else {
+		for p < len(s.src) && (isLetter(s.src[p]) || isDigit(s.src[p])) {
+			p++
+		}
+	}
+	return p < len(s.src) && s.src[p] == ':'
+}
+
+func (s *fastScanner) value(depth int) *node {
+	s.count++
+	if depth > 100 || s.count > maxNodes || s.pos >= len(s.src) {
+		s.bail()
+	}
+	pos := s.here()
+	switch c := s.src[s.pos]; {
+	case c == '{':
+		s.pos++
+		m := &node{kind: kindMap, pos: pos}
+		s.fields(m, depth)
+		if s.pos >= len(s.src) || s.src[s.pos] != '}' {
+			s.bail()
+		}
+		s.pos++
+		return m
+	case c == '[':
+		s.pos++
+		l := &node{kind: kindList, pos: pos}
+		for {
+			s.skipSpace(true)
+			if s.pos < len(s.src) && s.src[s.pos] == ']' {
+				s.pos++
+				return l
+			}
+			l.items = append(l.items, s.value(depth+1))
+			s.endDecl()
+		}
+	case c == '"':
+		return &node{kind: kindString, scalar: s.simpleString(), pos: pos}
+	case c == '-' || isDigit(c):
+		return s.number(pos)
+	case isLetter(c):
+		switch s.word() {
+		case "true":
+			return &node{kind: kindBool, scalar: "true", pos: pos}
+		case "false":
+			return &node{kind: kindBool, scalar: "false", pos: pos}
+		case "null":
+			return &node{kind: kindNull, pos: pos}
+		}
+	}
+	s.bail()
+	return nil
+}
+
+// simpleString reads a one-line double-quoted string and unquotes it with
+// CUE's own rules.
+func (s *fastScanner) simpleString() string {
+	start := s.pos
+	if s.pos+2 < len(s.src) && s.src[s.pos+1] == '"' && s.src[s.pos+2] == '"' {
+		s.bail() // """ multi-line string
+	}
+	s.pos++
+	for {
+		if s.pos >= len(s.src) || s.src[s.pos] == '\n' {
+			s.bail()
+		}
+		c := s.src[s.pos]
+		if c == '\\' {
+			if s.pos+1 < len(s.src) && s.src[s.pos+1] == '(' {
+				s.bail() // interpolation
+			}
+			s.pos += 2
+			continue
+		}
+		s.pos++
+		if c == '"' {
+			break
+		}
+	}
+	v, err := literal.Unquote(string(s.src[start:s.pos]))
+	if err != nil {
+		s.bail()
+	}
+	return v
+}
+
+// number reads -?digits or -?digits.digits[e[+-]digits]; anything fancier
+// (hex, underscores, multipliers, leading zeros) is left to CUE.
+func (s *fastScanner) number(pos Pos) *node {
+	start := s.pos
+	if s.src[s.pos] == '-' {
+		s.pos++
+	}
+	digits := func() int {
+		d := s.pos
+		for s.pos < len(s.src) && isDigit(s.src[s.pos]) {
+			s.pos++
+		}
+		return s.pos - d
+	}
+	intStart := s.pos
+	if digits() == 0 {
+		s.bail()
+	}
+	if s.src[intStart] == '0' && s.pos-intStart > 1 {
+		s.bail()
+	}
+	k := kindInt
+	if s.pos < len(s.src) && s.src[s.pos] == '.' {
+		s.pos++
+		if digits() == 0 {
+			s.bail()
+		}
+		k = kindFloat
+		if s.pos < len(s.src) && (s.src[s.pos] == 'e' || s.src[s.pos] == 'E') {
+			s.pos++
+			if s.pos < len(s.src) && (s.src[s.pos] == '+' || s.src[s.pos] == '-') {
+				s.pos++
+			}
+			if digits() == 0 {
+				s.bail()
+			}
+		}
+	}
+	if s.pos < len(s.src) && (isLetter(s.src[s.pos]) || s.src[s.pos] == '.') {
+		s.bail()
+	}
+	text := string(s.src[start:s.pos])
+	if text == "-0" {
+		text = "0"
+	}
+	return &node{kind: k, scalar: text, pos: pos}
+}
