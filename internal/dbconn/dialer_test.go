@@ -1,0 +1,50 @@
+package dbconn
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
+)
+
+func TestConnect(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.Options{Name: "pg-dial", Replicas: -1, BaseIP: 41})
+	ctx := context.Background()
+	in := &model.Instance{Cluster: "pg-dial", Seq: 1, IP: c.Primary.Addr, Port: c.Primary.Port}
+
+	t.Setenv("PGUSER", c.SuperUser)
+	t.Setenv("PGPASSWORD", c.SuperPassword)
+	t.Setenv("PGSSLMODE", "verify-full")
+	t.Setenv("PGSSLROOTCERT", c.CACertFile)
+	d := New(Settings{}, nil).WithCommit("0123456789abcdef0123")
+	conn, err := d.Connect(ctx, in, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var app, user string
+	var ssl bool
+	if err := conn.QueryRow(ctx, `SELECT current_setting('application_name'), current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&app, &user, &ssl); err != nil {
+		t.Fatal(err)
+	}
+	if app != "pgreconciler@0123456789ab" || user != c.SuperUser || !ssl {
+		t.Fatalf("session: app=%q user=%q ssl=%v", app, user, ssl)
+	}
+	if u, _ := d.User("pg-dial"); u != c.SuperUser {
+		t.Fatalf("User() = %q", u)
+	}
+
+	// A per-cluster override wins over the environment, and a failed login
+	// never shows the password.
+	secret := "Sup3r-Secret-Password"
+	d = New(Settings{}, map[string]Settings{"pg-dial": {User: "nobody", Password: model.NewSecret(secret)}})
+	_, err = d.Connect(ctx, in, "postgres")
+	if err == nil {
+		t.Fatal("login as nobody succeeded")
+	}
+	if strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "pg-dial-1") || SQLState(err) != "28P01" {
+		t.Fatalf("error: %v (sqlstate %q)", err, SQLState(err))
+	}
+}

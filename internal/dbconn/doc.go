@@ -1,0 +1,16 @@
+// Package dbconn opens connections to the instances of a fleet: host =
+// the instance's IP, port = its pg_port, and everything else (user,
+// password, passfile, sslmode, sslrootcert, connect timeout …) from the
+// standard libpq environment variables, as psql would, optionally
+// overridden per cluster by the daemon's configuration.
+//
+// Every session it opens says who it is (application_name "pgreconciler",
+// "pgreconciler@<commit12>" once a commit is known, so the server's own
+// logs name the source of every statement), keeps TCP keepalives on (a
+// vanished reconciler's advisory lock is released) and bounds waits with
+// lock_timeout and statement_timeout. Connection errors never carry the
+// password.
+//
+// It does not pool: the reconciler's work is a few sessions per instance
+// per cycle.
+package dbconn
