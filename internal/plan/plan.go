@@ -101,6 +101,13 @@ type Statement struct {
 	SQL      string
 	Password model.Secret
 
+	// PasswordRole and PasswordEncryption tell the executor how to turn a
+	// plaintext Password into the hash sent over the wire: a SCRAM-SHA-256
+	// verifier with a fresh salt (scram-sha-256), or md5(password+role)
+	// (md5). Verifiers and hashes in the spec are sent as they are.
+	PasswordRole       string
+	PasswordEncryption string
+
 	// Database is where the statement runs ("" = the maintenance database,
 	// postgres).
 	Database string
@@ -140,6 +147,18 @@ type Change struct {
 
 	// HBA carries the rendered file for KindHBA changes.
 	HBA *HBAFile
+
+	// Parameter carries what a KindParameter change sets, so that the
+	// executor can validate it against the server's pg_settings right
+	// before writing and read it back after the reload.
+	Parameter *ParameterChange
+}
+
+// ParameterChange is one server parameter to set or reset on an instance.
+type ParameterChange struct {
+	Name  string
+	Value string // the spec's value; ignored when Reset
+	Reset bool   // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
 }
 
 // HBAFile is the desired pg_hba.conf of one instance.
