@@ -128,14 +128,16 @@ type LiveSchema struct{ Name, Owner string }
 // LiveExtension is a row of pg_extension.
 type LiveExtension struct{ Name, Schema, Version string }
 
-// DefaultACL is one grantee entry of pg_default_acl.
+// DefaultACL is one privilege of one grantee in pg_default_acl
+// (aclexplode'd): ALTER DEFAULT PRIVILEGES FOR ROLE Owner [IN SCHEMA
+// Schema] GRANT Privilege ON ObjectType TO Grantee.
 type DefaultACL struct {
 	Owner      string // defaclrole: FOR ROLE
 	Schema     string // "" = all schemas
 	ObjectType string // TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
 	Grantee    string // "PUBLIC" for the public pseudo-role
-	Privileges string // aclitem letters, e.g. "arwd"
-	Grantable  string // letters held WITH GRANT OPTION
+	Privilege  string // SELECT, INSERT, … as aclexplode names them
+	Grantable  bool   // WITH GRANT OPTION
 }
 
 // LiveHBA is the HBA file as PostgreSQL sees it.

@@ -183,6 +183,58 @@ type Plan struct {
 	Clusters []ClusterPlan
 }
 
+// Status is what became of a change when a plan was applied.
+type Status int
+
+const (
+	StatusApplied Status = iota + 1 // every statement ran and was committed
+	StatusFailed                    // PostgreSQL (or a writer) refused it; rolled back
+	StatusSkipped                   // not attempted: report-only, dry run, or its mode is observe
+	StatusRefused                   // a guard refused it (lockout, invalid parameter value)
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusApplied:
+		return "applied"
+	case StatusFailed:
+		return "failed"
+	case StatusSkipped:
+		return "skipped"
+	case StatusRefused:
+		return "refused"
+	}
+	return "unknown"
+}
+
+// MarshalText makes a Status print as its name in JSON.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Outcome is the result of applying one change.
+type Outcome struct {
+	Change   Change
+	Status   Status
+	Error    string // redacted; PostgreSQL's message, or why a guard refused
+	SQLState string // when PostgreSQL refused it
+	Pending  bool   // written but waiting for a restart (parameters)
+}
+
+// Result is what an apply did to one cluster.
+type Result struct {
+	Cluster  string
+	Outcomes []Outcome
+}
+
+// Failed reports whether any change failed or was refused.
+func (r *Result) Failed() bool {
+	for _, o := range r.Outcomes {
+		if o.Status == StatusFailed || o.Status == StatusRefused {
+			return true
+		}
+	}
+	return false
+}
+
 // Summary counts the changes of a plan by action.
 type Summary struct {
 	Add     int `json:"add"`
