@@ -53,7 +53,7 @@ const (
 	ActionCreate Action = iota + 1 // "+": the object does not exist yet
 	ActionChange                   // "~": the object exists and differs
 	ActionRemove                   // "-": state: absent
-	ActionReport                   // "!": drift that is reported but never planned as SQL (lockout guard, unknown)
+	ActionReport                   // "*": drift that is reported but never planned as SQL (lockout guard, unknown)
 	ActionNote                     // "?": information only, not drift (unmanaged objects)
 )
 
@@ -83,7 +83,7 @@ func (a Action) Symbol() string {
 	case ActionRemove:
 		return "-"
 	case ActionReport:
-		return "!"
+		return "*"
 	case ActionNote:
 		return "?"
 	}
@@ -172,8 +172,17 @@ func (c Change) Drift() bool { return c.Action != ActionNote }
 
 // ClusterPlan is the plan for one cluster.
 type ClusterPlan struct {
-	Name    string
-	Changes []Change
+	Name      string
+	Instances []Instance // for display, primary first
+	Changes   []Change
+	Errors    []string // instances that could not be inspected, and why
+}
+
+// Instance describes an instance of a planned cluster for display.
+type Instance struct {
+	Name string // <cluster>-<seq>
+	Role string // primary, replica, …
+	Addr string // ip:port
 }
 
 // Plan is the result of comparing a spec with live clusters.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/privs"
 )
 
 // BuiltinRoles are PostgreSQL's predefined roles (15 to 17). Memberships
@@ -247,39 +248,16 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 	}
 }
 
-// ParseDefaultPrivilege splits a pg_default_privileges clause into its
-// privileges, object type and grantee.
-func ParseDefaultPrivilege(clause string) (privs []string, objType, grantee string, grantOption bool, err error) {
-	m := defPriv.FindStringSubmatch(strings.Join(strings.Fields(clause), " "))
-	if m == nil {
-		return nil, "", "", false, fmt.Errorf("%q is not of the form GRANT <privileges> ON <TABLES|SEQUENCES|FUNCTIONS|TYPES|SCHEMAS> TO <role>", clause)
-	}
-	objType = strings.ToUpper(m[2])
-	grantee = strings.Trim(m[3], `"`)
-	for _, p := range strings.Split(m[1], ",") {
-		p = strings.ToUpper(strings.Join(strings.Fields(p), " "))
-		ok := false
-		for _, w := range privWords[objType] {
-			ok = ok || p == w
-		}
-		if !ok {
-			return nil, "", "", false, fmt.Errorf("%q: %s is not a privilege on %s", clause, p, objType)
-		}
-		privs = append(privs, p)
-	}
-	return privs, objType, grantee, m[4] != "", nil
-}
-
 func (cs *clusterSrc) checkPrivileges(declared map[string]*model.Role) {
 	for i, clause := range cs.c.DefaultPrivileges {
 		p := cs.privs[i].pos
-		_, _, grantee, _, err := ParseDefaultPrivilege(clause)
+		cl, err := privs.Parse(clause)
 		if err != nil {
 			cs.fail(p, RuleRole, "pg_default_privileges: %v", err)
 			continue
 		}
-		if !strings.EqualFold(grantee, "PUBLIC") && !knownRole(grantee, declared) {
-			cs.fail(p, RuleRole, "pg_default_privileges: grantee %s is neither declared nor built in", grantee)
+		if cl.Grantee != "PUBLIC" && !knownRole(cl.Grantee, declared) {
+			cs.fail(p, RuleRole, "pg_default_privileges: grantee %s is neither declared nor built in", cl.Grantee)
 		}
 	}
 }

@@ -1,0 +1,44 @@
+// Package diff compares what a spec declares with what live PostgreSQL
+// instances hold and returns the Plan that converges them.
+//
+// Cluster is a pure function of values: (desired cluster, live state of its
+// instances, options) → plan.ClusterPlan. It takes no context, logger,
+// clock or connection; "today" for expire_in comes from the primary's
+// server clock in the live state, so the same inputs always give the same
+// plan.
+//
+// Pigsty's semantics (pigsty-model.md):
+//   - attributes are tri-state: a nil field is "no opinion" and never
+//     produces a change;
+//   - memberships and default privileges are additive: only a membership
+//     with state revoke/absent is revoked, nothing undeclared is removed;
+//   - roles are removed only by state: absent, with Pigsty's drop procedure
+//     (NOLOGIN, terminate sessions, REASSIGN OWNED and DROP OWNED in every
+//     database, DROP ROLE); a role that owns a database is reported, not
+//     dropped; live roles the spec does not mention are reported as
+//     unmanaged, with no statements;
+//   - comments default to "business user <name>" / "business database
+//     <name>" (the spec loader applies the default);
+//   - expire_in does not churn: the role is in sync while its live expiry
+//     lies within one day of today + N days (UTC days of the primary's
+//     clock); expire_at compares the UTC day; both are written as UTC
+//     midnight;
+//   - parameters compare after unit normalisation (package pgconf), and
+//     against the value written in postgresql.auto.conf when a restart is
+//     pending;
+//   - passwords compare without plaintext: a verifier in the spec must equal
+//     the stored one, a plaintext password is checked by recomputing the
+//     stored SCRAM verifier with its salt and iterations, an md5 hash stored
+//     while pg_pwd_enc is scram-sha-256 is drift, and an unreadable
+//     pg_authid makes the password "unknown", never "in sync";
+//   - pg_hba.conf is compared per instance, semantically and in order, with
+//     the rendered desired file; error rows are drift.
+//
+// Lockout guard at plan time: nothing may lock out the dbsu or the
+// reconciler's own login role, so NOLOGIN, NOSUPERUSER or a new password
+// for them is reported (Action Report), never planned as a statement.
+// Built-in pg_* roles never get statements.
+//
+// Diff does not execute anything (package apply does), does not validate
+// the spec (package spec) and does not read the catalog (package inspect).
+package diff

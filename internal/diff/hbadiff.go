@@ -1,0 +1,73 @@
+package diff
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/hba"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// hba compares the rendered pg_hba.conf of an instance with the live file,
+// semantically and in order (first match wins), plus any line PostgreSQL
+// reports as broken. Comments and spacing are not drift.
+func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
+	want, err := hba.Render(b.c, in)
+	ch := plan.Change{Kind: plan.KindHBA, Object: "pg_hba.conf", Instance: in.Name()}
+	if err != nil {
+		ch.Action, ch.Reason = plan.ActionReport, fmt.Sprintf("not planned: render pg_hba.conf: %v", err)
+		b.add(phHBA, ch)
+		return
+	}
+	if st.HBA == nil {
+		ch.Action = plan.ActionReport
+		ch.Reason = "pg_hba.conf is not readable by " + st.Session.User + " (pg_read_file, pg_hba_file_rules): cannot compare"
+		b.add(phHBA, ch)
+		return
+	}
+	live, _ := hba.Parse(st.HBA.Text)
+	d := hba.Compare(want.Lines, live)
+	var broken []string
+	for _, row := range st.HBA.Rules {
+		if msg := hba.RowError(row); msg != "" {
+			broken = append(broken, fmt.Sprintf("line %d: %s", row.Line, msg))
+		}
+	}
+	if d.Empty() && len(broken) == 0 {
+		return
+	}
+	var lines []string
+	for _, e := range d.Entries {
+		lines = append(lines, e.String())
+	}
+	for _, msg := range broken {
+		lines = append(lines, "! "+msg)
+	}
+	ch.Action = plan.ActionChange
+	ch.Before = describeHBA(len(d.Unexpected), len(d.Moved), len(broken))
+	ch.After = fmt.Sprintf("%d rules", len(want.Lines))
+	if len(d.Missing) > 0 {
+		ch.After += fmt.Sprintf(" (%d missing live)", len(d.Missing))
+	}
+	ch.Reason = "live rules differ from the rendered file"
+	ch.HBA = &plan.HBAFile{Content: want.Text, Diff: lines}
+	b.add(phHBA, ch)
+}
+
+func describeHBA(unexpected, moved, broken int) string {
+	var parts []string
+	if unexpected > 0 {
+		parts = append(parts, fmt.Sprintf("%d unexpected", unexpected))
+	}
+	if moved > 0 {
+		parts = append(parts, fmt.Sprintf("%d out of order", moved))
+	}
+	if broken > 0 {
+		parts = append(parts, fmt.Sprintf("%d broken", broken))
+	}
+	if len(parts) == 0 {
+		return "rules missing"
+	}
+	return strings.Join(parts, ", ")
+}

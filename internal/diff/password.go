@@ -1,0 +1,83 @@
+package diff
+
+import (
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/scram"
+)
+
+// password plans a password change when the stored verifier does not
+// match the spec's password. No plaintext is ever compared with plaintext:
+// a verifier or hash in the spec must equal the stored value; a plaintext
+// password is checked by recomputing the stored SCRAM verifier (or md5
+// hash) from it.
+func (b *builder) password(r *model.Role, live *model.LiveRole) {
+	if r.Password.IsZero() {
+		return
+	}
+	ch := plan.Change{Kind: plan.KindPassword, Object: r.Name, After: model.Redacted,
+		Statements: []plan.Statement{{
+			SQL:                "ALTER ROLE " + ident(r.Name) + " PASSWORD " + plan.PasswordPlaceholder,
+			Password:           r.Password,
+			PasswordRole:       r.Name,
+			PasswordEncryption: b.c.Globals.PasswordEncryption,
+		}}}
+	if live == nil {
+		ch.Action, ch.Before, ch.Reason = plan.ActionCreate, "none", "new role"
+		b.add(phPassword, ch)
+		return
+	}
+	state, why := b.passwordState(r, live)
+	if state == "in sync" {
+		return
+	}
+	ch.Action, ch.Before, ch.Reason = plan.ActionChange, state, why
+	if ok, who := b.lockoutProtected(r.Name); ok {
+		ch.Action, ch.Statements = plan.ActionReport, nil
+		ch.Reason = "not planned: " + who + "; set its password by hand (" + why + ")"
+	} else if state == "unknown" {
+		ch.Action, ch.Statements = plan.ActionReport, nil
+	}
+	b.add(phPassword, ch)
+}
+
+// passwordState describes the stored password relative to the spec:
+// "in sync", "unknown", "none", "differs" or the stored format when the
+// format itself is the problem; with a reason for humans.
+func (b *builder) passwordState(r *model.Role, live *model.LiveRole) (string, string) {
+	if !b.pl.AuthidReadable {
+		return "unknown", "pg_authid is not readable by " + b.self + ": the stored password cannot be compared"
+	}
+	stored := live.Password
+	if stored.IsZero() {
+		return "none", "no password is set"
+	}
+	want := r.Password.Reveal()
+	scramWanted := b.c.Globals.PasswordEncryption != "md5"
+	switch r.Password.Kind() {
+	case model.SecretSCRAM, model.SecretMD5:
+		if want == stored.Reveal() {
+			return "in sync", ""
+		}
+		if stored.Kind() != r.Password.Kind() {
+			return "stored as " + stored.Kind().String(), "the spec holds a " + r.Password.Kind().String() + " verifier"
+		}
+		return "differs", "the stored verifier differs from the spec's"
+	}
+	switch stored.Kind() {
+	case model.SecretSCRAM:
+		if ok, err := scram.Matches(want, stored.Reveal()); err == nil && ok {
+			return "in sync", ""
+		}
+		return "differs", "the stored SCRAM verifier does not match the spec's password"
+	case model.SecretMD5:
+		if scramWanted {
+			return "stored as md5", "stored as an md5 hash while pg_pwd_enc is scram-sha-256"
+		}
+		if ok, err := scram.MatchesMD5(want, r.Name, stored.Reveal()); err == nil && ok {
+			return "in sync", ""
+		}
+		return "differs", "the stored md5 hash does not match the spec's password"
+	}
+	return "stored as plaintext", "the server holds an unhashed password"
+}

@@ -1,0 +1,135 @@
+package diff
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/privs"
+)
+
+// privKey identifies one default privilege of one owner.
+type privKey struct{ objType, grantee, privilege string }
+
+// privileges plans pg_default_privileges the way Pigsty applies them:
+// in each managed database (postgres and every declared database), FOR
+// ROLE the dbsu, the admin user and dbrole_admin (pg-init-template.sql),
+// and the database's owner (pg-db.sql). Default privileges are additive:
+// extra live grants are left alone.
+func (b *builder) privileges() {
+	if b.c.DefaultPrivileges == nil {
+		return
+	}
+	want := b.wantedPrivileges()
+	if len(want) == 0 {
+		return
+	}
+	dbs := []*model.Database{{Name: "postgres", State: model.DatabaseCreate}}
+	for _, d := range b.c.Databases {
+		if d.State != model.DatabaseAbsent && d.Name != "postgres" {
+			dbs = append(dbs, d)
+		}
+	}
+	for _, d := range dbs {
+		live := b.pl.Database(d.Name)
+		if live != nil && !live.Inside {
+			continue // exists but was not entered (inspect says why)
+		}
+		have := map[string]map[privKey]bool{}
+		if live != nil {
+			for _, a := range live.DefaultACL {
+				if a.Schema != "" {
+					continue
+				}
+				if have[a.Owner] == nil {
+					have[a.Owner] = map[privKey]bool{}
+				}
+				have[a.Owner][privKey{a.ObjectType, a.Grantee, a.Privilege}] = true
+			}
+		}
+		for _, owner := range b.privilegeOwners(d, live) {
+			b.ownerPrivileges(d.Name, owner, want, have[owner])
+		}
+	}
+}
+
+// wantedPrivileges expands the spec's clauses into (type, grantee,
+// privilege) triples; clauses that do not parse were refused by the spec
+// checks.
+func (b *builder) wantedPrivileges() []privKey {
+	var out []privKey
+	seen := map[privKey]bool{}
+	for _, clause := range b.c.DefaultPrivileges {
+		cl, err := privs.Parse(clause)
+		if err != nil {
+			continue
+		}
+		objType, names := cl.Expanded()
+		for _, n := range names {
+			k := privKey{objType, cl.Grantee, n}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// privilegeOwners lists the roles whose new objects get the default
+// privileges in a database, keeping only roles that will exist.
+func (b *builder) privilegeOwners(d *model.Database, live *model.LiveDatabase) []string {
+	g := b.c.Globals
+	owner := d.Owner
+	if owner == "" && live != nil && d.Name != "postgres" {
+		owner = live.Owner
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, o := range []string{g.DBSU, g.AdminUser, "dbrole_admin", owner} {
+		if o != "" && !seen[o] && b.roleWillExist(o) {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[privKey]bool) {
+	missing := map[[2]string][]string{} // (type, grantee) → privileges
+	var order [][2]string
+	for _, k := range want {
+		if have[k] || !(k.grantee == "PUBLIC" || b.roleWillExist(k.grantee)) {
+			continue
+		}
+		key := [2]string{k.objType, k.grantee}
+		if missing[key] == nil {
+			order = append(order, key)
+		}
+		missing[key] = append(missing[key], k.privilege)
+	}
+	if len(order) == 0 {
+		return
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if order[i][1] != order[j][1] {
+			return order[i][1] < order[j][1]
+		}
+		return order[i][0] < order[j][0]
+	})
+	var stmts []plan.Statement
+	var after []string
+	for _, key := range order {
+		grantee := ident(key[1])
+		if key[1] == "PUBLIC" {
+			grantee = "PUBLIC"
+		}
+		privs := strings.Join(missing[key], ", ")
+		stmts = append(stmts, inDB(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s", ident(owner), privs, key[0], grantee))
+		after = append(after, privs+" ON "+key[0]+" TO "+key[1])
+	}
+	b.add(phPrivilege, plan.Change{Kind: plan.KindDefaultPrivilege, Action: plan.ActionChange,
+		Object: db + ": FOR ROLE " + owner, After: strings.Join(after, "; "), Statements: stmts,
+		Reason: "default privileges missing"})
+}

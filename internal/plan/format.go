@@ -1,0 +1,268 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// The three forms of a plan: text in the style of terraform plan for
+// terminals, markdown for pull-request comments, JSON for machines. None
+// of them can show a secret: statements print through Statement.String.
+
+// line is the one-line summary of a change: symbol, kind, object, and
+// before → after.
+func (c Change) line() string {
+	sym := c.Action.Symbol()
+	if c.RequiresRestart {
+		sym = "!"
+	}
+	s := sym + " " + string(c.Kind) + " " + c.Object
+	switch {
+	case c.Before != "" && c.After != "":
+		s += ": " + c.Before + " → " + c.After
+	case c.After != "":
+		s += ": " + c.After
+	case c.Before != "":
+		s += ": " + c.Before
+	}
+	if c.RequiresRestart {
+		s += " (restart required)"
+	}
+	return s
+}
+
+// details are the lines shown under a change: its SQL (redacted), the HBA
+// rule diff, and the reason for changes that are not planned.
+func (c Change) details() []string {
+	var out []string
+	if c.Action == ActionReport || c.Action == ActionNote {
+		out = append(out, "# "+c.Reason)
+	}
+	for _, s := range c.Statements {
+		prefix := ""
+		if s.Database != "" {
+			prefix = "\\c " + s.Database + " -- "
+		}
+		out = append(out, prefix+s.String()+";")
+	}
+	if c.HBA != nil {
+		out = append(out, c.HBA.Diff...)
+	}
+	return out
+}
+
+func (p *Plan) header() string {
+	if p.Commit == "" {
+		return ""
+	}
+	h := "commit " + shortHash(p.Commit)
+	if p.Signer != "" {
+		h += ", signed by " + p.Signer
+	}
+	return h
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// byInstance groups a cluster's changes by instance, in the cluster's
+// instance order, keeping plan order within each.
+func (cp *ClusterPlan) byInstance() ([]Instance, [][]Change) {
+	instances := append([]Instance(nil), cp.Instances...)
+	idx := map[string]int{}
+	groups := make([][]Change, len(instances))
+	for i, in := range instances {
+		idx[in.Name] = i
+	}
+	for _, ch := range cp.Changes {
+		i, ok := idx[ch.Instance]
+		if !ok {
+			i = len(groups)
+			idx[ch.Instance] = i
+			instances = append(instances, Instance{Name: ch.Instance})
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], ch)
+	}
+	return instances, groups
+}
+
+func (in Instance) String() string {
+	var parts []string
+	if in.Role != "" {
+		parts = append(parts, in.Role)
+	}
+	if in.Addr != "" {
+		parts = append(parts, in.Addr)
+	}
+	if len(parts) == 0 {
+		return in.Name
+	}
+	return in.Name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// SummaryLine is the last line of a text plan.
+func (p *Plan) SummaryLine() string {
+	s := p.Summary()
+	if !p.HasDrift() {
+		return "No changes. Live state matches the spec."
+	}
+	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove.", s.Add, s.Change, s.Remove)
+	var extra []string
+	if s.Restart > 0 {
+		extra = append(extra, fmt.Sprintf("%d need a restart", s.Restart))
+	}
+	if s.Report > 0 {
+		extra = append(extra, fmt.Sprintf("%d drift item(s) need a human (*)", s.Report))
+	}
+	if len(extra) > 0 {
+		line += " " + strings.Join(extra, "; ") + "."
+	}
+	return line
+}
+
+// WriteText prints the plan for a terminal.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	if h := p.header(); h != "" {
+		fmt.Fprintf(&b, "Plan for %s\n\n", h)
+	}
+	for i := range p.Clusters {
+		cp := &p.Clusters[i]
+		fmt.Fprintf(&b, "cluster %s\n", cp.Name)
+		for _, e := range cp.Errors {
+			fmt.Fprintf(&b, "  error: %s\n", e)
+		}
+		instances, groups := cp.byInstance()
+		empty := true
+		for j, g := range groups {
+			if len(g) == 0 {
+				continue
+			}
+			empty = false
+			fmt.Fprintf(&b, "  %s\n", instances[j])
+			for _, ch := range g {
+				fmt.Fprintf(&b, "    %s\n", ch.line())
+				for _, d := range ch.details() {
+					fmt.Fprintf(&b, "        %s\n", d)
+				}
+			}
+		}
+		if empty && len(cp.Errors) == 0 {
+			b.WriteString("  in sync\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(p.SummaryLine() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteMarkdown prints the plan as a pull-request comment: a summary
+// table, then a collapsible section per cluster with a diff block.
+func (p *Plan) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("### pgreconciler plan\n\n")
+	if h := p.header(); h != "" {
+		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, shortHash(p.Commit), "`"+shortHash(p.Commit)+"`", 1))
+	}
+	b.WriteString("| cluster | add | change | remove | needs a human | restart |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, cp := range p.Clusters {
+		s := (&Plan{Clusters: []ClusterPlan{cp}}).Summary()
+		status := ""
+		if len(cp.Errors) > 0 {
+			status = " ⚠️"
+		}
+		fmt.Fprintf(&b, "| `%s`%s | %d | %d | %d | %d | %d |\n", cp.Name, status, s.Add, s.Change, s.Remove, s.Report, s.Restart)
+	}
+	b.WriteString("\n")
+	for i := range p.Clusters {
+		cp := &p.Clusters[i]
+		sub := &Plan{Clusters: []ClusterPlan{*cp}}
+		if !sub.HasDrift() && len(cp.Errors) == 0 && len(cp.Changes) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "<details><summary><b>%s</b>: %s</summary>\n\n", cp.Name, strings.TrimSuffix(sub.SummaryLine(), "."))
+		for _, e := range cp.Errors {
+			fmt.Fprintf(&b, "> **error:** %s\n\n", mdEscape(e))
+		}
+		b.WriteString("```diff\n")
+		instances, groups := cp.byInstance()
+		for j, g := range groups {
+			if len(g) == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "# %s\n", instances[j])
+			for _, ch := range g {
+				b.WriteString(ch.line() + "\n")
+				for _, d := range ch.details() {
+					b.WriteString("    " + strings.ReplaceAll(d, "```", "'''") + "\n")
+				}
+			}
+		}
+		b.WriteString("```\n\n</details>\n\n")
+	}
+	fmt.Fprintf(&b, "**%s**\n", p.SummaryLine())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "|", "\\|").Replace(s)
+}
+
+type jsonChange struct {
+	Kind            Kind     `json:"kind"`
+	Action          Action   `json:"action"`
+	Object          string   `json:"object"`
+	Instance        string   `json:"instance"`
+	Before          string   `json:"before"`
+	After           string   `json:"after"`
+	SQL             []string `json:"sql"`
+	RequiresRestart bool     `json:"requires_restart"`
+	Reason          string   `json:"reason,omitempty"`
+	HBADiff         []string `json:"hba_diff,omitempty"`
+}
+
+type jsonCluster struct {
+	Name    string       `json:"name"`
+	Changes []jsonChange `json:"changes"`
+	Errors  []string     `json:"errors,omitempty"`
+}
+
+type jsonPlan struct {
+	Commit   string        `json:"commit,omitempty"`
+	Signer   string        `json:"signer,omitempty"`
+	Clusters []jsonCluster `json:"clusters"`
+	Summary  Summary       `json:"summary"`
+}
+
+// WriteJSON prints the plan for machines.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	out := jsonPlan{Commit: p.Commit, Signer: p.Signer, Clusters: []jsonCluster{}, Summary: p.Summary()}
+	for _, cp := range p.Clusters {
+		jc := jsonCluster{Name: cp.Name, Changes: []jsonChange{}, Errors: cp.Errors}
+		for _, ch := range cp.Changes {
+			sql := []string{}
+			for _, s := range ch.Statements {
+				sql = append(sql, s.String())
+			}
+			var hd []string
+			if ch.HBA != nil {
+				hd = ch.HBA.Diff
+			}
+			jc.Changes = append(jc.Changes, jsonChange{Kind: ch.Kind, Action: ch.Action, Object: ch.Object, Instance: ch.Instance,
+				Before: ch.Before, After: ch.After, SQL: sql, RequiresRestart: ch.RequiresRestart, Reason: ch.Reason, HBADiff: hd})
+		}
+		out.Clusters = append(out.Clusters, jc)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
