@@ -11,8 +11,13 @@ import (
 
 // hba compares the rendered pg_hba.conf of an instance with the live file,
 // semantically and in order (first match wins), plus any line PostgreSQL
-// reports as broken. Comments and spacing are not drift.
+// reports as broken. Comments and spacing are not drift. An instance with
+// no HBA rules at all (pg_default_hba_rules: [] and no pg_hba_rules) does
+// not have its pg_hba.conf managed: an empty file would lock everyone out.
 func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
+	if len(in.HBA) == 0 {
+		return
+	}
 	want, err := hba.Render(b.c, in)
 	ch := plan.Change{Kind: plan.KindHBA, Object: "pg_hba.conf", Instance: in.Name()}
 	if err != nil {

@@ -116,10 +116,10 @@ func (p *Plan) SummaryLine() string {
 	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove.", s.Add, s.Change, s.Remove)
 	var extra []string
 	if s.Restart > 0 {
-		extra = append(extra, fmt.Sprintf("%d need a restart", s.Restart))
+		extra = append(extra, plural(s.Restart, "change requires", "changes require")+" a restart (!)")
 	}
 	if s.Report > 0 {
-		extra = append(extra, fmt.Sprintf("%d drift item(s) need a human (*)", s.Report))
+		extra = append(extra, plural(s.Report, "drift item needs", "drift items need")+" a human (*)")
 	}
 	if len(extra) > 0 {
 		line += " " + strings.Join(extra, "; ") + "."
@@ -265,4 +265,11 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
