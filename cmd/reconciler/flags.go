@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 )
 
@@ -46,3 +47,7 @@ func oneOf(w io.Writer, name, v string, allowed ...string) bool {
 	fmt.Fprintf(w, "invalid value %q for -%s: want one of %s\n", v, name, strings.Join(allowed, ", "))
 	return false
 }
+
+// fsFS is the file system a spec is read from: a directory, or a commit's
+// tree.
+type fsFS = fs.FS

@@ -30,6 +30,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"validate": {"check a spec repository against the schema and a policy profile", runValidate},
+		"render":   {"render hba: print the pg_hba.conf an instance must have", runRender},
+		"passwd":   {"print the SCRAM-SHA-256 verifier of a password read on stdin", runPasswd},
 		"version":  {"print the version", runVersion},
 	}
 }

@@ -23,7 +23,7 @@ func runValidate(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "validate", "%v", err)
 	}
-	res, err := loader.Load(os.DirFS(*repo), spec.Options{Profile: *profile})
+	res, err := loader.Load(fsFS(os.DirFS(*repo)), spec.Options{Profile: *profile})
 	if err != nil {
 		return errorf(e, "validate", "%v", err)
 	}

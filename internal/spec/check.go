@@ -83,7 +83,7 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 	where := map[string]Pos{}
 	for i, r := range cs.c.Roles {
 		n := cs.roles[i]
-		namePos := n.get("name").pos
+		namePos := n.posOf("name")
 		cs.checkIdentifier(namePos, "role", r.Name)
 		if prev, dup := where[r.Name]; dup {
 			also := "at " + prev.String()
@@ -96,22 +96,22 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 		where[r.Name] = namePos
 		if r.State == model.StateAbsent {
 			if cs.c.Globals.Protected(r.Name) {
-				cs.fail(n.get("state").pos, RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
+				cs.fail(n.posOf("state"), RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
 			}
 		} else {
 			declared[r.Name] = r
 		}
 		if r.ExpireAt != "" && r.ExpireAt != "infinity" {
 			if _, err := time.Parse("2006-01-02", r.ExpireAt); err != nil {
-				cs.fail(n.get("expire_at").pos, RuleRole, "expire_at %q is not a date (YYYY-MM-DD) or infinity", r.ExpireAt)
+				cs.fail(n.posOf("expire_at"), RuleRole, "expire_at %q is not a date (YYYY-MM-DD) or infinity", r.ExpireAt)
 			}
 		}
 		if r.ExpireIn != nil && r.ExpireAt != "" {
-			cs.problems = append(cs.problems, Problem{Pos: n.get("expire_at").pos, Rule: RuleRole, Severity: SeverityWarning,
+			cs.problems = append(cs.problems, Problem{Pos: n.posOf("expire_at"), Rule: RuleRole, Severity: SeverityWarning,
 				Message: fmt.Sprintf("role %s sets both expire_in and expire_at; expire_in wins, as in Pigsty", r.Name)})
 		}
 		if pw := r.Password.Reveal(); strings.HasPrefix(pw, "SCRAM-SHA-256") && !scramVerifier.MatchString(pw) {
-			cs.fail(n.get("password").pos, RuleRole, "role %s: the password looks like a SCRAM verifier but is malformed; PostgreSQL would store it as a plaintext password", r.Name)
+			cs.fail(n.posOf("password"), RuleRole, "role %s: the password looks like a SCRAM verifier but is malformed; PostgreSQL would store it as a plaintext password", r.Name)
 		}
 		cs.checkSettings(n.get("parameters"), "role "+r.Name)
 	}
@@ -196,7 +196,7 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			continue
 		}
 		if cyc := visit(r.Name, nil); cyc != nil {
-			cs.fail(cs.roles[i].get("roles").pos, RuleRole, "circular role membership: %s", strings.Join(cyc, " -> "))
+			cs.fail(cs.roles[i].posOf("roles"), RuleRole, "circular role membership: %s", strings.Join(cyc, " -> "))
 		}
 	}
 }
@@ -205,7 +205,7 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 	where := map[string]Pos{}
 	for i, d := range cs.c.Databases {
 		n := cs.dbs[i]
-		namePos := n.get("name").pos
+		namePos := n.posOf("name")
 		if len(d.Name) > maxIdentifier {
 			cs.fail(namePos, RuleDatabase, "database name %q is %d bytes; PostgreSQL truncates names to %d bytes", d.Name, len(d.Name), maxIdentifier)
 		}
@@ -216,19 +216,19 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		where[d.Name] = namePos
 		switch {
 		case d.State == "recreate":
-			cs.fail(n.get("state").pos, RuleDatabase, "database %s: state recreate would drop the database on every reconcile; use absent, then create in a later commit", d.Name)
+			cs.fail(n.posOf("state"), RuleDatabase, "database %s: state recreate would drop the database on every reconcile; use absent, then create in a later commit", d.Name)
 		case d.State == model.DatabaseAbsent && (d.Name == "postgres" || d.Name == "template0" || d.Name == "template1"):
-			cs.fail(n.get("state").pos, RuleDatabase, "database %s is a system database and cannot be removed", d.Name)
+			cs.fail(n.posOf("state"), RuleDatabase, "database %s is a system database and cannot be removed", d.Name)
 		}
 		if d.State == model.DatabaseAbsent {
 			continue
 		}
 		if d.Owner != "" && !knownRole(d.Owner, declared) && d.Owner != cs.c.Globals.DBSU {
-			cs.fail(n.get("owner").pos, RuleDatabase, "database %s: owner %s is not a declared role", d.Name, d.Owner)
+			cs.fail(n.posOf("owner"), RuleDatabase, "database %s: owner %s is not a declared role", d.Name, d.Owner)
 		}
 		seen := map[string]bool{}
 		for j, s := range d.Schemas {
-			p := n.get("schemas").items[j].pos
+			p := n.itemPos("schemas", j)
 			if seen[s.Name] {
 				cs.fail(p, RuleDatabase, "database %s: schema %s is listed twice", d.Name, s.Name)
 			}
@@ -240,7 +240,7 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		seen = map[string]bool{}
 		for j, e := range d.Extensions {
 			if seen[e.Name] {
-				cs.fail(n.get("extensions").items[j].pos, RuleDatabase, "database %s: extension %s is listed twice", d.Name, e.Name)
+				cs.fail(n.itemPos("extensions", j), RuleDatabase, "database %s: extension %s is listed twice", d.Name, e.Name)
 			}
 			seen[e.Name] = true
 		}

@@ -33,6 +33,9 @@ func (cs *clusterSrc) checkHBA() {
 // checkHBARule reports the problems of one rule object at the field they
 // concern, and whether any is an error.
 func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
+	if cs.schemaRefused(n) {
+		return true
+	}
 	at := func(fieldName string) Pos {
 		if v := n.get(fieldName); v != nil {
 			return v.pos
@@ -53,7 +56,7 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
 	if len(r.Rules) > 0 {
 		for i, raw := range r.Rules {
 			if _, err := hba.ParseRawLine(raw); err != nil {
-				report(n.get("rules").items[i].pos, err)
+				report(n.itemPos("rules", i), err)
 			}
 		}
 		// The rest of CheckRule's verdict (title, fields ignored next to

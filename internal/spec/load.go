@@ -140,14 +140,24 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	w.walk(root, l.schema.inventory, "")
 	l.mu.Unlock()
 	res.Problems = append(res.Problems, w.problems...)
+
+	// The Go checks run even when the schema refused something, so that
+	// one run reports every problem; a check about a value the schema
+	// already refused would only repeat it.
+	refused := map[Pos]bool{}
+	for _, p := range w.problems {
+		refused[p.Pos] = true
+	}
+	d, ps := l.build(root, refused)
+	for _, p := range ps {
+		if !refused[p.Pos] {
+			res.Problems = append(res.Problems, p)
+		}
+	}
 	if hasError(w.problems) {
-		// Decoding data the schema refused would only add noise.
 		res.Problems = res.Problems.sort()
 		return res, nil
 	}
-
-	d, ps := l.build(root)
-	res.Problems = append(res.Problems, ps...)
 	if opts.Profile != "" && opts.Profile != "none" {
 		ps, err := l.schema.applyPolicy(opts.Profile, d)
 		if err != nil {
@@ -178,7 +188,7 @@ type built struct {
 	inv      *inventory
 }
 
-func (l *Loader) build(root *node) (*built, Problems) {
+func (l *Loader) build(root *node, refused map[Pos]bool) (*built, Problems) {
 	inv := splitInventory(root, l.schema.defaults)
 	b := &built{desired: &model.Desired{}, inv: inv}
 	var problems Problems
@@ -189,6 +199,7 @@ func (l *Loader) build(root *node) (*built, Problems) {
 			continue
 		}
 		cs := resolveCluster(inv, g)
+		cs.refused = refused
 		cs.check()
 		problems = append(problems, cs.problems...)
 		if prev, dup := names[cs.c.Name]; dup {

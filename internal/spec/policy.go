@@ -143,7 +143,7 @@ func checkPasswordEncryption(b *built, report func(Pos, string)) {
 func checkNoMD5Hash(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
 		if r.Password.Kind() == model.SecretMD5 {
-			report(cs.at(n.get("password").pos), fmt.Sprintf("role %s: the password is an md5 hash; store a SCRAM-SHA-256 verifier (reconciler passwd)", r.Name))
+			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is an md5 hash; store a SCRAM-SHA-256 verifier (reconciler passwd)", r.Name))
 		}
 	})
 }
@@ -151,7 +151,7 @@ func checkNoMD5Hash(b *built, report func(Pos, string)) {
 func checkNoPlaintext(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
 		if r.Password.Kind() == model.SecretPlaintext {
-			report(cs.at(n.get("password").pos), fmt.Sprintf("role %s: the password is plaintext in Git; commit a SCRAM-SHA-256 verifier instead (reconciler passwd %s)", r.Name, r.Name))
+			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is plaintext in Git; commit a SCRAM-SHA-256 verifier instead (reconciler passwd %s)", r.Name, r.Name))
 		}
 	})
 	for _, cs := range b.clusters {
@@ -167,7 +167,7 @@ func checkLoginExpiry(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
 		// Pigsty's CREATE USER makes a role LOGIN unless login: false.
 		if (r.Login == nil || *r.Login) && r.ExpireIn == nil && r.ExpireAt == "" && !cs.c.Globals.Protected(r.Name) {
-			report(cs.at(n.get("name").pos), fmt.Sprintf("login user %s has neither expire_in nor expire_at", r.Name))
+			report(cs.at(n.posOf("name")), fmt.Sprintf("login user %s has neither expire_in nor expire_at", r.Name))
 		}
 	})
 }

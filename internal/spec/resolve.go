@@ -116,6 +116,22 @@ type clusterSrc struct {
 	params   map[*model.Instance]*node   // the pg_parameters map in effect
 	primary  scope
 	problems Problems
+	refused  map[Pos]bool // positions the schema refused
+}
+
+// schemaRefused reports whether the schema refused n or one of its
+// fields: Go checks of such an object would only repeat the schema's
+// message in other words.
+func (cs *clusterSrc) schemaRefused(n *node) bool {
+	if n == nil || cs.refused[n.pos] {
+		return n != nil
+	}
+	for _, f := range n.fields {
+		if cs.refused[f.keyPos] || cs.refused[f.value.pos] {
+			return true
+		}
+	}
+	return false
 }
 
 func (cs *clusterSrc) fail(p Pos, rule, format string, args ...any) {

@@ -69,6 +69,28 @@ func (n *node) get(key string) *node {
 	return nil
 }
 
+// posOf returns the position of field key of a map node, or the node's
+// own position when the field is missing (a spec the schema refused may
+// lack it).
+func (n *node) posOf(key string) Pos {
+	if v := n.get(key); v != nil {
+		return v.pos
+	}
+	if n == nil {
+		return Pos{}
+	}
+	return n.pos
+}
+
+// itemPos returns the position of item i of list field key, falling back
+// like posOf.
+func (n *node) itemPos(key string, i int) Pos {
+	if l := n.get(key); l != nil && l.kind == kindList && i < len(l.items) {
+		return l.items[i].pos
+	}
+	return n.posOf(key)
+}
+
 // isNull reports whether n is absent or null: Pigsty's "no opinion".
 func (n *node) isNull() bool { return n == nil || n.kind == kindNull }
 
