@@ -51,3 +51,6 @@ func oneOf(w io.Writer, name, v string, allowed ...string) bool {
 // fsFS is the file system a spec is read from: a directory, or a commit's
 // tree.
 type fsFS = fs.FS
+
+// flagSet is what commands register flags on.
+type flagSet = *flag.FlagSet

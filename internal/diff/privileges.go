@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -119,7 +120,7 @@ func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[pri
 		return order[i][0] < order[j][0]
 	})
 	var stmts []plan.Statement
-	var after []string
+	n := 0
 	for _, key := range order {
 		grantee := ident(key[1])
 		if key[1] == "PUBLIC" {
@@ -127,9 +128,9 @@ func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[pri
 		}
 		privs := strings.Join(missing[key], ", ")
 		stmts = append(stmts, inDB(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s", ident(owner), privs, key[0], grantee))
-		after = append(after, privs+" ON "+key[0]+" TO "+key[1])
+		n += len(missing[key])
 	}
 	b.add(phPrivilege, plan.Change{Kind: plan.KindDefaultPrivilege, Action: plan.ActionChange,
-		Object: db + ": FOR ROLE " + owner, After: strings.Join(after, "; "), Statements: stmts,
+		Object: db + ": FOR ROLE " + owner, After: fmt.Sprintf("%d default privilege(s) granted", n), Statements: stmts,
 		Reason: "default privileges missing"})
 }

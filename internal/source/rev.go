@@ -12,7 +12,8 @@ import (
 )
 
 // resolveRev finds the commit rev names. "" means the followed ref;
-// otherwise rev is a full ref name (refs/…), a branch, a tag (annotated
+// "HEAD" is the repository's HEAD; otherwise rev is a full ref name
+// (refs/…), a branch, a tag (annotated
 // tags are peeled to their commit) or a full or abbreviated (4+ digits)
 // commit hash. A rev that names two different commits is an error.
 func resolveRev(repo *git.Repository, rev string, follow plumbing.ReferenceName) (*object.Commit, error) {
@@ -22,6 +23,13 @@ func resolveRev(repo *git.Repository, rev string, follow plumbing.ReferenceName)
 			return nil, fmt.Errorf("resolve %s: %w", follow, err)
 		}
 		return repo.CommitObject(h)
+	}
+	if rev == "HEAD" {
+		h, err := repo.Head()
+		if err != nil {
+			return nil, fmt.Errorf("resolve HEAD: %w", err)
+		}
+		return repo.CommitObject(h.Hash())
 	}
 	var names []plumbing.ReferenceName
 	if strings.HasPrefix(rev, "refs/") {

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
+)
+
+// planFlags are shared by plan and apply.
+type planFlags struct {
+	sourceFlags
+	clusters listFlag
+	profile  string
+	format   string
+}
+
+func (f *planFlags) register(fs flagSet) {
+	f.sourceFlags.register(fs)
+	fs.Var(&f.clusters, "cluster", "only this cluster `name` (repeatable; default: every cluster)")
+	fs.StringVar(&f.profile, "profile", "baseline", "policy `profile` the spec must pass: baseline, strict or none")
+	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
+}
+
+// fleet is a resolved, validated spec narrowed to the chosen clusters.
+type fleet struct {
+	target  *target
+	desired *model.Desired
+}
+
+// loadFleet resolves and validates the spec and keeps the chosen clusters.
+func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, int) {
+	if !oneOf(e.stderr, "format", f.format, "text", "markdown", "json") {
+		return nil, exitUsage
+	}
+	t, code := f.resolve(ctx, e, cmd)
+	if t == nil {
+		return nil, code
+	}
+	desired, code := loadSpec(e, cmd, t.fsys, f.profile)
+	if desired == nil {
+		return nil, code
+	}
+	if len(f.clusters) > 0 {
+		var keep []*model.Cluster
+		for _, name := range f.clusters {
+			c := desired.Cluster(name)
+			if c == nil {
+				return nil, errorf(e, cmd, "no cluster %q in the spec", name)
+			}
+			keep = append(keep, c)
+		}
+		desired = &model.Desired{Clusters: keep}
+	}
+	return &fleet{target: t, desired: desired}, exitOK
+}
+
+// dialer builds the session opener: libpq environment variables, and the
+// commit in application_name once known.
+func (fl *fleet) dialer() *dbconn.Dialer {
+	d := dbconn.New(dbconn.Settings{}, nil)
+	if fl.target.commit != "" {
+		d = d.WithCommit(fl.target.commit)
+	}
+	return d
+}
+
+func writePlan(e *env, p *plan.Plan, format string) error {
+	switch format {
+	case "markdown":
+		return p.WriteMarkdown(e.stdout)
+	case "json":
+		return p.WriteJSON(e.stdout)
+	}
+	return p.WriteText(e.stdout)
+}
+
+func runPlan(e *env, args []string) int {
+	fs := newFlags(e, "plan", "plan [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--format text|markdown|json] [--detailed-exitcode]")
+	var f planFlags
+	f.register(fs)
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the live state differs from the spec (0 = in sync, 1 = error)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fl, code := f.loadFleet(ctx, e, "plan")
+	if fl == nil {
+		return code
+	}
+	p := &plan.Plan{Commit: fl.target.commit, Signer: fl.target.signer}
+	d := fl.dialer()
+	failed := false
+	for _, c := range fl.desired.Clusters {
+		cp, _, errs := reconcile.PlanCluster(ctx, d, c)
+		for _, err := range errs {
+			fmt.Fprintf(e.stderr, "reconciler plan: cluster %s: instance %v\n", c.Name, err)
+			failed = true
+		}
+		p.Clusters = append(p.Clusters, cp)
+	}
+	if err := writePlan(e, p, f.format); err != nil {
+		return errorf(e, "plan", "%v", err)
+	}
+	switch {
+	case failed:
+		return exitFail
+	case *detailed && p.HasDrift():
+		return exitDrift
+	}
+	return exitOK
+}

@@ -1,0 +1,9 @@
+// Package reconcile strings the other packages together for one cluster
+// (inspect every instance → diff → apply) and runs the daemon that does
+// it for a fleet: triggers, scheduling, one writer per cluster, backoff,
+// metrics, status.
+//
+// The CLI's plan and apply commands use the same per-cluster functions as
+// the daemon, so a plan printed in a pull request is computed exactly as
+// the daemon computes it.
+package reconcile

@@ -1,0 +1,99 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/diff"
+	"github.com/pgreconciler/pgreconciler/internal/inspect"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// InstanceError is an instance that could not be inspected.
+type InstanceError struct {
+	Instance string
+	Err      error
+}
+
+func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance, e.Err) }
+
+// ManagedDatabases are the databases whose insides (schemas, extensions,
+// default privileges) the reconciler compares: postgres and every
+// database the spec declares present.
+func ManagedDatabases(c *model.Cluster) []string {
+	out := []string{"postgres"}
+	for _, d := range c.Databases {
+		if d.State != model.DatabaseAbsent && d.Name != "postgres" {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
+// InspectCluster reads the live state of every instance of a cluster, the
+// instances in parallel. Instances that cannot be read are returned as
+// errors; the others are inspected all the same.
+func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
+	live := map[string]*model.InstanceState{}
+	var errs []InstanceError
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, in := range c.Instances {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := InspectInstance(ctx, d, c, in)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, InstanceError{Instance: in.Name(), Err: err})
+				return
+			}
+			live[in.Name()] = st
+		}()
+	}
+	wg.Wait()
+	sortErrors(errs)
+	return live, errs
+}
+
+// InspectInstance reads one instance. The primary is entered in every
+// managed database; replicas only in postgres (cluster-wide objects reach
+// them by replication and are compared on the primary).
+func InspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
+	conn, err := d.Connect(ctx, in, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	dbs := []string{"postgres"}
+	if in.Role == model.RolePrimary {
+		dbs = ManagedDatabases(c)
+	}
+	return inspect.Inspect(ctx, conn, inspect.Options{
+		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs,
+		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) { return d.Connect(ctx, in, db) },
+	})
+}
+
+// PlanCluster inspects a cluster and computes its plan. Instance errors
+// are recorded in the plan (ClusterPlan.Errors) as well as returned.
+func PlanCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (plan.ClusterPlan, map[string]*model.InstanceState, []InstanceError) {
+	live, errs := InspectCluster(ctx, d, c)
+	cp := diff.Cluster(c, live)
+	for _, e := range errs {
+		cp.Errors = append(cp.Errors, e.Error())
+	}
+	return cp, live, errs
+}
+
+func sortErrors(errs []InstanceError) {
+	slices.SortFunc(errs, func(a, b InstanceError) int { return strings.Compare(a.Instance, b.Instance) })
+}
