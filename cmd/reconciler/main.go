@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"render":   {"render hba: print the pg_hba.conf an instance must have", runRender},
 		"passwd":   {"print the SCRAM-SHA-256 verifier of a password read on stdin", runPasswd},
 		"version":  {"print the version", runVersion},
+		"verify":   {"check the signatures of the commits a reconcile would accept", runVerify},
 		"plan":     {"show how live clusters differ from the spec, and the SQL that would converge them", runPlan},
 	}
 }

@@ -159,9 +159,15 @@ func (s *Source) Name() string { return s.cfg.Name }
 // (Report.Refusal); the error is for failures to fetch, read or resolve.
 // It is what `reconciler verify` prints.
 func (s *Source) Check(ctx context.Context, rev string) (*Report, error) {
+	return s.CheckSince(ctx, rev, "")
+}
+
+// CheckSince is Check with since (a commit) standing in for the last
+// applied commit of the state directory: `reconciler verify --since`.
+func (s *Source) CheckSince(ctx context.Context, rev, since string) (*Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep, _, _, err := s.check(ctx, rev)
+	rep, _, _, err := s.check(ctx, rev, since)
 	return rep, err
 }
 
@@ -173,7 +179,7 @@ func (s *Source) Check(ctx context.Context, rev string) (*Report, error) {
 func (s *Source) Resolve(ctx context.Context, rev string) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep, repo, target, err := s.check(ctx, rev)
+	rep, repo, target, err := s.check(ctx, rev, "")
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +214,7 @@ func (s *Source) MarkApplied(snap *Snapshot) error {
 		Signer: snap.Signer.Fingerprint, AppliedAt: s.now().UTC()})
 }
 
-func (s *Source) check(ctx context.Context, rev string) (*Report, *git.Repository, *object.Commit, error) {
+func (s *Source) check(ctx context.Context, rev, since string) (*Report, *git.Repository, *object.Commit, error) {
 	repo, err := s.open(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -218,7 +224,13 @@ func (s *Source) check(ctx context.Context, rev string) (*Report, *git.Repositor
 		return nil, nil, nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
 	}
 	var last string
-	if s.cfg.StateDir != "" {
+	if since != "" {
+		c, err := resolveRev(repo, since, s.follow)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("source %s: --since: %w", s.cfg.Name, err)
+		}
+		last = c.Hash.String()
+	} else if s.cfg.StateDir != "" {
 		st, err := LoadState(s.cfg.StateDir, s.cfg.Name)
 		if err != nil {
 			return nil, nil, nil, err
