@@ -1,0 +1,295 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the daemon's configuration.
+type Config struct {
+	Listen        string     `yaml:"listen" json:"listen"`
+	StateDir      string     `yaml:"state_dir" json:"state_dir"`
+	CacheDir      string     `yaml:"cache_dir" json:"cache_dir"`
+	LogFormat     string     `yaml:"log_format" json:"log_format"`
+	DriftInterval Duration   `yaml:"drift_interval" json:"drift_interval"`
+	Concurrency   int        `yaml:"concurrency" json:"concurrency"`
+	Profile       string     `yaml:"profile" json:"profile"`
+	Sources       []Source   `yaml:"sources" json:"sources"`
+	Trust         Trust      `yaml:"trust" json:"trust"`
+	Connection    Connection `yaml:"connection" json:"connection"`
+	HBA           HBA        `yaml:"hba" json:"hba"`
+	Modes         Modes      `yaml:"modes" json:"modes"`
+}
+
+// Source is one spec repository to follow.
+type Source struct {
+	Name              string   `yaml:"name" json:"name"`
+	URL               string   `yaml:"url" json:"url"`
+	Branch            string   `yaml:"branch" json:"branch"`
+	Tag               string   `yaml:"tag" json:"tag"`
+	Path              string   `yaml:"path" json:"path"`
+	PollInterval      Duration `yaml:"poll_interval" json:"poll_interval"`
+	Auth              Auth     `yaml:"auth" json:"auth"`
+	WebhookSecretFile string   `yaml:"webhook_secret_file" json:"webhook_secret_file"`
+}
+
+// Auth are the credentials for a remote repository.
+type Auth struct {
+	Username     string `yaml:"username" json:"username"`
+	PasswordFile string `yaml:"password_file" json:"password_file"`
+	SSHKey       string `yaml:"ssh_key" json:"ssh_key"`
+	KnownHosts   string `yaml:"known_hosts" json:"known_hosts"`
+}
+
+// Trust names the keys allowed to sign spec commits, and the history
+// policy. They never come from the repository being verified.
+type Trust struct {
+	Mode           string   `yaml:"mode" json:"mode"`
+	AllowedSigners string   `yaml:"allowed_signers" json:"allowed_signers"`
+	PGPKeys        []string `yaml:"pgp_keys" json:"pgp_keys"`
+}
+
+// Connection holds libpq-style defaults for every instance, and
+// per-cluster overrides.
+type Connection struct {
+	Settings `yaml:",inline"`
+	Clusters map[string]Settings `yaml:"clusters" json:"clusters"`
+}
+
+// Settings are libpq connection settings.
+type Settings struct {
+	User           string   `yaml:"user" json:"user"`
+	Passfile       string   `yaml:"passfile" json:"passfile"`
+	SSLMode        string   `yaml:"sslmode" json:"sslmode"`
+	SSLRootCert    string   `yaml:"sslrootcert" json:"sslrootcert"`
+	SSLCert        string   `yaml:"sslcert" json:"sslcert"`
+	SSLKey         string   `yaml:"sslkey" json:"sslkey"`
+	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
+}
+
+// HBA chooses how pg_hba.conf is written.
+type HBA struct {
+	Writer     string `yaml:"writer" json:"writer"`
+	SSHUser    string `yaml:"ssh_user" json:"ssh_user"`
+	SSHKey     string `yaml:"ssh_key" json:"ssh_key"`
+	KnownHosts string `yaml:"known_hosts" json:"known_hosts"`
+	SSHPort    int    `yaml:"ssh_port" json:"ssh_port"`
+}
+
+// Modes says, per drift class, whether drift is applied or only observed.
+type Modes struct {
+	User      string `yaml:"user" json:"user"`
+	Database  string `yaml:"database" json:"database"`
+	Privilege string `yaml:"privilege" json:"privilege"`
+	Parameter string `yaml:"parameter" json:"parameter"`
+	HBA       string `yaml:"hba" json:"hba"`
+}
+
+// Mode values.
+const (
+	ModeApply   = "apply"
+	ModeObserve = "observe"
+)
+
+// Of returns the mode of a drift class (user, database, privilege,
+// parameter, hba).
+func (m Modes) Of(class string) string {
+	switch class {
+	case "user":
+		return m.User
+	case "database":
+		return m.Database
+	case "privilege":
+		return m.Privilege
+	case "parameter":
+		return m.Parameter
+	case "hba":
+		return m.HBA
+	}
+	return ModeObserve
+}
+
+// SetAll sets every class to mode.
+func (m *Modes) SetAll(mode string) {
+	m.User, m.Database, m.Privilege, m.Parameter, m.HBA = mode, mode, mode, mode, mode
+}
+
+// Duration is a time.Duration written as "60s", "5m".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (write e.g. 30s, 5m)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Defaults fills in what the file leaves out.
+func (c *Config) Defaults() {
+	or := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	or(&c.Listen, ":9910")
+	or(&c.StateDir, "/var/lib/pgreconciler")
+	or(&c.CacheDir, filepath.Join(c.StateDir, "cache"))
+	or(&c.LogFormat, "text")
+	or(&c.Profile, "baseline")
+	or(&c.Trust.Mode, "strict")
+	or(&c.HBA.Writer, "local")
+	if c.DriftInterval == 0 {
+		c.DriftInterval = Duration(60 * time.Second)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 4
+	}
+	if c.HBA.SSHPort == 0 {
+		c.HBA.SSHPort = 22
+	}
+	if c.HBA.Writer == "ssh" {
+		or(&c.HBA.SSHUser, "postgres")
+	}
+	for _, m := range []*string{&c.Modes.User, &c.Modes.Database, &c.Modes.Privilege, &c.Modes.Parameter, &c.Modes.HBA} {
+		or(m, ModeApply)
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.PollInterval == 0 {
+			s.PollInterval = Duration(time.Minute)
+		}
+		if s.Branch == "" && s.Tag == "" {
+			s.Branch = "main"
+		}
+	}
+}
+
+var sourceName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// Check reports every problem of a configuration (after Defaults).
+func (c *Config) Check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port (e.g. :9910)", c.Listen)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format: %q: want text or json", c.LogFormat)
+	}
+	if c.Concurrency < 1 {
+		bad("concurrency: %d: want at least 1", c.Concurrency)
+	}
+	if c.DriftInterval.D() < time.Second {
+		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
+	}
+	switch c.Profile {
+	case "baseline", "strict", "none":
+	default:
+		bad("profile: %q: want baseline, strict or none", c.Profile)
+	}
+	if len(c.Sources) == 0 {
+		bad("sources: at least one source is needed")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Sources {
+		where := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case !sourceName.MatchString(s.Name):
+			bad("%s.name: %q: letters, digits, '.', '_' and '-' only", where, s.Name)
+		case names[s.Name]:
+			bad("%s.name: %q is used twice", where, s.Name)
+		}
+		names[s.Name] = true
+		if s.URL == "" {
+			bad("%s.url: a repository URL or local path is required", where)
+		}
+		if s.Branch != "" && s.Tag != "" {
+			bad("%s: follow a branch or a tag, not both", where)
+		}
+		if s.PollInterval.D() < time.Second {
+			bad("%s.poll_interval: %s: want at least 1s", where, s.PollInterval.D())
+		}
+	}
+	switch c.Trust.Mode {
+	case "strict", "head":
+	default:
+		bad("trust.mode: %q: want strict or head", c.Trust.Mode)
+	}
+	if c.Trust.AllowedSigners == "" && len(c.Trust.PGPKeys) == 0 {
+		bad("trust: no trusted keys (allowed_signers or pgp_keys): the daemon applies only signed commits")
+	}
+	switch c.HBA.Writer {
+	case "local":
+	case "ssh":
+		if c.HBA.SSHKey == "" || c.HBA.KnownHosts == "" {
+			bad("hba: the ssh writer needs ssh_key and known_hosts (host keys are pinned, never trusted on first use)")
+		}
+	default:
+		bad("hba.writer: %q: want local or ssh", c.HBA.Writer)
+	}
+	for _, m := range []struct{ class, mode string }{{"user", c.Modes.User}, {"database", c.Modes.Database},
+		{"privilege", c.Modes.Privilege}, {"parameter", c.Modes.Parameter}, {"hba", c.Modes.HBA}} {
+		if m.mode != ModeApply && m.mode != ModeObserve {
+			bad("modes.%s: %q: want apply or observe", m.class, m.mode)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads a configuration file (.yml/.yaml, or .cue), applies the
+// defaults and checks it.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse reads configuration data; the name decides the format.
+func Parse(name string, data []byte) (*Config, error) {
+	c := &Config{}
+	if strings.HasSuffix(name, ".cue") {
+		v := cuecontext.New().CompileBytes(data)
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("config %s: %s", name, strings.TrimSpace(cueerrors.Details(err, nil)))
+		}
+		j, err := v.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %s", name, strings.TrimSpace(cueerrors.Details(err, nil)))
+		}
+		data = j // JSON is YAML: one strict decoder for both
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	c.Defaults()
+	if err := c.Check(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return c, nil
+}
