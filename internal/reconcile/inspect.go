@@ -39,7 +39,8 @@ func ManagedDatabases(c *model.Cluster) []string {
 
 // InspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
-// errors; the others are inspected all the same.
+// errors, and so are partial reads (an *inspect.PartialError: a managed
+// database could not be entered), whose state is kept.
 func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
@@ -54,9 +55,12 @@ func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, InstanceError{Instance: in.Name(), Err: err})
-				return
 			}
-			live[in.Name()] = st
+			// A partial inspection (a managed database could not be
+			// entered) still compares everything else.
+			if st != nil {
+				live[in.Name()] = st
+			}
 		}()
 	}
 	wg.Wait()

@@ -129,7 +129,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 		case errors.Is(err, plumbing.ErrObjectNotFound):
 			rep.Rewind = true
 			if !s.cfg.AllowRewind {
-				rep.Refusal = &Refusal{Commit: rep.Target, Reason: fmt.Sprintf(
+				rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
 					"the last applied commit %s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); rewinding needs AllowRewind", last)}
 			}
 		case err != nil:
@@ -143,7 +143,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 			if !desc {
 				rep.Rewind = true
 				if !s.cfg.AllowRewind {
-					rep.Refusal = &Refusal{Commit: rep.Target, Reason: fmt.Sprintf(
+					rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
 						"not a descendant of the last applied commit %s (force push, rollback or rewritten history); rewinding needs AllowRewind", last)}
 				}
 			}
@@ -181,13 +181,15 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 func historyRefusal(target string, failed []Verdict) *Refusal {
 	first := failed[0]
 	reason := first.Reason
+	kind := kindOfVerdict(first.Reason)
 	if first.Commit != target {
+		kind = RefusedHistory
 		reason = fmt.Sprintf("%s (in the history of target %s, strict policy)", reason, short(target))
 	}
 	if len(failed) > 1 {
 		reason = fmt.Sprintf("%s; %d more commits fail verification", reason, len(failed)-1)
 	}
-	return &Refusal{Commit: first.Commit, Reason: reason}
+	return &Refusal{Commit: first.Commit, Reason: reason, Kind: kind}
 }
 
 // firstParentChain returns the first-parent chain from target (inclusive)
@@ -242,7 +244,7 @@ func (s *Source) firstParentChain(ctx context.Context, target, last *object.Comm
 	}
 	i := lo
 	if i == len(chain) && overflow {
-		return nil, &Refusal{Commit: target.Hash.String(), Reason: fmt.Sprintf(
+		return nil, &Refusal{Commit: target.Hash.String(), Kind: RefusedHistory, Reason: fmt.Sprintf(
 			"more than %d commits on the first-parent chain since the last applied commit %s; raise the walk limit or use the head policy",
 			s.maxWalk(), last.Hash)}
 	}

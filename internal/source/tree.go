@@ -201,7 +201,7 @@ func sortNodes(ns []*node) {
 }
 
 func (r *treeReader) refuse(at, reason string) error {
-	return &Refusal{Commit: r.commit.Hash.String(), Path: at, Reason: reason}
+	return &Refusal{Commit: r.commit.Hash.String(), Path: at, Reason: reason, Kind: RefusedTree}
 }
 
 func (r *treeReader) fail(at string, err error) error {
