@@ -1,0 +1,149 @@
+package drift
+
+import (
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// driftClasses are the values of the kind label of
+// pgreconciler_drift_items: every plan.Kind.DriftClass().
+func driftClasses() []string {
+	return []string{"user", "hba", "parameter", "database", "privilege"}
+}
+
+// results are the values of the result label of pgreconciler_reconcile_total.
+func results() []string {
+	return []string{ResultSuccess, ResultFailure, ResultBusy, ResultRefused}
+}
+
+// ObserveDrift sets the drift of a cluster from its plan: for each instance
+// and drift class, the number of changes that are drift (every action but
+// a note; reports count). instances is the cluster's current instance list:
+// every (instance, class) pair is set, zero when clean, and the series of
+// instances no longer listed (drift, up, pending restart) are deleted. A
+// change on an instance missing from the list is counted all the same.
+// Series are labelled with cluster whatever p.Name says.
+func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.ClusterPlan) {
+	counts := map[[2]string]int{}
+	current := map[string]bool{}
+	for _, inst := range instances {
+		current[inst] = true
+		for _, class := range driftClasses() {
+			counts[[2]string{inst, class}] = 0
+		}
+	}
+	for _, c := range p.Changes {
+		if c.Drift() {
+			current[c.Instance] = true
+			counts[[2]string{c.Instance, c.Kind.DriftClass()}]++
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cs := r.cluster(cluster)
+	for key := range cs.drift {
+		if _, ok := counts[key]; !ok {
+			r.driftItems.DeleteLabelValues(cluster, key[0], key[1])
+		}
+	}
+	for inst := range cs.instances {
+		if !current[inst] {
+			r.instanceUp.DeleteLabelValues(cluster, inst)
+			r.pendingRestart.DeleteLabelValues(cluster, inst)
+		}
+	}
+	cs.drift = make(map[[2]string]bool, len(counts))
+	for key, n := range counts {
+		r.driftItems.WithLabelValues(cluster, key[0], key[1]).Set(float64(n))
+		cs.drift[key] = true
+	}
+	cs.instances = current
+}
+
+// ObserveApplied counts the changes of an apply that were applied, by kind
+// and action. Failed, skipped and refused changes are not counted; they
+// remain drift and show in the next ObserveDrift.
+func (r *Recorder) ObserveApplied(res *plan.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cluster(res.Cluster)
+	for _, o := range res.Outcomes {
+		if o.Status == plan.StatusApplied {
+			r.applied.WithLabelValues(res.Cluster, string(o.Change.Kind), o.Change.Action.String()).Inc()
+		}
+	}
+}
+
+// ObserveReconcile records one reconcile of a cluster that took d and
+// finished at at. result is one of the Result constants; any other value is
+// recorded as ResultFailure. A success also sets the last-success time.
+func (r *Recorder) ObserveReconcile(cluster, result string, d time.Duration, at time.Time) {
+	if !slices.Contains(results(), result) {
+		result = ResultFailure
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cluster(cluster)
+	r.reconciles.WithLabelValues(cluster, result).Inc()
+	r.durations.WithLabelValues(cluster).Observe(d.Seconds())
+	if result == ResultSuccess {
+		r.lastSuccess.WithLabelValues(cluster).Set(unixSeconds(at))
+	}
+}
+
+// SetInstanceUp records whether the last connection to an instance succeeded.
+func (r *Recorder) SetInstanceUp(cluster, instance string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cluster(cluster).instances[instance] = true
+	r.instanceUp.WithLabelValues(cluster, instance).Set(v)
+}
+
+// SetPendingRestart records how many parameters of an instance wait for a
+// restart.
+func (r *Recorder) SetPendingRestart(cluster, instance string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cluster(cluster).instances[instance] = true
+	r.pendingRestart.WithLabelValues(cluster, instance).Set(float64(n))
+}
+
+// ForgetCluster deletes every series of a cluster that left the spec.
+func (r *Recorder) ForgetCluster(cluster string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.clusters, cluster)
+	match := prometheus.Labels{"cluster": cluster}
+	r.driftItems.DeletePartialMatch(match)
+	r.reconciles.DeletePartialMatch(match)
+	r.durations.DeletePartialMatch(match)
+	r.lastSuccess.DeletePartialMatch(match)
+	r.applied.DeletePartialMatch(match)
+	r.pendingRestart.DeletePartialMatch(match)
+	r.instanceUp.DeletePartialMatch(match)
+}
+
+// cluster returns the series bookkeeping of a cluster, creating it on first
+// sight together with a zero reconcile counter for every result, so that
+// rate() and the "no success" alert see a series from the start. r.mu must
+// be held.
+func (r *Recorder) cluster(name string) *clusterSeries {
+	cs := r.clusters[name]
+	if cs == nil {
+		cs = &clusterSeries{instances: map[string]bool{}, drift: map[[2]string]bool{}}
+		r.clusters[name] = cs
+		for _, res := range results() {
+			r.reconciles.WithLabelValues(name, res)
+		}
+	}
+	return cs
+}
