@@ -34,6 +34,8 @@ func commands() map[string]command {
 		"passwd":   {"print the SCRAM-SHA-256 verifier of a password read on stdin", runPasswd},
 		"version":  {"print the version", runVersion},
 		"verify":   {"check the signatures of the commits a reconcile would accept", runVerify},
+		"apply":    {"converge live clusters to the spec (guarded: no lockouts, no leaked secrets)", runApply},
+		"run":      {"the GitOps daemon: apply signed commits, heal drift, export metrics", runRun},
 		"plan":     {"show how live clusters differ from the spec, and the SQL that would converge them", runPlan},
 	}
 }
