@@ -42,6 +42,10 @@ type Dialer struct {
 	// StatementTimeout and LockTimeout bound every statement (0 = none).
 	StatementTimeout time.Duration
 	LockTimeout      time.Duration
+
+	// Tracer, when set, traces every session (benchmarks count round
+	// trips with it).
+	Tracer pgx.QueryTracer
 }
 
 // New returns a Dialer with defaults, and per-cluster overrides (keyed by
@@ -146,6 +150,9 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(d.LockTimeout.Milliseconds(), 10)
 	}
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "600000"
+	if d.Tracer != nil {
+		cfg.Tracer = d.Tracer
+	}
 	return cfg, nil
 }
 

@@ -14,7 +14,7 @@ import (
 // inside (schemas, extensions) and removals.
 func (b *builder) databases() {
 	for _, d := range b.c.Databases {
-		live := b.pl.Database(d.Name)
+		live := b.liveDBs[d.Name]
 		switch {
 		case d.State == model.DatabaseAbsent:
 			if live != nil {
@@ -212,10 +212,10 @@ func (b *builder) connectGrants(d *model.Database, owner string) []plan.Statemen
 // roleWillExist reports whether a role exists live or is created by the
 // plan.
 func (b *builder) roleWillExist(name string) bool {
-	if b.pl.Role(name) != nil {
+	if b.liveRoles[name] != nil {
 		return true
 	}
-	r := b.c.Role(name)
+	r := b.declared[name]
 	return r != nil && r.State != model.StateAbsent
 }
 

@@ -45,6 +45,7 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 		b.pl = live[b.primary.Name()]
 	}
 	if b.pl != nil {
+		b.index()
 		b.now = b.pl.Now.UTC()
 		b.self = b.pl.Session.User
 		b.roles()
@@ -85,6 +86,28 @@ type builder struct {
 	now     time.Time            // the primary's clock, UTC
 	self    string               // the role the reconciler logs in as
 	phases  [nPhases][]plan.Change
+
+	// Indexes: clusters hold tens of thousands of roles.
+	liveRoles map[string]*model.LiveRole
+	liveDBs   map[string]*model.LiveDatabase
+	declared  map[string]*model.Role
+}
+
+func (b *builder) index() {
+	b.liveRoles = make(map[string]*model.LiveRole, len(b.pl.Roles))
+	for _, r := range b.pl.Roles {
+		b.liveRoles[r.Name] = r
+	}
+	b.liveDBs = make(map[string]*model.LiveDatabase, len(b.pl.Databases))
+	for _, d := range b.pl.Databases {
+		b.liveDBs[d.Name] = d
+	}
+	b.declared = make(map[string]*model.Role, len(b.c.Roles))
+	for _, r := range b.c.Roles {
+		if _, dup := b.declared[r.Name]; !dup {
+			b.declared[r.Name] = r
+		}
+	}
 }
 
 // add appends a change to a phase, filling in the cluster and, for

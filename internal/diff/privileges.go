@@ -33,7 +33,7 @@ func (b *builder) privileges() {
 		}
 	}
 	for _, d := range dbs {
-		live := b.pl.Database(d.Name)
+		live := b.liveDBs[d.Name]
 		if live != nil && !live.Inside {
 			continue // exists but was not entered (inspect says why)
 		}

@@ -37,7 +37,7 @@ func (b *builder) roles() {
 		if strings.HasPrefix(r.Name, "pg_") {
 			continue // built in: never touched
 		}
-		live := b.pl.Role(r.Name)
+		live := b.liveRoles[r.Name]
 		if r.State == model.StateAbsent {
 			if live != nil {
 				b.dropRole(r)

@@ -32,9 +32,9 @@ func (s Signer) String() string {
 		return "-"
 	}
 	if s.Identity == "" {
-		return fmt.Sprintf("%s %s", s.Method, s.Fingerprint)
+		return fmt.Sprintf("%s (%s)", s.Fingerprint, s.Method)
 	}
-	return fmt.Sprintf("%s %q %s", s.Method, s.Identity, s.Fingerprint)
+	return fmt.Sprintf("%s (%s %s)", s.Identity, s.Method, s.Fingerprint)
 }
 
 // Times are the two instants a signature is judged at, each the one git
