@@ -1,0 +1,155 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// changeLogDDL creates the change log in the primary's postgres database.
+// Sent as one simple query, it runs as one implicit transaction.
+const changeLogDDL = `CREATE SCHEMA IF NOT EXISTS pgreconciler;
+CREATE TABLE IF NOT EXISTS pgreconciler.change_log (
+	id        bigserial PRIMARY KEY,
+	at        timestamptz NOT NULL DEFAULT now(),
+	cluster   text,
+	instance  text,
+	kind      text,
+	action    text,
+	object    text,
+	statement text,
+	commit    text,
+	signer    text,
+	author    text,
+	status    text,
+	error     text
+);
+REVOKE ALL ON SCHEMA pgreconciler FROM PUBLIC;
+REVOKE ALL ON TABLE pgreconciler.change_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE pgreconciler.change_log_id_seq FROM PUBLIC`
+
+// logRow is one change_log row, in the column order of writeChangeLog. It
+// never holds a secret: statements are their redacted String forms.
+type logRow [11]string
+
+// logRow builds the row of outcome i.
+func (e *executor) logRow(i int) logRow {
+	o := &e.res.Outcomes[i]
+	c := &e.cp.Changes[i]
+	in := c.Instance
+	if in == "" {
+		in = e.primary.Name()
+	}
+	return logRow{e.cluster(), in, string(c.Kind), c.Action.String(), c.Object,
+		strings.Join(redactedStatements(c), ";\n"), e.opts.Commit, e.opts.Signer, e.opts.Author,
+		o.Status.String(), o.Error}
+}
+
+// queueLog queues the row of outcome i if it is worth logging: applied,
+// failed or refused.
+func (e *executor) queueLog(i int) {
+	switch e.res.Outcomes[i].Status {
+	case plan.StatusApplied, plan.StatusFailed, plan.StatusRefused:
+		e.pending = append(e.pending, e.logRow(i))
+	}
+}
+
+// flushLog writes the queued rows in their own transaction.
+func (e *executor) flushLog() error {
+	if len(e.pending) == 0 {
+		return nil
+	}
+	if err := e.ensureChangeLog(); err != nil {
+		return err
+	}
+	conn, err := e.conn(e.primary, "postgres")
+	if err != nil {
+		return &logError{fmt.Errorf("write change log on %s: %w", e.primary.Name(), err)}
+	}
+	if err := writeChangeLog(e.ctx, conn, e.pending); err != nil {
+		return err
+	}
+	e.pending = nil
+	return nil
+}
+
+// ensureChangeLog creates the change log unless it exists; it writes
+// nothing when it does.
+func (e *executor) ensureChangeLog() error {
+	if e.changeLogReady {
+		return nil
+	}
+	conn, err := e.conn(e.primary, "postgres")
+	if err != nil {
+		return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
+	}
+	var exists bool
+	if err := conn.QueryRow(e.ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
+		return &logError{fmt.Errorf("look up change log on %s: %w", e.primary.Name(), err)}
+	}
+	if !exists {
+		if _, err := conn.Exec(e.ctx, changeLogDDL); err != nil {
+			return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
+		}
+	}
+	e.changeLogReady = true
+	return nil
+}
+
+// logError is a failure to write the change log. It stops the apply: no
+// change is made that the change log cannot trace (P16).
+type logError struct{ err error }
+
+func (e *logError) Error() string { return e.err.Error() }
+func (e *logError) Unwrap() error { return e.err }
+
+// copier is a session or a transaction.
+type copier interface {
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+func writeChangeLog(ctx context.Context, w copier, rows []logRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	columns := []string{"cluster", "instance", "kind", "action", "object", "statement", "commit", "signer", "author", "status", "error"}
+	_, err := w.CopyFrom(ctx, pgx.Identifier{"pgreconciler", "change_log"}, columns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		r := make([]any, len(rows[i]))
+		for k, v := range rows[i] {
+			r[k] = v
+		}
+		return r, nil
+	}))
+	if err != nil {
+		return &logError{fmt.Errorf("write change log: %w", err)}
+	}
+	return nil
+}
+
+// LastAppliedCommit returns the commit of the most recent applied change
+// recorded in the change log of the primary conn is connected to (its
+// postgres database), or "" when there is none or no change log yet.
+func LastAppliedCommit(ctx context.Context, conn *pgx.Conn) (string, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
+		return "", fmt.Errorf("read last applied commit: %w", err)
+	}
+	if !exists {
+		return "", nil
+	}
+	var commit string
+	err := conn.QueryRow(ctx, `SELECT commit FROM pgreconciler.change_log
+		WHERE status = 'applied' AND commit <> '' ORDER BY id DESC LIMIT 1`).Scan(&commit)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read last applied commit: %w", err)
+	}
+	return commit, nil
+}

@@ -1,0 +1,51 @@
+// Package apply executes the Plan of one cluster against its live
+// PostgreSQL instances and reports what became of every change as a
+// plan.Result.
+//
+// What it does:
+//
+//   - One writer per cluster: a session-level advisory lock (LockKey) on a
+//     dedicated primary session, held for the whole apply; a second
+//     reconciler gets ErrBusy.
+//   - Cluster-wide SQL (roles, memberships, comments, role settings,
+//     databases, schemas, extensions, default privileges) runs on the
+//     primary: consecutive changes for one database share one transaction,
+//     sent as one pipelined multi-statement query. When it fails, the
+//     transaction is rolled back to a savepoint and the run is redone around
+//     the failing change, so that exactly the failing changes are rolled
+//     back and recorded (StatusFailed with SQLSTATE) and the others commit.
+//   - Changes PostgreSQL cannot run in one transaction (CREATE/DROP
+//     DATABASE, statements in several databases, the role removal
+//     procedure) run as ordered steps and stop at the first failing step.
+//   - Passwords: a plaintext becomes a SCRAM-SHA-256 verifier (or an md5
+//     hash) here; only the hash is sent, in a transaction that switches
+//     statement logging and pg_stat_statements' utility tracking off first.
+//     The apply's other statements are logged by the server as configured,
+//     but kept out of pg_stat_statements when the session may (superuser):
+//     tens of thousands of one-off DDL statements would evict the
+//     application's entries.
+//   - Guards that hold whatever the plan says: protected roles (dbsu,
+//     replicator, admin, monitor, pg_*, the reconciler's own login) are
+//     never removed; the reconciler's own role never gets a new password,
+//     NOLOGIN or NOSUPERUSER; a role owning a database is never dropped.
+//   - Parameters per instance: the server's own pg_settings row validates
+//     the value (and the library files of shared_preload_libraries) right
+//     before ALTER SYSTEM; one reload per instance; a read-back proves the
+//     value live, or pending a restart.
+//   - pg_hba.conf per instance through an HBAWriter (local file or SSH):
+//     lockout guard before writing, pg_hba_file_rules check before the
+//     reload (the previous file is restored on any error row), a fresh
+//     login after the reload (the previous file is restored and reloaded if
+//     it fails).
+//   - A change log table (pgreconciler.change_log) in the primary's postgres
+//     database, one row per applied, failed or refused change, with the
+//     commit, signer and author; statements are redacted.
+//   - Dry run: logs what would run, connects to nothing, writes nothing.
+//
+// What it does not do: it does not compute plans (package diff) or read
+// the live state (package inspect), never restarts a server, never retries a
+// failed change (the next cycle re-plans from live state), does not
+// re-discover the primary after a failover mid-apply (it refuses to start
+// when the primary it is given is in recovery), and never logs, returns
+// or stores a password or password hash.
+package apply

@@ -1,0 +1,125 @@
+package apply
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// refusal returns why a guard refuses change c whatever the plan says, or
+// "" (P7, P12). It needs no database: guards that do (the owner of a
+// database, the lockout guard, parameter validation) run right before
+// their change.
+func (e *executor) refusal(c *plan.Change) string {
+	switch c.Kind {
+	case plan.KindParameter, plan.KindHBA:
+		if e.t.Cluster.Instance(c.Instance) == nil {
+			return fmt.Sprintf("instance %q is not an instance of cluster %s", c.Instance, e.cluster())
+		}
+		return ""
+	}
+	if c.Instance != "" && c.Instance != e.primary.Name() {
+		return fmt.Sprintf("cluster-wide change planned for %s, but the primary is %s: the plan is stale",
+			c.Instance, e.primary.Name())
+	}
+	if c.Kind == plan.KindRole && c.Action == plan.ActionRemove {
+		if why := e.protected(c.Object); why != "" {
+			return fmt.Sprintf("role %s is %s: never removed", c.Object, why)
+		}
+	}
+	if e.own[c.Object] && c.Kind == plan.KindPassword {
+		return fmt.Sprintf("role %s is the reconciler's own login role: an apply never changes its password", c.Object)
+	}
+	for _, s := range c.Statements {
+		if !s.Password.IsZero() && e.own[s.PasswordRole] {
+			return fmt.Sprintf("role %s is the reconciler's own login role: an apply never changes its password", s.PasswordRole)
+		}
+		if c.Kind == plan.KindRole && e.own[c.Object] {
+			for _, kw := range []string{"NOLOGIN", "NOSUPERUSER"} {
+				if hasKeyword(s.SQL, kw) {
+					return fmt.Sprintf("role %s is the reconciler's own login role: an apply never makes it %s", c.Object, kw)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// protected says why a role may never be removed, or "".
+func (e *executor) protected(name string) string {
+	switch {
+	case e.own[name]:
+		return "the reconciler's own login role"
+	case e.t.Cluster.Globals.Protected(name) || name == e.dbsu():
+		return "a system role (dbsu, replicator, admin or monitor)"
+	case strings.HasPrefix(name, "pg_"):
+		return "reserved (pg_ prefix)"
+	}
+	return ""
+}
+
+// dbsu is the database superuser's name.
+func (e *executor) dbsu() string {
+	switch {
+	case e.opts.DBSU != "":
+		return e.opts.DBSU
+	case e.t.Cluster.Globals.DBSU != "":
+		return e.t.Cluster.Globals.DBSU
+	}
+	return "postgres"
+}
+
+// hasKeyword reports whether the SQL text holds kw (upper case) as a bare
+// keyword, outside string literals, quoted identifiers and comments.
+func hasKeyword(sql, kw string) bool {
+	for i := 0; i < len(sql); {
+		ch := sql[i]
+		switch {
+		case ch == '\'' || ch == '"':
+			i = skipQuoted(sql, i+1, ch)
+		case ch == '-' && strings.HasPrefix(sql[i:], "--"):
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case ch == '/' && strings.HasPrefix(sql[i:], "/*"):
+			end := strings.Index(sql[i+2:], "*/")
+			if end < 0 {
+				return false
+			}
+			i += end + 4
+		case isWordByte(ch):
+			j := i
+			for j < len(sql) && isWordByte(sql[j]) {
+				j++
+			}
+			if strings.EqualFold(sql[i:j], kw) {
+				return true
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return false
+}
+
+// skipQuoted returns the index after the quote closing a literal or
+// identifier opened before i (a doubled quote is part of it).
+func skipQuoted(s string, i int, q byte) int {
+	for i < len(s) {
+		if s[i] == q {
+			if i+1 < len(s) && s[i+1] == q {
+				i += 2
+				continue
+			}
+			return i + 1
+		}
+		i++
+	}
+	return i
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}

@@ -1,0 +1,164 @@
+package apply
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/hba"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
+
+// victim is a connection a new pg_hba.conf must keep letting in (P10).
+type victim struct {
+	conn hba.Conn
+	who  string // "replicator replication from 127.0.0.2 (ssl)"
+}
+
+// lockout simulates PostgreSQL's first match over the candidate lines for
+// every connection that must survive the change, and returns why the
+// candidate is refused, or "". The connections are: the dbsu over the
+// local socket (Pigsty's "${dbsu} local ident" rule; ident and peer count
+// as allowing), every replication client connected to the instance right
+// now, and the reconciler's own session (as inspect saw it and as it is
+// now). Group membership for +group lines is read fresh, transitively and
+// without counting superuser status, as PostgreSQL 15 matches it. A line
+// the simulator cannot decide (samehost, samenet, host names, @file)
+// blocks only when it is the deciding line.
+func (e *executor) lockout(conn *pgx.Conn, in *model.Instance, lines []hba.Line) (string, error) {
+	vs, err := e.victims(conn, in)
+	if err != nil {
+		return "", err
+	}
+	users := make([]string, 0, len(vs))
+	for _, v := range vs {
+		users = append(users, v.conn.User)
+	}
+	member, err := e.membership(conn, users)
+	if err != nil {
+		return "", err
+	}
+	var problems []string
+	for _, v := range vs {
+		idx, l, undecided := hba.Match(lines, v.conn, member)
+		if l == nil {
+			problems = append(problems, "no line would allow "+v.who)
+			continue
+		}
+		n := l.Number
+		if n == 0 {
+			n = idx + 1
+		}
+		text := strings.Join(strings.Fields(l.String()), " ")
+		switch {
+		case undecided:
+			problems = append(problems, fmt.Sprintf("line %d %q decides for %s, but only the server can evaluate it (samehost, samenet, a host name or @file)", n, text, v.who))
+		case l.Method == "reject":
+			problems = append(problems, fmt.Sprintf("line %d %q would reject %s", n, text, v.who))
+		}
+	}
+	if len(problems) == 0 {
+		return "", nil
+	}
+	return "lockout guard: " + strings.Join(problems, "; ") + "; nothing written", nil
+}
+
+// victims lists the connections that must stay allowed on in.
+func (e *executor) victims(conn *pgx.Conn, in *model.Instance) ([]victim, error) {
+	dbsu := e.dbsu()
+	vs := []victim{{hba.Conn{Local: true, Database: "postgres", User: dbsu}, dbsu + " (dbsu) to database postgres over the local socket"}}
+	seen := map[string]bool{}
+	add := func(v victim) {
+		if !seen[v.who] {
+			seen[v.who] = true
+			vs = append(vs, v)
+		}
+	}
+
+	var clients []model.ReplicationClient
+	var logicalDB []string // database of a logical walsender, "" for physical
+	live := e.t.Live[in.Name()]
+	if live != nil {
+		clients = append(clients, live.Replication...)
+		logicalDB = make([]string, len(clients))
+	}
+	rows, _ := conn.Query(e.ctx, `SELECT r.usename::text, coalesce(host(r.client_addr), ''), coalesce(s.ssl, false),
+		coalesce(a.datname::text, '') FROM pg_stat_replication r
+		LEFT JOIN pg_stat_ssl s ON s.pid = r.pid LEFT JOIN pg_stat_activity a ON a.pid = r.pid`)
+	var c model.ReplicationClient
+	var db string
+	_, err := pgx.ForEachRow(rows, []any{&c.User, &c.ClientAddr, &c.SSL, &db}, func() error {
+		clients = append(clients, c)
+		logicalDB = append(logicalDB, db)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read replication clients of %s: %w", in.Name(), err)
+	}
+	for k, c := range clients {
+		hc, from := connOf(c.User, logicalDB[k], c.ClientAddr, c.SSL)
+		if logicalDB[k] == "" {
+			hc.Replication = true
+			add(victim{hc, c.User + " replication " + from})
+		} else {
+			add(victim{hc, c.User + " logical replication to database " + logicalDB[k] + " " + from})
+		}
+	}
+
+	var sessions []model.Session
+	if live != nil && live.Session.User != "" {
+		sessions = append(sessions, live.Session)
+	}
+	var s model.Session
+	err = conn.QueryRow(e.ctx, `SELECT session_user::text, current_database()::text, coalesce(host(inet_client_addr()), ''),
+		coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).Scan(&s.User, &s.Database, &s.ClientAddr, &s.SSL)
+	if err != nil {
+		return nil, fmt.Errorf("read own session on %s: %w", in.Name(), err)
+	}
+	sessions = append(sessions, s)
+	for _, s := range sessions {
+		hc, from := connOf(s.User, s.Database, s.ClientAddr, s.SSL)
+		add(victim{hc, s.User + " (the reconciler's own connection) to database " + s.Database + " " + from})
+	}
+	return vs, nil
+}
+
+// connOf describes a client as check_hba sees it: a TCP client from addr,
+// or a Unix socket client when addr is empty.
+func connOf(user, database, addr string, ssl bool) (hba.Conn, string) {
+	c := hba.Conn{User: user, Database: database, SSL: ssl}
+	ip, err := netip.ParseAddr(addr)
+	if addr == "" || err != nil {
+		c.Local = true
+		return c, "over the local socket"
+	}
+	c.Addr = ip.Unmap()
+	if ssl {
+		return c, "from " + addr + " (ssl)"
+	}
+	return c, "from " + addr + " (no ssl)"
+}
+
+// membership reads, for users, every role they are a member of, directly
+// or through other roles, whatever the INHERIT flags, superuser status not
+// counted: what PostgreSQL 15 matches +group and samerole against.
+func (e *executor) membership(conn *pgx.Conn, users []string) (hba.Membership, error) {
+	rows, _ := conn.Query(e.ctx, `WITH RECURSIVE m(member, roleid) AS (
+			SELECT a.member, a.roleid FROM pg_auth_members a JOIN pg_roles u ON u.oid = a.member
+			WHERE u.rolname = ANY($1)
+			UNION
+			SELECT m.member, a.roleid FROM m JOIN pg_auth_members a ON a.member = m.roleid)
+		SELECT u.rolname::text, g.rolname::text FROM m
+		JOIN pg_roles u ON u.oid = m.member JOIN pg_roles g ON g.oid = m.roleid`, users)
+	set := map[[2]string]bool{}
+	var u, g string
+	if _, err := pgx.ForEachRow(rows, []any{&u, &g}, func() error {
+		set[[2]string{u, g}] = true
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read role memberships: %w", err)
+	}
+	return func(user, group string) bool { return set[[2]string{user, group}] }, nil
+}

@@ -1,0 +1,258 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
+)
+
+// env is the package's one primary + replica cluster; tests Reset it.
+var env *testenv.Cluster
+
+func TestMain(m *testing.M) {
+	c, err := testenv.StartCluster(testenv.Options{Name: "pg-apply", BaseIP: 71})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	env = c
+	code := m.Run()
+	if err := c.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
+// fixture is what one test applies with.
+type fixture struct {
+	t       testing.TB
+	commit  string
+	cluster *model.Cluster
+	dialer  *dbconn.Dialer
+	logs    *syncBuffer // the apply's slog output (JSON)
+	opts    apply.Options
+}
+
+// newFixture resets the cluster and returns a fixture whose commit is
+// unique to the test, so that server log lines and change-log rows of this
+// test can be told apart.
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	if err := env.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	commit := strings.ToLower(rand.Text()) + "0123456789"
+	logs := &syncBuffer{}
+	f := &fixture{
+		t:       t,
+		commit:  commit,
+		cluster: modelCluster(),
+		dialer:  dialerAs(env.SuperUser, env.SuperPassword).WithCommit(commit),
+		logs:    logs,
+	}
+	f.opts = apply.Options{
+		Commit: commit, Signer: "SHA256:test-signer", Author: "Test Author <test@example.com>",
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	return f
+}
+
+func dialerAs(user, password string) *dbconn.Dialer {
+	return dbconn.New(dbconn.Settings{User: user, Password: model.NewSecret(password), SSLMode: "verify-full",
+		SSLRootCert: env.CACertFile}, nil)
+}
+
+func modelCluster() *model.Cluster {
+	c := &model.Cluster{Name: env.Name, Globals: model.Globals{
+		DBSU: "postgres", ReplicationUser: env.ReplUser, AdminUser: env.SuperUser, MonitorUser: env.MonitorUser,
+		PasswordEncryption: "scram-sha-256",
+	}}
+	for _, s := range env.Servers() {
+		role := model.RoleReplica
+		if s.Primary {
+			role = model.RolePrimary
+		}
+		c.Instances = append(c.Instances, &model.Instance{Cluster: env.Name, Seq: s.Seq, IP: s.Addr, Role: role, Port: s.Port})
+	}
+	return c
+}
+
+func primaryName() string { return env.Primary.Name() }
+func replicaName() string { return env.Replicas[0].Name() }
+
+// target builds the apply target, with the live session and replication
+// clients of every instance read the way inspect reads them (with the
+// same login, but without the commit in application_name, so that
+// serverLines shows only the apply's statements).
+func (f *fixture) target() apply.Target {
+	f.t.Helper()
+	ctx := context.Background()
+	live := map[string]*model.InstanceState{}
+	inspector := f.dialer.WithCommit("")
+	for _, in := range f.cluster.Instances {
+		conn, err := inspector.Connect(ctx, in, "postgres")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		st := &model.InstanceState{Cluster: in.Cluster, Instance: in.Name(), Addr: in.IP, Port: in.Port}
+		err = conn.QueryRow(ctx, `SELECT session_user, current_database(), coalesce(host(inet_client_addr()), ''),
+			ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&st.Session.User, &st.Session.Database,
+			&st.Session.ClientAddr, &st.Session.SSL)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		rows, _ := conn.Query(ctx, `SELECT r.usename, coalesce(host(r.client_addr), ''), s.ssl, r.state
+			FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)`)
+		var rc model.ReplicationClient
+		if _, err := pgx.ForEachRow(rows, []any{&rc.User, &rc.ClientAddr, &rc.SSL, &rc.State}, func() error {
+			st.Replication = append(st.Replication, rc)
+			return nil
+		}); err != nil {
+			f.t.Fatal(err)
+		}
+		conn.Close(ctx)
+		live[in.Name()] = st
+	}
+	return apply.Target{Cluster: f.cluster, Dialer: f.dialer, Live: live}
+}
+
+// apply applies changes as one cluster plan and fails the test on a
+// cluster-wide error.
+func (f *fixture) apply(changes ...plan.Change) *plan.Result {
+	f.t.Helper()
+	res, err := apply.Apply(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
+	if err != nil {
+		f.t.Fatalf("apply: %v", err)
+	}
+	if len(res.Outcomes) != len(changes) {
+		f.t.Fatalf("%d outcomes for %d changes", len(res.Outcomes), len(changes))
+	}
+	return res
+}
+
+// change is a cluster-wide change on the primary.
+func change(kind plan.Kind, action plan.Action, object string, stmts ...plan.Statement) plan.Change {
+	return plan.Change{Kind: kind, Action: action, Object: object, Cluster: env.Name, Instance: primaryName(), Statements: stmts}
+}
+
+// stmt is a statement in the postgres database; in one in database db.
+func stmt(sql string) plan.Statement   { return plan.Statement{SQL: sql} }
+func in(db, sql string) plan.Statement { return plan.Statement{SQL: sql, Database: db} }
+func noTx(sql string) plan.Statement   { return plan.Statement{SQL: sql, NoTx: true} }
+func ident(name string) string         { return pgx.Identifier{name}.Sanitize() }
+func quote(s string) string            { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func createRole(name, attrs string) plan.Change {
+	return change(plan.KindRole, plan.ActionCreate, name, stmt("CREATE ROLE "+ident(name)+" "+attrs))
+}
+
+// wantStatus fails the test unless every outcome has the wanted status.
+func wantStatus(t testing.TB, res *plan.Result, want plan.Status) {
+	t.Helper()
+	for _, o := range res.Outcomes {
+		if o.Status != want {
+			t.Errorf("%s %s: %s (%s, sqlstate %q), want %s", o.Change.Kind, o.Change.Object, o.Status, o.Error, o.SQLState, want)
+		}
+	}
+}
+
+// queryRow runs a query on a server as the harness superuser.
+func queryRow(t testing.TB, s *testenv.Server, db, sql string, args []any, dest ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := s.Connect(ctx, env.SuperUser, env.SuperPassword, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// exec runs statements on the primary as the harness superuser.
+func exec(t testing.TB, db string, sqls ...string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := env.Primary.Connect(ctx, env.SuperUser, env.SuperPassword, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range sqls {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// logRow is a change_log row as tests read it.
+type logRow struct {
+	Cluster, Instance, Kind, Action, Object, Statement, Commit, Signer, Author, Status, Error string
+}
+
+// changeLog returns the change-log rows of the fixture's commit, in order.
+func (f *fixture) changeLog() []logRow {
+	f.t.Helper()
+	ctx := context.Background()
+	conn, err := env.Primary.Connect(ctx, env.SuperUser, env.SuperPassword, "postgres")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT cluster, instance, kind, action, object, statement, commit, signer, author,
+		status, coalesce(error, '') FROM pgreconciler.change_log WHERE commit = $1 ORDER BY id`, f.commit)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[logRow])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+// serverLines returns the lines of the server's log written by the
+// fixture's sessions (application_name pgreconciler@<commit12>).
+func (f *fixture) serverLines(s *testenv.Server) []string {
+	f.t.Helper()
+	text, err := s.Log()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "pgreconciler@"+f.commit[:12]) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

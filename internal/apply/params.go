@@ -1,0 +1,233 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/pgconf"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+)
+
+// reloadTimeout bounds the wait for a reload to reach the session.
+const reloadTimeout = 30 * time.Second
+
+// parameters executes consecutive parameter changes, instance by instance
+// (in order of first appearance), each instance reloaded once (P11).
+func (e *executor) parameters(idx []int) error {
+	var order []string
+	by := map[string][]int{}
+	for _, i := range idx {
+		n := e.cp.Changes[i].Instance
+		if _, ok := by[n]; !ok {
+			order = append(order, n)
+		}
+		by[n] = append(by[n], i)
+	}
+	for _, n := range order {
+		if err := e.instanceParameters(e.t.Cluster.Instance(n), by[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// written is a parameter written with ALTER SYSTEM, to be read back.
+type written struct {
+	i int
+	s *model.LiveSetting
+}
+
+// instanceParameters validates each value against the instance's own
+// pg_settings right before writing it, writes it with ALTER SYSTEM (one
+// Exec, outside any transaction), reloads once, and reads every value back.
+// It never restarts the server: a postmaster parameter is reported Pending.
+// The statement executed is built from Change.Parameter, the value that was
+// validated; the plan's statement text is for display.
+func (e *executor) instanceParameters(in *model.Instance, idx []int) error {
+	conn, err := e.conn(in, "postgres")
+	if err != nil {
+		e.fail(idx, err)
+		return e.stopIfPrimary(in, err)
+	}
+	var ws []written
+	for _, i := range idx {
+		w, err := e.writeParameter(conn, in, i)
+		if err != nil {
+			e.fail([]int{i}, err)
+			if isFatal(err) {
+				e.fail(idx, err)
+				return e.stopIfPrimary(in, err)
+			}
+			continue
+		}
+		if w != nil {
+			ws = append(ws, *w)
+		}
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	if err := reloadConf(e.ctx, conn); err != nil {
+		for _, w := range ws {
+			e.fail([]int{w.i}, fmt.Errorf("written, but %w", err))
+		}
+		return e.stopIfPrimary(in, err)
+	}
+	for _, w := range ws {
+		if err := e.readBack(conn, in, w); err != nil {
+			e.fail([]int{w.i}, err)
+			if isFatal(err) {
+				return e.stopIfPrimary(in, err)
+			}
+		}
+	}
+	return nil
+}
+
+// stopIfPrimary turns a session failure on the primary into a fatal error;
+// a replica's failure only fails its own changes.
+func (e *executor) stopIfPrimary(in *model.Instance, err error) error {
+	if isFatal(err) && in.Name() == e.primary.Name() {
+		return err
+	}
+	return nil
+}
+
+// writeParameter checks and writes the parameter of change i. It returns
+// nil, nil when the change was settled without writing (refused).
+func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*written, error) {
+	p := e.cp.Changes[i].Parameter
+	if p == nil {
+		return nil, errors.New("parameter change without a parameter")
+	}
+	s, err := readSetting(e.ctx, conn, p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read pg_settings of %s on %s: %w", p.Name, in.Name(), err)
+	}
+	if s == nil {
+		e.done(i, plan.StatusRefused, fmt.Sprintf("unrecognized configuration parameter %q on %s", p.Name, in.Name()), "")
+		return nil, nil
+	}
+	name := pgx.Identifier{s.Name}.Sanitize()
+	sql := "ALTER SYSTEM RESET " + name
+	if !p.Reset {
+		if err := pgconf.Validate(p.Value, s); err != nil {
+			e.done(i, plan.StatusRefused, fmt.Sprintf("refused value for %s on %s: %v", s.Name, in.Name(), err), "")
+			return nil, nil
+		}
+		if s.Name == "shared_preload_libraries" {
+			if msg := e.checkLibraries(conn, in, p.Value, s); msg != "" {
+				e.done(i, plan.StatusRefused, msg, "")
+				return nil, nil
+			}
+		}
+		sql = "ALTER SYSTEM SET " + name + " = " + pgconf.QuoteValue(s.Name, p.Value)
+	}
+	if _, err := conn.Exec(e.ctx, sql); err != nil { // no arguments: simple protocol, no transaction block
+		return nil, err
+	}
+	return &written{i: i, s: s}, nil
+}
+
+// readBack checks that a written parameter is live after the reload, or
+// waits for a restart (Pending), and settles its change.
+func (e *executor) readBack(conn *pgx.Conn, in *model.Instance, w written) error {
+	p := e.cp.Changes[w.i].Parameter
+	var setting, source string
+	var pending bool
+	var fileValue, fileError *string
+	var fileApplied *bool
+	err := conn.QueryRow(e.ctx, `SELECT s.setting, s.source, s.pending_restart, f.setting, f.applied, f.error
+		FROM pg_settings s LEFT JOIN LATERAL (
+			SELECT setting, applied, error FROM pg_file_settings WHERE name = s.name ORDER BY seqno DESC LIMIT 1) f ON true
+		WHERE s.name = $1`, w.s.Name).Scan(&setting, &source, &pending, &fileValue, &fileApplied, &fileError)
+	if err != nil {
+		return fmt.Errorf("read back %s on %s: %w", w.s.Name, in.Name(), err)
+	}
+	inFile := fileValue != nil && (p.Reset || pgconf.Equal(*fileValue, p.Value, w.s))
+	fileErr := "the configuration files do not hold the value"
+	if fileError != nil {
+		fileErr = *fileError
+	}
+	switch {
+	case p.Reset:
+		if fileError != nil && !pgconf.RequiresRestart(w.s) {
+			e.done(w.i, plan.StatusFailed, "reset but not live: "+fileErr, "")
+			return nil
+		}
+		e.res.Outcomes[w.i].Pending = pending
+	case pgconf.RequiresRestart(w.s):
+		if !inFile && !pgconf.Equal(setting, p.Value, w.s) {
+			e.done(w.i, plan.StatusFailed, "written but not in the configuration files: "+fileErr, "")
+			return nil
+		}
+		e.res.Outcomes[w.i].Pending = pending
+	case pgconf.Equal(setting, p.Value, w.s):
+	case inFile && fileError == nil && fileApplied != nil && *fileApplied &&
+		(pgconf.NewSessionsOnly(w.s) || source != "configuration file"):
+		// This session cannot show it (a value of its own, or one that only
+		// new sessions take), but the reload applied it.
+	default:
+		if fileError == nil {
+			fileErr = fmt.Sprintf("pg_settings shows %q (source %s)", setting, source)
+		}
+		e.done(w.i, plan.StatusFailed, "written but not live: "+fileErr, "")
+		return nil
+	}
+	e.done(w.i, plan.StatusApplied, "", "")
+	return nil
+}
+
+// readSetting reads the pg_settings row of name, or nil if the server has
+// no such parameter.
+func readSetting(ctx context.Context, conn *pgx.Conn, name string) (*model.LiveSetting, error) {
+	s := &model.LiveSetting{}
+	err := conn.QueryRow(ctx, `SELECT name, setting, coalesce(unit, ''), context, vartype, source,
+		coalesce(boot_val, ''), coalesce(reset_val, ''), coalesce(enumvals, '{}'), coalesce(min_val, ''),
+		coalesce(max_val, ''), pending_restart
+		FROM pg_settings WHERE lower(name) = lower($1)`, name).Scan(&s.Name, &s.Setting, &s.Unit, &s.Context,
+		&s.VarType, &s.Source, &s.BootVal, &s.ResetVal, &s.EnumVals, &s.MinVal, &s.MaxVal, &s.PendingRestart)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// reloadConf makes the server reload its configuration files and waits
+// until this session has processed the reload. The postmaster re-reads the
+// files before it signals the backends, so new sessions and the
+// postmaster's pg_hba.conf rules are then reloaded too.
+func reloadConf(ctx context.Context, conn *pgx.Conn) error {
+	var before time.Time
+	if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&before); err != nil {
+		return fmt.Errorf("read configuration load time: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("reload configuration: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+	defer cancel()
+	for {
+		var reloaded bool
+		err := conn.QueryRow(ctx, "SELECT pg_conf_load_time() > $1", before).Scan(&reloaded)
+		if err != nil {
+			return fmt.Errorf("wait for the reload: %w", err)
+		}
+		if reloaded {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the reload: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
