@@ -188,8 +188,16 @@ func (c *Cluster) dropRoles(ctx context.Context, conn *pgx.Conn) error {
 	}
 	defer t1.Close(context.Background())
 	for _, db := range []*pgx.Conn{conn, t1} {
-		if err := execAll(ctx, db, "DROP OWNED BY "+owned+" CASCADE", "REASSIGN OWNED BY "+owned+" TO postgres"); err != nil {
-			return fmt.Errorf("drop objects of %v: %w", extra, err)
+		// One role at a time: DROP OWNED BY a list of roles whose default
+		// ACLs refer to each other fails with "could not find tuple for
+		// default ACL" (PostgreSQL 15).
+		for _, role := range list {
+			if err := execAll(ctx, db, "DROP OWNED BY "+role+" CASCADE"); err != nil {
+				return fmt.Errorf("drop objects of %v: %w", extra, err)
+			}
+		}
+		if err := execAll(ctx, db, "REASSIGN OWNED BY "+owned+" TO postgres"); err != nil {
+			return fmt.Errorf("reassign objects of %v: %w", extra, err)
 		}
 	}
 	for _, name := range list {
