@@ -120,6 +120,16 @@ func (m Modes) Of(class string) string {
 	return ModeObserve
 }
 
+// AnyApply reports whether some class is in apply mode.
+func (m Modes) AnyApply() bool {
+	for _, c := range []string{"user", "database", "privilege", "parameter", "hba"} {
+		if m.Of(c) == ModeApply {
+			return true
+		}
+	}
+	return false
+}
+
 // SetAll sets every class to mode.
 func (m *Modes) SetAll(mode string) {
 	m.User, m.Database, m.Privilege, m.Parameter, m.HBA = mode, mode, mode, mode, mode

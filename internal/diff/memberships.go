@@ -19,6 +19,7 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 		}
 	}
 	pg16 := b.pl.Version >= 160000
+	var plain []string // missing memberships without options: one GRANT
 	for _, m := range r.MemberOf {
 		object := r.Name + " in " + m.Role
 		cur, member := have[m.Role]
@@ -37,6 +38,10 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 		}
 		if !member {
 			opts := grantOptions(m, pg16)
+			if len(opts) == 0 {
+				plain = append(plain, m.Role)
+				continue
+			}
 			sql := fmt.Sprintf("GRANT %s TO %s", ident(m.Role), ident(r.Name))
 			if len(opts) > 0 {
 				sql += " WITH " + strings.Join(opts, ", ")
@@ -47,6 +52,14 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 			continue
 		}
 		b.membershipOptions(r, m, cur, pg16, object)
+	}
+	if len(plain) > 0 {
+		// One statement for all of a role's new memberships: a 10,000-user
+		// fleet in 5 groups each is 10,000 statements, not 50,000.
+		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate,
+			Object: r.Name + " in " + strings.Join(plain, ", "), Before: "not a member", After: "member",
+			Statements: []plan.Statement{stmt("GRANT %s TO %s", quoteList(plain), ident(r.Name))},
+			Reason:     "membership missing"})
 	}
 }
 
