@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
+)
+
+// runApply plans every chosen cluster and executes the plan.
+func runApply(e *env, args []string) int {
+	fs := newFlags(e, "apply", "apply [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--dry-run] [--hba-writer local|ssh]")
+	var f planFlags
+	f.register(fs)
+	dryRun := fs.Bool("dry-run", false, "print the plan and what would run; change nothing")
+	hbaWriter := fs.String("hba-writer", "local", "how pg_hba.conf is written: local (this host) or ssh")
+	sshUser := fs.String("ssh-user", "postgres", "ssh writer: login user")
+	sshKey := fs.String("ssh-key", "", "ssh writer: private key `file`")
+	knownHosts := fs.String("known-hosts", "", "ssh writer: known_hosts `file` pinning the hosts' keys (no trust on first use)")
+	sshPort := fs.Int("ssh-port", 22, "ssh writer: port")
+	logFormat := fs.String("log-format", "text", "log format of the per-change lines on stderr: text or json")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if !oneOf(e.stderr, "hba-writer", *hbaWriter, "local", "ssh") || !oneOf(e.stderr, "log-format", *logFormat, "text", "json") {
+		return exitUsage
+	}
+	var writer apply.HBAWriter = apply.NewLocalWriter()
+	if *hbaWriter == "ssh" {
+		w, err := apply.NewSSHWriter(apply.SSHConfig{User: *sshUser, KeyFile: *sshKey, KnownHostsFile: *knownHosts, Port: *sshPort})
+		if err != nil {
+			return errorf(e, "apply", "%v", err)
+		}
+		writer = w
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fl, code := f.loadFleet(ctx, e, "apply")
+	if fl == nil {
+		return code
+	}
+	log := newLogger(e, *logFormat)
+	d := fl.dialer()
+	p := &plan.Plan{Commit: fl.target.commit, Signer: fl.target.signer}
+	failed := false
+	type applied struct {
+		cp  plan.ClusterPlan
+		res *plan.Result
+		err error
+	}
+	var results []applied
+	for _, c := range fl.desired.Clusters {
+		// The apply lock is held from before the inspection to the end of
+		// the apply, so the plan cannot go stale under another reconciler.
+		var lock *apply.Lock
+		if !*dryRun {
+			l, err := apply.AcquireLock(ctx, d, c)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "reconciler apply: cluster %s: %v\n", c.Name, err)
+				failed = true
+				results = append(results, applied{cp: plan.ClusterPlan{Name: c.Name}, err: err})
+				continue
+			}
+			lock = l
+		}
+		cp, live, errs := reconcile.PlanCluster(ctx, d, c)
+		p.Clusters = append(p.Clusters, cp)
+		for _, err := range errs {
+			fmt.Fprintf(e.stderr, "reconciler apply: cluster %s: instance %v\n", c.Name, err)
+			failed = true
+		}
+		if c.Primary() == nil || live[c.Primary().Name()] == nil {
+			if lock != nil {
+				_ = lock.Release(context.WithoutCancel(ctx))
+			}
+			results = append(results, applied{cp: cp, err: fmt.Errorf("primary unreachable: nothing applied")})
+			continue
+		}
+		res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: d, Live: live}, cp, apply.Options{
+			DryRun: *dryRun, HBA: writer, Commit: fl.target.commit, Signer: fl.target.signer, Author: fl.target.author,
+			DBSU: c.Globals.DBSU, Logger: log, Lock: lock,
+		})
+		if lock != nil {
+			_ = lock.Release(context.WithoutCancel(ctx))
+		}
+		results = append(results, applied{cp: cp, res: res, err: err})
+	}
+	if err := writePlan(e, p, f.format); err != nil {
+		return errorf(e, "apply", "%v", err)
+	}
+	if *dryRun {
+		fmt.Fprintln(e.stdout, "\nDry run: nothing was changed.")
+		return boolExit(failed)
+	}
+	var n struct{ applied, failed, refused, pending int }
+	fmt.Fprintln(e.stdout)
+	for _, r := range results {
+		if r.err != nil {
+			failed = true
+			if errors.Is(r.err, apply.ErrBusy) {
+				fmt.Fprintf(e.stdout, "cluster %s: busy: %v\n", r.cp.Name, r.err)
+			} else {
+				fmt.Fprintf(e.stdout, "cluster %s: error: %v\n", r.cp.Name, r.err)
+			}
+		}
+		if r.res == nil {
+			continue
+		}
+		for _, o := range r.res.Outcomes {
+			ch := o.Change
+			line := fmt.Sprintf("%s %s %s", ch.Action.Symbol(), ch.Kind, ch.Object)
+			switch o.Status {
+			case plan.StatusApplied:
+				n.applied++
+				extra := ""
+				if o.Pending {
+					n.pending++
+					extra = " (written; live after a restart)"
+				}
+				fmt.Fprintf(e.stdout, "applied  %s: %s%s\n", ch.Instance, line, extra)
+			case plan.StatusFailed:
+				n.failed++
+				failed = true
+				fmt.Fprintf(e.stdout, "FAILED   %s: %s: %s%s\n", ch.Instance, line, o.Error, sqlstate(o.SQLState))
+			case plan.StatusRefused:
+				n.refused++
+				failed = true
+				fmt.Fprintf(e.stdout, "REFUSED  %s: %s: %s\n", ch.Instance, line, o.Error)
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nApply: %d applied, %d failed, %d refused; %d waiting for a restart.\n", n.applied, n.failed, n.refused, n.pending)
+	if !failed && fl.target.src != nil && f.stateDir != "" && f.trusted() {
+		if err := fl.target.src.MarkApplied(fl.target.snap); err != nil {
+			return errorf(e, "apply", "record the last applied commit: %v", err)
+		}
+	}
+	return boolExit(failed)
+}
+
+func sqlstate(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (SQLSTATE " + s + ")"
+}
+
+func boolExit(failed bool) int {
+	if failed {
+		return exitFail
+	}
+	return exitOK
+}

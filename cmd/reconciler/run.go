@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
+)
+
+// runRun is the daemon: `reconciler run --config FILE`, or a single source
+// from flags.
+func runRun(e *env, args []string) int {
+	fs := newFlags(e, "run", "run --config FILE | run --repo PATH|URL [--branch B] [--trusted-keys FILE]... [--allowed-signers FILE] [--mode apply|observe] [--drift-interval 60s] [--listen :9910] [--state-dir DIR] [--hba-writer local|ssh]")
+	cfgFile := fs.String("config", "", "configuration `file` (YAML or CUE); SIGHUP reloads it")
+	repo := fs.String("repo", "", "single-source setup: repository path or URL")
+	branch := fs.String("branch", "main", "branch to follow")
+	path := fs.String("path", "", "spec root inside the repository")
+	var keys listFlag
+	fs.Var(&keys, "trusted-keys", "armored OpenPGP public key `file` of a trusted signer (repeatable)")
+	signers := fs.String("allowed-signers", "", "git allowed_signers `file` of trusted SSH signing keys")
+	trustMode := fs.String("trust-mode", "strict", "history policy: strict or head")
+	mode := fs.String("mode", "apply", "apply or observe: heal drift, or only report it")
+	driftEvery := fs.Duration("drift-interval", time.Minute, "how often live clusters are checked for drift")
+	poll := fs.Duration("poll-interval", time.Minute, "how often the repository is fetched")
+	listen := fs.String("listen", ":9910", "address of /metrics, /healthz, /readyz, /status and the webhooks")
+	stateDir := fs.String("state-dir", "/var/lib/pgreconciler", "`dir`ectory for the last applied commit and the repository cache")
+	hbaWriter := fs.String("hba-writer", "local", "how pg_hba.conf is written: local or ssh")
+	sshUser := fs.String("ssh-user", "postgres", "ssh writer: login user")
+	sshKey := fs.String("ssh-key", "", "ssh writer: private key `file`")
+	knownHosts := fs.String("known-hosts", "", "ssh writer: known_hosts `file` pinning the hosts' keys")
+	webhookSecret := fs.String("webhook-secret-file", "", "`file` holding the webhook secret (enables /hooks/*)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	profile := fs.String("profile", "baseline", "policy profile every commit must pass: baseline, strict or none")
+	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if !oneOf(e.stderr, "log-format", *logFormat, "text", "json") || !oneOf(e.stderr, "mode", *mode, "apply", "observe") {
+		return exitUsage
+	}
+	load := func() (*config.Config, error) {
+		if *cfgFile != "" {
+			return config.Load(*cfgFile)
+		}
+		c := &config.Config{
+			Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
+			DriftInterval: config.Duration(*driftEvery),
+			Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
+				PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
+			Trust: config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
+			HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts},
+		}
+		c.Modes.SetAll(*mode)
+		c.Defaults()
+		if *repo == "" {
+			return nil, fmt.Errorf("give --config FILE, or --repo PATH|URL with --trusted-keys/--allowed-signers")
+		}
+		return c, c.Check()
+	}
+	cfg, err := load()
+	if err != nil {
+		return errorf(e, "run", "%v", err)
+	}
+	log := newLogger(e, cfg.LogFormat)
+	d, err := reconcile.New(cfg, log)
+	if err != nil {
+		return errorf(e, "run", "%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan *config.Config)
+	go func() {
+		for range hup {
+			if *cfgFile == "" {
+				log.Warn("SIGHUP: no configuration file to reload (started with flags)")
+				continue
+			}
+			c, err := config.Load(*cfgFile)
+			if err != nil {
+				log.Error("SIGHUP: the new configuration is invalid; keeping the running one", "err", err)
+				continue
+			}
+			select {
+			case reload <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	log.Info("pgreconciler starting", "version", version, "sources", len(cfg.Sources), "drift_interval", cfg.DriftInterval.D().String())
+	if err := d.Run(ctx, reload, *grace); err != nil {
+		log.Error("daemon stopped", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func newLogger(e *env, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, nil))
+}

@@ -1,0 +1,188 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/spec"
+)
+
+// roundTrips counts the statements and batches sent by traced sessions.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// bigFleet is the plan benchmark's workload: 100 group roles and 10,000
+// login roles, each login in 5 groups, every role with a comment; as a
+// spec (no defaults: nothing else is managed) and as SQL.
+func bigFleet(groups, logins int) (cue string, sql string) {
+	var users, ddl strings.Builder
+	for g := 0; g < groups; g++ {
+		fmt.Fprintf(&users, "\t{name: \"grp_%03d\", login: false, comment: \"group %d\"},\n", g, g)
+		fmt.Fprintf(&ddl, "CREATE ROLE grp_%03d NOLOGIN; COMMENT ON ROLE grp_%03d IS 'group %d';\n", g, g, g)
+	}
+	for u := 0; u < logins; u++ {
+		var roles []string
+		for k := 0; k < 5; k++ {
+			roles = append(roles, fmt.Sprintf("\"grp_%03d\"", (u+k*17)%groups))
+		}
+		fmt.Fprintf(&users, "\t{name: \"usr_%05d\", login: true, connlimit: 10, comment: \"user %d\", roles: [%s]},\n", u, u, strings.Join(roles, ", "))
+		fmt.Fprintf(&ddl, "CREATE ROLE usr_%05d LOGIN CONNECTION LIMIT 10; COMMENT ON ROLE usr_%05d IS 'user %d';\n", u, u, u)
+		for _, r := range roles {
+			fmt.Fprintf(&ddl, "GRANT %s TO usr_%05d;\n", strings.Trim(r, `"`), u)
+		}
+	}
+	vars := "pg_default_roles: []\npg_default_privileges: []\npg_default_hba_rules: []\npg_users: [\n" + users.String() + "]"
+	return specFor(vars), ddl.String()
+}
+
+// psqlFile runs a SQL script on the primary as the dbsu.
+func psqlFile(b *testing.B, script string) {
+	b.Helper()
+	f, err := os.CreateTemp("", "pgreconciler-bench-*.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(script); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	_ = os.Chmod(f.Name(), 0o644)
+	if out, err := cluster.Primary.Psql("-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", f.Name()); err != nil {
+		b.Fatalf("psql: %v\n%s", err, out)
+	}
+}
+
+// BenchmarkPlan10kRoles is the whole `plan` of one instance (spec load
+// included) holding 10,100 roles and 50,000 memberships in sync with its
+// spec, then with 100 drifts (50 connection limits, 50 missing
+// memberships). Reports wall time, peak heap and catalog round trips.
+func BenchmarkPlan10kRoles(b *testing.B) {
+	if err := cluster.Reset(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	src, ddl := bigFleet(100, 10000)
+	psqlFile(b, "BEGIN;\n"+ddl+"COMMIT;\n")
+	b.Cleanup(func() { _ = cluster.Reset(context.Background()) })
+	b.Setenv("PGUSER", cluster.SuperUser)
+	b.Setenv("PGPASSWORD", cluster.SuperPassword)
+	b.Setenv("PGSSLMODE", "require")
+	fsys := fstest.MapFS{"fleet.cue": {Data: []byte(src)}}
+
+	run := func(b *testing.B, wantDrift int) {
+		var rt roundTrips
+		var peak uint64
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			l, err := spec.NewLoader()
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := l.Load(fsys, spec.Options{})
+			if err != nil || res.Err() != nil {
+				b.Fatal(err, res.Err())
+			}
+			d := dialer()
+			d.Tracer = &rt
+			c := res.Desired.Cluster("pg-e2e")
+			c.Instances = c.Instances[:1] // one instance, as the workload says
+			cp, _, errs := PlanCluster(context.Background(), d, c)
+			if len(errs) > 0 {
+				b.Fatal(errs)
+			}
+			if n := len(driftOf(cp)); n != wantDrift {
+				b.Fatalf("%d drift items, want %d", n, wantDrift)
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "round-trips/op")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	}
+	b.Run("in-sync", func(b *testing.B) { run(b, 0) })
+
+	var drift strings.Builder
+	for u := 0; u < 50; u++ {
+		fmt.Fprintf(&drift, "ALTER ROLE usr_%05d CONNECTION LIMIT 3;\n", u*7)
+		fmt.Fprintf(&drift, "REVOKE grp_%03d FROM usr_%05d;\n", (5000+u+0)%100, 5000+u)
+	}
+	psqlFile(b, drift.String())
+	b.Run("100-drifts", func(b *testing.B) { run(b, 100) })
+}
+
+// BenchmarkApplyFromEmpty applies the plan benchmark's workload (10,100
+// roles, 50,000 memberships, a comment each) to an instance that has none
+// of it: the plan the diff makes, executed by apply. Reports the apply's
+// wall time and statements per second.
+func BenchmarkApplyFromEmpty(b *testing.B) {
+	if err := cluster.Reset(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cluster.Reset(context.Background()) })
+	b.Setenv("PGUSER", cluster.SuperUser)
+	b.Setenv("PGPASSWORD", cluster.SuperPassword)
+	b.Setenv("PGSSLMODE", "require")
+	src, _ := bigFleet(100, 10000)
+	l, err := spec.NewLoader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := l.Load(fstest.MapFS{"fleet.cue": {Data: []byte(src)}}, spec.Options{})
+	if err != nil || res.Err() != nil {
+		b.Fatal(err, res.Err())
+	}
+	c := res.Desired.Cluster("pg-e2e")
+	c.Instances = c.Instances[:1]
+	var drop strings.Builder
+	for u := 0; u < 10000; u++ {
+		fmt.Fprintf(&drop, "DROP ROLE usr_%05d;\n", u)
+	}
+	for g := 0; g < 100; g++ {
+		fmt.Fprintf(&drop, "DROP ROLE grp_%03d;\n", g)
+	}
+	statements := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		d := dialer()
+		cp, live, errs := PlanCluster(context.Background(), d, c)
+		if len(errs) > 0 {
+			b.Fatal(errs)
+		}
+		statements = 0
+		for _, ch := range cp.Changes {
+			statements += len(ch.Statements)
+		}
+		b.StartTimer()
+		out, err := apply.Apply(context.Background(), apply.Target{Cluster: c, Dialer: d, Live: live}, cp, apply.Options{})
+		b.StopTimer()
+		if err != nil || out.Failed() {
+			b.Fatal(err)
+		}
+		psqlFile(b, drop.String())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(statements), "statements/op")
+	b.ReportMetric(float64(statements)*float64(b.N)/b.Elapsed().Seconds(), "statements/s")
+}

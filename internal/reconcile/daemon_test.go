@@ -1,0 +1,425 @@
+package reconcile
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// reconcilerBin builds the reconciler once per test run.
+func reconcilerBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pgreconciler-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "reconciler")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/pgreconciler/pgreconciler/cmd/reconciler").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a daemon running as a subprocess.
+type proc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string
+	mu   sync.Mutex
+	log  bytes.Buffer
+	done chan struct{}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startDaemon runs `reconciler run` with args (plus --listen and the JSON
+// log format) and waits until it listens. It is stopped with SIGTERM at
+// cleanup.
+func startDaemon(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, addr: freeAddr(t), done: make(chan struct{})}
+	args = append([]string{"run", "--listen", p.addr, "--log-format", "json"}, args...)
+	p.cmd = exec.Command(reconcilerBin(t), args...)
+	p.cmd.Env = os.Environ()
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", p.logs())
+		}
+	})
+	waitFor(t, 30*time.Second, "the daemon to listen", func() bool {
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return p
+}
+
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(40 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+// metric returns the value of the sample whose name and labels match
+// (labels as `k="v"` fragments), or -1.
+func (p *proc) metric(name string, labels ...string) float64 {
+	resp, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sum, found := 0.0, false
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if !ok {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum, found = sum+v, true
+		}
+	}
+	if !found {
+		return -1
+	}
+	return sum
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	return 0
+}
+
+// roleExists asks the primary.
+func roleExists(t *testing.T, name string) bool {
+	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
+	return err == nil && strings.TrimSpace(string(out)) == "1"
+}
+
+func connlimit(t *testing.T, name string) string {
+	out, _ := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
+	return strings.TrimSpace(string(out))
+}
+
+// signedRepo is a spec repository whose commits are signed with an SSH
+// key the daemon trusts.
+type signedRepo struct {
+	repo    *gitenv.Repo
+	signer  *gitenv.SSHSigner
+	signers string // allowed_signers file
+}
+
+func newSignedRepo(t *testing.T, vars string) *signedRepo {
+	r := &signedRepo{repo: gitenv.NewRepo(t), signer: gitenv.NewSSHSigner(t, "ed25519", "dba@example.com")}
+	r.signers = filepath.Join(t.TempDir(), "allowed_signers")
+	if err := os.WriteFile(r.signers, []byte(r.signer.AllowedSignersLine(`namespaces="git"`)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.commit(vars, "initial spec", true)
+	return r
+}
+
+func (r *signedRepo) commit(vars, msg string, signed bool) string {
+	r.repo.WriteFile("fleet.cue", specFor(vars))
+	var s gitenv.Signer
+	if signed {
+		s = r.signer
+	}
+	return r.repo.Commit(msg, s)
+}
+
+const daemonVars = `
+pg_users: [{name: "dbuser_app", password: "App.Secret.2026", connlimit: 20, roles: ["dbrole_readwrite"]}]
+pg_default_privileges: []
+`
+
+// withUsers is daemonVars with more users (and extra vars).
+func withUsers(users, extra string) string {
+	return `
+pg_users: [{name: "dbuser_app", password: "App.Secret.2026", connlimit: 20, roles: ["dbrole_readwrite"]}, ` + users + `]
+pg_default_privileges: []
+` + extra
+}
+
+// converged waits until the daemon reports a successful reconcile with no
+// drift left.
+func converged(t *testing.T, p *proc, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, "the cluster to converge", func() bool {
+		return p.metric("pgreconciler_reconcile_total", `cluster="pg-e2e"`, `result="success"`) > 0 &&
+			p.metric("pgreconciler_drift_items", `cluster="pg-e2e"`) == 0
+	})
+}
+
+// TestDaemonFollowsSignedCommits: the daemon applies the signed spec, picks
+// up a new signed commit through fsnotify, heals a manual change within a
+// drift interval, and refuses an unsigned commit, staying on the last good
+// one.
+func TestDaemonFollowsSignedCommits(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--branch", "main", "--allowed-signers", r.signers,
+		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	if !roleExists(t, "dbuser_app") {
+		t.Fatal("the initial spec was not applied")
+	}
+
+	// A signed commit adds a user: fsnotify sees the ref move at once (the
+	// repository is polled only hourly).
+	r.commit(withUsers(`{name: "dbuser_etl", login: true}`,
+		`pg_hba_rules: [{user: "dbuser_etl", db: "all", addr: "127.0.0.0/8", auth: "ssl", title: "etl"}]`), "add dbuser_etl", true)
+	took := waitFor(t, 30*time.Second, "the signed commit to be applied", func() bool { return roleExists(t, "dbuser_etl") })
+	t.Logf("signed commit applied %s after the commit (fsnotify)", took)
+	if took > 2*time.Second {
+		t.Logf("note: slower than the 2 s target (busy machine?)")
+	}
+	hba, _ := os.ReadFile(cluster.Primary.HBAPath())
+	if !bytes.Contains(hba, []byte("dbuser_etl")) {
+		t.Fatal("the HBA rule of the signed commit was not written")
+	}
+
+	// A manual ALTER ROLE is undone within a drift interval.
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 30*time.Second, "the manual change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
+
+	// An unsigned commit is refused, counted, and nothing of it applied.
+	before := p.metric("pgreconciler_verification_failures_total", `reason="unsigned"`)
+	bad := r.commit(withUsers(`{name: "evil", superuser: true}`, ""), "sneaky unsigned change", false)
+	waitFor(t, 30*time.Second, "the unsigned commit to be refused", func() bool {
+		return p.metric("pgreconciler_verification_failures_total", `reason="unsigned"`) > before
+	})
+	time.Sleep(2 * time.Second) // a drift interval or two: the good commit stays in force
+	if roleExists(t, "evil") {
+		t.Fatal("the unsigned commit was applied")
+	}
+	if !strings.Contains(p.logs(), bad) {
+		t.Error("the refusal does not name the commit")
+	}
+	if p.metric("pgreconciler_source_info", `signer="dba@example.com`) != 1 {
+		t.Error("pgreconciler_source_info does not show the signer of the last good commit")
+	}
+	resp, err := http.Get("http://" + p.addr + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(body, []byte(bad)) || !bytes.Contains(body, []byte(`"last_result": "success"`)) {
+		t.Errorf("/status does not show the refusal and the last good result:\n%s", body)
+	}
+	if strings.Contains(p.logs(), "App.Secret.2026") {
+		t.Fatal("a password reached the daemon's log")
+	}
+}
+
+// TestDaemonObserveMode reports a manual change in pgreconciler_drift_items
+// and leaves it alone.
+func TestDaemonObserveMode(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	applyAll(t, loadSpec(t, specFor(daemonVars)))
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 30*time.Second, "drift_items to report the change", func() bool {
+		return p.metric("pgreconciler_drift_items", `cluster="pg-e2e"`, `instance="pg-e2e-1"`, `kind="user"`) == 1
+	})
+	time.Sleep(2 * time.Second)
+	if connlimit(t, "dbuser_app") != "3" {
+		t.Fatal("observe mode changed the cluster")
+	}
+}
+
+// TestDaemonWebhook: a remote source is polled rarely; a forge webhook
+// with a valid HMAC makes it fetch at once; a bad signature is refused.
+func TestDaemonWebhook(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	bare := gitenv.NewBare(t)
+	r.repo.Run("remote", "add", "origin", bare.Dir)
+	r.repo.Push("origin", "main")
+	secret := filepath.Join(t.TempDir(), "webhook-secret")
+	if err := os.WriteFile(secret, []byte("s3cret-hook\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startDaemon(t, "--repo", bare.URL(), "--allowed-signers", r.signers, "--drift-interval", "1s",
+		"--poll-interval", "1h", "--state-dir", t.TempDir(), "--webhook-secret-file", secret)
+	converged(t, p, 60*time.Second)
+
+	r.commit(withUsers(`{name: "dbuser_hook"}`, ""), "add dbuser_hook", true)
+	r.repo.Push("origin", "main")
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	post := func(sig string) int {
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/hooks/github", bytes.NewReader(body))
+		req.Header.Set("X-Hub-Signature-256", "sha256="+sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+		t.Fatalf("a bad signature got %d", code)
+	}
+	time.Sleep(time.Second)
+	if roleExists(t, "dbuser_hook") {
+		t.Fatal("fetched without a valid webhook")
+	}
+	m := hmac.New(sha256.New, []byte("s3cret-hook"))
+	m.Write(body)
+	if code := post(hex.EncodeToString(m.Sum(nil))); code != http.StatusAccepted {
+		t.Fatalf("a valid webhook got %d", code)
+	}
+	took := waitFor(t, 30*time.Second, "the pushed commit to be applied", func() bool { return roleExists(t, "dbuser_hook") })
+	t.Logf("pushed commit applied %s after the webhook", took)
+}
+
+// TestDaemonPrimaryDown: a killed primary shows up 0 and the daemon
+// recovers when it is back.
+func TestDaemonPrimaryDown(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
+		"--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	if err := cluster.Primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "instance_up 0", func() bool {
+		return p.metric("pgreconciler_instance_up", `instance="pg-e2e-1"`) == 0
+	})
+	if p.metric("pgreconciler_instance_up", `instance="pg-e2e-2"`) != 1 {
+		t.Error("the replica should stay up")
+	}
+	if err := cluster.Primary.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 120*time.Second, "recovery", func() bool {
+		return p.metric("pgreconciler_instance_up", `instance="pg-e2e-1"`) == 1 && connlimit(t, "dbuser_app") == "20"
+	})
+}
+
+// TestTwoDaemons: two daemons on one cluster never apply at the same time:
+// every manual change is undone by exactly one of them.
+func TestTwoDaemons(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	args := []string{"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s", "--poll-interval", "1h"}
+	a := startDaemon(t, append(args, "--state-dir", t.TempDir())...)
+	b := startDaemon(t, append(args, "--state-dir", t.TempDir())...)
+	converged(t, a, 60*time.Second)
+	converged(t, b, 60*time.Second)
+	for i := 0; i < 5; i++ {
+		sql(t, cluster.Primary, "postgres", fmt.Sprintf(`ALTER ROLE dbuser_app CONNECTION LIMIT %d`, 3+i))
+		waitFor(t, 30*time.Second, "the change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
+	}
+	// Each heal is one applied change, by one daemon: the change log has
+	// exactly one CONNECTION LIMIT 20 row per manual change (plus the one
+	// of the first apply).
+	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c",
+		`SELECT count(*) FROM pgreconciler.change_log WHERE object = 'dbuser_app' AND statement LIKE '%CONNECTION LIMIT 20%' AND status = 'applied'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.TrimSpace(string(out)); n != "6" {
+		t.Errorf("%s applied CONNECTION LIMIT 20 changes, want 6 (one per drift, none twice)", n)
+	}
+	overlap := regexp.MustCompile(`"msg":"another reconciler is applying`)
+	t.Logf("busy reports: a=%d b=%d", len(overlap.FindAllString(a.logs(), -1)), len(overlap.FindAllString(b.logs(), -1)))
+	_ = context.Background
+}
