@@ -39,7 +39,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 	done
 
 demo: deps build ## run the reconciler against a throwaway primary + replica (DEMO_KEEP=1 keeps it running)
-	@scripts/demo.sh
+	@$(GO) run ./scripts/demo --bin $(BIN) --dir .demo --examples examples/repo
 
 bench: ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m $(PKGS)
