@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -45,9 +46,23 @@ func runRun(e *env, args []string) int {
 	if !oneOf(e.stderr, "log-format", *logFormat, "text", "json") || !oneOf(e.stderr, "mode", *mode, "apply", "observe") {
 		return exitUsage
 	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	load := func() (*config.Config, error) {
 		if *cfgFile != "" {
-			return config.Load(*cfgFile)
+			c, err := config.Load(*cfgFile)
+			if err != nil {
+				return nil, err
+			}
+			// --listen and --log-format given on the command line win over
+			// the file (a systemd override, a test).
+			if explicit["listen"] {
+				c.Listen = *listen
+			}
+			if explicit["log-format"] {
+				c.LogFormat = *logFormat
+			}
+			return c, nil
 		}
 		c := &config.Config{
 			Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
@@ -86,7 +101,7 @@ func runRun(e *env, args []string) int {
 				log.Warn("SIGHUP: no configuration file to reload (started with flags)")
 				continue
 			}
-			c, err := config.Load(*cfgFile)
+			c, err := load()
 			if err != nil {
 				log.Error("SIGHUP: the new configuration is invalid; keeping the running one", "err", err)
 				continue

@@ -97,6 +97,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 				continue
 			}
 			d.log.Info("configuration reloaded: restarting sources and workers")
+			if cfg.Listen != d.cfg.Listen {
+				d.log.Warn("listen address changes take effect at the next restart", "listening", d.cfg.Listen, "configured", cfg.Listen)
+			}
 			gen.stop(grace)
 			d.mu.Lock()
 			d.cfg = cfg

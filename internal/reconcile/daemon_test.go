@@ -423,3 +423,49 @@ func TestTwoDaemons(t *testing.T) {
 	t.Logf("busy reports: a=%d b=%d", len(overlap.FindAllString(a.logs(), -1)), len(overlap.FindAllString(b.logs(), -1)))
 	_ = context.Background
 }
+
+// TestDaemonReload: SIGHUP with an invalid configuration keeps the running
+// one (and says why); a valid one takes effect (here: observe mode).
+func TestDaemonReload(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	cfgFile := filepath.Join(t.TempDir(), "reconciler.yml")
+	write := func(mode string) {
+		cfg := fmt.Sprintf(`state_dir: %s
+drift_interval: 1s
+sources: [{name: fleet, url: %s, poll_interval: 1h}]
+trust: {allowed_signers: %s}
+modes: {user: %s}
+`, t.TempDir(), r.repo.Dir, r.signers, mode)
+		if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("apply")
+	p := startDaemon(t, "--config", cfgFile)
+	converged(t, p, 60*time.Second)
+
+	write("heal") // invalid: not apply or observe
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the reload to be refused", func() bool {
+		return strings.Contains(p.logs(), "the new configuration is invalid; keeping the running one") &&
+			strings.Contains(p.logs(), "modes.user")
+	})
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 30*time.Second, "the running (apply) configuration to heal the change", func() bool { return connlimit(t, "dbuser_app") == "20" })
+
+	write("observe")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the reload", func() bool { return strings.Contains(p.logs(), "configuration reloaded") })
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 30*time.Second, "drift to be observed", func() bool {
+		return p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1
+	})
+	if connlimit(t, "dbuser_app") != "3" {
+		t.Fatal("observe mode changed the cluster after the reload")
+	}
+}

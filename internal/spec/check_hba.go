@@ -76,6 +76,12 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
 		report(at("addr"), err)
 		return bad
 	}
+	if r.Addr == "local" && sslAuth(r.Auth) {
+		// A Unix socket cannot use SSL: Pigsty renders a plain local line,
+		// so the rule would not mean what it says.
+		cs.fail(n.pos, RuleHBA, "auth %s on addr local: a Unix socket cannot use SSL; use addr localhost or a TCP address, or auth pwd", r.Auth)
+		return true
+	}
 	report(n.pos, hba.CheckRule(r))
 	return bad
 }
