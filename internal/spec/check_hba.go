@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/hba"
@@ -13,17 +14,30 @@ var userAliases = map[string]bool{"${dbsu}": true, "${repl}": true, "${monitor}"
 // checkHBA checks every HBA rule as resolved for each instance, then
 // renders each instance's file, so that nothing Render would refuse
 // reaches apply.
+//
+// Rules shared by several instances (cluster or global vars) are checked
+// once, and the file is rendered once per distinct rule list: rendering
+// differs between instances only in role gating and the header, neither
+// of which can fail.
 func (cs *clusterSrc) checkHBA() {
+	checked := map[*node]bool{}
+	bad := map[*node]bool{}
+	var rendered [][]*node
 	for _, in := range cs.c.Instances {
-		bad := false
+		nodes := cs.hba[in]
+		failed := false
 		for i, r := range in.HBA {
-			if cs.checkHBARule(r, cs.hba[in][i]) {
-				bad = true
+			n := nodes[i]
+			if !checked[n] {
+				checked[n] = true
+				bad[n] = cs.checkHBARule(r, n)
 			}
+			failed = failed || bad[n]
 		}
-		if bad {
+		if failed || slices.ContainsFunc(rendered, func(prev []*node) bool { return slices.Equal(prev, nodes) }) {
 			continue
 		}
+		rendered = append(rendered, nodes)
 		if _, err := hba.Render(cs.c, in); err != nil {
 			cs.fail(cs.hosts[in].pos, RuleHBA, "instance %s: render pg_hba.conf: %v", in.Name(), err)
 		}
