@@ -127,27 +127,10 @@ func (b *builder) databaseSettings(d *model.Database, live *model.LiveDatabase) 
 	for _, s := range live.Settings {
 		have[s.Name] = s.Value
 	}
-	var stmts []plan.Statement
-	var before, after []string
-	for _, s := range d.Settings {
-		cur, set := have[s.Name]
-		switch {
-		case s.Reset && set:
-			stmts = append(stmts, stmt("ALTER DATABASE %s RESET %s", ident(d.Name), ident(s.Name)))
-			before, after = append(before, s.Name+"="+cur), append(after, s.Name+" reset")
-		case !s.Reset && (!set || !b.sameSetting(s.Name, s.Value, cur)):
-			stmts = append(stmts, stmt("ALTER DATABASE %s SET %s = %s", ident(d.Name), ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
-			if set {
-				before = append(before, s.Name+"="+cur)
-			} else {
-				before = append(before, s.Name+" not set")
-			}
-			after = append(after, s.Name+"="+s.Value)
-		}
-	}
+	stmts, before, after := b.settings("ALTER DATABASE "+ident(d.Name), d.Settings, have)
 	if len(stmts) > 0 {
 		b.add(phDatabaseAlter, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionChange, Object: d.Name + " settings",
-			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts, Reason: "database settings differ"})
+			Before: before, After: after, Statements: stmts, Reason: "database settings differ"})
 	}
 }
 

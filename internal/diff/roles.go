@@ -247,16 +247,26 @@ func (b *builder) roleSettings(r *model.Role, live *model.LiveRole) {
 			have[s.Name] = s.Value
 		}
 	}
+	stmts, before, after := b.settings("ALTER ROLE "+ident(r.Name), r.Settings, have)
+	if len(stmts) > 0 {
+		b.add(phRoleAlter, plan.Change{Kind: plan.KindRoleSetting, Action: plan.ActionChange, Object: r.Name,
+			Before: before, After: after, Statements: stmts, Reason: "role settings differ"})
+	}
+}
+
+// settings plans `<alter> SET name = value` / `<alter> RESET name` for the
+// settings the spec lists (role or database), against the live ones.
+func (b *builder) settings(alter string, want []model.Setting, have map[string]string) ([]plan.Statement, string, string) {
 	var stmts []plan.Statement
 	var before, after []string
-	for _, s := range r.Settings {
+	for _, s := range want {
 		cur, set := have[s.Name]
 		switch {
 		case s.Reset && set:
-			stmts = append(stmts, stmt("ALTER ROLE %s RESET %s", ident(r.Name), ident(s.Name)))
+			stmts = append(stmts, stmt("%s RESET %s", alter, ident(s.Name)))
 			before, after = append(before, s.Name+"="+cur), append(after, s.Name+" reset")
 		case !s.Reset && (!set || !b.sameSetting(s.Name, s.Value, cur)):
-			stmts = append(stmts, stmt("ALTER ROLE %s SET %s = %s", ident(r.Name), ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
+			stmts = append(stmts, stmt("%s SET %s = %s", alter, ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
 			if set {
 				before = append(before, s.Name+"="+cur)
 			} else {
@@ -265,11 +275,7 @@ func (b *builder) roleSettings(r *model.Role, live *model.LiveRole) {
 			after = append(after, s.Name+"="+s.Value)
 		}
 	}
-	if len(stmts) > 0 {
-		b.add(phRoleAlter, plan.Change{Kind: plan.KindRoleSetting, Action: plan.ActionChange, Object: r.Name,
-			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts,
-			Reason: "role settings differ"})
-	}
+	return stmts, strings.Join(before, ", "), strings.Join(after, ", ")
 }
 
 // sameSetting compares a parameter value as PostgreSQL would, using the

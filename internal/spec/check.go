@@ -27,15 +27,6 @@ const maxIdentifier = 63
 var (
 	scramVerifier = regexp.MustCompile(`^SCRAM-SHA-256\$[1-9][0-9]*:[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$`)
 	gucName       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
-	defPriv       = regexp.MustCompile(`(?i)^GRANT\s+(.+?)\s+ON\s+(TABLES|SEQUENCES|FUNCTIONS|ROUTINES|TYPES|SCHEMAS)\s+TO\s+("[^"]+"|[A-Za-z_][A-Za-z0-9_@.$-]*)(\s+WITH\s+GRANT\s+OPTION)?$`)
-	privWords     = map[string][]string{
-		"TABLES":    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "ALL", "ALL PRIVILEGES"},
-		"SEQUENCES": {"USAGE", "SELECT", "UPDATE", "ALL", "ALL PRIVILEGES"},
-		"FUNCTIONS": {"EXECUTE", "ALL", "ALL PRIVILEGES"},
-		"ROUTINES":  {"EXECUTE", "ALL", "ALL PRIVILEGES"},
-		"TYPES":     {"USAGE", "ALL", "ALL PRIVILEGES"},
-		"SCHEMAS":   {"USAGE", "CREATE", "ALL", "ALL PRIVILEGES"},
-	}
 )
 
 // checkCluster runs the Go checks that need a decoded cluster.
