@@ -214,6 +214,10 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		if d.State == model.DatabaseAbsent {
 			continue
 		}
+		if d.Baseline != "" {
+			cs.problems = append(cs.problems, Problem{Pos: cs.at(n.posOf("baseline")), Rule: RuleDatabase, Severity: SeverityWarning,
+				Message: fmt.Sprintf("database %s: baseline %s is not run by pgreconciler (Pigsty's pgsql-db.yml runs it); create those objects with your migrations", d.Name, d.Baseline)})
+		}
 		if d.Owner != "" && !knownRole(d.Owner, declared) && d.Owner != cs.c.Globals.DBSU {
 			cs.fail(n.posOf("owner"), RuleDatabase, "database %s: owner %s is not a declared role", d.Name, d.Owner)
 		}
