@@ -39,7 +39,8 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 			broken = append(broken, fmt.Sprintf("line %d: %s", row.Line, msg))
 		}
 	}
-	if d.Empty() && len(broken) == 0 {
+	stale := !st.HBA.Modified.IsZero() && st.HBA.Modified.After(st.HBA.Loaded)
+	if d.Empty() && len(broken) == 0 && !stale {
 		return
 	}
 	var lines []string
@@ -51,6 +52,13 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 	}
 	ch.Action = plan.ActionChange
 	ch.Before = describeHBA(len(d.Unexpected), len(d.Moved), len(broken))
+	if d.Empty() && len(broken) == 0 {
+		// The file is right on disk but the server has not loaded it
+		// (written without a reload, or the reload was lost): apply writes
+		// nothing and reloads.
+		ch.Before = "modified after the last reload: not in force"
+		lines = append(lines, "! the file on disk is not what the server has loaded")
+	}
 	ch.After = fmt.Sprintf("%d rules", len(want.Lines))
 	if len(d.Missing) > 0 {
 		ch.After += fmt.Sprintf(" (%d missing live)", len(d.Missing))

@@ -55,7 +55,7 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 		c.hba = &model.LiveHBA{Path: s.hbaFile}
 		queue(b, "hba_rules", into(&c.hba.Rules, scanHBARules))
 		if s.hbaFileText {
-			queue(b, "hba_text", into(&c.hba.Text, scanText), s.hbaFile)
+			queue(b, "hba_text", scanFile(c.hba), s.hbaFile)
 		}
 	}
 	queue(b, "replication", into(&c.replication, scanReplication))

@@ -1,6 +1,8 @@
 package inspect
 
 import (
+	"time"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -13,9 +15,15 @@ func scanHBARules(rows pgx.Rows) ([]model.HBARow, error) {
 	})
 }
 
-// scanText reads hba_text.sql: one row, one text.
-func scanText(rows pgx.Rows) (string, error) {
-	var text string
-	_, err := pgx.ForEachRow(rows, []any{&text}, func() error { return nil })
-	return text, err
+// scanFile reads hba_text.sql into the file part of h: text, modification
+// and load times.
+func scanFile(h *model.LiveHBA) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		var modified *time.Time
+		_, err := pgx.ForEachRow(rows, []any{&h.Text, &modified, &h.Loaded}, func() error { return nil })
+		if modified != nil {
+			h.Modified = *modified
+		}
+		return err
+	}
 }

@@ -145,6 +145,11 @@ type LiveHBA struct {
 	Path  string
 	Text  string   // file contents (pg_read_file)
 	Rules []HBARow // pg_hba_file_rules, in file order, error rows included
+
+	// Modified is the file's modification time (zero when pg_stat_file is
+	// not allowed); Loaded is pg_conf_load_time(). A file modified after
+	// the last load is on disk but not in force.
+	Modified, Loaded time.Time
 }
 
 // HBARow is a row of pg_hba_file_rules.

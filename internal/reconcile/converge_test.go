@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -136,6 +137,17 @@ func TestConvergeThenDrift(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, plan.KindHBA, "pg-e2e-2", "pg_hba.conf"},
+		{"hba written but not reloaded", func(t *testing.T) {
+			// The right bytes on disk, newer than the last reload (H07):
+			// apply writes nothing and reloads.
+			// pg_stat_file has whole seconds: touch it in a second that
+			// began after the last reload.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+			later := time.Now()
+			if err := os.Chtimes(primary.HBAPath(), later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, plan.KindHBA, "pg-e2e-1", "pg_hba.conf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.make(t)
