@@ -4,22 +4,114 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
 // TestOracle checks this package against a real PostgreSQL 15: what the
 // server reads from rendered and hand-written files (pg_hba_file_rules),
 // and which line it picks for real connections.
 func TestOracle(t *testing.T) {
-	s := startPG(t)
-	t.Run("rendered", func(t *testing.T) { oracleRendered(t, s) })
-	t.Run("bare IPv4 footgun", func(t *testing.T) { oracleBareIPv4(t, s) })
-	t.Run("parser", func(t *testing.T) { oracleParser(t, s) })
-	t.Run("simulator", func(t *testing.T) { oracleSimulator(t, s) })
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	// The primary listens on 127.0.0.1 (BaseIP 1): the simulator's rules
+	// name that address.
+	c := testenv.NewCluster(t, testenv.Options{Name: "hba-oracle", Replicas: -1})
+	conn, err := c.Primary.Admin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	s := &oracleServer{Server: c.Primary, conn: conn}
+	for _, st := range []struct {
+		name string
+		f    func(*testing.T, *oracleServer)
+	}{
+		{"rendered", oracleRendered},
+		{"bare IPv4 footgun", oracleBareIPv4},
+		{"parser", oracleParser},
+		{"simulator", oracleSimulator},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			// Back to the bootstrap state, pass or fail: the harness's
+			// pg_hba.conf (on disk and loaded), no test roles or databases.
+			t.Cleanup(func() {
+				if err := c.Reset(context.Background()); err != nil {
+					t.Errorf("reset test cluster: %v", err)
+				}
+			})
+			st.f(t, s)
+		})
+	}
+}
+
+// oracleServer is the test cluster's primary with a superuser session
+// (over TCP as the harness's dbuser_dba: it outlives any pg_hba.conf).
+type oracleServer struct {
+	*testenv.Server
+	conn *pgx.Conn
+}
+
+// writeHBA replaces the server's pg_hba.conf (no reload) and returns what
+// pg_hba_file_rules then shows: the view re-reads the file on every query.
+func (s *oracleServer) writeHBA(t *testing.T, text string) []model.HBARow {
+	t.Helper()
+	if err := os.WriteFile(s.HBAPath(), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.conn.Query(context.Background(), `
+SELECT line_number, coalesce(type, ''), coalesce(database, '{}'), coalesce(user_name, '{}'),
+       coalesce(address, ''), coalesce(netmask, ''), coalesce(auth_method, ''),
+       coalesce(options, '{}'), coalesce(error, '')
+FROM pg_hba_file_rules ORDER BY line_number`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.HBARow, error) {
+		var h model.HBARow
+		err := r.Scan(&h.Line, &h.Type, &h.Database, &h.User, &h.Address, &h.Netmask, &h.AuthMethod, &h.Options, &h.Error)
+		return h, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// reloadHBA writes text and makes it the live pg_hba.conf. A file with
+// errors is refused: the server would keep the old one.
+func (s *oracleServer) reloadHBA(t *testing.T, text string) {
+	t.Helper()
+	for _, r := range s.writeHBA(t, text) {
+		if e := RowError(r); e != "" {
+			t.Fatalf("refusing to reload a file with errors: line %d: %s", r.Line, e)
+		}
+	}
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryConnect opens and closes a connection (pgconn: a replication
+// connection cannot run pgx's queries).
+func tryConnect(connString string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := pgconn.Connect(ctx, connString)
+	if err != nil {
+		return err
+	}
+	return c.Close(ctx)
 }
 
 // everyAliasRules uses every addr alias and every auth alias, plus raw
@@ -44,7 +136,7 @@ func everyAliasRules() []model.HBARule {
 	)
 }
 
-func oracleRendered(t *testing.T, s *pgServer) {
+func oracleRendered(t *testing.T, s *oracleServer) {
 	c := testCluster(everyAliasRules())
 	for _, in := range c.Instances {
 		f := renderChecked(t, c, in)
@@ -65,7 +157,7 @@ func oracleRendered(t *testing.T, s *pgServer) {
 	}
 }
 
-func oracleBareIPv4(t *testing.T, s *pgServer) {
+func oracleBareIPv4(t *testing.T, s *oracleServer) {
 	const raw = "host     all                dbuser_app         10.1.2.3           scram-sha-256"
 	rows := s.writeHBA(t, "local all all trust\n"+raw+"\n")
 	if len(rows) != 2 || rows[1].Error != `invalid IP mask "scram-sha-256": Name or service not known` {
@@ -91,7 +183,7 @@ var lossy = map[string]bool{
 	"host all all 0.0.0.0/0 pam pamservice=x pam_use_hostname=1": true,
 }
 
-func oracleParser(t *testing.T, s *pgServer) {
+func oracleParser(t *testing.T, s *oracleServer) {
 	var good []string
 	for _, c := range goodLines() {
 		if !strings.Contains(c.in, " @") { // PostgreSQL would read the file
@@ -150,7 +242,7 @@ func oracleParser(t *testing.T, s *pgServer) {
 
 // oracleSimulator connects for real and checks that Allowed predicts the
 // outcome and names the right reason.
-func oracleSimulator(t *testing.T, s *pgServer) {
+func oracleSimulator(t *testing.T, s *oracleServer) {
 	ctx := context.Background()
 	for _, sql := range []string{
 		"CREATE ROLE g1", "CREATE ROLE g2 IN ROLE g1", "CREATE ROLE u LOGIN IN ROLE g2", "CREATE ROLE v LOGIN",
@@ -175,11 +267,17 @@ host    all          all      127.0.0.2/32    trust
 host    all          "all"    127.0.0.0/8     trust
 local   all          all                      trust
 `
-	probe := s.connString("user=v dbname=postgres")
-	s.reloadHBA(t, text, probe, false)
+	tcp := netip.MustParseAddr("127.0.0.1")
+	var client string
+	if err := s.conn.QueryRow(ctx, "SELECT coalesce(host(inet_client_addr()), 'unix socket')").Scan(&client); err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != tcp.String() || client != tcp.String() {
+		t.Fatalf("server on %s sees TCP clients as %s; the rules above need %s for both", s.Addr, client, tcp)
+	}
+	s.reloadHBA(t, text)
 	lines := mustParse(t, text)
 
-	tcp := netip.MustParseAddr("127.0.0.1")
 	tests := []struct {
 		conn Conn
 		ssl  string // sslmode for TCP
@@ -202,9 +300,9 @@ local   all          all                      trust
 	}
 	for _, tt := range tests {
 		c := tt.conn
-		cs := s.connString(fmt.Sprintf("user=%s dbname=%s", c.User, c.Database))
+		cs := fmt.Sprintf("host='%s' port=%d connect_timeout=5 user=%s dbname=%s", s.SocketDir, s.Port, c.User, c.Database)
 		if !c.Local {
-			cs = fmt.Sprintf("host=127.0.0.1 port=%d connect_timeout=5 user=%s sslmode=%s", s.port, c.User, tt.ssl)
+			cs = fmt.Sprintf("host=%s port=%d connect_timeout=5 user=%s sslmode=%s", s.Addr, s.Port, c.User, tt.ssl)
 			if c.Database != "" {
 				cs += " dbname=" + c.Database
 			}
@@ -213,7 +311,7 @@ local   all          all                      trust
 			cs += " replication=" + tt.repl
 		}
 		ok, by, reason := Allowed(lines, c, member)
-		err := s.tryConnect(cs)
+		err := tryConnect(cs)
 		switch {
 		case ok && err != nil:
 			t.Errorf("%+v: simulator: %s; server: %v", c, reason, err)
