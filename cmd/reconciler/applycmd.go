@@ -45,6 +45,9 @@ func runApply(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
+	if fl.target.commit == "" && !*dryRun {
+		fmt.Fprintf(e.stderr, "reconciler apply: warning: applying the work tree of %s, not a verified commit; the change log records no commit or signer (use --rev with --allowed-signers/--trusted-keys)\n", fl.target.display)
+	}
 	log := newLogger(e, *logFormat)
 	d := fl.dialer()
 	p := &plan.Plan{Commit: fl.target.commit, Signer: fl.target.signer}

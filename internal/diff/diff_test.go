@@ -330,3 +330,21 @@ func TestRevokeConnect(t *testing.T) {
 		t.Fatalf("got %+v", p.Changes)
 	}
 }
+
+func TestDefaultPrivilegeGrantOption(t *testing.T) {
+	c, live := fixture()
+	c.DefaultPrivileges = []string{"GRANT SELECT ON TABLES TO dbrole_readonly WITH GRANT OPTION"}
+	st := live["pg-x-1"]
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "postgres", Login: true, Superuser: true})
+	c.Globals.DBSU, c.Globals.AdminUser = "postgres", "dbuser_dba"
+	row := func(owner string, grantable bool) model.DefaultACL {
+		return model.DefaultACL{Owner: owner, ObjectType: "TABLES", Grantee: "dbrole_readonly", Privilege: "SELECT", Grantable: grantable}
+	}
+	st.Database("postgres").DefaultACL = []model.DefaultACL{row("postgres", true), row("dbuser_dba", false)}
+	p := Cluster(c, live)
+	dp := changesOf(p, plan.KindDefaultPrivilege)
+	if len(dp) != 1 || dp[0].Object != "postgres: FOR ROLE dbuser_dba" ||
+		sqlOf(dp[0]) != `ALTER DEFAULT PRIVILEGES FOR ROLE "dbuser_dba" GRANT SELECT ON TABLES TO "dbrole_readonly" WITH GRANT OPTION` {
+		t.Fatalf("got %+v", dp)
+	}
+}

@@ -32,6 +32,16 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 		return
 	}
 	live, _ := hba.Parse(st.HBA.Text)
+	if st.HBA.Text == "" && len(st.HBA.Rules) > 0 {
+		// pg_read_file is not allowed but pg_hba_file_rules is: compare
+		// with the rows (they lose some detail, e.g. quoting).
+		live = live[:0]
+		for _, row := range st.HBA.Rules {
+			if hba.RowError(row) == "" {
+				live = append(live, hba.FromRow(row))
+			}
+		}
+	}
 	d := hba.Compare(want.Lines, live)
 	var broken []string
 	for _, row := range st.HBA.Rules {

@@ -10,8 +10,12 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/privs"
 )
 
-// privKey identifies one default privilege of one owner.
-type privKey struct{ objType, grantee, privilege string }
+// privKey identifies one default privilege of one owner; grant is set for
+// a privilege held WITH GRANT OPTION.
+type privKey struct {
+	objType, grantee, privilege string
+	grant                       bool
+}
 
 // privileges plans pg_default_privileges the way Pigsty applies them:
 // in each managed database (postgres and every declared database), FOR
@@ -46,7 +50,10 @@ func (b *builder) privileges() {
 				if have[a.Owner] == nil {
 					have[a.Owner] = map[privKey]bool{}
 				}
-				have[a.Owner][privKey{a.ObjectType, a.Grantee, a.Privilege}] = true
+				have[a.Owner][privKey{a.ObjectType, a.Grantee, a.Privilege, false}] = true
+				if a.Grantable {
+					have[a.Owner][privKey{a.ObjectType, a.Grantee, a.Privilege, true}] = true
+				}
 			}
 		}
 		for _, owner := range b.privilegeOwners(d, live) {
@@ -68,7 +75,7 @@ func (b *builder) wantedPrivileges() []privKey {
 		}
 		objType, names := cl.Expanded()
 		for _, n := range names {
-			k := privKey{objType, cl.Grantee, n}
+			k := privKey{objType, cl.Grantee, n, cl.GrantOption}
 			if !seen[k] {
 				seen[k] = true
 				out = append(out, k)
@@ -98,13 +105,17 @@ func (b *builder) privilegeOwners(d *model.Database, live *model.LiveDatabase) [
 }
 
 func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[privKey]bool) {
-	missing := map[[2]string][]string{} // (type, grantee) → privileges
-	var order [][2]string
+	type group struct {
+		objType, grantee string
+		grant            bool
+	}
+	missing := map[group][]string{} // → privileges
+	var order []group
 	for _, k := range want {
 		if have[k] || !(k.grantee == "PUBLIC" || b.roleWillExist(k.grantee)) {
 			continue
 		}
-		key := [2]string{k.objType, k.grantee}
+		key := group{k.objType, k.grantee, k.grant}
 		if missing[key] == nil {
 			order = append(order, key)
 		}
@@ -114,20 +125,24 @@ func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[pri
 		return
 	}
 	sort.SliceStable(order, func(i, j int) bool {
-		if order[i][1] != order[j][1] {
-			return order[i][1] < order[j][1]
+		if order[i].grantee != order[j].grantee {
+			return order[i].grantee < order[j].grantee
 		}
-		return order[i][0] < order[j][0]
+		return order[i].objType < order[j].objType
 	})
 	var stmts []plan.Statement
 	n := 0
 	for _, key := range order {
-		grantee := ident(key[1])
-		if key[1] == "PUBLIC" {
+		grantee := ident(key.grantee)
+		if key.grantee == "PUBLIC" {
 			grantee = "PUBLIC"
 		}
+		with := ""
+		if key.grant {
+			with = " WITH GRANT OPTION"
+		}
 		privs := strings.Join(missing[key], ", ")
-		stmts = append(stmts, inDB(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s", ident(owner), privs, key[0], grantee))
+		stmts = append(stmts, inDB(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s%s", ident(owner), privs, key.objType, grantee, with))
 		n += len(missing[key])
 	}
 	b.add(phPrivilege, plan.Change{Kind: plan.KindDefaultPrivilege, Action: plan.ActionChange,

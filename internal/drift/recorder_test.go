@@ -249,6 +249,7 @@ func TestVerificationFailed(t *testing.T) {
 pgreconciler_verification_failures_total{reason="bad_signature",source="fleet"} 0
 pgreconciler_verification_failures_total{reason="expired",source="fleet"} 0
 pgreconciler_verification_failures_total{reason="history",source="fleet"} 0
+pgreconciler_verification_failures_total{reason="invalid",source="fleet"} 0
 pgreconciler_verification_failures_total{reason="other",source="fleet"} 1
 pgreconciler_verification_failures_total{reason="rewind",source="fleet"} 0
 pgreconciler_verification_failures_total{reason="tree",source="fleet"} 0

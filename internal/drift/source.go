@@ -17,13 +17,14 @@ const (
 	ReasonRewind       = "rewind"        // the target does not descend from the last applied commit
 	ReasonHistory      = "history"       // a commit between the last applied one and the target fails
 	ReasonTree         = "tree"          // the spec tree breaks the tree rules (symlink, size …)
+	ReasonInvalid      = "invalid"       // signed, but the spec is invalid (schema, checks, policy)
 	ReasonOther        = "other"         // anything else
 )
 
 // reasons are the values of the reason label.
 func reasons() []string {
 	return []string{ReasonUnsigned, ReasonUntrusted, ReasonBadSignature, ReasonExpired,
-		ReasonRewind, ReasonHistory, ReasonTree, ReasonOther}
+		ReasonRewind, ReasonHistory, ReasonTree, ReasonInvalid, ReasonOther}
 }
 
 // SetSource records the verified revision of a source and its signer. The

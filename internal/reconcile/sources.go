@@ -10,6 +10,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/drift"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 	"github.com/pgreconciler/pgreconciler/internal/spec"
@@ -125,6 +126,7 @@ func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 		st.failed[snap.Commit] = err.Error()
 		st.lastError = err.Error()
 		d.mu.Unlock()
+		d.rec.VerificationFailed(name, drift.ReasonInvalid)
 		d.log.Error("spec invalid: staying on the last good commit", "source", name, "commit", snap.Commit, "err", err)
 		return
 	}

@@ -130,7 +130,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 			rep.Rewind = true
 			if !s.cfg.AllowRewind {
 				rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
-					"the last applied commit %s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); rewinding needs AllowRewind", last)}
+					"the last applied commit %s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); accepting a rewind needs an operator: allow_rewind in the source configuration, or --allow-rewind", last)}
 			}
 		case err != nil:
 			return nil, fmt.Errorf("load last applied commit %s: %w", last, err)
@@ -144,7 +144,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 				rep.Rewind = true
 				if !s.cfg.AllowRewind {
 					rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
-						"not a descendant of the last applied commit %s (force push, rollback or rewritten history); rewinding needs AllowRewind", last)}
+						"not a descendant of the last applied commit %s (force push, rollback or rewritten history); accepting a rewind needs an operator: allow_rewind in the source configuration, or --allow-rewind", last)}
 				}
 			}
 		}
