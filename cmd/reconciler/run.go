@@ -35,6 +35,7 @@ func runRun(e *env, args []string) int {
 	sshUser := fs.String("ssh-user", "postgres", "ssh writer: login user")
 	sshKey := fs.String("ssh-key", "", "ssh writer: private key `file`")
 	knownHosts := fs.String("known-hosts", "", "ssh writer: known_hosts `file` pinning the hosts' keys")
+	sshPort := fs.Int("ssh-port", 22, "ssh writer: port")
 	webhookSecret := fs.String("webhook-secret-file", "", "`file` holding the webhook secret (enables /hooks/*)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	profile := fs.String("profile", "baseline", "policy profile every commit must pass: baseline, strict or none")
@@ -70,7 +71,7 @@ func runRun(e *env, args []string) int {
 			Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
 				PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
 			Trust: config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
-			HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts},
+			HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts, SSHPort: *sshPort},
 		}
 		c.Modes.SetAll(*mode)
 		c.Defaults()

@@ -16,6 +16,7 @@ import (
 // trust: plan, apply and verify share them.
 type sourceFlags struct {
 	repo, rev, path, branch  string
+	sourceName               string
 	stateDir, cacheDir, mode string
 	allowedSigners           string
 	trustedKeys              listFlag
@@ -33,6 +34,7 @@ func (f *sourceFlags) register(fs flagSet) {
 	fs.StringVar(&f.stateDir, "state-dir", "", "`dir`ectory keeping the last applied commit (enables the history check)")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "`dir`ectory for clones of remote repositories (default: the user cache dir)")
 	fs.BoolVar(&f.allowRewind, "allow-rewind", false, "accept a target that does not descend from the last applied commit")
+	fs.StringVar(&f.sourceName, "source", "default", "source `name` in --state-dir (the daemon's source name; 'default' for a single-source daemon)")
 }
 
 func (f *sourceFlags) trusted() bool { return len(f.trustedKeys) > 0 || f.allowedSigners != "" }
@@ -93,7 +95,7 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 }
 
 func (f *sourceFlags) source(e *env) (*source.Source, error) {
-	cfg := source.Config{Name: "cli", URL: f.repo, Path: f.path, StateDir: f.stateDir, AllowRewind: f.allowRewind}
+	cfg := source.Config{Name: f.sourceName, URL: f.repo, Path: f.path, StateDir: f.stateDir, AllowRewind: f.allowRewind}
 	if isURL(f.repo) {
 		cfg.Branch = f.branch
 		cfg.CacheDir = f.cacheDir

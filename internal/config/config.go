@@ -42,6 +42,10 @@ type Source struct {
 	PollInterval      Duration `yaml:"poll_interval" json:"poll_interval"`
 	Auth              Auth     `yaml:"auth" json:"auth"`
 	WebhookSecretFile string   `yaml:"webhook_secret_file" json:"webhook_secret_file"`
+	// AllowRewind accepts a target that does not descend from the last
+	// applied commit (a deliberate rollback). Set it for one reload, then
+	// remove it.
+	AllowRewind bool `yaml:"allow_rewind" json:"allow_rewind"`
 }
 
 // Auth are the credentials for a remote repository.

@@ -110,10 +110,21 @@ func (in Instance) String() string {
 // SummaryLine is the last line of a text plan.
 func (p *Plan) SummaryLine() string {
 	s := p.Summary()
+	errs := 0
+	for _, c := range p.Clusters {
+		errs += len(c.Errors)
+	}
+	incomplete := ""
+	if errs > 0 {
+		incomplete = fmt.Sprintf("Plan incomplete: %s. ", plural(errs, "instance could not be inspected", "instances could not be inspected"))
+	}
 	if !p.HasDrift() {
+		if errs > 0 {
+			return incomplete + "No changes found in what could be inspected."
+		}
 		return "No changes. Live state matches the spec."
 	}
-	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to remove.", s.Add, s.Change, s.Remove)
+	line := incomplete + fmt.Sprintf("Plan: %d to add, %d to change, %d to remove.", s.Add, s.Change, s.Remove)
 	var extra []string
 	if s.Restart > 0 {
 		extra = append(extra, plural(s.Restart, "change requires", "changes require")+" a restart (!)")

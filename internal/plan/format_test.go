@@ -103,3 +103,10 @@ func TestNoChanges(t *testing.T) {
 		t.Fatalf("%q", p.SummaryLine())
 	}
 }
+
+func TestIncompletePlanSaysSo(t *testing.T) {
+	p := &Plan{Clusters: []ClusterPlan{{Name: "pg-meta", Errors: []string{"pg-meta-1: connection refused"}}}}
+	if got := p.SummaryLine(); got != "Plan incomplete: 1 instance could not be inspected. No changes found in what could be inspected." {
+		t.Fatalf("%q", got)
+	}
+}

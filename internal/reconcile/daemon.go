@@ -100,6 +100,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 			if cfg.Listen != d.cfg.Listen {
 				d.log.Warn("listen address changes take effect at the next restart", "listening", d.cfg.Listen, "configured", cfg.Listen)
 			}
+			if cfg.LogFormat != d.cfg.LogFormat {
+				d.log.Warn("log format changes take effect at the next restart", "logging", d.cfg.LogFormat, "configured", cfg.LogFormat)
+			}
 			gen.stop(grace)
 			d.mu.Lock()
 			d.cfg = cfg
@@ -167,7 +170,7 @@ func (d *Daemon) start(cfg *config.Config) (*generation, error) {
 		}
 		src, err := source.New(source.Config{
 			Name: sc.Name, URL: sc.URL, Branch: sc.Branch, Tag: sc.Tag, Path: sc.Path,
-			CacheDir: cfg.CacheDir, StateDir: cfg.StateDir, Auth: auth, Trust: trust, Policy: pol,
+			CacheDir: cfg.CacheDir, StateDir: cfg.StateDir, Auth: auth, Trust: trust, Policy: pol, AllowRewind: sc.AllowRewind,
 			Logger: d.log.With("source", sc.Name),
 		})
 		if err != nil {
