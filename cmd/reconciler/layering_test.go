@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestLayering enforces the imports STYLE.md forbids: the diff is pure,
+// the model imports nothing of ours, validation never connects, inspection
+// never writes, the source never applies, and nothing imports cmd/.
+func TestLayering(t *testing.T) {
+	const mod = "github.com/pgreconciler/pgreconciler/"
+	forbidden := map[string][]string{
+		"internal/diff":    {"internal/inspect", "internal/apply", "internal/source", "internal/dbconn", "internal/reconcile"},
+		"internal/model":   {"internal/"},
+		"internal/spec":    {"internal/inspect", "internal/apply", "internal/dbconn", "internal/source"},
+		"internal/inspect": {"internal/apply"},
+		"internal/source":  {"internal/apply"},
+		"internal/drift":   {"internal/apply", "internal/inspect"},
+		"internal/apply":   {"internal/drift"},
+	}
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", "../../"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			rel, ok := strings.CutPrefix(dep, mod)
+			if !ok || rel == pkg {
+				continue
+			}
+			if strings.HasPrefix(rel, "cmd/") {
+				t.Errorf("%s imports %s", pkg, rel)
+			}
+			for _, b := range bad {
+				if strings.HasPrefix(rel, b) {
+					t.Errorf("%s must not import %s", pkg, rel)
+				}
+			}
+		}
+	}
+}
