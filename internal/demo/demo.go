@@ -452,31 +452,7 @@ func (r *run) get(path string) (string, error) {
 
 // metric sums the samples of a metric whose labels contain all of labels.
 func (r *run) metric(name string, labels ...string) float64 {
-	body, err := r.get("/metrics")
-	if err != nil {
-		return -1
-	}
-	sum, found := 0.0, false
-	for _, l := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(l, name+"{") && !strings.HasPrefix(l, name+" ") {
-			continue
-		}
-		ok := true
-		for _, lb := range labels {
-			ok = ok && strings.Contains(l, lb)
-		}
-		if !ok {
-			continue
-		}
-		f := strings.Fields(l)
-		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
-			sum, found = sum+v, true
-		}
-	}
-	if !found {
-		return -1
-	}
-	return sum
+	return testenv.ScrapeSum("http://"+r.listen+"/metrics", name, labels...)
 }
 
 func (r *run) waitFor(what string, cond func() bool) error {

@@ -15,13 +15,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
 )
 
@@ -135,37 +135,10 @@ func (p *proc) logs() string {
 	return p.log.String()
 }
 
-// metric returns the value of the sample whose name and labels match
+// metric returns the sum of the samples whose name and labels match
 // (labels as `k="v"` fragments), or -1.
 func (p *proc) metric(name string, labels ...string) float64 {
-	resp, err := http.Get("http://" + p.addr + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	sum, found := 0.0, false
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if !ok {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
-			sum, found = sum+v, true
-		}
-	}
-	if !found {
-		return -1
-	}
-	return sum
+	return testenv.ScrapeSum("http://"+p.addr+"/metrics", name, labels...)
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
