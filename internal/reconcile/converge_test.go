@@ -87,6 +87,17 @@ func describe(chs []plan.Change) string {
 func TestConvergeThenDrift(t *testing.T) {
 	reset(t)
 	c := loadSpec(t, specFor(fullVars))
+	// The replica is inspected, but cluster-wide objects are planned on the
+	// primary only: the replica gets them by replication.
+	initial, live := planOf(t, c)
+	if live["pg-e2e-2"] == nil || !live["pg-e2e-2"].InRecovery {
+		t.Fatal("the replica was not inspected")
+	}
+	for _, ch := range initial.Changes {
+		if ch.Instance == "pg-e2e-2" && ch.Kind != plan.KindParameter && ch.Kind != plan.KindHBA {
+			t.Errorf("%s %s planned on the replica", ch.Kind, ch.Object)
+		}
+	}
 	applyAll(t, c)
 	if left := driftOf(first(planOf(t, c))); len(left) > 0 {
 		t.Fatalf("not converged after one apply:%s", describe(left))

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
@@ -19,11 +20,41 @@ type Limits struct {
 	MaxFiles     int   // spec files (.cue and inventory .yml)
 	MaxFileBytes int64 // per file
 	MaxBytes     int64 // all files together
+
+	// EvalTimeout bounds the CUE evaluator (used only for spec files that
+	// are not plain data); 0 means DefaultLimits' 30 s.
+	EvalTimeout time.Duration
 }
 
 // DefaultLimits are generous for real fleets (a 1,000-cluster repository
 // is about 30 MiB).
-var DefaultLimits = Limits{MaxFiles: 10_000, MaxFileBytes: 16 << 20, MaxBytes: 256 << 20}
+var DefaultLimits = Limits{MaxFiles: 10_000, MaxFileBytes: 16 << 20, MaxBytes: 256 << 20, EvalTimeout: 30 * time.Second}
+
+// evalBounded runs the CUE evaluator with a time budget. CUE evaluation
+// cannot be cancelled: on timeout the spec is refused and the evaluation
+// is abandoned in its goroutine (a refused commit is not retried, so this
+// happens once per bad commit).
+func evalBounded(files []*cueFile, timeout time.Duration) (*node, Problems) {
+	if timeout <= 0 {
+		timeout = DefaultLimits.EvalTimeout
+	}
+	type result struct {
+		tree *node
+		ps   Problems
+	}
+	done := make(chan result, 1)
+	go func() {
+		tree, ps := evalCUE(files)
+		done <- result{tree, ps}
+	}()
+	select {
+	case r := <-done:
+		return r.tree, r.ps
+	case <-time.After(timeout):
+		return nil, Problems{{Pos: Pos{File: files[0].name, Line: 1, Col: 1}, Rule: RuleLimit,
+			Message: fmt.Sprintf("CUE evaluation took longer than %s: refused (simplify the references and comprehensions, or write plain data)", timeout)}}
+	}
+}
 
 // Options tune a load.
 type Options struct {
@@ -103,7 +134,7 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	}
 	if len(cueFiles) > 0 && !plain {
 		// Not plain data: let the CUE evaluator compute the files' value.
-		tree, ps := evalCUE(cueFiles)
+		tree, ps := evalBounded(cueFiles, lim.EvalTimeout)
 		res.Problems = append(res.Problems, ps...)
 		root = tree
 	}

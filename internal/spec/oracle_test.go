@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
@@ -297,5 +298,24 @@ func TestLimits(t *testing.T) {
 	}
 	if res.Err() == nil || !strings.Contains(res.Err().Error(), "over the limit of 1000") {
 		t.Fatalf("file size limit not enforced: %v", res.Err())
+	}
+}
+
+// An expensive evaluation is refused at the budget instead of hanging.
+func TestEvalBudget(t *testing.T) {
+	l := newTestLoader(t)
+	// A comprehension that builds a 400×400 struct: not plain data, slow.
+	slow := fstest.MapFS{"a.cue": {Data: []byte(`package fleet
+import "list"
+_n: [for i in list.Range(0, 400, 1) {i}]
+_big: {for i in _n for j in _n {"k\(i)_\(j)": i * j}}
+all: vars: _big
+`)}}
+	res, err := l.Load(slow, Options{Limits: Limits{MaxFiles: 10, MaxFileBytes: 1 << 20, MaxBytes: 1 << 20, EvalTimeout: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err() == nil || !strings.Contains(res.Err().Error(), "CUE evaluation took longer than 50ms") {
+		t.Fatalf("not refused at the budget: %v", res.Err())
 	}
 }
