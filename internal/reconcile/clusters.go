@@ -31,6 +31,7 @@ type clusterState struct {
 
 	backoff  time.Duration
 	notUntil time.Time
+	breaker  breaker
 
 	status ClusterStatus
 }
@@ -84,6 +85,7 @@ func (d *Daemon) enqueue(g *generation, j job) {
 	cs.source = j.source
 	if j.fresh {
 		cs.backoff, cs.notUntil = 0, time.Time{}
+		cs.breaker.reset()
 	}
 	if cs.queued {
 		d.mu.Unlock()
@@ -197,11 +199,16 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	if !primaryDown && lock != nil && wantsApply(cp, g.cfg.Modes) {
 		res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: dialer, Live: live}, cp, apply.Options{
 			HBA: g.hba, Commit: rev.commit, Signer: rev.signer, Author: rev.author, DBSU: c.Globals.DBSU, Lock: lock,
-			Logger: d.log, Allow: func(ch plan.Change) bool { return g.cfg.Modes.Of(ch.Kind.DriftClass()) == config.ModeApply },
+			Logger: d.log, Allow: func(ch plan.Change) bool {
+				return g.cfg.Modes.Of(ch.Kind.DriftClass()) == config.ModeApply && d.breakerAllows(c.Name, ch)
+			},
 		})
 		applied = res
 		if res != nil {
 			d.rec.ObserveApplied(res)
+			if !j.fresh {
+				d.recordCorrections(c.Name, res)
+			}
 		}
 		switch {
 		case errors.Is(err, apply.ErrBusy):
@@ -226,6 +233,30 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	d.record(c, rev, cp, applied, result, errText, end)
 	if result == drift.ResultSuccess {
 		d.markApplied(st, rev, c.Name)
+	}
+}
+
+func (d *Daemon) breakerAllows(cluster string, ch plan.Change) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs := d.clusters[cluster]
+	return cs == nil || cs.breaker.allows(ch)
+}
+
+// recordCorrections counts what a drift check corrected; objects corrected
+// too often stop being corrected until the next commit.
+func (d *Daemon) recordCorrections(cluster string, res *plan.Result) {
+	d.mu.Lock()
+	cs := d.clusters[cluster]
+	var tripped []string
+	if cs != nil {
+		tripped = cs.breaker.record(res, d.now())
+		cs.status.Flapping = cs.breaker.flapping()
+	}
+	d.mu.Unlock()
+	for _, k := range tripped {
+		d.log.Warn("object keeps drifting back: no longer corrected until the next commit (circuit breaker); find what changes it",
+			"cluster", cluster, "change", k, "corrections", maxCorrections, "window", correctionWindow.String())
 	}
 }
 
@@ -294,6 +325,7 @@ func (d *Daemon) record(c *model.Cluster, rev *revision, cp plan.ClusterPlan, re
 	}
 	s := &cs.status
 	s.Commit, s.Signer, s.LastResult, s.LastError, s.LastRun = rev.commit, rev.signer, result, errText, at
+	s.Flapping = cs.breaker.flapping()
 	s.Drift = map[string]int{}
 	s.PendingRestart = map[string]bool{}
 	for _, ch := range cp.Changes {

@@ -443,3 +443,39 @@ modes: {user: %s}
 		t.Fatal("observe mode changed the cluster after the reload")
 	}
 }
+
+// TestDaemonCircuitBreaker: something that keeps undoing the spec is
+// fought maxCorrections times, then left alone (and reported) until the
+// next commit.
+func TestDaemonCircuitBreaker(t *testing.T) {
+	reset(t)
+	r := newSignedRepo(t, daemonVars)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
+		"--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	for i := 0; i < maxCorrections; i++ {
+		sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+		waitFor(t, 30*time.Second, "a correction", func() bool { return connlimit(t, "dbuser_app") == "20" })
+	}
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	waitFor(t, 30*time.Second, "the breaker to report the object", func() bool {
+		return strings.Contains(p.logs(), "circuit breaker") &&
+			p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1
+	})
+	time.Sleep(3 * time.Second)
+	if connlimit(t, "dbuser_app") != "3" {
+		t.Fatal("the breaker did not stop the corrections")
+	}
+	resp, err := http.Get("http://" + p.addr + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"pg-e2e-1 role dbuser_app"`) {
+		t.Errorf("/status does not list the flapping object:\n%s", body)
+	}
+	// A new commit closes the breaker.
+	r.commit(withUsers(`{name: "dbuser_new"}`, ""), "another change", true)
+	waitFor(t, 30*time.Second, "the correction after a new commit", func() bool { return connlimit(t, "dbuser_app") == "20" })
+}

@@ -26,6 +26,9 @@ type ClusterStatus struct {
 	LastSuccess    time.Time       `json:"last_success"`
 	Drift          map[string]int  `json:"drift"`
 	PendingRestart map[string]bool `json:"pending_restart"`
+	// Flapping lists changes (instance, kind, object) the circuit breaker
+	// stopped correcting until the next commit.
+	Flapping []string `json:"flapping,omitempty"`
 }
 
 // SourceStatus is what /status shows of a source.
