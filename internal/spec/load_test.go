@@ -46,7 +46,8 @@ outer:
 // TestInvalidSpecs loads every testdata/invalid/*.txtar archive and checks
 // that each problem listed in its "want" section ("FILE:LINE:COL: text")
 // is reported at exactly that position with a message containing the text,
-// and that no other error is reported.
+// and that no other error is reported. No string of its "secrets" section
+// may appear in any problem.
 func TestInvalidSpecs(t *testing.T) {
 	l := newTestLoader(t)
 	files, _ := filepath.Glob("testdata/invalid/*.txtar")
@@ -55,7 +56,7 @@ func TestInvalidSpecs(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			fsys, extra := archiveFS(t, file, "want")
+			fsys, extra := archiveFS(t, file, "want", "secrets")
 			res, err := l.Load(fsys, Options{Profile: "none"})
 			if err != nil {
 				t.Fatal(err)
@@ -82,6 +83,11 @@ func TestInvalidSpecs(t *testing.T) {
 			for i, p := range res.Problems {
 				if p.IsError() && !matched[i] {
 					t.Errorf("unexpected problem: %s", p)
+				}
+			}
+			for _, secret := range strings.Fields(extra["secrets"]) {
+				if strings.Contains(dump(res.Problems), secret) {
+					t.Errorf("a problem shows the secret %q:\n%s", secret, dump(res.Problems))
 				}
 			}
 		})

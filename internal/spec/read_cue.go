@@ -293,8 +293,12 @@ func cueProblems(err error, rule string) Problems {
 			}
 		}
 		format, args := e.Msg()
+		path := e.Path()
+		if len(path) > 0 && secretField(path[len(path)-1]) {
+			args = redactArgs(args)
+		}
 		msg := fmt.Sprintf(format, args...)
-		if path := e.Path(); len(path) > 0 {
+		if len(path) > 0 {
 			msg = strings.Join(path, ".") + ": " + msg
 		}
 		out = append(out, Problem{Pos: pos, Rule: rule, Message: msg})

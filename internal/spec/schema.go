@@ -254,7 +254,7 @@ func (w *walker) walk(d *node, sn *snode, path string) {
 		return
 	}
 	if sn.kinds&cueKind(d.kind) == 0 {
-		w.fail(d.pos, path, "expected %s, got %s %s", kindNames(sn.kinds), d.kind, d.describe())
+		w.fail(d.pos, path, "expected %s, got %s %s", kindNames(sn.kinds), d.kind, d.describeAt(path))
 		return
 	}
 	switch d.kind {
@@ -279,6 +279,9 @@ func (w *walker) walk(d *node, sn *snode, path string) {
 		}
 	default:
 		if msg := sn.checkScalar(d); msg != "" {
+			if secretPath(path) {
+				msg = "invalid value " + redacted{}.String()
+			}
 			w.fail(d.pos, path, "%s", msg)
 		}
 	}

@@ -199,7 +199,7 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 	}
 	if !n.equal(o) {
 		report(Problem{Pos: o.pos, Rule: RuleConflict,
-			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.describe(), n.describe(), n.pos)})
+			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.describeAt(path), n.describeAt(path), n.pos)})
 	}
 	return n
 }
