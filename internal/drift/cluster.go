@@ -27,11 +27,18 @@ func results() []string {
 // instances no longer listed (drift, up, pending restart) are deleted. A
 // change on an instance missing from the list is counted all the same.
 // Series are labelled with cluster whatever p.Name says.
-func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.ClusterPlan) {
+//
+// unreached lists instances that could not be inspected: what their
+// drift is is unknown, so their series keep their last values rather than
+// reading zero (and resolving drift alerts) while a server is down.
+func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.ClusterPlan, unreached ...string) {
 	counts := map[[2]string]int{}
 	current := map[string]bool{}
 	for _, inst := range instances {
 		current[inst] = true
+		if slices.Contains(unreached, inst) {
+			continue
+		}
 		for _, class := range driftClasses() {
 			counts[[2]string{inst, class}] = 0
 		}
@@ -46,10 +53,16 @@ func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.Clust
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cs := r.cluster(cluster)
+	kept := map[[2]string]bool{}
 	for key := range cs.drift {
-		if _, ok := counts[key]; !ok {
-			r.driftItems.DeleteLabelValues(cluster, key[0], key[1])
+		if _, ok := counts[key]; ok {
+			continue
 		}
+		if current[key[0]] && slices.Contains(unreached, key[0]) {
+			kept[key] = true // unknown: keep the last value
+			continue
+		}
+		r.driftItems.DeleteLabelValues(cluster, key[0], key[1])
 	}
 	for inst := range cs.instances {
 		if !current[inst] {
@@ -57,7 +70,7 @@ func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.Clust
 			r.pendingRestart.DeleteLabelValues(cluster, inst)
 		}
 	}
-	cs.drift = make(map[[2]string]bool, len(counts))
+	cs.drift = kept
 	for key, n := range counts {
 		r.driftItems.WithLabelValues(cluster, key[0], key[1]).Set(float64(n))
 		cs.drift[key] = true

@@ -53,6 +53,22 @@ pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="user"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-3",kind="hba"} 1
 `, "pgreconciler_drift_items")
 
+	// pg-test-1 cannot be reached: its drift is unknown, so its series keep
+	// their values; pg-test-2 was inspected and is clean.
+	r.ObserveDrift("pg-test", []string{"pg-test-1", "pg-test-2"}, plan.ClusterPlan{Name: "pg-test"}, "pg-test-1")
+	compare(t, reg, driftHeader+`
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="database"} 1
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="hba"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="privilege"} 1
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="user"} 2
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="database"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="hba"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="privilege"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="user"} 0
+`, "pgreconciler_drift_items")
+
 	// pg-test-2 leaves the cluster and the drift is gone: zeros for the
 	// instance that remains, nothing for the others.
 	r.ObserveDrift("pg-test", []string{"pg-test-1"}, plan.ClusterPlan{Name: "pg-test"})

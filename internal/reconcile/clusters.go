@@ -169,6 +169,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	// Hold the apply lock across inspect, plan and apply, so that a plan
 	// made while another reconciler was applying is never replayed.
 	var lock *apply.Lock
+	var lockErr error
 	if g.cfg.Modes.AnyApply() {
 		l, err := apply.AcquireLock(ctx, dialer, c)
 		switch {
@@ -179,21 +180,33 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 			return
 		case err == nil:
 			lock = l
-			defer func() { _ = l.Release(context.WithoutCancel(ctx)) }()
+			defer func() {
+				rel, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
+				defer cancel()
+				_ = l.Release(rel)
+			}()
+		default:
+			lockErr = err
 		}
-		// Cannot reach the primary: inspection reports it.
 	}
 	cp, live, errs := PlanCluster(ctx, dialer, c)
 	d.observe(c, cp, live)
 	primaryDown := c.Primary() == nil || live[c.Primary().Name()] == nil
-	if len(errs) > 0 {
-		var msgs []string
-		for _, e := range errs {
-			msgs = append(msgs, e.Error())
-		}
-		errText = strings.Join(msgs, "; ")
-		log.Warn("inspection failed", "err", errText)
-		result = drift.ResultFailure
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	if len(msgs) > 0 {
+		log.Warn("inspection failed", "err", strings.Join(msgs, "; "))
+	}
+	if lockErr != nil && !primaryDown {
+		// The primary answers but the lock could not be taken (too many
+		// connections, a timeout): nothing is applied, and that is a failure.
+		msgs = append(msgs, "apply lock: "+lockErr.Error())
+		log.Error("cannot take the apply lock: nothing applied", "err", lockErr)
+	}
+	if len(msgs) > 0 {
+		result, errText = drift.ResultFailure, strings.Join(msgs, "; ")
 	}
 	var applied *plan.Result
 	if !primaryDown && lock != nil && wantsApply(cp, g.cfg.Modes) {
@@ -222,19 +235,31 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 			log.Error("some changes failed", "failures", errText)
 		}
 		if res != nil && appliedAny(res) {
-			// Re-read so that the drift metrics show what is left.
-			cp2, live2, _ := PlanCluster(ctx, dialer, c)
-			d.observe(c, cp2, live2)
-			cp = cp2
+			// Re-read so that the drift metrics show what is left. If the
+			// re-read fails, the drift before the apply stays on show: an
+			// overstatement, never a false "clean".
+			if cp2, live2, errs2 := PlanCluster(ctx, dialer, c); len(errs2) == 0 {
+				d.observe(c, cp2, live2)
+				cp = cp2
+			} else {
+				log.Warn("cannot re-read the cluster after applying: drift shown is from before the apply", "err", errs2[0].Error())
+			}
 		}
 	}
 	end := d.now()
 	d.rec.ObserveReconcile(c.Name, result, end.Sub(start), end)
 	d.record(c, rev, cp, applied, result, errText, end)
-	if result == drift.ResultSuccess {
+	if result == drift.ResultSuccess && lock != nil {
+		// Only a reconcile that could apply (apply mode, lock held) and
+		// succeeded counts the commit as applied to this cluster.
 		d.markApplied(st, rev, c.Name)
 	}
 }
+
+// lockReleaseTimeout bounds the unlock after a reconcile, so that a
+// partitioned primary cannot hold a worker (and shutdown) for the length of
+// TCP's retransmissions; the server drops the lock with the session.
+const lockReleaseTimeout = 10 * time.Second
 
 func (d *Daemon) breakerAllows(cluster string, ch plan.Change) bool {
 	d.mu.Lock()
@@ -297,12 +322,14 @@ func failures(r *plan.Result) string {
 
 // observe records drift, instance health and pending restarts.
 func (d *Daemon) observe(c *model.Cluster, cp plan.ClusterPlan, live map[string]*model.InstanceState) {
-	var names []string
+	var names, unreached []string
 	for _, in := range c.Instances {
 		names = append(names, in.Name())
 		st := live[in.Name()]
 		d.rec.SetInstanceUp(c.Name, in.Name(), st != nil)
-		if st != nil {
+		if st == nil {
+			unreached = append(unreached, in.Name())
+		} else {
 			n := 0
 			for _, s := range st.Settings {
 				if s.PendingRestart {
@@ -312,7 +339,7 @@ func (d *Daemon) observe(c *model.Cluster, cp plan.ClusterPlan, live map[string]
 			d.rec.SetPendingRestart(c.Name, in.Name(), n)
 		}
 	}
-	d.rec.ObserveDrift(c.Name, names, cp)
+	d.rec.ObserveDrift(c.Name, names, cp, unreached...)
 }
 
 // record updates the status a cluster shows at /status, and the backoff.
