@@ -77,11 +77,12 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 	}()
 	d.log.Info("listening", "addr", ln.Addr().String())
 
-	gen, err := d.start(d.cfg)
+	first, err := d.prepare(d.cfg)
 	if err != nil {
 		_ = srv.Close()
 		return err
 	}
+	gen := d.launch(first)
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,13 +104,19 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 			if cfg.LogFormat != d.cfg.LogFormat {
 				d.log.Warn("log format changes take effect at the next restart", "logging", d.cfg.LogFormat, "configured", cfg.LogFormat)
 			}
+			// Build the new generation before stopping the old one: a
+			// configuration that cannot start (a missing key file, a bad
+			// source) is refused and the daemon keeps running on the old.
+			next, err := d.prepare(cfg)
+			if err != nil {
+				d.log.Error("configuration refused: keeping the previous one", "err", err)
+				continue
+			}
 			gen.stop(grace)
 			d.mu.Lock()
 			d.cfg = cfg
 			d.mu.Unlock()
-			if gen, err = d.start(cfg); err != nil {
-				return err
-			}
+			gen = d.launch(next)
 		}
 	}
 }
@@ -130,9 +137,23 @@ type generation struct {
 	kicks   map[string]chan struct{}
 }
 
-// start wires a configuration: sources, trust, dialer, HBA writer; then
-// starts the source loops, the drift timer and the workers.
-func (d *Daemon) start(cfg *config.Config) (*generation, error) {
+// preparedSource is a source of a configuration that has not started yet.
+type preparedSource struct {
+	cfg    config.Source
+	src    *source.Source
+	secret []byte
+}
+
+// prepared is a configuration whose files have all been read and whose
+// sources are configured, ready to replace the running one.
+type prepared struct {
+	g       *generation
+	sources []preparedSource
+}
+
+// prepare reads everything a configuration needs (trust, keys, secrets)
+// and configures its sources, without touching the running daemon.
+func (d *Daemon) prepare(cfg *config.Config) (*prepared, error) {
 	g := &generation{cfg: cfg, queue: make(chan job, 1024), kicks: map[string]chan struct{}{}}
 	conn := cfg.Connection
 	per := map[string]dbconn.Settings{}
@@ -159,13 +180,10 @@ func (d *Daemon) start(cfg *config.Config) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	d.mu.Lock()
-	keep := map[string]bool{}
+	p := &prepared{g: g}
 	for _, sc := range cfg.Sources {
 		auth, err := authOf(sc.Auth)
 		if err != nil {
-			d.mu.Unlock()
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 		}
 		src, err := source.New(source.Config{
@@ -174,35 +192,63 @@ func (d *Daemon) start(cfg *config.Config) (*generation, error) {
 			Logger: d.log.With("source", sc.Name),
 		})
 		if err != nil {
-			d.mu.Unlock()
 			return nil, err
 		}
-		st := d.sources[sc.Name]
-		if st == nil {
-			st = &sourceState{name: sc.Name, failed: map[string]string{}}
-			d.sources[sc.Name] = st
-		}
-		st.src, st.cfg = src, sc
-		st.secret = nil
+		ps := preparedSource{cfg: sc, src: src}
 		if sc.WebhookSecretFile != "" {
 			b, err := os.ReadFile(sc.WebhookSecretFile)
 			if err != nil {
-				d.mu.Unlock()
 				return nil, fmt.Errorf("source %s: webhook secret: %w", sc.Name, err)
 			}
-			st.secret = trimSecret(b)
+			ps.secret = trimSecret(b)
 		}
-		keep[sc.Name] = true
-		g.kicks[sc.Name] = make(chan struct{}, 1)
+		p.sources = append(p.sources, ps)
 	}
+	return p, nil
+}
+
+// launch makes a prepared configuration the running one: it installs its
+// sources, then starts the source loops, the drift timer and the workers.
+// Verdicts on refused or invalid commits are forgotten: the new trust,
+// profile or allow_rewind may judge them differently.
+func (d *Daemon) launch(p *prepared) *generation {
+	g, cfg := p.g, p.g.cfg
+	d.mu.Lock()
+	keep := map[string]bool{}
+	for _, ps := range p.sources {
+		st := d.sources[ps.cfg.Name]
+		if st == nil {
+			st = &sourceState{name: ps.cfg.Name}
+			d.sources[ps.cfg.Name] = st
+		}
+		st.src, st.cfg, st.secret = ps.src, ps.cfg, ps.secret
+		st.failed = map[string]string{}
+		keep[ps.cfg.Name] = true
+		g.kicks[ps.cfg.Name] = make(chan struct{}, 1)
+	}
+	var goneSources, goneClusters []string
 	for name := range d.sources {
-		if !keep[name] {
-			delete(d.sources, name)
-			d.rec.ForgetSource(name)
+		if keep[name] {
+			continue
+		}
+		delete(d.sources, name)
+		goneSources = append(goneSources, name)
+		for cname, cs := range d.clusters {
+			if cs.source == name {
+				delete(d.clusters, cname)
+				goneClusters = append(goneClusters, cname)
+			}
 		}
 	}
 	d.gen = g
 	d.mu.Unlock()
+	for _, name := range goneSources {
+		d.rec.ForgetSource(name)
+		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)
+	}
+	for _, name := range goneClusters {
+		d.rec.ForgetCluster(name)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
@@ -217,7 +263,7 @@ func (d *Daemon) start(cfg *config.Config) (*generation, error) {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); d.worker(ctx, g) }()
 	}
-	return g, nil
+	return g
 }
 
 // stop ends a generation: no new work; in-flight reconciles get grace to

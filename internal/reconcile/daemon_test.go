@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
 )
@@ -395,34 +396,65 @@ func TestTwoDaemons(t *testing.T) {
 	}
 	overlap := regexp.MustCompile(`"msg":"another reconciler is applying`)
 	t.Logf("busy reports: a=%d b=%d", len(overlap.FindAllString(a.logs(), -1)), len(overlap.FindAllString(b.logs(), -1)))
-	_ = context.Background
+
+	// Deterministically: while someone else holds the apply lock, both
+	// daemons report busy and neither touches the cluster; once it is
+	// released, the drift is healed.
+	ctx := context.Background()
+	holder, err := cluster.Primary.Admin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", apply.LockKey); err != nil {
+		t.Fatal(err)
+	}
+	busyA, busyB := a.metric("pgreconciler_reconcile_total", `result="busy"`), b.metric("pgreconciler_reconcile_total", `result="busy"`)
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 9`)
+	waitFor(t, 30*time.Second, "both daemons to report busy", func() bool {
+		return a.metric("pgreconciler_reconcile_total", `result="busy"`) > busyA && b.metric("pgreconciler_reconcile_total", `result="busy"`) > busyB
+	})
+	if got := connlimit(t, "dbuser_app"); got != "9" {
+		t.Fatalf("connection limit %s while another session held the apply lock", got)
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", apply.LockKey); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the change to be healed after the lock was released", func() bool { return connlimit(t, "dbuser_app") == "20" })
 }
 
-// TestDaemonReload: SIGHUP with an invalid configuration keeps the running
-// one (and says why); a valid one takes effect (here: observe mode).
+// TestDaemonReload: SIGHUP with an invalid configuration, or one naming a
+// file that cannot be read, keeps the running one (and says why); a valid
+// one takes effect: a key it adds makes a refused commit acceptable, and
+// its modes apply (here: observe mode).
 func TestDaemonReload(t *testing.T) {
 	reset(t)
 	r := newSignedRepo(t, daemonVars)
+	stateDir := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "reconciler.yml")
-	write := func(mode string) {
+	write := func(mode, signers string) {
 		cfg := fmt.Sprintf(`state_dir: %s
 drift_interval: 1s
-sources: [{name: fleet, url: %s, poll_interval: 1h}]
+sources: [{name: fleet, url: %s, poll_interval: 1s}]
 trust: {allowed_signers: %s}
 modes: {user: %s}
-`, t.TempDir(), r.repo.Dir, r.signers, mode)
+`, stateDir, r.repo.Dir, signers, mode)
 		if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("apply")
+	write("apply", r.signers)
 	p := startDaemon(t, "--config", cfgFile)
+	hup := func() {
+		t.Helper()
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
 	converged(t, p, 60*time.Second)
 
-	write("heal") // invalid: not apply or observe
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	write("heal", r.signers) // invalid: not apply or observe
+	hup()
 	waitFor(t, 30*time.Second, "the reload to be refused", func() bool {
 		return strings.Contains(p.logs(), "the new configuration is invalid; keeping the running one") &&
 			strings.Contains(p.logs(), "modes.user")
@@ -430,11 +462,34 @@ modes: {user: %s}
 	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the running (apply) configuration to heal the change", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
-	write("observe")
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	// A key file that is not there: refused before anything stops.
+	write("apply", filepath.Join(t.TempDir(), "missing"))
+	hup()
+	waitFor(t, 30*time.Second, "the reload to be refused", func() bool {
+		return strings.Contains(p.logs(), "configuration refused: keeping the previous one")
+	})
+	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
+	waitFor(t, 30*time.Second, "the daemon to keep healing", func() bool { return connlimit(t, "dbuser_app") == "20" })
+
+	// A commit by a key not yet trusted is refused; the reload that trusts
+	// it judges the commit again and applies it.
+	bob := gitenv.NewSSHSigner(t, "ed25519", "bob@example.com")
+	r.repo.WriteFile("fleet.cue", specFor(withUsers(`{name: "dbuser_bob", password: "Bob.Secret.2026"}`, "")))
+	r.repo.Commit("bob's user", bob)
+	waitFor(t, 30*time.Second, "bob's commit to be refused", func() bool {
+		return p.metric("pgreconciler_verification_failures_total", `reason="untrusted"`) >= 1
+	})
+	both := filepath.Join(t.TempDir(), "allowed_signers")
+	if err := os.WriteFile(both, []byte(r.signer.AllowedSignersLine(`namespaces="git"`)+"\n"+bob.AllowedSignersLine(`namespaces="git"`)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the reload", func() bool { return strings.Contains(p.logs(), "configuration reloaded") })
+	write("apply", both)
+	hup()
+	waitFor(t, 60*time.Second, "bob's commit to be applied after the reload", func() bool { return roleExists(t, "dbuser_bob") })
+
+	write("observe", both)
+	hup()
+	waitFor(t, 30*time.Second, "the reload", func() bool { return strings.Count(p.logs(), "configuration reloaded") >= 2 })
 	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "drift to be observed", func() bool {
 		return p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1

@@ -24,7 +24,7 @@ type sourceState struct {
 	secret []byte // webhook secret
 
 	good      *revision         // the last verified, valid commit: what clusters converge to
-	failed    map[string]string // commits refused or invalid → why (never retried)
+	failed    map[string]string // commits refused or invalid → why (not retried until a reload)
 	fetched   bool              // a fetch reached the repository at least once
 	lastFetch time.Time
 	lastError string
@@ -67,7 +67,8 @@ func (d *Daemon) sourceLoop(ctx context.Context, g *generation, name string) {
 
 // fetch resolves the source's branch: a new verified commit whose spec is
 // valid becomes the target of its clusters; a refused or invalid commit is
-// recorded once and not retried; the daemon stays on the last good commit.
+// recorded once and not retried until the configuration is reloaded; the
+// daemon stays on the last good commit.
 func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 	d.mu.Lock()
 	st := d.sources[name]
@@ -118,12 +119,19 @@ func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 	d.mu.Unlock()
 
 	res, err := d.loader.Load(snap.FS, spec.Options{Profile: g.cfg.Profile})
-	if err == nil {
-		err = res.Err()
-	}
 	if err != nil {
+		// Reading the commit failed: not a verdict on it, so try again.
 		d.mu.Lock()
-		st.failed[snap.Commit] = err.Error()
+		st.lastError = err.Error()
+		d.mu.Unlock()
+		d.log.Warn("cannot read the commit's spec: will retry", "source", name, "commit", snap.Commit, "err", err)
+		return
+	}
+	if err := res.Err(); err != nil {
+		d.mu.Lock()
+		if res.Final() {
+			st.failed[snap.Commit] = err.Error()
+		}
 		st.lastError = err.Error()
 		d.mu.Unlock()
 		d.rec.VerificationFailed(name, drift.ReasonInvalid)

@@ -51,7 +51,7 @@ func evalBounded(files []*cueFile, timeout time.Duration) (*node, Problems) {
 	case r := <-done:
 		return r.tree, r.ps
 	case <-time.After(timeout):
-		return nil, Problems{{Pos: Pos{File: files[0].name, Line: 1, Col: 1}, Rule: RuleLimit,
+		return nil, Problems{{Pos: Pos{File: files[0].name, Line: 1, Col: 1}, Rule: RuleTimeout,
 			Message: fmt.Sprintf("CUE evaluation took longer than %s: refused (simplify the references and comprehensions, or write plain data)", timeout)}}
 	}
 }
@@ -71,6 +71,18 @@ type Result struct {
 
 // Err returns an *InvalidError when the spec must not be applied.
 func (r *Result) Err() error { return r.Problems.Err() }
+
+// Final reports whether the verdict on the spec is the same on every
+// load: false when the evaluator ran out of time, which a retry on a less
+// busy machine may not.
+func (r *Result) Final() bool {
+	for _, p := range r.Problems {
+		if p.Rule == RuleTimeout {
+			return false
+		}
+	}
+	return true
+}
 
 // Loader reads spec repositories. It keeps the compiled schema and a cache
 // of parsed files by content hash, so that a daemon re-reading a commit in

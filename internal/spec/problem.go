@@ -26,6 +26,7 @@ const (
 	RuleDatabase  = "database"
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"
+	RuleTimeout   = "timeout" // the evaluator's time budget: may pass on a less busy machine
 )
 
 // Problem is one thing wrong with a spec, at a position in the repository.
