@@ -14,15 +14,19 @@ import (
 
 // quietSQL returns the SET LOCAL statements a password transaction runs
 // first, in their own round trip, so that neither the statement with the
-// hash nor an error about it reaches the server log or pg_stat_statements
-// (P12). Where pg_stat_statements tracks utility statements, switching
-// that off needs a superuser (or, in PostgreSQL 15, GRANT SET ON
-// PARAMETER); without it the transaction fails before any hash is sent.
+// hash nor an error about it reaches the server log, pg_stat_activity or
+// pg_stat_statements (P12). log_min_messages matters as much as
+// log_min_error_statement: a syntax error's ERROR line itself quotes the
+// text near the error, the hash. These settings need a superuser (or, in
+// PostgreSQL 15, GRANT SET ON PARAMETER); without it the transaction fails
+// before any hash is sent.
 func (e *executor) quietSQL() string {
 	q := `SET LOCAL log_statement = 'none';
+SET LOCAL log_min_messages = 'panic';
 SET LOCAL log_min_error_statement = 'panic';
 SET LOCAL log_min_duration_statement = -1;
-SET LOCAL log_min_duration_sample = -1`
+SET LOCAL log_min_duration_sample = -1;
+SET LOCAL track_activities = off`
 	if e.facts.pgssTracksUtility {
 		q += ";\n" + untrackedSQL
 	}

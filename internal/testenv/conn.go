@@ -25,6 +25,7 @@ func quietParams() map[string]string {
 		"log_statement":              "none",
 		"log_min_duration_statement": "-1",
 		"log_min_error_statement":    "panic",
+		"log_min_messages":           "panic",
 		"pg_stat_statements.track":   "none",
 	}
 }
