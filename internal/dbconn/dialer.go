@@ -150,6 +150,15 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(d.LockTimeout.Milliseconds(), 10)
 	}
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "600000"
+	// The server, not the client, must notice a reconciler host that
+	// vanished, or its advisory lock outlives it by the OS default (~2 h):
+	// server-side keepalives probe after 30 s idle, every 10 s, 6 times.
+	// The lock session is idle between statements, so a server-wide
+	// idle_session_timeout must not end it mid-apply.
+	cfg.RuntimeParams["tcp_keepalives_idle"] = "30"
+	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
+	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
+	cfg.RuntimeParams["idle_session_timeout"] = "0"
 	if d.Tracer != nil {
 		cfg.Tracer = d.Tracer
 	}

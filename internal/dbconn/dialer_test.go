@@ -32,6 +32,16 @@ func TestConnect(t *testing.T) {
 	if app != "pgreconciler@0123456789ab" || user != c.SuperUser || !ssl {
 		t.Fatalf("session: app=%q user=%q ssl=%v", app, user, ssl)
 	}
+	// The server itself probes the session, so a vanished reconciler's
+	// advisory lock goes with it; no server-wide idle timeout ends it.
+	var idle, interval, count, idleSession string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+		current_setting('tcp_keepalives_count'), current_setting('idle_session_timeout')`).Scan(&idle, &interval, &count, &idleSession); err != nil {
+		t.Fatal(err)
+	}
+	if idle != "30" || interval != "10" || count != "6" || idleSession != "0" {
+		t.Fatalf("keepalives idle=%s interval=%s count=%s, idle_session_timeout=%s", idle, interval, count, idleSession)
+	}
 	if u, _ := d.User("pg-dial"); u != c.SuperUser {
 		t.Fatalf("User() = %q", u)
 	}

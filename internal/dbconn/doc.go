@@ -6,8 +6,9 @@
 //
 // Every session it opens says who it is (application_name "pgreconciler",
 // "pgreconciler@<commit12>" once a commit is known, so the server's own
-// logs name the source of every statement), keeps TCP keepalives on (a
-// vanished reconciler's advisory lock is released) and bounds waits with
+// logs name the source of every statement), keeps TCP keepalives on at
+// both ends (the server drops a vanished reconciler's session, and its
+// advisory lock, within about 90 s) and bounds waits with
 // lock_timeout and statement_timeout. Connection errors never carry the
 // password.
 //
