@@ -63,14 +63,43 @@ func parseLocation(raw string) (location, error) {
 	}
 	ep, err := transport.NewEndpoint(raw)
 	if err != nil {
-		return location{}, fmt.Errorf("parse source URL: %w", err)
+		// The parser's message quotes the URL, password and all.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return location{}, fmt.Errorf("parse source URL %s: %w", redactUserinfo(raw), err)
 	}
 	switch ep.Protocol {
 	case "file", "https", "ssh":
 	default:
 		return location{}, fmt.Errorf("parse source URL: unsupported scheme %q (use file://, https:// or ssh://)", ep.Protocol)
 	}
+	if ep.Password != "" {
+		// It would be written to the cache repository's config and shown
+		// by every tool that prints the remote.
+		return location{}, fmt.Errorf("source URL %s carries a password: put it in auth.password_file", redactURL(raw))
+	}
 	return location{endpoint: ep, display: redactURL(raw)}, nil
+}
+
+// redactUserinfo hides what stands between "://" and the last "@" of the
+// authority, for a URL too broken for url.Parse.
+func redactUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return raw
+	}
+	return raw[:i+3] + "xxxxx" + rest[at:]
 }
 
 // isSCPLike reports whether raw looks like user@host:path.
