@@ -139,7 +139,9 @@ func runApply(e *env, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "\nApply: %d applied, %d failed, %d refused; %d waiting for a restart.\n", n.applied, n.failed, n.refused, n.pending)
-	if !failed && fl.target.src != nil && f.stateDir != "" && f.trusted() {
+	// Only an apply to every cluster of the commit makes it the last
+	// applied one: after --cluster, the others have not converged to it.
+	if !failed && len(f.clusters) == 0 && fl.target.src != nil && f.stateDir != "" && f.trusted() {
 		if err := fl.target.src.MarkApplied(fl.target.snap); err != nil {
 			return errorf(e, "apply", "record the last applied commit: %v", err)
 		}
