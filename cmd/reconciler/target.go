@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
@@ -50,17 +49,12 @@ type target struct {
 	display string // for messages: the directory, or the short commit
 }
 
-// isURL tells a remote repository from a local path.
-func isURL(s string) bool {
-	return strings.Contains(s, "://") || strings.HasPrefix(s, "git@")
-}
-
 // resolve finds the spec: a plain directory when no revision and no trust
 // are given (the work tree, for editing), otherwise a commit read from the
 // repository's objects — verified when trust is configured, before the
 // spec is even parsed.
 func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target, int) {
-	if !f.trusted() && f.rev == "" && !isURL(f.repo) {
+	if !f.trusted() && f.rev == "" && !source.IsRemote(f.repo) {
 		dir := filepath.Join(f.repo, f.path)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, errorf(e, cmd, "spec directory %s: not a directory", dir)
@@ -72,7 +66,7 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 		return nil, errorf(e, cmd, "%v", err)
 	}
 	rev := f.rev
-	if rev == "" && !isURL(f.repo) {
+	if rev == "" && !source.IsRemote(f.repo) {
 		rev = "HEAD"
 	}
 	snap, err := src.Resolve(ctx, rev)
@@ -96,7 +90,7 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 
 func (f *sourceFlags) source(e *env) (*source.Source, error) {
 	cfg := source.Config{Name: f.sourceName, URL: f.repo, Path: f.path, StateDir: f.stateDir, AllowRewind: f.allowRewind}
-	if isURL(f.repo) {
+	if source.IsRemote(f.repo) {
 		cfg.Branch = f.branch
 		cfg.CacheDir = f.cacheDir
 		if cfg.CacheDir == "" {

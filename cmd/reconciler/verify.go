@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+
+	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
 // runVerify checks the signatures of the commits a reconcile would accept
@@ -30,7 +32,7 @@ func runVerify(e *env, args []string) int {
 		return errorf(e, "verify", "%v", err)
 	}
 	rev := f.rev
-	if rev == "" && !isURL(f.repo) {
+	if rev == "" && !source.IsRemote(f.repo) {
 		rev = "HEAD"
 	}
 	rep, err := src.CheckSince(ctx, rev, *since)

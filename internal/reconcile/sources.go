@@ -176,7 +176,7 @@ func (d *Daemon) forgetGone(old, now *revision) {
 // watchRefs watches a local repository's refs so that a commit or push is
 // picked up at once; remote sources are polled only.
 func (d *Daemon) watchRefs(ctx context.Context, repo string, kick chan struct{}) *fsnotify.Watcher {
-	if isRemote(repo) {
+	if source.IsRemote(repo) {
 		return nil
 	}
 	gitDir := filepath.Join(repo, ".git")
@@ -222,15 +222,6 @@ func (d *Daemon) watchRefs(ctx context.Context, repo string, kick chan struct{})
 		}
 	}()
 	return w
-}
-
-func isRemote(url string) bool {
-	for _, p := range []string{"file://", "https://", "http://", "ssh://", "git@"} {
-		if len(url) >= len(p) && url[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
 
 func short12(h string) string {

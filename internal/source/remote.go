@@ -54,7 +54,7 @@ func parseLocation(raw string) (location, error) {
 	if raw == "" {
 		return location{}, errors.New("parse source URL: empty")
 	}
-	if !strings.Contains(raw, "://") && !isSCPLike(raw) {
+	if !IsRemote(raw) {
 		abs, err := filepath.Abs(raw)
 		if err != nil {
 			return location{}, fmt.Errorf("parse source path: %w", err)
@@ -100,6 +100,13 @@ func redactUserinfo(raw string) string {
 		return raw
 	}
 	return raw[:i+3] + "xxxxx" + rest[at:]
+}
+
+// IsRemote reports whether a source URL names a remote repository
+// (fetched into a cache) rather than a local directory: what parseLocation
+// decides, for callers that only need to know which.
+func IsRemote(raw string) bool {
+	return strings.Contains(raw, "://") || isSCPLike(raw)
 }
 
 // isSCPLike reports whether raw looks like user@host:path.
