@@ -19,7 +19,6 @@ import (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
 }
 
 type command struct {
@@ -49,7 +48,7 @@ const (
 )
 
 func main() {
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(run(e, os.Args[1:]))
 }
 

@@ -13,7 +13,7 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"reconciler": func() {
-			e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+			e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 			os.Exit(run(e, os.Args[1:]))
 		},
 	})

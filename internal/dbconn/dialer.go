@@ -77,16 +77,6 @@ func short(commit string) string {
 	return commit
 }
 
-// User returns the role the dialer logs in as for a cluster (the
-// reconciler's own login role, which an apply must never lock out).
-func (d *Dialer) User(cluster string) (string, error) {
-	cfg, err := d.config(cluster, "127.0.0.1", 5432, "postgres")
-	if err != nil {
-		return "", err
-	}
-	return cfg.User, nil
-}
-
 // Connect opens a session to database on the instance.
 func (d *Dialer) Connect(ctx context.Context, in *model.Instance, database string) (*pgx.Conn, error) {
 	cfg, err := d.config(in.Cluster, in.IP, in.Port, database)

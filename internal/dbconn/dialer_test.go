@@ -42,9 +42,6 @@ func TestConnect(t *testing.T) {
 	if idle != "30" || interval != "10" || count != "6" || idleSession != "0" {
 		t.Fatalf("keepalives idle=%s interval=%s count=%s, idle_session_timeout=%s", idle, interval, count, idleSession)
 	}
-	if u, _ := d.User("pg-dial"); u != c.SuperUser {
-		t.Fatalf("User() = %q", u)
-	}
 
 	// A per-cluster override wins over the environment, and a failed login
 	// never shows the password.

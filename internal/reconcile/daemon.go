@@ -121,9 +121,6 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 	}
 }
 
-// Registry is the daemon's own metrics registry.
-func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
-
 // generation is one configuration at work.
 type generation struct {
 	cfg     *config.Config
