@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -44,35 +43,19 @@ func fresh(tb testing.TB) *testenv.Cluster {
 // testAppName is the application_name of the sessions Inspect reads with.
 const testAppName = "pgreconciler-inspect-test"
 
-// counter counts the queries and batches sent on the connections it
-// traces: round trips as the application issues them.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // login is who inspects which server, every session traced by count.
 type login struct {
 	server         *testenv.Server
 	user, password string
-	count          *counter
+	count          *testenv.RoundTrips
 }
 
 func superuser(s *testenv.Server) login {
-	return login{server: s, user: cluster.SuperUser, password: cluster.SuperPassword, count: &counter{}}
+	return login{server: s, user: cluster.SuperUser, password: cluster.SuperPassword, count: &testenv.RoundTrips{}}
 }
 
 func monitor(s *testenv.Server) login {
-	return login{server: s, user: cluster.MonitorUser, password: cluster.MonitorPassword, count: &counter{}}
+	return login{server: s, user: cluster.MonitorUser, password: cluster.MonitorPassword, count: &testenv.RoundTrips{}}
 }
 
 // dial opens a traced TCP+SSL session to database db.

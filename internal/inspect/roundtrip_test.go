@@ -23,7 +23,7 @@ func TestRoundTrips(t *testing.T) {
 		if st.Role(fmt.Sprintf("trip_%d", n)) == nil || !st.Database("app").Inside {
 			t.Fatalf("%d roles: state incomplete", n)
 		}
-		counts[n] = l.count.n.Load()
+		counts[n] = l.count.N()
 	}
 	// The session query, the catalog batch, one batch per managed database.
 	if counts[10] != 4 || counts[1000] != 4 {
@@ -70,5 +70,5 @@ func BenchmarkInspect10kRoles(b *testing.B) {
 	if roles < 10100 || memberships < 50000 {
 		b.Fatalf("read %d roles, %d memberships", roles, memberships)
 	}
-	b.ReportMetric(float64(l.count.n.Load())/float64(b.N), "roundtrips/op")
+	b.ReportMetric(float64(l.count.N())/float64(b.N), "roundtrips/op")
 }

@@ -6,30 +6,13 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/spec"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
-
-// roundTrips counts the statements and batches sent by traced sessions.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	r.n.Add(1)
-	return ctx
-}
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // bigFleet is the plan benchmark's workload: 100 group roles and 10,000
 // login roles, each login in 5 groups, every role with a comment; as a
@@ -90,7 +73,7 @@ func BenchmarkPlan10kRoles(b *testing.B) {
 	fsys := fstest.MapFS{"fleet.cue": {Data: []byte(src)}}
 
 	run := func(b *testing.B, wantDrift int) {
-		var rt roundTrips
+		var rt testenv.RoundTrips
 		var peak uint64
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -117,7 +100,7 @@ func BenchmarkPlan10kRoles(b *testing.B) {
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapInuse)
 		}
-		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "round-trips/op")
+		b.ReportMetric(float64(rt.N())/float64(b.N), "round-trips/op")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	}
 	b.Run("in-sync", func(b *testing.B) { run(b, 0) })
