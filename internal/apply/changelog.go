@@ -59,19 +59,23 @@ func (e *executor) queueLog(i int) {
 	}
 }
 
-// flushLog writes the queued rows in their own transaction.
+// flushLog writes the queued rows in their own transaction. The rows
+// record changes already made, so a cancelled apply still writes them,
+// within cleanupTimeout.
 func (e *executor) flushLog() error {
 	if len(e.pending) == 0 {
 		return nil
 	}
-	if err := e.ensureChangeLog(); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
+	defer cancel()
+	if err := e.ensureChangeLog(ctx); err != nil {
 		return err
 	}
-	conn, err := e.conn(e.primary, "postgres")
+	conn, err := e.connCtx(ctx, e.primary, "postgres")
 	if err != nil {
 		return &logError{fmt.Errorf("write change log on %s: %w", e.primary.Name(), err)}
 	}
-	if err := writeChangeLog(e.ctx, conn, e.pending); err != nil {
+	if err := writeChangeLog(ctx, conn, e.pending); err != nil {
 		return err
 	}
 	e.pending = nil
@@ -80,20 +84,20 @@ func (e *executor) flushLog() error {
 
 // ensureChangeLog creates the change log unless it exists; it writes
 // nothing when it does.
-func (e *executor) ensureChangeLog() error {
+func (e *executor) ensureChangeLog(ctx context.Context) error {
 	if e.changeLogReady {
 		return nil
 	}
-	conn, err := e.conn(e.primary, "postgres")
+	conn, err := e.connCtx(ctx, e.primary, "postgres")
 	if err != nil {
 		return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
 	}
 	var exists bool
-	if err := conn.QueryRow(e.ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
 		return &logError{fmt.Errorf("look up change log on %s: %w", e.primary.Name(), err)}
 	}
 	if !exists {
-		if _, err := conn.Exec(e.ctx, changeLogDDL); err != nil {
+		if _, err := conn.Exec(ctx, changeLogDDL); err != nil {
 			return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
 		}
 	}

@@ -18,6 +18,11 @@ type connKey struct{ instance, database string }
 // conn returns the apply's session to database on in, opening it on first
 // use. A session that broke is replaced.
 func (e *executor) conn(in *model.Instance, database string) (*pgx.Conn, error) {
+	return e.connCtx(e.ctx, in, database)
+}
+
+// connCtx is conn, dialling (if it must) under ctx.
+func (e *executor) connCtx(ctx context.Context, in *model.Instance, database string) (*pgx.Conn, error) {
 	k := connKey{in.Name(), database}
 	if c, ok := e.conns[k]; ok {
 		if !c.IsClosed() {
@@ -25,7 +30,7 @@ func (e *executor) conn(in *model.Instance, database string) (*pgx.Conn, error) 
 		}
 		delete(e.conns, k)
 	}
-	c, err := e.t.Dialer.Connect(e.ctx, in, database)
+	c, err := e.t.Dialer.Connect(ctx, in, database)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -78,17 +79,24 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		e.done(i, plan.StatusFailed, err.Error(), "")
 		return nil
 	}
+	// From here on the file may change on disk: writing, checking,
+	// reloading, probing and restoring run to the end even if the apply is
+	// cancelled (SIGTERM past the grace, Ctrl-C), bounded by their own
+	// timeout, so that a cancellation never leaves an unchecked candidate
+	// on disk nor passes for a lockout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), hbaSettleTimeout)
+	defer cancel()
 	written := !bytes.Equal(prev, candidate)
 	if !written {
 		var loaded time.Time
-		if err := conn.QueryRow(e.ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
 			return fmt.Errorf("read configuration load time of %s: %w", in.Name(), err)
 		}
 		if !info.ModTime.After(loaded) {
 			e.done(i, plan.StatusSkipped, "pg_hba.conf already holds the candidate", "")
 			return nil
 		}
-	} else if err := w.Write(e.ctx, in, path, candidate, info); err != nil {
+	} else if err := w.Write(ctx, in, path, candidate, info); err != nil {
 		e.done(i, plan.StatusFailed, err.Error()+"; not reloaded", "")
 		return nil
 	}
@@ -97,7 +105,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		if !written {
 			return why + "; the file on disk was already the candidate, nothing to restore"
 		}
-		if err := w.Write(e.ctx, in, path, prev, info); err != nil {
+		if err := w.Write(ctx, in, path, prev, info); err != nil {
 			e.log.Error("restore pg_hba.conf failed: the file on disk is the refused candidate",
 				"cluster", e.cluster(), "instance", in.Name(), "path", path, "error", err)
 			return why + "; restoring the previous file failed, the refused candidate is on disk: " + err.Error()
@@ -105,7 +113,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		return why + "; previous file restored"
 	}
 
-	bad, err := e.checkHBAFile(conn, in, len(lines))
+	bad, err := e.checkHBAFile(ctx, conn, in, len(lines))
 	switch {
 	case err != nil:
 		e.done(i, plan.StatusFailed, restore("cannot check the candidate: "+message(err))+", not reloaded", "")
@@ -114,19 +122,19 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		e.done(i, plan.StatusFailed, restore("PostgreSQL rejects the candidate: "+bad)+", not reloaded", "")
 		return nil
 	}
-	if err := reloadConf(e.ctx, conn); err != nil {
+	if err := reloadConf(ctx, conn); err != nil {
 		e.done(i, plan.StatusFailed, restore("written, but "+err.Error()), "")
 		return nil
 	}
-	probeErr := e.probe(in)
+	probeErr := e.probe(ctx, in)
 	if probeErr == nil {
 		e.done(i, plan.StatusApplied, "", "")
 		return nil
 	}
 	why := restore("reload locked out the reconciler (" + message(probeErr) + ")")
-	if err := reloadConf(e.ctx, conn); err != nil {
+	if err := reloadConf(ctx, conn); err != nil {
 		why += ", reload after restoring failed: " + err.Error()
-	} else if err := e.probe(in); err != nil {
+	} else if err := e.probe(ctx, in); err != nil {
 		why += ", reloaded, and logging in still fails: " + message(err)
 	} else {
 		why += " and reloaded"
@@ -135,10 +143,14 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 	return nil
 }
 
+// hbaSettleTimeout bounds write, check, reload, probe and restore of one
+// pg_hba.conf once the apply may no longer stop half-way.
+const hbaSettleTimeout = time.Minute
+
 // checkHBAFile reads pg_hba_file_rules, which parses the file now on disk,
 // and returns its error rows as "line N: message; …", or "".
-func (e *executor) checkHBAFile(conn *pgx.Conn, in *model.Instance, want int) (string, error) {
-	rows, _ := conn.Query(e.ctx, `SELECT line_number, coalesce(type, ''), coalesce(error, '') FROM pg_hba_file_rules`)
+func (e *executor) checkHBAFile(ctx context.Context, conn *pgx.Conn, in *model.Instance, want int) (string, error) {
+	rows, _ := conn.Query(ctx, `SELECT line_number, coalesce(type, ''), coalesce(error, '') FROM pg_hba_file_rules`)
 	var r model.HBARow
 	var bad []string
 	n := 0
@@ -161,14 +173,14 @@ func (e *executor) checkHBAFile(conn *pgx.Conn, in *model.Instance, want int) (s
 // probe logs in to the instance with a fresh session, as the reconciler
 // does (same user, address and TLS settings), to the database its session
 // uses.
-func (e *executor) probe(in *model.Instance) error {
+func (e *executor) probe(ctx context.Context, in *model.Instance) error {
 	db := "postgres"
 	if live := e.t.Live[in.Name()]; live != nil && live.Session.Database != "" {
 		db = live.Session.Database
 	}
-	c, err := e.t.Dialer.Connect(e.ctx, in, db)
+	c, err := e.t.Dialer.Connect(ctx, in, db)
 	if err != nil {
 		return err
 	}
-	return c.Close(e.ctx)
+	return c.Close(ctx)
 }

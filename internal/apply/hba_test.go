@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
@@ -238,5 +240,46 @@ func TestHBAFileLeftUnloadedIsReloaded(t *testing.T) {
 	wantStatus(t, res, plan.StatusApplied)
 	if !loadTime(t, env.Primary).After(before) {
 		t.Error("not reloaded")
+	}
+}
+
+// cancelOnWrite writes the file, then cancels the apply: a SIGTERM past
+// the grace period arriving between the write and the reload.
+type cancelOnWrite struct {
+	apply.HBAWriter
+	cancel context.CancelFunc
+}
+
+func (w cancelOnWrite) Write(ctx context.Context, in *model.Instance, path string, content []byte, info apply.FileInfo) error {
+	err := w.HBAWriter.Write(ctx, in, path, content, info)
+	w.cancel()
+	return err
+}
+
+// TestHBACancelledAfterWrite: once a candidate is on disk, cancelling the
+// apply does not stop it half-way: the file is still checked, reloaded
+// and probed, so what is on disk is what the server has loaded.
+func TestHBACancelledAfterWrite(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.opts.HBA = cancelOnWrite{HBAWriter: apply.NewLocalWriter(), cancel: cancel}
+	before := loadTime(t, env.Primary)
+	content := baseHBA + "host    all          all         10.9.0.0/16    scram-sha-256\n" +
+		"host    all          all         127.0.0.0/8    scram-sha-256\n"
+	res, err := apply.Apply(ctx, f.target(), plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{hbaChange(primaryName(), content)}}, f.opts)
+	if err != nil {
+		t.Logf("apply: %v", err)
+	}
+	if res == nil || len(res.Outcomes) != 1 || res.Outcomes[0].Status != plan.StatusApplied {
+		t.Fatalf("outcome after a cancel between write and reload: %+v", res)
+	}
+	if readHBA(t, env.Primary) != content || !loadTime(t, env.Primary).After(before) {
+		t.Fatal("the candidate is on disk but not loaded")
+	}
+	var n int
+	queryRow(t, env.Primary, "postgres", "SELECT count(*) FROM pg_hba_file_rules WHERE address = '10.9.0.0'", nil, &n)
+	if n != 1 {
+		t.Error("the new rule is not in pg_hba_file_rules")
 	}
 }

@@ -29,7 +29,7 @@ func (e *executor) runTx(db string, idx []int) error {
 	}
 	inTxLog := db == "postgres"
 	if inTxLog {
-		if err := e.ensureChangeLog(); err != nil {
+		if err := e.ensureChangeLog(e.ctx); err != nil {
 			e.fail(idx, err)
 			return err
 		}
