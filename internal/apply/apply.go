@@ -30,9 +30,12 @@ type Options struct {
 	DBSU                   string // dbsu name (local socket lockout check); default Globals.DBSU, then postgres
 	Logger                 *slog.Logger
 
-	// Allow filters changes by drift class (plan.Kind.DriftClass()); nil =
-	// all. Changes not allowed are Outcome StatusSkipped ("observe mode").
-	Allow func(plan.Change) bool
+	// Hold, when set, says why a change is not to be executed ("" = go
+	// ahead): a drift class in observe mode, an object the circuit breaker
+	// stopped correcting. Held changes are Outcome StatusSkipped with that
+	// reason, logged at debug level only: they come back every cycle and
+	// the drift metrics already show them.
+	Hold func(plan.Change) string
 
 	// Lock, when set, is the apply lock the caller already holds (taken
 	// before it inspected and planned); Apply uses its session and leaves
@@ -131,12 +134,16 @@ func (e *executor) triage() []int {
 	var todo []int
 	for i, c := range e.cp.Changes {
 		e.res.Outcomes[i].Change = c
+		held := ""
+		if e.opts.Hold != nil && c.Action != plan.ActionReport && c.Action != plan.ActionNote {
+			held = e.opts.Hold(c)
+		}
 		switch {
 		case c.Action == plan.ActionReport || c.Action == plan.ActionNote:
 			e.set(i, plan.StatusSkipped, "reported only: nothing to execute", "")
-		case e.opts.Allow != nil && !e.opts.Allow(c):
-			e.set(i, plan.StatusSkipped, "observe mode: drift class "+c.Kind.DriftClass()+" is not corrected", "")
-			e.report(i)
+		case held != "":
+			e.set(i, plan.StatusSkipped, held, "")
+			e.logChange(i, slog.LevelDebug, "change held back", slog.String("reason", held))
 		case e.opts.DryRun:
 			e.would(i)
 			e.set(i, plan.StatusSkipped, "dry run", "")

@@ -90,7 +90,12 @@ func TestDryRunAndObserveWriteNothing(t *testing.T) {
 	}
 
 	f.opts.DryRun = false
-	f.opts.Allow = func(c plan.Change) bool { return c.Kind.DriftClass() == "user" }
+	f.opts.Hold = func(c plan.Change) string {
+		if c.Kind.DriftClass() != "user" {
+			return "observe mode: drift class " + c.Kind.DriftClass() + " is not corrected"
+		}
+		return ""
+	}
 	res = f.apply(append(changes[2:], plan.Change{Kind: plan.KindUnmanaged, Action: plan.ActionNote, Object: "stranger"},
 		plan.Change{Kind: plan.KindHBA, Action: plan.ActionReport, Object: "pg_hba.conf", Instance: primaryName()})...)
 	wantStatus(t, res, plan.StatusSkipped)

@@ -16,8 +16,8 @@ const namespace = "pgreconciler"
 const (
 	ResultSuccess = "success" // the cluster was inspected and the plan applied (or observed) without error
 	ResultFailure = "failure" // an error: server down, a change failed, a writer failed
-	ResultBusy    = "busy"    // skipped: a reconcile of the cluster was still running
-	ResultRefused = "refused" // the source refused the commit, or a guard refused the plan
+	ResultBusy    = "busy"    // skipped: another reconciler held the cluster's apply lock
+	ResultRefused = "refused" // a guard refused changes (lockout, protected object); none failed
 )
 
 // Recorder records the reconciler's metrics on the registry it was

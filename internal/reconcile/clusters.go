@@ -212,8 +212,14 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	if !primaryDown && lock != nil && wantsApply(cp, g.cfg.Modes) {
 		res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: dialer, Live: live}, cp, apply.Options{
 			HBA: g.hba, Commit: rev.commit, Signer: rev.signer, Author: rev.author, DBSU: c.Globals.DBSU, Lock: lock,
-			Logger: d.log, Allow: func(ch plan.Change) bool {
-				return g.cfg.Modes.Of(ch.Kind.DriftClass()) == config.ModeApply && d.breakerAllows(c.Name, ch)
+			Logger: d.log, Hold: func(ch plan.Change) string {
+				if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
+					return "observe mode: drift class " + ch.Kind.DriftClass() + " is not corrected"
+				}
+				if !d.breakerAllows(c.Name, ch) {
+					return "circuit breaker: corrected too often; left alone until the next commit"
+				}
+				return ""
 			},
 		})
 		applied = res
@@ -230,6 +236,9 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		case err != nil:
 			result, errText = drift.ResultFailure, err.Error()
 			log.Error("apply failed", "err", err)
+		case res.Failed() && onlyRefused(res):
+			result, errText = drift.ResultRefused, failures(res)
+			log.Warn("a guard refused some changes", "refused", errText)
 		case res.Failed():
 			result, errText = drift.ResultFailure, failures(res)
 			log.Error("some changes failed", "failures", errText)
@@ -306,6 +315,17 @@ func appliedAny(r *plan.Result) bool {
 	return false
 }
 
+// onlyRefused reports whether every change that did not succeed was
+// refused by a guard (a lockout, a protected object), none failed.
+func onlyRefused(r *plan.Result) bool {
+	for _, o := range r.Outcomes {
+		if o.Status == plan.StatusFailed {
+			return false
+		}
+	}
+	return true
+}
+
 func failures(r *plan.Result) string {
 	var out []string
 	for _, o := range r.Outcomes {
@@ -374,7 +394,7 @@ func (d *Daemon) record(c *model.Cluster, rev *revision, cp plan.ClusterPlan, re
 	case drift.ResultSuccess:
 		s.LastSuccess = at
 		cs.backoff, cs.notUntil = 0, time.Time{}
-	case drift.ResultFailure:
+	case drift.ResultFailure, drift.ResultRefused:
 		cs.backoff = min(max(cs.backoff*2, minBackoff), maxBackoff)
 		cs.notUntil = at.Add(cs.backoff)
 	}
