@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -60,6 +62,7 @@ func (e *executor) instanceParameters(in *model.Instance, idx []int) error {
 		if err != nil {
 			e.fail([]int{i}, err)
 			if isFatal(err) {
+				e.failWritten(ws, "written to postgresql.auto.conf but not reloaded", err)
 				e.fail(idx, err)
 				return e.stopIfPrimary(in, err)
 			}
@@ -73,20 +76,29 @@ func (e *executor) instanceParameters(in *model.Instance, idx []int) error {
 		return nil
 	}
 	if err := reloadConf(e.ctx, conn); err != nil {
-		for _, w := range ws {
-			e.fail([]int{w.i}, fmt.Errorf("written, but %w", err))
-		}
+		e.failWritten(ws, "written to postgresql.auto.conf but not reloaded", err)
 		return e.stopIfPrimary(in, err)
 	}
 	for _, w := range ws {
 		if err := e.readBack(conn, in, w); err != nil {
 			e.fail([]int{w.i}, err)
 			if isFatal(err) {
+				e.failWritten(ws, "written and reloaded, but not read back", err)
 				return e.stopIfPrimary(in, err)
 			}
 		}
 	}
 	return nil
+}
+
+// failWritten fails the written changes not settled yet; what says how far
+// they got (the value written stays in postgresql.auto.conf).
+func (e *executor) failWritten(ws []written, what string, err error) {
+	for _, w := range ws {
+		if e.res.Outcomes[w.i].Status == 0 {
+			e.done(w.i, plan.StatusFailed, what+": "+message(err), dbconn.SQLState(err))
+		}
+	}
 }
 
 // stopIfPrimary turns a session failure on the primary into a fatal error;
@@ -116,17 +128,27 @@ func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*w
 	name := pgx.Identifier{s.Name}.Sanitize()
 	sql := "ALTER SYSTEM RESET " + name
 	if !p.Reset {
-		if err := pgconf.Validate(p.Value, s); err != nil {
+		value := p.Value.Reveal()
+		if err := pgconf.Validate(value, s); err != nil {
 			e.done(i, plan.StatusRefused, fmt.Sprintf("refused value for %s on %s: %v", s.Name, in.Name(), err), "")
 			return nil, nil
 		}
 		if s.Name == "shared_preload_libraries" {
-			if msg := e.checkLibraries(conn, in, p.Value, s); msg != "" {
+			if msg := e.checkLibraries(conn, in, value, s); msg != "" {
 				e.done(i, plan.StatusRefused, msg, "")
 				return nil, nil
 			}
 		}
-		sql = "ALTER SYSTEM SET " + name + " = " + pgconf.QuoteValue(s.Name, p.Value)
+		sql = "ALTER SYSTEM SET " + name + " = " + pgconf.QuoteValue(s.Name, value)
+	}
+	if pgconf.MaySecret(s.Name) && !p.Reset {
+		// The value may hold a credential: keep the statement out of the
+		// server log, pg_stat_activity and pg_stat_statements.
+		set, reset := e.quietSession()
+		if _, err := conn.Exec(e.ctx, set); err != nil {
+			return nil, fmt.Errorf("keep %s out of the server log on %s: %w", s.Name, in.Name(), err)
+		}
+		defer func() { _, _ = conn.Exec(context.WithoutCancel(e.ctx), reset) }()
 	}
 	if _, err := conn.Exec(e.ctx, sql); err != nil { // no arguments: simple protocol, no transaction block
 		return nil, err
@@ -138,6 +160,7 @@ func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*w
 // waits for a restart (Pending), and settles its change.
 func (e *executor) readBack(conn *pgx.Conn, in *model.Instance, w written) error {
 	p := e.cp.Changes[w.i].Parameter
+	value := p.Value.Reveal()
 	var setting, source string
 	var pending bool
 	var fileValue, fileError *string
@@ -149,7 +172,7 @@ func (e *executor) readBack(conn *pgx.Conn, in *model.Instance, w written) error
 	if err != nil {
 		return fmt.Errorf("read back %s on %s: %w", w.s.Name, in.Name(), err)
 	}
-	inFile := fileValue != nil && (p.Reset || pgconf.Equal(*fileValue, p.Value, w.s))
+	inFile := fileValue != nil && (p.Reset || pgconf.Equal(*fileValue, value, w.s))
 	fileErr := "the configuration files do not hold the value"
 	if fileError != nil {
 		fileErr = *fileError
@@ -162,25 +185,34 @@ func (e *executor) readBack(conn *pgx.Conn, in *model.Instance, w written) error
 		}
 		e.res.Outcomes[w.i].Pending = pending
 	case pgconf.RequiresRestart(w.s):
-		if !inFile && !pgconf.Equal(setting, p.Value, w.s) {
+		if !inFile && !pgconf.Equal(setting, value, w.s) {
 			e.done(w.i, plan.StatusFailed, "written but not in the configuration files: "+fileErr, "")
 			return nil
 		}
 		e.res.Outcomes[w.i].Pending = pending
-	case pgconf.Equal(setting, p.Value, w.s):
+	case pgconf.Equal(setting, value, w.s):
 	case inFile && fileError == nil && fileApplied != nil && *fileApplied &&
 		(pgconf.NewSessionsOnly(w.s) || source != "configuration file"):
 		// This session cannot show it (a value of its own, or one that only
 		// new sessions take), but the reload applied it.
 	default:
 		if fileError == nil {
-			fileErr = fmt.Sprintf("pg_settings shows %q (source %s)", setting, source)
+			fileErr = "pg_settings shows " + shownSetting(w.s.Name, setting) + " (source " + source + ")"
 		}
 		e.done(w.i, plan.StatusFailed, "written but not live: "+fileErr, "")
 		return nil
 	}
 	e.done(w.i, plan.StatusApplied, "", "")
 	return nil
+}
+
+// shownSetting is a pg_settings value as an error may quote it: not at all
+// when it may hold a credential (pgconf.MaySecret).
+func shownSetting(name, setting string) string {
+	if pgconf.MaySecret(name) {
+		return "another value"
+	}
+	return strconv.Quote(setting)
 }
 
 // readSetting reads the pg_settings row of name, or nil if the server has

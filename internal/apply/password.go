@@ -12,25 +12,49 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/scram"
 )
 
+// quietSettings keep a statement, and any error about it, out of the
+// server log and pg_stat_activity (P12). log_min_messages matters as much
+// as log_min_error_statement: a syntax error's ERROR line itself quotes the
+// text near the error, the secret. They need a superuser (or, in
+// PostgreSQL 15, GRANT SET ON PARAMETER); without it the SET fails before
+// any secret is sent.
+var quietSettings = [][2]string{
+	{"log_statement", "'none'"},
+	{"log_min_messages", "'panic'"},
+	{"log_min_error_statement", "'panic'"},
+	{"log_min_duration_statement", "-1"},
+	{"log_min_duration_sample", "-1"},
+	{"track_activities", "off"},
+}
+
 // quietSQL returns the SET LOCAL statements a password transaction runs
-// first, in their own round trip, so that neither the statement with the
-// hash nor an error about it reaches the server log, pg_stat_activity or
-// pg_stat_statements (P12). log_min_messages matters as much as
-// log_min_error_statement: a syntax error's ERROR line itself quotes the
-// text near the error, the hash. These settings need a superuser (or, in
-// PostgreSQL 15, GRANT SET ON PARAMETER); without it the transaction fails
-// before any hash is sent.
+// first, in their own round trip: quietSettings, and, where
+// pg_stat_statements tracks utility statements, that off too.
 func (e *executor) quietSQL() string {
-	q := `SET LOCAL log_statement = 'none';
-SET LOCAL log_min_messages = 'panic';
-SET LOCAL log_min_error_statement = 'panic';
-SET LOCAL log_min_duration_statement = -1;
-SET LOCAL log_min_duration_sample = -1;
-SET LOCAL track_activities = off`
-	if e.facts.pgssTracksUtility {
-		q += ";\n" + untrackedSQL
+	var q []string
+	for _, kv := range quietSettings {
+		q = append(q, "SET LOCAL "+kv[0]+" = "+kv[1])
 	}
-	return q
+	if e.facts.pgssTracksUtility {
+		q = append(q, untrackedSQL)
+	}
+	return strings.Join(q, ";\n")
+}
+
+// quietSession is quietSQL for a statement that cannot run in a
+// transaction (ALTER SYSTEM of a parameter that may hold a credential):
+// session-level SETs, and the RESETs that undo them.
+func (e *executor) quietSession() (set, reset string) {
+	var s, r []string
+	for _, kv := range quietSettings {
+		s = append(s, "SET "+kv[0]+" = "+kv[1])
+		r = append(r, "RESET "+kv[0])
+	}
+	if e.facts.pgssTracksUtility {
+		s = append(s, "SET pg_stat_statements.track_utility = off")
+		r = append(r, "RESET pg_stat_statements.track_utility")
+	}
+	return strings.Join(s, ";\n"), strings.Join(r, ";\n")
 }
 
 // password executes a change holding a password in its own transaction on
@@ -74,7 +98,7 @@ func (e *executor) password(i int) error {
 func (e *executor) passwordTx(db string, sqls []string, i int) error {
 	inTxLog := db == "postgres"
 	if inTxLog {
-		if err := e.ensureChangeLog(); err != nil { // before BEGIN: the same session
+		if err := e.ensureChangeLog(e.ctx); err != nil { // before BEGIN: the same session
 			return err
 		}
 	}

@@ -75,3 +75,14 @@ func TestScrub(t *testing.T) {
 		}
 	}
 }
+
+// TestShownSetting: readBack's "pg_settings shows …" never quotes a value
+// that may hold a credential (S5).
+func TestShownSetting(t *testing.T) {
+	if got := shownSetting("primary_conninfo", "host=10.0.0.1 password=s3cret"); strings.Contains(got, "s3cret") {
+		t.Errorf("shownSetting shows a conninfo: %q", got)
+	}
+	if got := shownSetting("work_mem", "4096"); got != `"4096"` {
+		t.Errorf("shownSetting(work_mem) = %s", got)
+	}
+}

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -186,13 +188,21 @@ func TestPasswords(t *testing.T) {
 			if len(pw) != 1 || pw[0].Action != tc.action || pw[0].Before != tc.before {
 				t.Fatalf("got %+v", pw)
 			}
-			for _, s := range pw[0].Statements {
-				if strings.Contains(s.SQL, tc.spec) || strings.Contains(s.String(), tc.spec) || strings.Contains(pw[0].Before+pw[0].After+pw[0].Reason, tc.spec) {
-					t.Fatal("a password reached the plan's text")
-				}
+			if text := planText(pw[0]); strings.Contains(text, tc.spec) {
+				t.Fatalf("a password reached the plan's text: %s", text)
 			}
 		})
 	}
+}
+
+// planText is everything a change shows: Before, After, Reason and every
+// statement's SQL, raw and printed.
+func planText(ch plan.Change) string {
+	text := ch.Before + "\n" + ch.After + "\n" + ch.Reason
+	for _, s := range ch.Statements {
+		text += "\n" + s.SQL + "\n" + s.String()
+	}
+	return text
 }
 
 func TestLockoutGuards(t *testing.T) {
@@ -215,6 +225,54 @@ func TestLockoutGuards(t *testing.T) {
 	}
 	if reports != 3 { // NOSUPERUSER and password for dbuser_dba, NOLOGIN for postgres
 		t.Fatalf("%d reports, want 3: %+v", reports, p.Changes)
+	}
+}
+
+// TestReplicationPassword (B4): a new password for the replication user
+// is reported, not planned: the replicas' Patroni keeps the old one.
+func TestReplicationPassword(t *testing.T) {
+	c, live := fixture()
+	verifier, _ := scram.Compute("old", []byte("0123456789abcdef"), 4096)
+	c.Roles = append(c.Roles, &model.Role{Name: "replicator", State: model.StateCreate, Comment: "r", Password: model.NewSecret("new-secret")})
+	live["pg-x-1"].Roles = append(live["pg-x-1"].Roles, &model.LiveRole{Name: "replicator", Login: true, Replication: true,
+		ConnLimit: -1, Comment: ptr("r"), Password: model.NewSecret(verifier)})
+	pw := changesOf(Cluster(c, live), plan.KindPassword)
+	if len(pw) != 1 || pw[0].Action != plan.ActionReport || len(pw[0].Statements) != 0 ||
+		!strings.Contains(pw[0].Reason, "replication user") || !strings.Contains(pw[0].Reason, "Patroni") {
+		t.Fatalf("got %+v", pw)
+	}
+	if strings.Contains(planText(pw[0]), "new-secret") {
+		t.Fatal("a password reached the plan's text")
+	}
+}
+
+// TestSelfConnLimitZero (B4): CONNECTION LIMIT 0 on the role the
+// reconciler logs in as locks it out unless it is a superuser.
+func TestSelfConnLimitZero(t *testing.T) {
+	c, live := fixture()
+	c.Role("dbuser_dba").ConnLimit = ptr(0)
+	roles := changesOf(Cluster(c, live), plan.KindRole)
+	if len(roles) != 1 || sqlOf(roles[0]) != `ALTER ROLE "dbuser_dba" CONNECTION LIMIT 0` {
+		t.Fatalf("superuser: got %+v", roles) // superusers are not held to a connection limit
+	}
+	c.Role("dbuser_dba").Superuser = nil
+	live["pg-x-1"].Role("dbuser_dba").Superuser = false
+	live["pg-x-1"].Session.Superuser = false
+	c.Role("dbuser_dba").Comment = "changed" // planned as usual alongside the report
+	p := Cluster(c, live)
+	roles = changesOf(p, plan.KindRole)
+	if len(roles) != 1 || roles[0].Action != plan.ActionReport || len(roles[0].Statements) != 0 ||
+		!strings.Contains(roles[0].After, "CONNECTION LIMIT 0") {
+		t.Fatalf("not a superuser: got %+v", roles)
+	}
+	if len(changesOf(p, plan.KindComment)) != 1 {
+		t.Fatalf("the comment change was lost: %+v", p.Changes)
+	}
+	// Another role may be limited to 0.
+	c.Role("app").ConnLimit = ptr(0)
+	roles = changesOf(Cluster(c, live), plan.KindRole)
+	if len(roles) != 2 || sqlOf(roles[1]) != `ALTER ROLE "app" CONNECTION LIMIT 0` {
+		t.Fatalf("app: got %+v", roles)
 	}
 }
 
@@ -244,6 +302,33 @@ func TestDropRole(t *testing.T) {
 	drop = changesOf(Cluster(c, live), plan.KindRole)
 	if drop[0].Action != plan.ActionReport || !strings.Contains(drop[0].Reason, "owns database(s) app") {
 		t.Fatalf("got %+v", drop)
+	}
+}
+
+// TestDropRoleAndDatabase (B2): the role's REASSIGN/DROP OWNED skip a
+// database the same plan drops before it.
+func TestDropRoleAndDatabase(t *testing.T) {
+	c, live := fixture()
+	c.Roles = append(c.Roles, &model.Role{Name: "legacy", State: model.StateAbsent})
+	c.Databases = []*model.Database{{Name: "olddb", State: model.DatabaseAbsent}}
+	st := live["pg-x-1"]
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "legacy", Login: true})
+	st.Databases = append(st.Databases, &model.LiveDatabase{Name: "olddb", Owner: "postgres", AllowConn: true})
+	p := Cluster(c, live)
+	var order []string
+	for _, ch := range p.Changes {
+		order = append(order, string(ch.Kind)+":"+ch.Object)
+	}
+	if got := strings.Join(order, " "); got != "database:olddb role:legacy" {
+		t.Fatalf("order %q", got)
+	}
+	for _, s := range p.Changes[1].Statements {
+		if s.Database == "olddb" {
+			t.Errorf("runs in the dropped database: %s", s.SQL)
+		}
+	}
+	if s := sqlOf(p.Changes[1]); !strings.Contains(s, `REASSIGN OWNED BY "legacy"`) || !strings.HasSuffix(s, `DROP ROLE "legacy"`) {
+		t.Errorf("the other databases lost the removal procedure: %s", s)
 	}
 }
 
@@ -306,6 +391,56 @@ func TestParameters(t *testing.T) {
 	p = Cluster(c, live)
 	if len(p.Changes) != 2 || p.Changes[0].Action != plan.ActionReport || p.Changes[1].Action != plan.ActionReport {
 		t.Fatalf("invalid values: %+v", p.Changes)
+	}
+}
+
+// TestSecretParameter (S5): a parameter value that may hold a credential
+// reaches the executor, but no form of the plan shows it.
+func TestSecretParameter(t *testing.T) {
+	c, live := fixture()
+	in := c.Instances[0]
+	pc := &model.LiveSetting{Name: "primary_conninfo", Setting: "host=10.0.0.2 user=replicator password=old-secret",
+		Context: "sighup", VarType: "string"}
+	live["pg-x-1"].Settings = map[string]*model.LiveSetting{"primary_conninfo": pc}
+	value := "host=10.0.0.3 user=replicator password=new-secret"
+	in.Parameters = []model.Parameter{{Name: "primary_conninfo", Value: value}, {Name: "ssl_passphrase_command", Value: "echo unknown-secret"}}
+	p := Cluster(c, live)
+	if len(p.Changes) != 2 || p.Changes[0].Action != plan.ActionChange || p.Changes[1].Action != plan.ActionReport {
+		t.Fatalf("got %+v", p.Changes)
+	}
+	ch := p.Changes[0]
+	if ch.Before != model.Redacted || ch.After != model.Redacted || ch.Parameter.Value.Reveal() != value ||
+		len(ch.Statements) != 1 || ch.Statements[0].Password.Reveal() != value || !ch.Statements[0].NoTx ||
+		ch.Statements[0].String() != `ALTER SYSTEM SET "primary_conninfo" = '<redacted>'` {
+		t.Fatalf("got %+v", ch)
+	}
+	pp := &plan.Plan{Clusters: []plan.ClusterPlan{p}}
+	var text, md, js strings.Builder
+	if err := errors.Join(pp.WriteText(&text), pp.WriteMarkdown(&md), pp.WriteJSON(&js)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "primary_conninfo") {
+		t.Fatal("the change is not in the text plan: the leak check would prove nothing")
+	}
+	for where, out := range map[string]string{"text": text.String(), "markdown": md.String(), "json": js.String(),
+		"change": planText(ch), "report": planText(p.Changes[1]) + fmt.Sprintf("%+v %#v", p, p)} {
+		if strings.Contains(out, "secret") {
+			t.Errorf("the %s plan shows a credential:\n%s", where, out)
+		}
+	}
+
+	// Another value written, pending a restart: still not shown. An empty
+	// value holds no secret.
+	pc.Context, pc.FileValue, pc.PendingRestart = "postmaster", ptr("password=pending-secret"), true
+	in.Parameters = []model.Parameter{{Name: "primary_conninfo", Value: value}}
+	if p := Cluster(c, live); len(p.Changes) != 1 || p.Changes[0].Before != model.Redacted+" (written, pending restart)" ||
+		strings.Contains(planText(p.Changes[0]), "secret") {
+		t.Fatalf("pending: %+v", p.Changes)
+	}
+	pc.Context, pc.FileValue, pc.PendingRestart = "sighup", nil, false
+	in.Parameters = []model.Parameter{{Name: "primary_conninfo", Value: ""}}
+	if p := Cluster(c, live); len(p.Changes) != 1 || sqlOf(p.Changes[0]) != `ALTER SYSTEM SET "primary_conninfo" = ''` {
+		t.Fatalf("empty: %+v", p.Changes)
 	}
 }
 

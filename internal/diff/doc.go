@@ -14,9 +14,9 @@
 //     with state revoke/absent is revoked, nothing undeclared is removed;
 //   - roles are removed only by state: absent, with Pigsty's drop procedure
 //     (NOLOGIN, terminate sessions, REASSIGN OWNED and DROP OWNED in every
-//     database, DROP ROLE); a role that owns a database is reported, not
-//     dropped; live roles the spec does not mention are reported as
-//     unmanaged, with no statements;
+//     database the plan does not drop, DROP ROLE); a role that owns a
+//     database is reported, not dropped; live roles the spec does not
+//     mention are reported as unmanaged, with no statements;
 //   - comments default to "business user <name>" / "business database
 //     <name>" (the spec loader applies the default);
 //   - expire_in does not churn: the role is in sync while its live expiry
@@ -36,8 +36,17 @@
 //
 // Lockout guard at plan time: nothing may lock out the dbsu or the
 // reconciler's own login role, so NOLOGIN, NOSUPERUSER or a new password
-// for them is reported (Action Report), never planned as a statement.
-// Built-in pg_* roles never get statements.
+// for them, and CONNECTION LIMIT 0 for the reconciler's role when it is
+// not a superuser, is reported (Action Report), never planned as a
+// statement. Nor may the replicas lose their stream: NOLOGIN,
+// NOREPLICATION or a new password for the replication user is reported
+// too (Patroni on the replicas holds its password). Built-in pg_* roles
+// never get statements.
+//
+// A server parameter value that may hold a credential (pgconf.MaySecret:
+// primary_conninfo, archive_command …) is never shown in a plan: Before and
+// After say model.Redacted, and the ALTER SYSTEM statement carries the
+// value in its Password.
 //
 // Diff does not execute anything (package apply does), does not validate
 // the spec (package spec) and does not read the catalog (package inspect).

@@ -13,12 +13,14 @@ import (
 // setting, or against the value written in postgresql.auto.conf when a
 // restart is pending. A value the server would refuse, or a parameter it
 // does not know, is reported and never planned. Parameters the spec does
-// not set are left alone.
+// not set are left alone. A value that may hold a credential
+// (pgconf.MaySecret) is never shown: Before and After say Redacted, and
+// the statement carries it in its Password.
 func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 	for _, p := range in.Parameters {
 		ls := st.Settings[p.Name]
-		ch := plan.Change{Kind: plan.KindParameter, Object: p.Name, Instance: in.Name(), After: p.Value,
-			Parameter: &plan.ParameterChange{Name: p.Name, Value: p.Value}}
+		ch := plan.Change{Kind: plan.KindParameter, Object: p.Name, Instance: in.Name(), After: shown(p.Name, p.Value),
+			Parameter: &plan.ParameterChange{Name: p.Name, Value: model.NewSecret(p.Value)}}
 		if ls == nil {
 			ch.Action, ch.Reason = plan.ActionReport, "the server does not know this parameter; not planned"
 			b.add(phParameter, ch)
@@ -49,16 +51,36 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 			ch.Before = display(*ls.FileValue, ls) + " (written, pending restart)"
 		}
 		ch.Action, ch.Reason = plan.ActionChange, "value differs"
-		ch.Statements = []plan.Statement{noTx("ALTER SYSTEM SET %s = %s", ident(p.Name), pgconf.QuoteValue(p.Name, p.Value))}
+		ch.Statements = []plan.Statement{alterSystem(p.Name, p.Value)}
 		b.add(phParameter, ch)
 	}
+}
+
+// alterSystem is the ALTER SYSTEM SET statement of a parameter. A value
+// that may hold a credential is its Password, never part of its SQL.
+func alterSystem(name, value string) plan.Statement {
+	if value == "" || !pgconf.MaySecret(name) {
+		return noTx("ALTER SYSTEM SET %s = %s", ident(name), pgconf.QuoteValue(name, value))
+	}
+	st := noTx("ALTER SYSTEM SET %s = %s", ident(name), plan.PasswordPlaceholder)
+	st.Password = model.NewSecret(value)
+	return st
+}
+
+// shown is a parameter value as a plan may show it: Redacted for a value
+// that may hold a credential. An empty value holds none and shows as it is.
+func shown(name, v string) string {
+	if v != "" && pgconf.MaySecret(name) {
+		return model.Redacted
+	}
+	return v
 }
 
 // display shows a pg_settings value with its unit ("16384 (8kB)" would
 // puzzle; "16384 x 8kB" is what PostgreSQL means).
 func display(v string, ls *model.LiveSetting) string {
 	if ls.Unit == "" || v == "" || v == "-1" {
-		return v
+		return shown(ls.Name, v) // what MaySecret names are strings: no unit
 	}
 	if ls.Unit == "8kB" {
 		return v + " x 8kB"

@@ -10,7 +10,8 @@ import (
 // match the spec's password. No plaintext is ever compared with plaintext:
 // a verifier or hash in the spec must equal the stored value; a plaintext
 // password is checked by recomputing the stored SCRAM verifier (or md5
-// hash) from it.
+// hash) from it. The passwords of the dbsu, of the reconciler's own role
+// and of the replication user are reported, never changed.
 func (b *builder) password(r *model.Role, live *model.LiveRole) {
 	if r.Password.IsZero() {
 		return
@@ -32,10 +33,16 @@ func (b *builder) password(r *model.Role, live *model.LiveRole) {
 		return
 	}
 	ch.Action, ch.Before, ch.Reason = plan.ActionChange, state, why
-	if ok, who := b.lockoutProtected(r.Name); ok {
+	switch ok, who := b.lockoutProtected(r.Name); {
+	case ok:
 		ch.Action, ch.Statements = plan.ActionReport, nil
 		ch.Reason = "not planned: " + who + "; set its password by hand (" + why + ")"
-	} else if state == "unknown" {
+	case r.Name == b.c.Globals.ReplicationUser:
+		ch.Action, ch.Statements = plan.ActionReport, nil
+		ch.Reason = "not planned: it is the replication user (pg_replication_username), and Patroni on the replicas would " +
+			"keep the old password and could not reconnect; change it by hand, together with " +
+			"postgresql.authentication.replication in patroni.yml on every member (" + why + ")"
+	case state == "unknown":
 		ch.Action, ch.Statements = plan.ActionReport, nil
 	}
 	b.add(phPassword, ch)

@@ -138,9 +138,13 @@ func (b *builder) alterRole(r *model.Role, live *model.LiveRole) {
 		after = append(after, pick(*w, a.yes, a.no))
 	}
 	if r.ConnLimit != nil && *r.ConnLimit != live.ConnLimit {
-		opts = append(opts, fmt.Sprintf("CONNECTION LIMIT %d", *r.ConnLimit))
-		before = append(before, fmt.Sprintf("connlimit %d", live.ConnLimit))
-		after = append(after, fmt.Sprintf("connlimit %d", *r.ConnLimit))
+		if *r.ConnLimit == 0 && r.Name == b.self && !live.Superuser {
+			guarded = append(guarded, "CONNECTION LIMIT 0 (it is the role the reconciler logs in as, and not a superuser)")
+		} else {
+			opts = append(opts, fmt.Sprintf("CONNECTION LIMIT %d", *r.ConnLimit))
+			before = append(before, fmt.Sprintf("connlimit %d", live.ConnLimit))
+			after = append(after, fmt.Sprintf("connlimit %d", *r.ConnLimit))
+		}
 	}
 	if exp, ok := b.wantExpiry(r); ok && !b.expiryInSync(r, live) {
 		if t, err := time.Parse("2006-01-02 15:04:05-07", exp); err == nil && r.Name == b.self && t.Before(b.now) {
@@ -317,8 +321,8 @@ func (b *builder) dropRole(r *model.Role) {
 		stmt("ALTER ROLE %s NOLOGIN", ident(r.Name)),
 		stmt("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()", literal(r.Name)))
 	for _, d := range b.pl.Databases {
-		if !d.AllowConn || d.Name == "template0" {
-			continue
+		if !d.AllowConn || d.Name == "template0" || b.dropsDatabase(d.Name) {
+			continue // a database this plan drops is gone before the role (phDropDatabase)
 		}
 		ch.Statements = append(ch.Statements,
 			inDB(d.Name, "REASSIGN OWNED BY %s TO %s", ident(r.Name), ident(successor)),
@@ -326,6 +330,17 @@ func (b *builder) dropRole(r *model.Role) {
 	}
 	ch.Statements = append(ch.Statements, stmt("DROP ROLE %s", ident(r.Name)))
 	b.add(phDropRole, ch)
+}
+
+// dropsDatabase reports whether the spec marks database name absent: the
+// plan drops it.
+func (b *builder) dropsDatabase(name string) bool {
+	for _, d := range b.c.Databases {
+		if d.Name == name && d.State == model.DatabaseAbsent {
+			return true
+		}
+	}
+	return false
 }
 
 // unmanaged notes live roles the spec does not mention: reported, never

@@ -18,7 +18,9 @@
 // parameters are GUC_LIST_QUOTE lists, the keywords quote_identifier()
 // quotes, and the one visible enum synonym (wal_compression "on" shown as
 // "pglz"; the display of every visible value is checked for the enums a
-// session can set, acceptance only for the others).
+// session can set, acceptance only for the others), and the parameters
+// whose values may hold a credential (MaySecret), which the oracle test
+// checks are plain string parameters, so that no refusal quotes them.
 //
 // What it does not do: no I/O and no SQL execution; no check hooks (time
 // zones, tablespaces, library files, DateStyle's rewriting to "ISO, MDY"

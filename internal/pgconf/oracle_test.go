@@ -36,6 +36,27 @@ func TestOracle(t *testing.T) {
 	t.Run("accepted by the server, refused here", o.stricter)
 	t.Run("list flattening", o.flattening)
 	t.Run("values written with ALTER SYSTEM", o.fileValues)
+	t.Run("secret parameters", o.secretParameters)
+}
+
+// secretParameters checks that the parameters MaySecret names exist and
+// are plain string parameters: Validate never quotes their values.
+func (o *oracle) secretParameters(t *testing.T) {
+	for _, name := range []string{"primary_conninfo", "archive_command", "restore_command", "archive_cleanup_command",
+		"recovery_end_command", "ssl_passphrase_command"} {
+		s := o.settings[name]
+		switch {
+		case !MaySecret(name):
+			t.Errorf("MaySecret(%s) = false", name)
+		case s == nil:
+			t.Errorf("%s: not a parameter of the server", name)
+		case s.VarType != "string":
+			t.Errorf("%s: type %s, want string", name, s.VarType)
+		}
+		if _, list := listParamOf(name); list {
+			t.Errorf("%s: a list parameter", name)
+		}
+	}
 }
 
 type oracle struct {

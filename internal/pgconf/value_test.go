@@ -202,3 +202,14 @@ func TestContexts(t *testing.T) {
 		}
 	}
 }
+
+func TestMaySecret(t *testing.T) {
+	for name, want := range map[string]bool{
+		"primary_conninfo": true, "Archive_Command": true, "ssl_passphrase_command": true,
+		"shared_buffers": false, "password_encryption": false, "primary_slot_name": false,
+	} {
+		if got := MaySecret(name); got != want {
+			t.Errorf("MaySecret(%s) = %v", name, got)
+		}
+	}
+}

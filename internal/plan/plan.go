@@ -97,7 +97,10 @@ func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 type Statement struct {
 	// SQL never holds a secret. When Password is set, SQL contains the
 	// placeholder PasswordPlaceholder exactly once, which the executor
-	// replaces with the quoted SCRAM verifier.
+	// replaces with the quoted SCRAM verifier. In the ALTER SYSTEM
+	// statement of a parameter whose value may hold a credential
+	// (pgconf.MaySecret), Password is that value; the executor builds the
+	// statement it runs from Change.Parameter.
 	SQL      string
 	Password model.Secret
 
@@ -117,7 +120,8 @@ type Statement struct {
 	NoTx bool
 }
 
-// PasswordPlaceholder stands for the password literal inside Statement.SQL.
+// PasswordPlaceholder stands for the literal of Statement.Password inside
+// Statement.SQL.
 const PasswordPlaceholder = "$PASSWORD$"
 
 // String is the statement as it may be printed and logged: the password,
@@ -155,10 +159,12 @@ type Change struct {
 }
 
 // ParameterChange is one server parameter to set or reset on an instance.
+// Value is a model.Secret because some values hold credentials
+// (pgconf.MaySecret): only the executor reveals it.
 type ParameterChange struct {
 	Name  string
-	Value string // the spec's value; ignored when Reset
-	Reset bool   // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
+	Value model.Secret // the spec's value; ignored when Reset
+	Reset bool         // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
 }
 
 // HBAFile is the desired pg_hba.conf of one instance.
