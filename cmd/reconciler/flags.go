@@ -19,13 +19,30 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; it returns false with an exit code when the
-// command should stop (help or a usage error).
+// parseFlags parses args, which must be flags only; it returns false with
+// an exit code when the command should stop (help or a usage error). An
+// argument that is not a flag is an error, never silently ignored:
+// `validate examples/repo` would otherwise validate the current directory.
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	return parseFlagsArgs(fs, args, 0)
+}
+
+// parseFlagsArgs is parseFlags for a command taking up to maxArgs
+// positional arguments.
+func parseFlagsArgs(fs *flag.FlagSet, args []string, maxArgs int) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK, false
 		}
+		return exitUsage, false
+	}
+	if fs.NArg() > maxArgs {
+		extra := fs.Arg(maxArgs)
+		hint := ""
+		if fs.Lookup("repo") != nil {
+			hint = fmt.Sprintf(" (a repository is given with --repo %s)", extra)
+		}
+		fmt.Fprintf(fs.Output(), "reconciler %s: unexpected argument %q%s\n", fs.Name(), extra, hint)
 		return exitUsage, false
 	}
 	return 0, true

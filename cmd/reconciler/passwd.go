@@ -17,7 +17,7 @@ import (
 func runPasswd(e *env, args []string) int {
 	fs := newFlags(e, "passwd", "passwd [--md5] USER   (the password is read from stdin)")
 	md5 := fs.Bool("md5", false, "print an md5 hash instead (only for clusters with pg_pwd_enc: md5)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlagsArgs(fs, args, 1); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
