@@ -2,6 +2,7 @@ package apply
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -28,12 +29,16 @@ func (e *executor) refusal(c *plan.Change) string {
 			return fmt.Sprintf("role %s is %s: never removed", c.Object, why)
 		}
 	}
-	if e.own[c.Object] && c.Kind == plan.KindPassword {
-		return fmt.Sprintf("role %s is the reconciler's own login role: an apply never changes its password", c.Object)
+	if c.Kind == plan.KindPassword {
+		if why := e.passwordProtected(c.Object); why != "" {
+			return fmt.Sprintf("role %s is %s: an apply never changes its password", c.Object, why)
+		}
 	}
 	for _, s := range c.Statements {
-		if !s.Password.IsZero() && e.own[s.PasswordRole] {
-			return fmt.Sprintf("role %s is the reconciler's own login role: an apply never changes its password", s.PasswordRole)
+		if !s.Password.IsZero() {
+			if why := e.passwordProtected(s.PasswordRole); why != "" {
+				return fmt.Sprintf("role %s is %s: an apply never changes its password", s.PasswordRole, why)
+			}
 		}
 		if c.Kind == plan.KindRole && e.own[c.Object] {
 			for _, kw := range []string{"NOLOGIN", "NOSUPERUSER"} {
@@ -41,7 +46,31 @@ func (e *executor) refusal(c *plan.Change) string {
 					return fmt.Sprintf("role %s is the reconciler's own login role: an apply never makes it %s", c.Object, kw)
 				}
 			}
+			if !e.facts.superuser && connLimitZero.MatchString(s.SQL) {
+				return fmt.Sprintf("role %s is the reconciler's own login role and not a superuser: an apply never sets CONNECTION LIMIT 0", c.Object)
+			}
 		}
+	}
+	return ""
+}
+
+// connLimitZero finds CONNECTION LIMIT 0 in a role statement.
+var connLimitZero = regexp.MustCompile(`(?i)\bCONNECTION\s+LIMIT\s+0\b`)
+
+// passwordProtected says why a role's password is never changed by an
+// apply, or "": the reconciler's own login (it would lock itself out), the
+// dbsu (Patroni and local tools hold it) and the replication user (the
+// replicas' Patroni holds the old one and could not reconnect).
+func (e *executor) passwordProtected(role string) string {
+	switch {
+	case role == "":
+		return ""
+	case e.own[role]:
+		return "the reconciler's own login role"
+	case role == e.dbsu():
+		return "the dbsu"
+	case role == e.t.Cluster.Globals.ReplicationUser:
+		return "the replication user"
 	}
 	return ""
 }

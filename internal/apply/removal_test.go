@@ -91,8 +91,9 @@ func TestRemovalStopsAtTheFailingStep(t *testing.T) {
 }
 
 // TestGuardsRefuseWhateverThePlanSays (S03, P7, P12): protected roles are
-// never removed, a database owner is never dropped, and the reconciler's
-// own login role keeps its password, LOGIN and SUPERUSER.
+// never removed, a database owner is never dropped, the reconciler's own
+// login role keeps its password, LOGIN and SUPERUSER, and neither the
+// replication user's nor the dbsu's password is changed.
 func TestGuardsRefuseWhateverThePlanSays(t *testing.T) {
 	f := newFixture(t)
 	botPW := rand.Text()
@@ -113,6 +114,8 @@ func TestGuardsRefuseWhateverThePlanSays(t *testing.T) {
 		removal("reconciler_bot", "postgres", "postgres"),
 		removal("db_owner", "postgres", "postgres"),
 		pwChange("reconciler_bot"),
+		pwChange(env.ReplUser),
+		pwChange("postgres"),
 		change(plan.KindRole, plan.ActionChange, "reconciler_bot", stmt("ALTER ROLE reconciler_bot NOLOGIN")),
 		change(plan.KindRole, plan.ActionChange, "reconciler_bot", stmt("ALTER ROLE reconciler_bot WITH nosuperuser")),
 	}
