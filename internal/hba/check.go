@@ -50,38 +50,93 @@ func CheckAddr(addr string) error {
 	if slices.Contains(addrAliases, addr) {
 		return nil
 	}
-	ip, bits, slash := strings.Cut(addr, "/")
-	octets := strings.Split(ip, ".")
-	if len(octets) != 4 || slices.ContainsFunc(octets, func(o string) bool { return !isDigits(o, 3) }) {
-		if strings.Contains(addr, ":") {
-			return fmt.Errorf("addr %q: IPv6 addresses are not accepted by Pigsty's addr field; use raw rules", addr)
-		}
+	slash, ok, err := checkIPv4(addr)
+	switch {
+	case !ok && strings.Contains(addr, ":"):
+		return fmt.Errorf("addr %q: IPv6 addresses are not accepted by Pigsty's addr field; use raw rules", addr)
+	case !ok:
 		return fmt.Errorf("unknown addr alias %q (known: %s, or an IPv4 CIDR); host names and IPv6 need raw rules",
 			addr, strings.Join(addrAliases, ", "))
+	case err != nil:
+		return fmt.Errorf("addr %w", err)
+	case !slash:
+		return fmt.Errorf("addr %q has no /mask: Pigsty renders it without one, and PostgreSQL then reads the auth method as a netmask and rejects the line; write %s/32", addr, addr)
+	}
+	return nil
+}
+
+// CheckCIDR checks an address range that the intra alias renders verbatim
+// (an entry of node_firewall_intranet): an IPv4 CIDR as CheckAddr accepts
+// it, or an IPv6 prefix; never a host name or alias.
+func CheckCIDR(s string) error {
+	if strings.Contains(s, ":") {
+		p, err := netip.ParsePrefix(s)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%q is not a CIDR range such as 10.0.0.0/8 or fd00::/8", s)
+		case p != p.Masked():
+			return fmt.Errorf("%q has host bits set: PostgreSQL matches it as %s; write that", s, p.Masked())
+		}
+		return nil
+	}
+	slash, ok, err := checkIPv4(s)
+	switch {
+	case !ok:
+		return fmt.Errorf("%q is not a CIDR range such as 10.0.0.0/8 or fd00::/8", s)
+	case err != nil:
+		return err
+	case !slash:
+		return fmt.Errorf("%q has no /mask: the intra alias renders it verbatim, and PostgreSQL then reads the auth method as a netmask and rejects the line", s)
+	}
+	return nil
+}
+
+// CheckIP checks an address that the admin alias renders with /32
+// appended (admin_ip): a bare IPv4 address.
+func CheckIP(s string) error {
+	if strings.Contains(s, "/") {
+		return fmt.Errorf("%q has a /mask: the admin alias appends /32; write the address alone", s)
+	}
+	if _, ok, err := checkIPv4(s); !ok {
+		return fmt.Errorf("%q is not an IPv4 address", s)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkIPv4 checks an IPv4 address with an optional /mask; ok is false
+// when s is not four dotted decimal numbers (with a mask or not) at all,
+// err describes what PostgreSQL would read differently.
+func checkIPv4(s string) (slash, ok bool, err error) {
+	ip, bits, slash := strings.Cut(s, "/")
+	octets := strings.Split(ip, ".")
+	if len(octets) != 4 || slices.ContainsFunc(octets, func(o string) bool { return !isDigits(o, 3) }) {
+		return slash, false, nil
 	}
 	var b [4]byte
 	for i, o := range octets {
 		n, _ := strconv.Atoi(o)
 		switch {
 		case n > 255:
-			return fmt.Errorf("addr %q: octet %s is out of range 0-255", addr, o)
+			return slash, true, fmt.Errorf("%q: octet %s is out of range 0-255", s, o)
 		case len(o) > 1 && o[0] == '0':
-			return fmt.Errorf("addr %q: octet %s has a leading zero, which PostgreSQL reads as octal", addr, o)
+			return slash, true, fmt.Errorf("%q: octet %s has a leading zero, which PostgreSQL reads as octal", s, o)
 		}
 		b[i] = byte(n)
 	}
 	if !slash {
-		return fmt.Errorf("addr %q has no /mask: Pigsty renders it without one, and PostgreSQL then reads the auth method as a netmask and rejects the line; write %s/32", addr, addr)
+		return false, true, nil
 	}
 	n, err := strconv.Atoi(bits)
 	if !isDigits(bits, 2) || err != nil || n > 32 || len(bits) > 1 && bits[0] == '0' {
-		return fmt.Errorf("addr %q: invalid CIDR mask /%s (want 0-32)", addr, bits)
+		return true, true, fmt.Errorf("%q: invalid CIDR mask /%s (want 0-32)", s, bits)
 	}
 	p := netip.PrefixFrom(netip.AddrFrom4(b), n).Masked()
 	if p.Addr().As4() != b {
-		return fmt.Errorf("addr %q has host bits set: PostgreSQL matches it as %s; write that", addr, p)
+		return true, true, fmt.Errorf("%q has host bits set: PostgreSQL matches it as %s; write that", s, p)
 	}
-	return nil
+	return true, true, nil
 }
 
 func isDigits(s string, max int) bool {
@@ -186,16 +241,26 @@ func checkCombination(addr, auth string) error {
 // file to it, even when the line is commented out by role gating) and must
 // not hold a line break. It returns the parsed line, or nil for a blank or
 // comment-only line.
+//
+// Errors quote the line with the values of secret options redacted (see
+// RedactText).
 func ParseRawLine(s string) (*Line, error) {
 	switch {
 	case strings.ContainsAny(s, "\r\n\x00"):
-		return nil, fmt.Errorf("pg_hba.conf line %q holds a line break or NUL", s)
+		return nil, fmt.Errorf("pg_hba.conf line %q holds a line break or NUL", RedactText(s))
 	case strings.HasSuffix(s, `\`):
-		return nil, fmt.Errorf("pg_hba.conf line %q ends with a backslash: PostgreSQL would join the next line to it", s)
+		return nil, fmt.Errorf("pg_hba.conf line %q ends with a backslash: PostgreSQL would join the next line to it", RedactText(s))
 	}
 	lines, errs := Parse(s)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("pg_hba.conf line %q: %s", s, errs[0].(*ParseError).Msg)
+		shown, hidden := redactText(s)
+		msg := errs[0].(*ParseError).Msg
+		for _, h := range hidden {
+			if h != "" {
+				msg = strings.ReplaceAll(msg, h, "<redacted>")
+			}
+		}
+		return nil, fmt.Errorf("pg_hba.conf line %q: %s", shown, msg)
 	}
 	if len(lines) == 0 {
 		return nil, nil

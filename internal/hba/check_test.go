@@ -48,6 +48,42 @@ func TestCheckAddr(t *testing.T) {
 	}
 }
 
+func TestCheckCIDRAndIP(t *testing.T) {
+	tests := []struct {
+		check func(string) error
+		in    string
+		inErr string // "" = valid
+	}{
+		{CheckCIDR, "10.0.0.0/8", ""}, {CheckCIDR, "192.168.0.0/16", ""}, {CheckCIDR, "fd00::/8", ""},
+		{CheckCIDR, "corp-net", `"corp-net" is not a CIDR range`},
+		{CheckCIDR, "intra", `"intra" is not a CIDR range`},
+		{CheckCIDR, "", `"" is not a CIDR range`},
+		{CheckCIDR, "10.0.0.0", `"10.0.0.0" has no /mask`},
+		{CheckCIDR, "10.1.2.3/8", `"10.1.2.3/8" has host bits set: PostgreSQL matches it as 10.0.0.0/8`},
+		{CheckCIDR, "fd00::1/8", "host bits set: PostgreSQL matches it as fd00::/8"},
+		{CheckCIDR, "10.0.0.0/33", "invalid CIDR mask /33"},
+		{CheckCIDR, "010.0.0.0/8", "leading zero"},
+		{CheckCIDR, "::1", "is not a CIDR range"},
+		{CheckIP, "10.10.10.10", ""},
+		{CheckIP, "10.10.10.10/32", `"10.10.10.10/32" has a /mask: the admin alias appends /32`},
+		{CheckIP, "admin.corp", `"admin.corp" is not an IPv4 address`},
+		{CheckIP, "::1", `"::1" is not an IPv4 address`},
+		{CheckIP, "10.10.10.256", "octet 256 is out of range"},
+	}
+	for _, tt := range tests {
+		err := tt.check(tt.in)
+		if tt.inErr == "" {
+			if err != nil {
+				t.Errorf("check(%q) = %v, want nil", tt.in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.inErr) {
+			t.Errorf("check(%q) = %v, want error containing %q", tt.in, err, tt.inErr)
+		}
+	}
+}
+
 func TestCheckAuth(t *testing.T) {
 	for _, a := range append(authAliasNames(), "") {
 		if err := CheckAuth(a); err != nil {

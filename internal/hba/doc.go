@@ -11,7 +11,11 @@
 //     aliases, role gating, ordering, column layout.
 //   - CheckAddr, CheckAuth, CheckRule, ParseRawLine: validation of rule
 //     objects and raw lines, with warnings (*Warning) kept apart from
-//     errors.
+//     errors; CheckCIDR and CheckIP for the globals the intra and admin
+//     aliases render (node_firewall_intranet, admin_ip).
+//   - RedactText: a raw line as written with secret option values
+//     (ldapbindpasswd, radiussecrets) hidden, for messages; Line.String
+//     does the same for a parsed line.
 //   - Parse, FromRow, RowError, Equal, Line.Key: PostgreSQL's tokenizer
 //     (quotes, comma lists, comments, backslash continuation, which 15
 //     supports) and parse_hba_line's checks; addresses normalised to

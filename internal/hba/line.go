@@ -1,6 +1,7 @@
 package hba
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
@@ -92,6 +93,71 @@ func (a Address) String() string {
 // secretOptions hold credentials; their values never appear in String and
 // appear in Key only as a digest.
 var secretOptions = map[string]bool{"ldapbindpasswd": true, "radiussecrets": true}
+
+// RedactText is pg_hba.conf text as written, valid or not, with the value
+// of every secret option replaced by <redacted>, for messages that quote a
+// raw line (String does the same for a parsed one). A value is the rest
+// of the blank-delimited word after the option's name and "=" (quotes
+// hide blanks), and the next word when the name or "=" stands alone, so a
+// value that PostgreSQL would split or refuse ("ldapbindpasswd= pw",
+// radiussecrets=a,b unquoted) is hidden whole; names are matched in any
+// case, in comments too.
+func RedactText(s string) string {
+	out, _ := redactText(s)
+	return out
+}
+
+// redactText also returns the tokens the hidden values hold, as the
+// tokenizer reads them (PostgreSQL's messages may quote one).
+func redactText(s string) (string, []string) {
+	lower := []byte(s) // ASCII only: offsets must stay those of s
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	var b strings.Builder
+	var hidden []string
+	for i := 0; i < len(s); {
+		at, name := -1, ""
+		for o := range secretOptions {
+			if j := bytes.Index(lower[i:], []byte(o)); j >= 0 && (at < 0 || i+j < at) {
+				at, name = i+j, o
+			}
+		}
+		if at < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		start := at + len(name)
+		for start < len(s) && isBlank(s[start]) {
+			start++
+		}
+		if start < len(s) && s[start] == '=' {
+			start++
+			for start < len(s) && isBlank(s[start]) {
+				start++
+			}
+		}
+		end := start
+		for inQuote := false; end < len(s) && (inQuote || !isBlank(s[end]) && s[end] != '\n'); end++ {
+			if s[end] == '"' {
+				inQuote = !inQuote
+			}
+		}
+		b.WriteString(s[i:start])
+		if end > start {
+			b.WriteString("<redacted>")
+			for _, f := range tokenizeLine(s[start:end]) {
+				for _, t := range f {
+					hidden = append(hidden, t.s)
+				}
+			}
+		}
+		i = end
+	}
+	return b.String(), hidden
+}
 
 // Key is the canonical text of the line, fields separated by two spaces;
 // secret option values are replaced by a digest. Equal lines have equal

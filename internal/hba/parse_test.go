@@ -257,3 +257,41 @@ func TestKeyHidesSecrets(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+func TestRedactText(t *testing.T) {
+	for in, want := range map[string]string{
+		"host all all 0.0.0.0/0 ldap ldapbasedn=y ldapbindpasswd=s3cret ldapserver=x": "host all all 0.0.0.0/0 ldap ldapbasedn=y ldapbindpasswd=<redacted> ldapserver=x",
+		`host all all 0.0.0.0/0 ldap ldapbindpasswd="s3 cret" ldapserver=x`:           "host all all 0.0.0.0/0 ldap ldapbindpasswd=<redacted> ldapserver=x",
+		"host all all 0.0.0.0/0 radius radiusservers=a,b radiussecrets=s1,s2":         "host all all 0.0.0.0/0 radius radiusservers=a,b radiussecrets=<redacted>",
+		"host all all 0.0.0.0/0 ldap ldapbindpasswd= s3cret":                          "host all all 0.0.0.0/0 ldap ldapbindpasswd= <redacted>",
+		"host all all 0.0.0.0/0 ldap ldapbindpasswd = s3cret":                         "host all all 0.0.0.0/0 ldap ldapbindpasswd = <redacted>",
+		"host all all 0.0.0.0/0 ldap LDAPBindPasswd=s3cret":                           "host all all 0.0.0.0/0 ldap LDAPBindPasswd=<redacted>",
+		"# old: ldapbindpasswd=s3cret":                                                "# old: ldapbindpasswd=<redacted>",
+		"host all all 0.0.0.0/0 ldap ldapbindpasswd=":                                 "host all all 0.0.0.0/0 ldap ldapbindpasswd=",
+		"host all all 0.0.0.0/0 md5":                                                  "host all all 0.0.0.0/0 md5",
+		"host \u0130\u0130 all 0.0.0.0/0 ldap ldapbindpasswd=s3cret":                  "host \u0130\u0130 all 0.0.0.0/0 ldap ldapbindpasswd=<redacted>",
+	} {
+		if got := RedactText(in); got != want {
+			t.Errorf("RedactText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A raw line's error quotes the line, and PostgreSQL's message may quote a
+// token of it: neither shows a secret option's value.
+func TestParseRawLineHidesSecrets(t *testing.T) {
+	for _, s := range []string{
+		"host all all 0.0.0.0/0 ldap ldapbindpasswd=s3cret",                          // no ldapbasedn
+		"host all all 0.0.0.0/0 ldap ldapbasedn=y ldapbindpasswd= s3cret",            // split value
+		"host all all 0.0.0.0/0 radius radiusservers=a radiussecrets=x,s3cret bogus", // split list
+		"host all all 0.0.0.0/0 ldap ldapbasedn=y ldapbindpasswd=s3cret\rhost",
+		"host all all 0.0.0.0/0 ldap ldapbasedn=y ldapbindpasswd=s3cret \\",
+	} {
+		_, err := ParseRawLine(s)
+		if err == nil {
+			t.Errorf("ParseRawLine(%q) accepted", s)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseRawLine(%q) = %v: shows the secret", s, err)
+		}
+	}
+}

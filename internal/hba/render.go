@@ -265,7 +265,7 @@ func checkField(name, v string) error {
 func defaultTitle(r model.HBARule) string {
 	if len(r.Rules) > 0 {
 		for _, raw := range r.Rules {
-			if f := strings.Fields(raw); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+			if f := strings.Fields(RedactText(raw)); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
 				return "raw: " + strings.Join(f, " ")
 			}
 		}

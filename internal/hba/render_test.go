@@ -237,6 +237,7 @@ func TestRenderErrors(t *testing.T) {
 		{"peer on tcp", model.HBARule{Addr: "world", Auth: "peer"}, nil, "peer authentication is only supported on local sockets"},
 		{"bad intranet", model.HBARule{Addr: "intra"}, func(g *model.Globals) { g.Intranet = []string{"10.0.0.1"} }, `invalid IP mask "scram-sha-256"`},
 		{"header injection", model.HBARule{Addr: "world"}, func(g *model.Globals) { g.DBSU = "postgres\nhost all all 0.0.0.0/0 trust" }, "control character"},
+		{"raw secret", model.HBARule{Rules: []string{"host all all 0.0.0.0/0 ldap ldapbasedn=y\x01 ldapbindpasswd=s3cret"}}, nil, "control character"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,6 +251,9 @@ func TestRenderErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "render pg_hba.conf of pg-test-1: ") {
 				t.Errorf("error %q lacks the instance", err)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows a secret option's value", err)
 			}
 		})
 	}

@@ -144,8 +144,16 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			continue
 		}
 		entries := cs.roles[i].get("roles")
+		listed := map[string]Pos{}
 		for j, m := range r.MemberOf {
 			p := entries.items[j].pos
+			if prev, dup := listed[m.Role]; dup {
+				// Two entries for one role (a grant and a revoke, or two
+				// sets of options) never converge: each run undoes the other.
+				cs.fail(p, RuleRole, "role %s lists %s twice in roles (also at %s)", r.Name, m.Role, cs.at(prev))
+				continue
+			}
+			listed[m.Role] = p
 			switch {
 			case m.Role == r.Name:
 				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)

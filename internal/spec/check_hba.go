@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"math/bits"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -20,6 +22,7 @@ var userAliases = map[string]bool{"${dbsu}": true, "${repl}": true, "${monitor}"
 // differs between instances only in role gating and the header, neither
 // of which can fail.
 func (cs *clusterSrc) checkHBA() {
+	globalsOK := cs.checkAddrGlobals()
 	checked := map[*node]bool{}
 	bad := map[*node]bool{}
 	var rendered [][]*node
@@ -34,7 +37,7 @@ func (cs *clusterSrc) checkHBA() {
 			}
 			failed = failed || bad[n]
 		}
-		if failed || slices.ContainsFunc(rendered, func(prev []*node) bool { return slices.Equal(prev, nodes) }) {
+		if failed || !globalsOK || slices.ContainsFunc(rendered, func(prev []*node) bool { return slices.Equal(prev, nodes) }) {
 			continue
 		}
 		rendered = append(rendered, nodes)
@@ -42,6 +45,33 @@ func (cs *clusterSrc) checkHBA() {
 			cs.fail(cs.hosts[in].pos, RuleHBA, "instance %s: render pg_hba.conf: %v", in.Name(), err)
 		}
 	}
+}
+
+// checkAddrGlobals checks the globals that address aliases render
+// verbatim, where they are written: the node_firewall_intranet ranges
+// (intra) and admin_ip (admin, with /32 appended). Unchecked, a name would
+// become a host-name match and a bare address a line PostgreSQL refuses.
+// It reports whether they are valid.
+func (cs *clusterSrc) checkAddrGlobals() bool {
+	ok := true
+	if v := cs.primary.get("admin_ip"); v != nil && v.kind == kindString && v.scalar != "" {
+		if err := hba.CheckIP(v.scalar); err != nil {
+			cs.fail(v.pos, RuleHBA, "admin_ip: %v", err)
+			ok = false
+		}
+	}
+	if v := cs.primary.get("node_firewall_intranet"); v != nil && v.kind == kindList {
+		for i, it := range v.items {
+			if it.kind != kindString {
+				continue // refused by the schema
+			}
+			if err := hba.CheckCIDR(it.scalar); err != nil {
+				cs.fail(it.pos, RuleHBA, "node_firewall_intranet[%d]: %v", i, err)
+				ok = false
+			}
+		}
+	}
+	return ok
 }
 
 // checkHBARule reports the problems of one rule object at the field they
@@ -117,10 +147,12 @@ func splitErrors(err error) []error {
 // rawLine is a raw pg_hba.conf line of a rule's rules list, classified for
 // the policy checks.
 type rawLine struct {
-	text     string
+	text     string // as written, secret option values redacted
 	tcp, ssl bool
 	loopback bool
 	method   string
+	users    string         // the user column, comma-separated
+	addrs    []netip.Prefix // the addresses it matches, when they are IP ranges
 }
 
 // rawLines classifies a rule's raw lines (invalid ones are reported by
@@ -132,10 +164,25 @@ func rawLines(r model.HBARule) []rawLine {
 		if err != nil || l == nil {
 			continue
 		}
-		rl := rawLine{text: raw, method: l.Method, tcp: l.Type != hba.Local, ssl: l.Type == hba.HostSSL}
-		if l.Address.Kind == hba.AddrIP || l.Address.Kind == hba.AddrMask {
-			p := l.Address.Prefix
-			rl.loopback = p.IsValid() && loopback(p)
+		rl := rawLine{text: hba.RedactText(raw), method: l.Method, tcp: l.Type != hba.Local, ssl: l.Type == hba.HostSSL,
+			users: strings.Join(l.Users, ",")}
+		switch a := l.Address; a.Kind {
+		case hba.AddrIP:
+			rl.loopback = loopback(a.Prefix)
+			rl.addrs = []netip.Prefix{a.Prefix}
+		case hba.AddrMask:
+			// A non-contiguous mask: the prefix of its leading ones holds
+			// every address the line matches.
+			n := 0
+			for _, b := range a.Mask.AsSlice() {
+				n += bits.LeadingZeros8(^b)
+				if b != 0xff {
+					break
+				}
+			}
+			rl.addrs = []netip.Prefix{netip.PrefixFrom(a.IP, n).Masked()}
+		case hba.AddrAll:
+			rl.addrs = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
 		}
 		out = append(out, rl)
 	}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -18,12 +19,27 @@ func optBool(n *node) *bool {
 	return &b
 }
 
-func optInt(n *node) *int {
+func (cs *clusterSrc) optInt(n *node) *int {
 	if n.isNull() || n.kind != kindInt {
 		return nil
 	}
-	i := n.integer()
+	i, ok := cs.integer(n)
+	if !ok {
+		return nil
+	}
 	return &i
+}
+
+// integer decodes an int scalar. The schema bounds every integer field
+// (#Int4), so one that does not fit an int has been refused already; it is
+// reported all the same, never clamped.
+func (cs *clusterSrc) integer(n *node) (int, bool) {
+	i, err := strconv.Atoi(n.scalar)
+	if err != nil {
+		cs.fail(n.pos, RuleSchema, "integer out of range")
+		return 0, false
+	}
+	return i, true
 }
 
 func optStr(n *node) string {
@@ -56,7 +72,7 @@ func (cs *clusterSrc) decodeRoles() {
 			if it.kind != kindMap {
 				continue
 			}
-			c.Roles = append(c.Roles, decodeRole(it, list.system))
+			c.Roles = append(c.Roles, cs.decodeRole(it, list.system))
 			cs.roles = append(cs.roles, it)
 		}
 	}
@@ -76,7 +92,7 @@ func (cs *clusterSrc) decodeRoles() {
 	}
 }
 
-func decodeRole(n *node, system bool) *model.Role {
+func (cs *clusterSrc) decodeRole(n *node, system bool) *model.Role {
 	r := &model.Role{
 		Name:          optStr(n.get("name")),
 		State:         model.StateCreate,
@@ -88,12 +104,12 @@ func decodeRole(n *node, system bool) *model.Role {
 		Inherit:       optBool(n.get("inherit")),
 		Replication:   optBool(n.get("replication")),
 		BypassRLS:     optBool(n.get("bypassrls")),
-		ConnLimit:     optInt(n.get("connlimit")),
-		ExpireIn:      optInt(n.get("expire_in")),
+		ConnLimit:     cs.optInt(n.get("connlimit")),
+		ExpireIn:      cs.optInt(n.get("expire_in")),
 		ExpireAt:      optStr(n.get("expire_at")),
 		Pgbouncer:     boolOr(n.get("pgbouncer"), false),
 		PoolMode:      optStr(n.get("pool_mode")),
-		PoolConnLimit: optInt(n.get("pool_connlimit")),
+		PoolConnLimit: cs.optInt(n.get("pool_connlimit")),
 		System:        system,
 	}
 	if optStr(n.get("state")) == "absent" {
@@ -155,12 +171,12 @@ func (cs *clusterSrc) decodeDatabases() {
 		if it.kind != kindMap {
 			continue
 		}
-		cs.c.Databases = append(cs.c.Databases, decodeDatabase(it))
+		cs.c.Databases = append(cs.c.Databases, cs.decodeDatabase(it))
 		cs.dbs = append(cs.dbs, it)
 	}
 }
 
-func decodeDatabase(n *node) *model.Database {
+func (cs *clusterSrc) decodeDatabase(n *node) *model.Database {
 	d := &model.Database{
 		Name:               optStr(n.get("name")),
 		State:              model.DatabaseCreate,
@@ -179,16 +195,16 @@ func decodeDatabase(n *node) *model.Database {
 		IsTemplate:         optBool(n.get("is_template")),
 		AllowConn:          optBool(n.get("allowconn")),
 		RevokeConn:         optBool(n.get("revokeconn")),
-		ConnLimit:          optInt(n.get("connlimit")),
+		ConnLimit:          cs.optInt(n.get("connlimit")),
 		Settings:           decodeSettings(n.get("parameters")),
 		Baseline:           optStr(n.get("baseline")),
 		Pgbouncer:          boolOr(n.get("pgbouncer"), true),
 		PoolAuthUser:       optStr(n.get("pool_auth_user")),
 		PoolMode:           optStr(n.get("pool_mode")),
-		PoolSize:           optInt(n.get("pool_size")),
-		PoolSizeMin:        optInt(n.get("pool_size_min")),
-		PoolReserve:        optInt(n.get("pool_reserve")),
-		PoolConnLimit:      optInt(n.get("pool_connlimit")),
+		PoolSize:           cs.optInt(n.get("pool_size")),
+		PoolSizeMin:        cs.optInt(n.get("pool_size_min")),
+		PoolReserve:        cs.optInt(n.get("pool_reserve")),
+		PoolConnLimit:      cs.optInt(n.get("pool_connlimit")),
 		RegisterDatasource: boolOr(n.get("register_datasource"), true),
 	}
 	switch optStr(n.get("state")) {
@@ -224,7 +240,7 @@ func decodeDatabase(n *node) *model.Database {
 	return d
 }
 
-func decodeHBARule(n *node, def bool) model.HBARule {
+func (cs *clusterSrc) decodeHBARule(n *node, def bool) model.HBARule {
 	r := model.HBARule{
 		User:    optStr(n.get("user")),
 		DB:      optStr(n.get("db")),
@@ -232,7 +248,7 @@ func decodeHBARule(n *node, def bool) model.HBARule {
 		Auth:    optStr(n.get("auth")),
 		Title:   optStr(n.get("title")),
 		Role:    optStr(n.get("role")),
-		Order:   optInt(n.get("order")),
+		Order:   cs.optInt(n.get("order")),
 		Default: def,
 	}
 	if l := n.get("rules"); l != nil {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,8 @@ outer:
 // that each problem listed in its "want" section ("FILE:LINE:COL: text")
 // is reported at exactly that position with a message containing the text,
 // and that no other error is reported. No string of its "secrets" section
-// may appear in any problem.
+// may appear in any problem. The archive is loaded with the policy profile
+// its "profile" section names, or none.
 func TestInvalidSpecs(t *testing.T) {
 	l := newTestLoader(t)
 	files, _ := filepath.Glob("testdata/invalid/*.txtar")
@@ -56,8 +58,9 @@ func TestInvalidSpecs(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			fsys, extra := archiveFS(t, file, "want", "secrets")
-			res, err := l.Load(fsys, Options{Profile: "none"})
+			fsys, extra := archiveFS(t, file, "want", "secrets", "profile")
+			profile := cmp.Or(strings.TrimSpace(extra["profile"]), "none")
+			res, err := l.Load(fsys, Options{Profile: profile})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
@@ -114,7 +115,7 @@ func describeRule(r model.HBARule) string {
 		what = "default rule"
 	}
 	if len(r.Rules) > 0 {
-		return fmt.Sprintf("raw %s %q", what, strings.Join(r.Rules, "; "))
+		return fmt.Sprintf("raw %s %q", what, hba.RedactText(strings.Join(r.Rules, "; ")))
 	}
 	if r.Title != "" {
 		return fmt.Sprintf("%s %q {user: %s, db: %s, addr: %s, auth: %s}", what, r.Title, r.User, r.DB, r.Addr, r.Auth)
@@ -172,17 +173,33 @@ func memberOf(c *model.Cluster, role, group string, seen map[string]bool) bool {
 	return false
 }
 
+// checkAdminSSL judges rule objects and raw lines alike. Raw lines are
+// judged by the addresses they match when those are IP ranges; a host
+// name, samehost or samenet cannot be placed without the network.
 func checkAdminSSL(b *built, report func(Pos, string)) {
 	b.eachActiveHBA(func(h hbaRuleRef) {
-		r := h.rule
-		if len(r.Rules) > 0 || sslAuth(r.Auth) || denyAuth(r.Auth) || !matchesAdmin(r.User, h.cs.c) {
-			return
+		r, g := h.rule, h.cs.c.Globals
+		outside := func(addrs []netip.Prefix) (netip.Prefix, bool) {
+			for _, p := range addrs {
+				if !insideIntranet(p, g.Intranet) {
+					return p, true
+				}
+			}
+			return netip.Prefix{}, false
 		}
-		for _, p := range ruleAddrs(r, h.cs.c) {
-			if !insideIntranet(p, h.cs.c.Globals.Intranet) {
+		if len(r.Rules) == 0 && !sslAuth(r.Auth) && !denyAuth(r.Auth) && matchesAdmin(r.User, h.cs.c) {
+			if p, ok := outside(ruleAddrs(r, h.cs.c)); ok {
 				report(h.cs.at(h.node.pos), fmt.Sprintf("%s lets the admin user %s in from %s (outside the intranet) without SSL; use auth: ssl or cert",
-					describeRule(r), h.cs.c.Globals.AdminUser, p))
-				return
+					describeRule(r), g.AdminUser, p))
+			}
+		}
+		for _, l := range rawLines(r) {
+			if !l.tcp || l.ssl || l.method == "reject" || !matchesAdmin(l.users, h.cs.c) {
+				continue
+			}
+			if p, ok := outside(l.addrs); ok {
+				report(h.cs.at(h.node.pos), fmt.Sprintf("raw rule %q lets the admin user %s in from %s (outside the intranet) without SSL; use hostssl",
+					l.text, g.AdminUser, p))
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -262,8 +263,9 @@ func exportValue(v cue.Value, depth int) *node {
 		b, _ := v.Bool()
 		n.kind, n.scalar = kindBool, fmt.Sprint(b)
 	case cue.IntKind:
-		i, _ := v.Int64()
-		n.kind, n.scalar = kindInt, fmt.Sprint(i)
+		// Exact, not clamped to 64 bits: the schema judges the value as is.
+		i, _ := v.Int(nil)
+		n.kind, n.scalar = kindInt, i.String()
 	case cue.FloatKind:
 		f, _ := v.Float64()
 		n.kind, n.scalar = kindFloat, fmt.Sprint(f)
@@ -280,26 +282,36 @@ func cuePos(p token.Pos) Pos {
 	return Pos{File: p.Filename(), Line: p.Line(), Col: p.Column()}
 }
 
-// cueProblems converts CUE errors into Problems, picking for each the
-// position that lies in the spec repository rather than in the schema.
+// cueProblems converts CUE errors into Problems, at the first position
+// that lies in the spec repository rather than in the schema; the others
+// are listed in the message.
+//
+// The values in a CUE message are never shown, whatever the path: a
+// password may come from a hidden field, a definition or any other field
+// by reference, and the path of the error is then that field's. Kinds and
+// operators are kept (see redactArgs).
 func cueProblems(err error, rule string) Problems {
 	var out Problems
 	for _, e := range cueerrors.Errors(err) {
 		var pos Pos
+		var also []string
 		for _, p := range cueerrors.Positions(e) {
-			if cp := cuePos(p); cp.File != "" && !strings.HasPrefix(cp.File, schemaPrefix) {
+			cp := cuePos(p)
+			switch {
+			case cp.File == "" || strings.HasPrefix(cp.File, schemaPrefix) || cp == pos:
+			case pos.File == "":
 				pos = cp
-				break
+			case !slices.Contains(also, cp.String()):
+				also = append(also, cp.String())
 			}
 		}
 		format, args := e.Msg()
-		path := e.Path()
-		if len(path) > 0 && secretField(path[len(path)-1]) {
-			args = redactArgs(args)
-		}
-		msg := fmt.Sprintf(format, args...)
-		if len(path) > 0 {
+		msg := fmt.Sprintf(format, redactArgs(args)...)
+		if path := e.Path(); len(path) > 0 {
 			msg = strings.Join(path, ".") + ": " + msg
+		}
+		if len(also) > 0 {
+			msg += " (also at " + strings.Join(also, ", ") + ")"
 		}
 		out = append(out, Problem{Pos: pos, Rule: rule, Message: msg})
 	}

@@ -156,8 +156,12 @@ func (r *yamlReader) scalar(n *yaml.Node) *node {
 		out.scalar = strings.ToLower(n.Value)
 	case "!!int":
 		v, err := strconv.ParseInt(n.Value, 0, 64)
-		if err != nil {
-			return r.fail(n, "invalid integer %q", n.Value)
+		switch {
+		// The scalar is not shown: it may be a password.
+		case errors.Is(err, strconv.ErrRange):
+			return r.fail(n, "invalid integer: out of the 64-bit range")
+		case err != nil:
+			return r.fail(n, "invalid integer")
 		}
 		out.kind, out.scalar = kindInt, strconv.FormatInt(v, 10)
 	case "!!float":

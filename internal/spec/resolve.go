@@ -177,7 +177,7 @@ func resolveCluster(inv *inventory, g *group) *clusterSrc {
 		if seq == nil || seq.kind != kindInt {
 			cs.fail(h.pos, RuleIdentity, "host %s of cluster %s: pg_seq is required", h.ip, c.Name)
 		} else {
-			in.Seq = seq.integer()
+			in.Seq, _ = cs.integer(seq)
 		}
 		if role == nil || role.kind != kindString {
 			cs.fail(h.pos, RuleIdentity, "host %s of cluster %s: pg_role is required", h.ip, c.Name)
@@ -188,7 +188,9 @@ func resolveCluster(inv *inventory, g *group) *clusterSrc {
 			in.OfflineQuery = v.boolean()
 		}
 		if v := hs.get("pg_port"); v != nil && v.kind == kindInt {
-			in.Port = v.integer()
+			if port, ok := cs.integer(v); ok {
+				in.Port = port
+			}
 		}
 		c.Instances = append(c.Instances, in)
 	}
@@ -226,7 +228,7 @@ func resolveCluster(inv *inventory, g *group) *clusterSrc {
 				continue
 			}
 			for _, it := range v.items {
-				in.HBA = append(in.HBA, decodeHBARule(it, list.def))
+				in.HBA = append(in.HBA, cs.decodeHBARule(it, list.def))
 				cs.hba[in] = append(cs.hba[in], it)
 			}
 		}

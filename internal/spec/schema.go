@@ -123,7 +123,7 @@ type snode struct {
 	anyOf map[kind]bool
 	re    *regexp.Regexp
 	reSet bool
-	memo  map[string]string // kind+value → "" (valid) or message
+	memo  map[string]string // kind+value → "" (valid) or message; see checkScalar
 }
 
 type sfield struct {
@@ -278,8 +278,9 @@ func (w *walker) walk(d *node, sn *snode, path string) {
 			w.walk(it, v.elem, indexPath(path, i))
 		}
 	default:
-		if msg := sn.checkScalar(d); msg != "" {
-			if secretPath(path) {
+		secret := secretPath(path)
+		if msg := sn.checkScalar(d, !secret); msg != "" {
+			if secret {
 				msg = "invalid value " + redacted{}.String()
 			}
 			w.fail(d.pos, path, "%s", msg)
@@ -309,18 +310,34 @@ func (w *walker) walkStruct(d *node, sn *snode, path string) {
 	}
 }
 
+// The memo of a schema node lives as long as the Loader (the daemon's
+// lifetime) and sees every commit's values: it is bounded, and short values
+// (names, enumerations, numbers), the ones that repeat, are the ones kept.
+const (
+	maxMemo      = 4096 // verdicts per schema node
+	maxMemoValue = 64   // bytes of a value worth keeping
+)
+
 // checkScalar returns "" when CUE accepts the scalar d for this
-// constraint, else CUE's message.
-func (n *snode) checkScalar(d *node) string {
-	key := string(rune('0'+d.kind)) + d.scalar
-	if msg, ok := n.memo[key]; ok {
-		return msg
+// constraint, else CUE's message. The verdict is memoised per distinct
+// value when memoise is set (never for a secret: the memo would keep it)
+// and the value is short, while the memo has room.
+func (n *snode) checkScalar(d *node, memoise bool) string {
+	memoise = memoise && len(d.scalar) <= maxMemoValue
+	var key string
+	if memoise {
+		key = string(rune('0'+d.kind)) + d.scalar
+		if msg, ok := n.memo[key]; ok {
+			return msg
+		}
 	}
 	msg := n.checkScalarUncached(d)
-	if n.memo == nil {
-		n.memo = map[string]string{}
+	if memoise && len(n.memo) < maxMemo {
+		if n.memo == nil {
+			n.memo = map[string]string{}
+		}
+		n.memo[key] = msg
 	}
-	n.memo[key] = msg
 	return msg
 }
 

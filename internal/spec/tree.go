@@ -98,11 +98,6 @@ func (n *node) str() string { return n.scalar }
 
 func (n *node) boolean() bool { return n.kind == kindBool && n.scalar == "true" }
 
-func (n *node) integer() int {
-	v, _ := strconv.Atoi(n.scalar)
-	return v
-}
-
 // text renders a scalar the way PostgreSQL reads it in a parameter value:
 // booleans as on/off, numbers as written.
 func (n *node) text() string {
@@ -160,7 +155,8 @@ func numEqual(a, b string) bool {
 
 // unify merges o into n with CUE's semantics for plain data: maps merge
 // field by field, everything else must be equal. Conflicts are reported
-// with both positions; n keeps its value.
+// with both positions and without the values (see shape); n keeps its
+// value.
 func unify(n, o *node, path string, report func(Problem)) *node {
 	if n == nil {
 		return o
@@ -199,7 +195,7 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 	}
 	if !n.equal(o) {
 		report(Problem{Pos: o.pos, Rule: RuleConflict,
-			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.describeAt(path), n.describeAt(path), n.pos)})
+			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.shape(), n.shape(), n.pos)})
 	}
 	return n
 }
