@@ -172,20 +172,27 @@ func checkLoginExpiry(b *built, report func(Pos, string)) {
 	})
 }
 
+// checkPasswordComplexity judges the shared_preload_libraries each
+// instance will run with: pg_libs, unless pg_parameters sets it, which wins.
 func checkPasswordComplexity(b *built, report func(Pos, string)) {
 	for _, cs := range b.clusters {
-		libs := ""
-		if v := cs.primary.get("pg_libs"); v != nil {
-			libs = v.scalar
-		}
-		ok := false
-		for _, l := range strings.Split(libs, ",") {
-			l = strings.TrimPrefix(strings.TrimSpace(l), "$libdir/")
-			ok = ok || l == "passwordcheck" || l == "credcheck"
-		}
-		if !ok {
+		for _, in := range cs.c.Instances {
+			libs, _ := paramValue(in, "shared_preload_libraries")
+			ok := false
+			for _, l := range strings.Split(libs, ",") {
+				l = strings.Trim(strings.TrimSpace(l), `"`)
+				l = strings.TrimPrefix(l, "$libdir/")
+				ok = ok || l == "passwordcheck" || l == "credcheck"
+			}
+			if ok {
+				continue
+			}
 			p, _ := cs.varPos("pg_libs")
-			report(p, fmt.Sprintf("cluster %s: pg_libs loads neither passwordcheck nor credcheck", cs.c.Name))
+			if v := cs.params[in].get("shared_preload_libraries"); v != nil {
+				p = cs.at(v.pos)
+			}
+			report(p, fmt.Sprintf("cluster %s: shared_preload_libraries (pg_libs) loads neither passwordcheck nor credcheck", cs.c.Name))
+			break
 		}
 	}
 }
@@ -213,7 +220,7 @@ func checkLogConnections(b *built, report func(Pos, string)) {
 	for _, cs := range b.clusters {
 		for _, in := range cs.c.Instances {
 			v, ok := paramValue(in, "log_connections")
-			if !ok || !truthy(v) {
+			if !ok || !(truthy(v) || connectionAspects(v)) {
 				report(cs.at(cs.paramPos(in, "log_connections")), fmt.Sprintf("instance %s: log_connections is not on", in.Name()))
 			}
 		}
@@ -231,6 +238,19 @@ func checkLogStatement(b *built, report func(Pos, string)) {
 			}
 		}
 	}
+}
+
+// connectionAspects reports whether v is PostgreSQL 18's list form of
+// log_connections ("receipt,authentication,authorization", "all") naming
+// at least one aspect of a connection.
+func connectionAspects(v string) bool {
+	for _, a := range strings.Split(strings.ToLower(v), ",") {
+		switch strings.TrimSpace(a) {
+		case "all", "receipt", "authentication", "authorization":
+			return true
+		}
+	}
+	return false
 }
 
 func truthy(v string) bool {
