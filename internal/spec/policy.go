@@ -142,22 +142,34 @@ func checkPasswordEncryption(b *built, report func(Pos, string)) {
 
 func checkNoMD5Hash(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
-		if r.Password.Kind() == model.SecretMD5 {
+		if n.get("password") != nil && r.Password.Kind() == model.SecretMD5 {
 			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is an md5 hash; store a SCRAM-SHA-256 verifier (reconciler passwd)", r.Name))
 		}
+	})
+	eachGlobalPassword(b, model.SecretMD5, func(p Pos, v string) {
+		report(p, fmt.Sprintf("%s is an md5 hash; store a SCRAM-SHA-256 verifier (reconciler passwd)", v))
 	})
 }
 
 func checkNoPlaintext(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
-		if r.Password.Kind() == model.SecretPlaintext {
+		if n.get("password") != nil && r.Password.Kind() == model.SecretPlaintext {
 			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is plaintext in Git; commit a SCRAM-SHA-256 verifier instead (reconciler passwd %s)", r.Name, r.Name))
 		}
 	})
+	eachGlobalPassword(b, model.SecretPlaintext, func(p Pos, v string) {
+		report(p, fmt.Sprintf("%s is plaintext in Git; commit a SCRAM-SHA-256 verifier instead", v))
+	})
+}
+
+// eachGlobalPassword calls f for each pg_*_password variable of a cluster
+// whose value is of kind k, at the variable. (A role that takes its
+// password from one is judged here, once, not again at the role.)
+func eachGlobalPassword(b *built, k model.SecretKind, f func(Pos, string)) {
 	for _, cs := range b.clusters {
 		for _, v := range []string{"pg_dbsu_password", "pg_replication_password", "pg_admin_password", "pg_monitor_password"} {
-			if p, n := cs.varPos(v); n != nil && model.KindOfPassword(n.scalar) == model.SecretPlaintext {
-				report(p, fmt.Sprintf("%s is plaintext in Git; commit a SCRAM-SHA-256 verifier instead", v))
+			if p, n := cs.varPos(v); n != nil && model.KindOfPassword(n.scalar) == k {
+				f(p, v)
 			}
 		}
 	}

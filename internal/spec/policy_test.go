@@ -45,3 +45,35 @@ all: children: "pg-x": {
 		}
 	}
 }
+
+// TestPolicyGlobalPasswordOnce: a plaintext or md5 pg_admin_password is
+// reported once, at the variable, not again at the role that takes it.
+func TestPolicyGlobalPasswordOnce(t *testing.T) {
+	l := newTestLoader(t)
+	for rule, value := range map[string]string{
+		"password-no-plaintext": "Plain.Admin.2026",
+		"password-no-md5-hash":  "md5" + "0123456789abcdef0123456789abcdef",
+	} {
+		fsys := fstest.MapFS{"c.cue": {Data: []byte(fmt.Sprintf(`package fleet
+
+all: children: "pg-x": {
+	hosts: "10.0.0.1": {pg_seq: 1, pg_role: "primary"}
+	vars: pg_cluster: "pg-x"
+	vars: pg_admin_password: %q
+}
+`, value))}}
+		res, err := l.Load(fsys, Options{Profile: "strict"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Problem
+		for _, p := range res.Problems {
+			if p.Rule == rule {
+				got = append(got, p)
+			}
+		}
+		if len(got) != 1 || got[0].Pos.Line != 6 {
+			t.Errorf("%s: want one problem at line 6 (the variable), got\n%s", rule, dump(got))
+		}
+	}
+}
