@@ -47,6 +47,7 @@ type run struct {
 	listen  string
 	env     []string
 	daemon  *exec.Cmd
+	exited  chan struct{} // closed when the daemon has exited
 	logFile *os.File
 }
 
@@ -94,14 +95,13 @@ func Run(ctx context.Context, o Options) (err error) {
 func (r *run) say(format string, args ...any) { fmt.Fprintf(r.Out, format, args...) }
 
 func (r *run) cleanup() {
-	if r.daemon != nil && r.daemon.Process != nil {
+	if r.exited != nil {
 		_ = r.daemon.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = r.daemon.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-r.exited:
 		case <-time.After(20 * time.Second):
 			_ = r.daemon.Process.Kill()
+			<-r.exited
 		}
 	}
 	if r.logFile != nil {
@@ -238,12 +238,14 @@ func (r *run) startDaemon() error {
 		return err
 	}
 	args := []string{"run", "--repo", r.repo, "--allowed-signers", r.signers, "--drift-interval", "2s",
-		"--poll-interval", "1m", "--listen", r.listen, "--state-dir", filepath.Join(r.Dir, "state")}
+		"--poll-interval", "1h", "--listen", r.listen, "--state-dir", filepath.Join(r.Dir, "state")}
 	r.daemon = exec.Command(r.Bin, args...)
 	r.daemon.Env, r.daemon.Stdout, r.daemon.Stderr = r.env, r.logFile, r.logFile
 	if err := r.daemon.Start(); err != nil {
 		return err
 	}
+	r.exited = make(chan struct{})
+	go func() { _ = r.daemon.Wait(); close(r.exited) }()
 	r.say("$ reconciler run --repo %s --allowed-signers %s --drift-interval 2s --listen %s   (log: %s)\n", r.repo, r.signers, r.listen, r.logFile.Name())
 	start := time.Now()
 	if err := r.waitFor("the first apply", func() bool {
@@ -461,10 +463,9 @@ func (r *run) waitFor(what string, cond func() bool) error {
 		if cond() {
 			return nil
 		}
-		if r.daemon != nil && r.daemon.ProcessState != nil {
-			return fmt.Errorf("the daemon exited while waiting for %s (see %s)", what, r.logFile.Name())
-		}
 		select {
+		case <-r.exited: // nil before the daemon starts: never ready
+			return fmt.Errorf("the daemon exited while waiting for %s (see %s)", what, r.logFile.Name())
 		case <-r.ctx.Done():
 			return r.ctx.Err()
 		case <-time.After(100 * time.Millisecond):
