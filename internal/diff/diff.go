@@ -70,15 +70,6 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 	return out
 }
 
-// Fleet plans every cluster of a desired fleet.
-func Fleet(d *model.Desired, live map[string]*model.InstanceState) *plan.Plan {
-	p := &plan.Plan{}
-	for _, c := range d.Clusters {
-		p.Clusters = append(p.Clusters, Cluster(c, live))
-	}
-	return p
-}
-
 type builder struct {
 	c       *model.Cluster
 	primary *model.Instance

@@ -24,7 +24,8 @@ const (
 	KindUnmanaged        Kind = "unmanaged"
 )
 
-// Kinds lists every kind in the order plans are executed.
+// Kinds lists every kind (in the order creations run; revokes and drops
+// run last, in their own phases).
 var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
 	KindDatabase, KindSchema, KindExtension, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
 

@@ -93,7 +93,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 			_ = srv.Shutdown(shut)
 			d.log.Info("stopped")
 			return nil
-		case cfg := <-reload:
+		case cfg, open := <-reload:
+			if !open {
+				reload = nil // no more reloads; a nil channel never fires
+				continue
+			}
 			if cfg == nil {
 				continue
 			}

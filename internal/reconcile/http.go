@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -107,8 +108,10 @@ func (d *Daemon) Status() Status {
 		for c := range s.failed {
 			ss.Refused = append(ss.Refused, c)
 		}
+		sort.Strings(ss.Refused)
 		out.Sources = append(out.Sources, ss)
 	}
+	sort.Slice(out.Sources, func(i, j int) bool { return out.Sources[i].Source < out.Sources[j].Source })
 	for _, name := range d.clusterNames() {
 		cs := d.clusters[name]
 		st := cs.status

@@ -72,14 +72,6 @@ type Report struct {
 	Refusal      *Refusal // nil when the target may be used
 }
 
-// Err returns the refusal as an error, or nil.
-func (r *Report) Err() error {
-	if r.Refusal == nil {
-		return nil
-	}
-	return r.Refusal
-}
-
 // verdict verifies one commit, using the cache of verified commits.
 func (s *Source) verdict(c *object.Commit) (Verdict, error) {
 	if v, ok := s.cached(c.Hash); ok {

@@ -114,9 +114,6 @@ func NewLoader() (*Loader, error) {
 	return &Loader{schema: s}, nil
 }
 
-// Schema returns the compiled schema.
-func (l *Loader) Schema() *Schema { return l.schema }
-
 // Load reads every spec file of fsys (all .cue files, and .yml/.yaml files
 // shaped like an Ansible inventory), checks them against the schema and
 // the Go checks and, when opts.Profile names one, the policy profile. All

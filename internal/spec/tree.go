@@ -94,8 +94,6 @@ func (n *node) itemPos(key string, i int) Pos {
 // isNull reports whether n is absent or null: Pigsty's "no opinion".
 func (n *node) isNull() bool { return n == nil || n.kind == kindNull }
 
-func (n *node) str() string { return n.scalar }
-
 func (n *node) boolean() bool { return n.kind == kindBool && n.scalar == "true" }
 
 // text renders a scalar the way PostgreSQL reads it in a parameter value:
