@@ -274,8 +274,23 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	if !bytes.Contains(body, []byte(bad)) || !bytes.Contains(body, []byte(`"last_result": "success"`)) {
 		t.Errorf("/status does not show the refusal and the last good result:\n%s", body)
 	}
-	if strings.Contains(p.logs(), "App.Secret.2026") {
-		t.Fatal("a password reached the daemon's log")
+	metrics, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	changeLog, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(changeLog, []byte("dbuser_app")) {
+		t.Fatalf("the change log shows no change of dbuser_app: the leak check would prove nothing:\n%s", changeLog)
+	}
+	for where, text := range map[string][]byte{"daemon log": []byte(p.logs()), "/status": body, "/metrics": metricsText, "change log": changeLog} {
+		if bytes.Contains(text, []byte("App.Secret.2026")) {
+			t.Errorf("a password reached the %s", where)
+		}
 	}
 }
 
