@@ -34,7 +34,9 @@ fuzz: ## run each fuzz target for FUZZTIME
 	@set -e; for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 	    echo "fuzz $$t $$f ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$t >/dev/null || { $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$t; exit 1; }; \
+	    log=$$(mktemp); \
+	    if ! $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./$$t >$$log 2>&1; then cat $$log; rm -f $$log; exit 1; fi; \
+	    rm -f $$log; \
 	  done; \
 	done
 
