@@ -46,7 +46,7 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 	if t == nil {
 		return nil, code
 	}
-	desired, code := loadSpec(e, cmd, loader, t.fsys, f.profile)
+	desired, code := loadSpec(e, cmd, loader, t.fsys, t.display, f.profile)
 	if desired == nil {
 		return nil, code
 	}

@@ -62,7 +62,7 @@ func runRenderHBA(e *env, args []string) int {
 	if err != nil {
 		return errorf(e, "render", "%v", err)
 	}
-	desired, code := loadSpec(e, "render", loader, dir, "none")
+	desired, code := loadSpec(e, "render", loader, dir, *repo, "none")
 	if desired == nil {
 		return code
 	}

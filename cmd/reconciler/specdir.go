@@ -12,9 +12,15 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
-// errSourceTree refuses to read pgreconciler's own source tree as a spec:
-// its schema/*.cue and examples would make a confusing list of problems.
-var errSourceTree = errors.New("this is pgreconciler's own source tree, not a spec repository: name one with --repo (for instance --repo examples/repo)")
+// sourceTree refuses to read pgreconciler's own source tree as a spec
+// (its schema/*.cue would make a confusing list of problems); name is the
+// directory or commit read.
+func sourceTree(e *env, cmd, name string) int {
+	if name == "." || name == "" {
+		name = "the current directory"
+	}
+	return usagef(e, cmd, "%s is pgreconciler's own source tree, not a spec repository: name one with --repo (for instance --repo examples/repo)", name)
+}
 
 // openSpecDir opens a spec directory as the user named it. An fs.FS names
 // its root "." and its files relative to it; errors from this one name
@@ -96,11 +102,12 @@ func newLoader(e *env, cmd, profile string) (*spec.Loader, int) {
 	return loader, exitOK
 }
 
-// loadSpec loads and validates a spec; on problems it prints them (FILE:
-// LINE:COL: message) and returns a nil model and the exit code.
-func loadSpec(e *env, cmd string, loader *spec.Loader, fsys fs.FS, profile string) (*model.Desired, int) {
+// loadSpec loads and validates a spec (name: the directory or commit, for
+// messages); on problems it prints them (FILE:LINE:COL: message) and
+// returns a nil model and the exit code.
+func loadSpec(e *env, cmd string, loader *spec.Loader, fsys fs.FS, name, profile string) (*model.Desired, int) {
 	if isSourceTree(fsys) {
-		return nil, usagef(e, cmd, "%v", errSourceTree)
+		return nil, sourceTree(e, cmd, name)
 	}
 	res, err := loader.Load(fsys, spec.Options{Profile: profile})
 	if err != nil {

@@ -80,7 +80,7 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 	case err != nil:
 		return nil, errorf(e, cmd, "%v", err)
 	}
-	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: short12(snap.Commit)}
+	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: "commit " + short12(snap.Commit)}
 	if f.trusted() {
 		t.signer = snap.Signer.String()
 	} else {

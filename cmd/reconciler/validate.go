@@ -27,7 +27,7 @@ func runValidate(e *env, args []string) int {
 		return errorf(e, "validate", "%v", err)
 	}
 	if isSourceTree(dir) {
-		return usagef(e, "validate", "%s: %v", *repo, errSourceTree)
+		return sourceTree(e, "validate", *repo)
 	}
 	res, err := loader.Load(dir, spec.Options{Profile: *profile})
 	if err != nil {
