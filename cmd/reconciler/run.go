@@ -13,7 +13,6 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/preflight"
 	"github.com/pgreconciler/pgreconciler/internal/reconcile"
-	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
 // runRun is the daemon: `reconciler run --config FILE`, or a single source
@@ -52,12 +51,10 @@ func runRun(e *env, args []string) int {
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	loader, err := spec.NewLoader()
-	if err != nil {
-		return errorf(e, "run", "%v", err)
-	}
-	if !oneOf(e.stderr, "profile", *profile, loader.Profiles()...) {
-		return exitUsage
+	if explicit["profile"] {
+		if loader, code := newLoader(e, "run", *profile); loader == nil {
+			return code
+		}
 	}
 	// load reads the configuration and judges it and every file it names:
 	// the same checks at start, on SIGHUP and for --check-config.
