@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -65,19 +64,18 @@ func runApply(e *env, args []string) int {
 		if !*dryRun {
 			l, err := apply.AcquireLock(ctx, d, c)
 			if err != nil {
-				fmt.Fprintf(e.stderr, "reconciler apply: cluster %s: %v\n", c.Name, err)
+				// Reported once, in the plan: the cluster was not
+				// inspected (unreachable primary, or busy: ErrBusy).
 				failed = true
-				results = append(results, applied{cp: plan.ClusterPlan{Name: c.Name}, err: err})
+				p.Clusters = append(p.Clusters, plan.ClusterPlan{Name: c.Name, Errors: []string{err.Error()}})
 				continue
 			}
 			lock = l
 		}
+		// Instances that cannot be inspected are reported once, in the plan.
 		cp, live, errs := reconcile.PlanCluster(ctx, d, c)
 		p.Clusters = append(p.Clusters, cp)
-		for _, err := range errs {
-			fmt.Fprintf(e.stderr, "reconciler apply: cluster %s: instance %v\n", c.Name, err)
-			failed = true
-		}
+		failed = failed || len(errs) > 0
 		if c.Primary() == nil || live[c.Primary().Name()] == nil {
 			if lock != nil {
 				_ = lock.Release(context.WithoutCancel(ctx))
@@ -106,11 +104,7 @@ func runApply(e *env, args []string) int {
 	for _, r := range results {
 		if r.err != nil {
 			failed = true
-			if errors.Is(r.err, apply.ErrBusy) {
-				fmt.Fprintf(e.stdout, "cluster %s: busy: %v\n", r.cp.Name, r.err)
-			} else {
-				fmt.Fprintf(e.stdout, "cluster %s: error: %v\n", r.cp.Name, r.err)
-			}
+			fmt.Fprintf(e.stdout, "cluster %s: error: %v\n", r.cp.Name, r.err)
 		}
 		if r.res == nil {
 			continue

@@ -90,6 +90,10 @@ func usage(w io.Writer, cmds map[string]command) {
 var version = "dev"
 
 func runVersion(e *env, args []string) int {
+	fs := newFlags(e, "version", "version")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
 	fmt.Fprintln(e.stdout, "reconciler", version)
 	return exitOK
 }
@@ -99,4 +103,10 @@ func errorf(e *env, cmd, format string, args ...any) int {
 	msg := fmt.Sprintf(format, args...)
 	fmt.Fprintf(e.stderr, "reconciler %s: %s\n", cmd, strings.TrimSpace(msg))
 	return exitFail
+}
+
+// usagef is errorf for a command used the wrong way: it returns exitUsage.
+func usagef(e *env, cmd, format string, args ...any) int {
+	errorf(e, cmd, format, args...)
+	return exitUsage
 }

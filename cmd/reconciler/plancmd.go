@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,11 +38,15 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 	if !oneOf(e.stderr, "format", f.format, "text", "markdown", "json") {
 		return nil, exitUsage
 	}
+	loader, code := newLoader(e, cmd, f.profile)
+	if loader == nil {
+		return nil, code
+	}
 	t, code := f.resolve(ctx, e, cmd)
 	if t == nil {
 		return nil, code
 	}
-	desired, code := loadSpec(e, cmd, t.fsys, f.profile)
+	desired, code := loadSpec(e, cmd, loader, t.fsys, t.display, f.profile)
 	if desired == nil {
 		return nil, code
 	}
@@ -99,11 +102,10 @@ func runPlan(e *env, args []string) int {
 	d := fl.dialer()
 	failed := false
 	for _, c := range fl.desired.Clusters {
+		// An instance that cannot be inspected is reported once, in the
+		// plan (cp.Errors), whatever the format.
 		cp, _, errs := reconcile.PlanCluster(ctx, d, c)
-		for _, err := range errs {
-			fmt.Fprintf(e.stderr, "reconciler plan: cluster %s: instance %v\n", c.Name, err)
-			failed = true
-		}
+		failed = failed || len(errs) > 0
 		p.Clusters = append(p.Clusters, cp)
 	}
 	if err := writePlan(e, p, f.format); err != nil {

@@ -2,29 +2,67 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"sort"
 
 	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
-	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
+// renderCommands are the sub-commands of render, each with its flags.
+func renderCommands() map[string]func(e *env, args []string) int {
+	return map[string]func(e *env, args []string) int{"hba": runRenderHBA}
+}
+
+// runRender dispatches `render <what>`; `render -h` shows every
+// sub-command with its flags.
 func runRender(e *env, args []string) int {
-	if len(args) == 0 || args[0] != "hba" {
-		fmt.Fprintln(e.stderr, "usage: reconciler render hba --repo DIR --instance NAME")
-		return exitUsage
+	subs := renderCommands()
+	if len(args) > 0 {
+		if run, ok := subs[args[0]]; ok {
+			return run(e, args[1:])
+		}
 	}
-	fs := newFlags(e, "render hba", "render hba --repo DIR --instance NAME")
+	help := len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help")
+	if len(args) > 0 && !help {
+		fmt.Fprintf(e.stderr, "reconciler render: unknown sub-command %q\n\n", args[0])
+	}
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if i > 0 {
+			fmt.Fprintln(e.stderr)
+		}
+		subs[n](e, []string{"-h"})
+	}
+	if help {
+		return exitOK
+	}
+	return exitUsage
+}
+
+func runRenderHBA(e *env, args []string) int {
+	fs := newFlags(e, "render hba", "render hba --repo DIR --instance NAME   (print the pg_hba.conf an instance must have)")
 	repo := fs.String("repo", ".", "spec repository `dir`ectory")
 	instance := fs.String("instance", "", "instance `name` (<cluster>-<seq>) or IP")
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if *instance == "" {
 		fmt.Fprintln(e.stderr, "reconciler render hba: --instance is required")
 		return exitUsage
 	}
-	desired, code := loadSpec(e, "render", os.DirFS(*repo), "none")
+	loader, code := newLoader(e, "render", "none")
+	if loader == nil {
+		return code
+	}
+	dir, err := openSpecDir(*repo)
+	if err != nil {
+		return errorf(e, "render", "%v", err)
+	}
+	desired, code := loadSpec(e, "render", loader, dir, *repo, "none")
 	if desired == nil {
 		return code
 	}
@@ -48,25 +86,4 @@ func findInstance(d *model.Desired, name string) (*model.Cluster, *model.Instanc
 		}
 	}
 	return nil, nil
-}
-
-// loadSpec loads and validates a spec; on problems it prints them (FILE:
-// LINE:COL: message) and returns a nil model and the exit code.
-func loadSpec(e *env, cmd string, fsys fsFS, profile string) (*model.Desired, int) {
-	loader, err := spec.NewLoader()
-	if err != nil {
-		return nil, errorf(e, cmd, "%v", err)
-	}
-	res, err := loader.Load(fsys, spec.Options{Profile: profile})
-	if err != nil {
-		return nil, errorf(e, cmd, "%v", err)
-	}
-	for _, p := range res.Problems {
-		fmt.Fprintln(e.stderr, p.String())
-	}
-	if res.Err() != nil {
-		fmt.Fprintf(e.stderr, "reconciler %s: the spec is invalid (%d problem(s)); nothing was done\n", cmd, countErrors(res.Problems))
-		return nil, exitFail
-	}
-	return res.Desired, exitOK
 }

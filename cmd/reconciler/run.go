@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/preflight"
 	"github.com/pgreconciler/pgreconciler/internal/reconcile"
 )
 
 // runRun is the daemon: `reconciler run --config FILE`, or a single source
 // from flags.
 func runRun(e *env, args []string) int {
-	fs := newFlags(e, "run", "run --config FILE | run --repo PATH|URL [--branch B] [--trusted-keys FILE]... [--allowed-signers FILE] [--mode apply|observe] [--drift-interval 60s] [--listen :9910] [--state-dir DIR] [--hba-writer local|ssh]")
+	fs := newFlags(e, "run", "run --config FILE [--check-config] | run --repo PATH|URL [--branch B] [--trusted-keys FILE]... [--allowed-signers FILE] [--mode apply|observe] [--drift-interval 60s] [--listen :9910] [--state-dir DIR] [--hba-writer local|ssh]")
 	cfgFile := fs.String("config", "", "configuration `file` (YAML or CUE); SIGHUP reloads it")
 	repo := fs.String("repo", "", "single-source setup: repository path or URL")
 	branch := fs.String("branch", "main", "branch to follow")
@@ -41,6 +42,7 @@ func runRun(e *env, args []string) int {
 	profile := fs.String("profile", "baseline", "policy profile every commit must pass: baseline, strict or none")
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
+	checkOnly := fs.Bool("check-config", false, "judge the configuration and every file it names, print every problem and exit: 0 usable (warnings allowed), 1 problems")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -49,11 +51,22 @@ func runRun(e *env, args []string) int {
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	load := func() (*config.Config, error) {
+	if explicit["profile"] {
+		if loader, code := newLoader(e, "run", *profile); loader == nil {
+			return code
+		}
+	}
+	// load reads the configuration and judges it and every file it names:
+	// the same checks at start, on SIGHUP and for --check-config.
+	load := func() (*config.Config, config.Problems, error) {
+		var c *config.Config
 		if *cfgFile != "" {
-			c, err := config.Load(*cfgFile)
+			data, err := os.ReadFile(*cfgFile)
 			if err != nil {
-				return nil, err
+				return nil, nil, fmt.Errorf("read config: %w", err)
+			}
+			if c, err = config.Decode(*cfgFile, data); err != nil {
+				return nil, nil, err
 			}
 			// --listen and --log-format given on the command line win over
 			// the file (a systemd override, a test).
@@ -63,28 +76,39 @@ func runRun(e *env, args []string) int {
 			if explicit["log-format"] {
 				c.LogFormat = *logFormat
 			}
-			return c, nil
+		} else {
+			if *repo == "" {
+				return nil, nil, fmt.Errorf("give --config FILE, or --repo PATH|URL with --trusted-keys/--allowed-signers")
+			}
+			c = &config.Config{
+				Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
+				DriftInterval: config.Duration(*driftEvery),
+				Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
+					PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
+				Trust: config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
+				HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts, SSHPort: *sshPort},
+			}
+			c.Modes.SetAll(*mode)
+			c.Defaults()
+			flagPositions(c, explicit, len(keys))
 		}
-		c := &config.Config{
-			Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
-			DriftInterval: config.Duration(*driftEvery),
-			Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
-				PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
-			Trust: config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
-			HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts, SSHPort: *sshPort},
-		}
-		c.Modes.SetAll(*mode)
-		c.Defaults()
-		if *repo == "" {
-			return nil, fmt.Errorf("give --config FILE, or --repo PATH|URL with --trusted-keys/--allowed-signers")
-		}
-		return c, c.Check()
+		ps := append(c.Problems(), preflight.Check(c, preflight.Options{UID: os.Geteuid()})...)
+		ps.Sort()
+		return c, ps, nil
 	}
-	cfg, err := load()
+	cfg, problems, err := load()
 	if err != nil {
 		return errorf(e, "run", "%v", err)
 	}
+	if *checkOnly {
+		return reportCheck(e, cfg, problems)
+	}
 	log := newLogger(e, cfg.LogFormat)
+	logProblems(log, problems)
+	if problems.Errors() > 0 {
+		log.Error("the configuration has problems: not started", "problems", problems.Errors())
+		return exitFail
+	}
 	d, err := reconcile.New(cfg, log)
 	if err != nil {
 		return errorf(e, "run", "%v", err)
@@ -102,7 +126,11 @@ func runRun(e *env, args []string) int {
 				log.Warn("SIGHUP: no configuration file to reload (started with flags)")
 				continue
 			}
-			c, err := load()
+			c, ps, err := load()
+			if err == nil {
+				logProblems(log, ps)
+				err = ps.Err()
+			}
 			if err != nil {
 				log.Error("SIGHUP: the new configuration is invalid; keeping the running one", "err", err)
 				continue
@@ -127,4 +155,54 @@ func newLogger(e *env, format string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(e.stderr, nil))
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, nil))
+}
+
+// logProblems logs the problems of a configuration, one line each.
+func logProblems(log *slog.Logger, ps config.Problems) {
+	for _, p := range ps {
+		if p.Warning {
+			log.Warn("configuration warning", "problem", p.Error())
+		} else {
+			log.Error("configuration problem", "problem", p.Error())
+		}
+	}
+}
+
+// reportCheck prints the verdict of `run --check-config`: every problem on
+// stderr, as FILE:LINE:COL: [warning: ]KEY: message, then a summary.
+func reportCheck(e *env, cfg *config.Config, ps config.Problems) int {
+	for _, p := range ps {
+		fmt.Fprintln(e.stderr, p.Error())
+	}
+	name := cfg.File()
+	if name == "" {
+		name = "the configuration from flags"
+	}
+	warnings := len(ps) - ps.Errors()
+	if n := ps.Errors(); n > 0 {
+		fmt.Fprintf(e.stderr, "%s: %d problem(s), %d warning(s): the daemon would not start\n", name, n, warnings)
+		return exitFail
+	}
+	fmt.Fprintf(e.stdout, "%s: configuration OK (%d warning(s))\n", name, warnings)
+	return exitOK
+}
+
+// flagPositions records which flag set each key of a configuration built
+// from flags, so that problems name the flag.
+func flagPositions(c *config.Config, given map[string]bool, nKeys int) {
+	for flagName, key := range map[string]string{
+		"listen": "listen", "state-dir": "state_dir", "log-format": "log_format", "profile": "profile",
+		"concurrency": "concurrency", "drift-interval": "drift_interval", "repo": "sources[0].url",
+		"branch": "sources[0].branch", "path": "sources[0].path", "poll-interval": "sources[0].poll_interval",
+		"webhook-secret-file": "sources[0].webhook_secret_file", "trust-mode": "trust.mode",
+		"allowed-signers": "trust.allowed_signers", "hba-writer": "hba.writer", "ssh-user": "hba.ssh_user",
+		"ssh-key": "hba.ssh_key", "known-hosts": "hba.known_hosts", "ssh-port": "hba.ssh_port",
+	} {
+		if given[flagName] {
+			c.SetPos(key, config.Pos{File: "--" + flagName})
+		}
+	}
+	for i := 0; i < nKeys; i++ {
+		c.SetPos(fmt.Sprintf("trust.pgp_keys[%d]", i), config.Pos{File: fmt.Sprintf("--trusted-keys (#%d)", i+1)})
+	}
 }

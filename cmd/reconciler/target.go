@@ -56,10 +56,11 @@ type target struct {
 func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target, int) {
 	if !f.trusted() && f.rev == "" && !source.IsRemote(f.repo) {
 		dir := filepath.Join(f.repo, f.path)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, errorf(e, cmd, "spec directory %s: not a directory", dir)
+		fsys, err := openSpecDir(dir)
+		if err != nil {
+			return nil, errorf(e, cmd, "%v", err)
 		}
-		return &target{fsys: os.DirFS(dir), display: dir}, exitOK
+		return &target{fsys: fsys, display: dir}, exitOK
 	}
 	src, err := f.source(e)
 	if err != nil {
@@ -79,7 +80,7 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 	case err != nil:
 		return nil, errorf(e, cmd, "%v", err)
 	}
-	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: short12(snap.Commit)}
+	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: "commit " + short12(snap.Commit)}
 	if f.trusted() {
 		t.signer = snap.Signer.String()
 	} else {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
@@ -19,11 +18,18 @@ func runValidate(e *env, args []string) int {
 	if !oneOf(e.stderr, "format", *format, "text", "json") {
 		return exitUsage
 	}
-	loader, err := spec.NewLoader()
+	loader, code := newLoader(e, "validate", *profile)
+	if loader == nil {
+		return code
+	}
+	dir, err := openSpecDir(*repo)
 	if err != nil {
 		return errorf(e, "validate", "%v", err)
 	}
-	res, err := loader.Load(fsFS(os.DirFS(*repo)), spec.Options{Profile: *profile})
+	if isSourceTree(dir) {
+		return sourceTree(e, "validate", *repo)
+	}
+	res, err := loader.Load(dir, spec.Options{Profile: *profile})
 	if err != nil {
 		return errorf(e, "validate", "%v", err)
 	}
@@ -46,6 +52,12 @@ func runValidate(e *env, args []string) int {
 		if *format == "text" {
 			fmt.Fprintf(e.stderr, "%s: invalid (%d problem(s))\n", *repo, countErrors(res.Problems))
 		}
+		return exitFail
+	}
+	if len(res.Desired.Clusters) == 0 {
+		// Valid, and nothing to reconcile: a wrong directory, or
+		// inventory groups without pg_cluster.
+		fmt.Fprintf(e.stderr, "%s: no cluster found: no group under all.children has pg_cluster in its vars; nothing would be reconciled\n", *repo)
 		return exitFail
 	}
 	if *format == "text" {

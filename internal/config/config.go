@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"go.yaml.in/yaml/v3"
@@ -30,6 +30,9 @@ type Config struct {
 	Connection    Connection `yaml:"connection" json:"connection"`
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
+
+	file string         // the file it was read from, for messages
+	pos  map[string]Pos // where each key is written (positions.go)
 }
 
 // Source is one spec repository to follow.
@@ -198,10 +201,16 @@ func (c *Config) Defaults() {
 
 var sourceName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-// Check reports every problem of a configuration (after Defaults).
-func (c *Config) Check() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+// Check reports every problem of a configuration (after Defaults), each
+// at the line of its key, one per line.
+func (c *Config) Check() error { return c.Problems().Err() }
+
+// Problems lists every problem of a configuration (after Defaults). It
+// reads no file: the files it names are judged by internal/preflight.
+func (c *Config) Problems() Problems {
+	var errs Problems
+	// Every message starts with the key it is about.
+	bad := func(format string, args ...any) { errs = append(errs, c.problemOf(fmt.Sprintf(format, args...))) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen: %q is not host:port (e.g. :9910)", c.Listen)
 	}
@@ -265,7 +274,7 @@ func (c *Config) Check() error {
 			bad("modes.%s: %q: want apply or observe", m.class, m.mode)
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Load reads a configuration file (.yml/.yaml, or .cue), applies the
@@ -282,11 +291,27 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse reads configuration data; the name decides the format.
+// Parse reads configuration data; the name decides the format. A file
+// that decodes but does not pass Check is an error listing every problem
+// at its file:line:col.
 func Parse(name string, data []byte) (*Config, error) {
-	c := &Config{}
+	c, err := Decode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Decode reads configuration data and applies the defaults, without
+// Check, so that a caller can report Check's problems together with
+// others (`reconciler run --check-config`).
+func Decode(name string, data []byte) (*Config, error) {
+	c := &Config{file: name}
 	if strings.HasSuffix(name, ".cue") {
-		v := cuecontext.New().CompileBytes(data)
+		v := cuecontext.New().CompileBytes(data, cue.Filename(name))
 		if err := v.Validate(); err != nil {
 			return nil, fmt.Errorf("config %s: %s", name, strings.TrimSpace(cueerrors.Details(err, nil)))
 		}
@@ -294,7 +319,10 @@ func Parse(name string, data []byte) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %s", name, strings.TrimSpace(cueerrors.Details(err, nil)))
 		}
+		c.pos = cuePositions(name, v)
 		data = j // JSON is YAML: one strict decoder for both
+	} else {
+		c.pos = yamlPositions(name, data)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -302,8 +330,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	c.Defaults()
-	if err := c.Check(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", name, err)
-	}
 	return c, nil
 }
+
+// File is the file the configuration was read from ("" when built from
+// flags).
+func (c *Config) File() string { return c.file }

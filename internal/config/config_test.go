@@ -91,3 +91,46 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// Every problem of Check is at the line and column of its key, in YAML
+// and in CUE; a key that is not written is at the file.
+func TestProblemPositions(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"r.yml", "listen: 9910\nsources:\n  - name: a\n    url: x\n    poll_interval: 1ms\ntrust: {allowed_signers: f}\nmodes: {hba: heal}\n"},
+		{"r.cue", "listen: \"9910\"\nsources: [{\n\tname: \"a\"\n\turl: \"x\"\n\tpoll_interval: \"1ms\"}]\ntrust: allowed_signers: \"f\"\nmodes: hba: \"heal\"\n"},
+	} {
+		c, err := Decode(tc.name, []byte(tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range c.Problems() {
+			got = append(got, p.Error())
+		}
+		want := []string{
+			tc.name + `:1:9: listen: "9910" is not host:port (e.g. :9910)`,
+			tc.name + `:5:20: sources[0].poll_interval: 1ms: want at least 1s`,
+			tc.name + `:7:14: modes.hba: "heal": want apply or observe`,
+		}
+		if strings.HasSuffix(tc.name, ".cue") {
+			want[1] = tc.name + `:5:17: sources[0].poll_interval: 1ms: want at least 1s`
+			want[2] = tc.name + `:7:13: modes.hba: "heal": want apply or observe`
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\ngot  %q\nwant %q", tc.name, got, want)
+		}
+		if _, err := Parse(tc.name, []byte(tc.src)); err == nil || !strings.Contains(err.Error(), want[2]) {
+			t.Errorf("%s: Parse: %v", tc.name, err)
+		}
+	}
+	c, err := Decode("r.yml", []byte("trust: {allowed_signers: f}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Problems().Err().Error(); got != "r.yml: sources: at least one source is needed" {
+		t.Errorf("unwritten key: %q", got)
+	}
+	if p := c.At("trust.pgp_keys[0]"); p.String() != "r.yml:1:1" {
+		t.Errorf("a key that is not written is at its nearest written parent: %v", p)
+	}
+}

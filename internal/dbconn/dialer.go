@@ -86,7 +86,7 @@ func (d *Dialer) Connect(ctx context.Context, in *model.Instance, database strin
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, &ConnectError{Instance: in.Name(), Addr: net.JoinHostPort(in.IP, strconv.Itoa(in.Port)),
-			User: cfg.User, Database: database, Err: redact(err, cfg.Password)}
+			User: cfg.User, Database: database, Err: redact(err, cfg.Password), NoPassword: cfg.Password == ""}
 	}
 	return conn, nil
 }
@@ -181,10 +181,11 @@ func merge(a, b Settings) Settings {
 type ConnectError struct {
 	Instance, Addr, User, Database string
 	Err                            error
+	NoPassword                     bool // no password from the settings, PGPASSWORD or a passfile (hint.go)
 }
 
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("connect to %s (%s) as %s, database %s: %v", e.Instance, e.Addr, e.User, e.Database, e.Err)
+	return fmt.Sprintf("connect to %s (%s) as %s, database %s: %s%s", e.Instance, e.Addr, e.User, e.Database, onceEach(e.Err.Error()), e.hint())
 }
 
 func (e *ConnectError) Unwrap() error { return e.Err }

@@ -477,11 +477,13 @@ modes: {user: %s}
 	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the running (apply) configuration to heal the change", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
-	// A key file that is not there: refused before anything stops.
+	// A key file that is not there: refused by the configuration check,
+	// before anything stops, naming the key's line.
 	write("apply", filepath.Join(t.TempDir(), "missing"))
 	hup()
 	waitFor(t, 30*time.Second, "the reload to be refused", func() bool {
-		return strings.Contains(p.logs(), "configuration refused: keeping the previous one")
+		return strings.Count(p.logs(), "the new configuration is invalid; keeping the running one") >= 2 &&
+			strings.Contains(p.logs(), "reconciler.yml:4:26: trust.allowed_signers: stat ")
 	})
 	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
 	waitFor(t, 30*time.Second, "the daemon to keep healing", func() bool { return connlimit(t, "dbuser_app") == "20" })

@@ -27,9 +27,11 @@ type allowedSigner struct {
 // UTC) suffix are read in loc, as ssh-keygen reads them in the system time
 // zone. Unlike ssh-keygen, which skips a line it cannot parse, any bad line
 // is an error naming name:line: a trust file is either right or refused.
-// The cert-authority option is refused as unsupported.
+// Every bad line is reported, one per line of the error. The
+// cert-authority option is refused as unsupported.
 func parseAllowedSigners(name string, data []byte, loc *time.Location) ([]allowedSigner, error) {
 	var out []allowedSigner
+	var errs []error
 	for i, line := range strings.Split(string(data), "\n") {
 		pos := fmt.Sprintf("%s:%d", name, i+1)
 		line = strings.TrimRight(line, "\r")
@@ -39,10 +41,14 @@ func parseAllowedSigners(name string, data []byte, loc *time.Location) ([]allowe
 		}
 		a, err := parseAllowedSignerLine(rest, loc)
 		if err != nil {
-			return nil, fmt.Errorf("parse allowed signers %s: %w", pos, err)
+			errs = append(errs, fmt.Errorf("parse allowed signers %s: %w", pos, err))
+			continue
 		}
 		a.pos = pos
 		out = append(out, a)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }

@@ -81,6 +81,14 @@ func TestParseAllowedSignersErrorsNameTheLine(t *testing.T) {
 	}
 }
 
+// Every bad line of a file is reported in one error, not only the first.
+func TestParseAllowedSignersEveryBadLine(t *testing.T) {
+	_, err := parseAllowedSigners("as", []byte("a ssh-ed25519 AAAA\nb "+edPub+"\nc cert-authority "+edPub+"\n"), time.UTC)
+	if err == nil || !strings.Contains(err.Error(), "as:1: invalid key") || !strings.Contains(err.Error(), "as:3: cert-authority") || strings.Contains(err.Error(), "as:2") {
+		t.Fatalf("error %v, want lines 1 and 3", err)
+	}
+}
+
 func TestParseSSHTimeZones(t *testing.T) {
 	tokyo := time.FixedZone("JST", 9*3600)
 	for in, want := range map[string]string{

@@ -85,3 +85,33 @@ func (t *Trust) AddAllowedSigners(name string, data []byte, loc *time.Location) 
 
 // Empty reports whether no key is trusted.
 func (t *Trust) Empty() bool { return t == nil || len(t.pgp) == 0 && len(t.ssh) == 0 }
+
+// Unusable describes the trusted keys that cannot verify a commit made at
+// now — OpenPGP keys with no signing key valid then (expired, revoked),
+// allowed_signers lines outside their valid-after/valid-before window —
+// and counts the keys that can. A configuration check uses it: a trust
+// whose every key is unusable accepts no new commit.
+func (t *Trust) Unusable(now time.Time) (unusable []string, usable int) {
+	for _, e := range t.pgp {
+		fpr := pgpFingerprint(e.PrimaryKey.Fingerprint)
+		switch _, ok := e.SigningKey(now); {
+		case ok:
+			usable++
+		case e.Revoked(now):
+			unusable = append(unusable, "OpenPGP key "+fpr+" is revoked")
+		default:
+			unusable = append(unusable, "OpenPGP key "+fpr+" has no signing key valid at "+now.UTC().Format(time.RFC3339)+" (expired, or no signing subkey)")
+		}
+	}
+	for _, a := range t.ssh {
+		switch {
+		case !a.validUntil.IsZero() && now.After(a.validUntil):
+			unusable = append(unusable, a.pos+": key expired at valid-before "+stamp(a.validUntil))
+		case !a.validAfter.IsZero() && now.Before(a.validAfter):
+			unusable = append(unusable, a.pos+": key is not valid before valid-after "+stamp(a.validAfter))
+		default:
+			usable++
+		}
+	}
+	return unusable, usable
+}

@@ -37,6 +37,12 @@ func (s *Schema) Profiles() []string {
 	return names
 }
 
+// ProfileNone is the profile that checks no policy.
+const ProfileNone = "none"
+
+// Profiles lists every profile a load accepts: the schema's, and none.
+func (l *Loader) Profiles() []string { return append(l.schema.Profiles(), ProfileNone) }
+
 // PolicyRules returns the rules of a profile, its parents' first.
 func (s *Schema) PolicyRules(name string) ([]PolicyRule, error) {
 	var ps map[string]profile
