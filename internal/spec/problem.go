@@ -26,7 +26,7 @@ const (
 	RuleDatabase  = "database"
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"
-	RuleText      = "text" // a text PostgreSQL, pg_hba.conf or a log line cannot hold
+	RuleText      = "text"    // a text PostgreSQL, pg_hba.conf or a log line cannot hold
 	RuleTimeout   = "timeout" // the evaluator's time budget: may pass on a less busy machine
 )
 
