@@ -79,14 +79,13 @@ func (l *txLost) Unwrap() error { return l.err }
 // message is the outcome error of the change at fault.
 func (l *txLost) message() string {
 	msg := message(l.err)
-	if dbconn.SQLState(l.err) == "" {
-		msg += " (no SQLSTATE: the session failed at the protocol level)"
-	}
 	switch {
+	case dbconn.SQLState(l.err) == "":
+		return msg + " (no SQLSTATE: the session failed)"
 	case l.session:
-		return msg + "; the session ended: the other changes ran on a new session"
+		return msg + " (the session ended)"
 	case l.statement < 0:
-		return "the server rejected the whole message: " + msg
+		return "the server refused the query message before running any statement: " + msg
 	}
 	return msg
 }
