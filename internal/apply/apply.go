@@ -52,11 +52,14 @@ const cleanupTimeout = 10 * time.Second
 //
 // It returns an error only for what stops the whole cluster: the primary
 // cannot be reached or is in recovery, another reconciler holds the apply
-// lock (errors.Is(err, ErrBusy)), the session to the primary broke, or the
-// change log cannot be written. Changes not attempted then are
-// StatusSkipped, and the Result is still returned. A change PostgreSQL or a
-// writer refuses is an Outcome (StatusFailed, with the SQLSTATE), a change
-// a guard refuses is StatusRefused, and the other changes still run.
+// lock (errors.Is(err, ErrBusy)), a session to the primary broke and no new
+// one opens (or the lock's own session broke), or the change log cannot be
+// written. Changes not attempted then are StatusSkipped, and the Result is
+// still returned. A change PostgreSQL or a writer refuses is an Outcome
+// (StatusFailed, with the SQLSTATE), a change whose statement ended its
+// session or was rejected as a whole message is StatusFailed too (with the
+// SQLSTATE when the server sent one), a change a guard refuses is
+// StatusRefused, and the other changes still run.
 func Apply(ctx context.Context, t Target, cp plan.ClusterPlan, opts Options) (*plan.Result, error) {
 	if t.Cluster == nil || t.Dialer == nil {
 		return nil, fmt.Errorf("apply %s: target needs a cluster and a dialer", cp.Name)
@@ -74,6 +77,9 @@ func Apply(ctx context.Context, t Target, cp plan.ClusterPlan, opts Options) (*p
 	if err := e.execute(todo); err != nil {
 		err = fmt.Errorf("apply %s: %w", e.cluster(), err)
 		e.notAttempted(todo, err)
+		if lerr := e.flushLog(); lerr != nil { // the rows of the changes settled before it stopped
+			e.log.Error("cannot write the change log after the apply stopped", "cluster", e.cluster(), "error", lerr)
+		}
 		return e.res, err
 	}
 	return e.res, nil
@@ -409,6 +415,29 @@ func redactedStatements(c *plan.Change) []string {
 		out[i] = s.String()
 	}
 	return out
+}
+
+// resume decides whether the apply goes on after a change failed because
+// its session to database db on the primary did (isFatal): the broken
+// session is dropped, and the apply stops (resume returns an error) only
+// when its context is done, the change log failed, the apply lock is lost
+// with its session, or no new session to the primary opens. Otherwise the
+// next changes run on new sessions.
+func (e *executor) resume(db string, err error) error {
+	var le *logError
+	if e.ctx.Err() != nil || errors.As(err, &le) {
+		return err
+	}
+	e.dropConn(e.primary, db)
+	if lerr := e.lockHeld(); lerr != nil {
+		return fmt.Errorf("after %s: %w", message(err), lerr)
+	}
+	if _, cerr := e.conn(e.primary, "postgres"); cerr != nil {
+		return fmt.Errorf("reconnect after %s: %w", message(err), cerr)
+	}
+	e.log.Warn("session to the primary failed: going on with a new one", "cluster", e.cluster(),
+		"instance", e.primary.Name(), "database", db, "error", message(err))
+	return nil
 }
 
 // isFatal reports whether err stops the apply: not PostgreSQL refusing a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -37,7 +38,9 @@ REVOKE ALL ON SEQUENCE pgreconciler.change_log_id_seq FROM PUBLIC`
 // never holds a secret: statements are their redacted String forms.
 type logRow [11]string
 
-// logRow builds the row of outcome i.
+// logRow builds the row of outcome i. The error names the SQLSTATE, and
+// every column is text PostgreSQL can hold (see printable): a change whose
+// statement holds a NUL byte is logged like any other.
 func (e *executor) logRow(i int) logRow {
 	o := &e.res.Outcomes[i]
 	c := &e.cp.Changes[i]
@@ -45,9 +48,37 @@ func (e *executor) logRow(i int) logRow {
 	if in == "" {
 		in = e.primary.Name()
 	}
-	return logRow{e.cluster(), in, string(c.Kind), c.Action.String(), c.Object,
+	msg := o.Error
+	if o.SQLState != "" {
+		msg += " (SQLSTATE " + o.SQLState + ")"
+	}
+	r := logRow{e.cluster(), in, string(c.Kind), c.Action.String(), c.Object,
 		strings.Join(redactedStatements(c), ";\n"), e.opts.Commit, e.opts.Signer, e.opts.Author,
-		o.Status.String(), o.Error}
+		o.Status.String(), msg}
+	for k := range r {
+		r[k] = printable(r[k])
+	}
+	return r
+}
+
+// printable returns s as text any PostgreSQL database holds: a NUL byte,
+// and each byte that is not valid UTF-8, becomes its \xNN escape. Text
+// without them is returned unchanged.
+func printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // queueLog queues the row of outcome i if it is worth logging: applied,

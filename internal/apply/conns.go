@@ -38,6 +38,18 @@ func (e *executor) connCtx(ctx context.Context, in *model.Instance, database str
 	return c, nil
 }
 
+// dropConn closes and forgets the apply's session to database on in, so
+// that the next use opens a new one.
+func (e *executor) dropConn(in *model.Instance, database string) {
+	k := connKey{in.Name(), database}
+	if c, ok := e.conns[k]; ok {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
+		defer cancel()
+		c.Close(ctx)
+		delete(e.conns, k)
+	}
+}
+
 // closeOthers closes the apply's sessions on in to every database but
 // keep: CREATE DATABASE (from a template) and DROP DATABASE fail while a
 // session is connected to the database they copy or drop.

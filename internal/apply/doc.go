@@ -14,6 +14,11 @@
 //     transaction is rolled back to a savepoint and the run is redone around
 //     the failing change, so that exactly the failing changes are rolled
 //     back and recorded (StatusFailed with SQLSTATE) and the others commit.
+//     When the transaction itself is lost (the server rejected the whole
+//     message, e.g. invalid UTF-8, or the session ended), the change at
+//     fault is found (by halving the run when the server cannot say),
+//     recorded with its own error, and the others run again on a new
+//     session. A statement holding a NUL byte is never sent.
 //   - Changes PostgreSQL cannot run in one transaction (CREATE/DROP
 //     DATABASE, statements in several databases, the role removal
 //     procedure) run as ordered steps and stop at the first failing step.
@@ -39,7 +44,8 @@
 //     it fails).
 //   - A change log table (pgreconciler.change_log) in the primary's postgres
 //     database, one row per applied, failed or refused change, with the
-//     commit, signer and author; statements are redacted.
+//     commit, signer and author, the error with its SQLSTATE; statements
+//     are redacted, NUL and invalid UTF-8 escaped as \xNN.
 //   - Dry run: logs what would run, connects to nothing, writes nothing.
 //
 // What it does not do: it does not compute plans (package diff) or read

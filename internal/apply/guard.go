@@ -13,6 +13,9 @@ import (
 // database, the lockout guard, parameter validation) run right before
 // their change.
 func (e *executor) refusal(c *plan.Change) string {
+	if msg := unsendable(c); msg != "" {
+		return msg
+	}
 	switch c.Kind {
 	case plan.KindParameter, plan.KindHBA:
 		if e.t.Cluster.Instance(c.Instance) == nil {
@@ -49,6 +52,33 @@ func (e *executor) refusal(c *plan.Change) string {
 			if !e.facts.superuser && connLimitZero.MatchString(s.SQL) {
 				return fmt.Sprintf("role %s is the reconciler's own login role and not a superuser: an apply never sets CONNECTION LIMIT 0", c.Object)
 			}
+		}
+	}
+	return ""
+}
+
+// unsendable says why change c holds text that must not be sent, or "": a
+// NUL byte, which no PostgreSQL text can hold. Sent, it would end the
+// simple-query message early; the server rejects the whole message as a
+// protocol violation, which aborts the transaction around it. Validation
+// refuses NUL in every spec field; this is the executor's own check.
+// Values that may be secrets are checked without being shown.
+func unsendable(c *plan.Change) string {
+	for k, s := range c.Statements {
+		if at := strings.IndexByte(s.SQL, 0); at >= 0 {
+			return fmt.Sprintf("statement %d of %d holds a NUL byte at byte %d (%s), which PostgreSQL cannot hold: not sent",
+				k+1, len(c.Statements), at, brief(s.SQL))
+		}
+		if strings.IndexByte(s.Password.Reveal(), 0) >= 0 {
+			return fmt.Sprintf("the password of statement %d of %d holds a NUL byte, which PostgreSQL cannot hold: not sent", k+1, len(c.Statements))
+		}
+	}
+	if c.Parameter != nil && strings.IndexByte(c.Parameter.Value.Reveal(), 0) >= 0 {
+		return fmt.Sprintf("the value of parameter %s holds a NUL byte, which PostgreSQL cannot hold: not written", c.Parameter.Name)
+	}
+	if c.HBA != nil {
+		if at := strings.IndexByte(c.HBA.Content, 0); at >= 0 {
+			return fmt.Sprintf("line %d of the pg_hba.conf candidate holds a NUL byte: not written", strings.Count(c.HBA.Content[:at], "\n")+1)
 		}
 	}
 	return ""

@@ -75,3 +75,21 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.conn.Close(ctx)
 	return err
 }
+
+// lockHeld reports an error unless the session holding the apply lock is
+// alive, and with it the lock. After another session to the primary broke
+// (a restart, an administrator terminating the reconciler's backends), the
+// apply goes on with new sessions only while it still holds the lock.
+func (e *executor) lockHeld() error {
+	conn := e.lock
+	if e.opts.Lock != nil {
+		conn = e.opts.Lock.conn
+	}
+	if conn == nil || conn.IsClosed() {
+		return errors.New("the apply lock's session is closed: the lock is lost")
+	}
+	if err := conn.PgConn().Ping(e.ctx); err != nil {
+		return fmt.Errorf("the apply lock's session failed, the lock is lost: %w", err)
+	}
+	return nil
+}

@@ -19,11 +19,23 @@ type victim struct {
 
 // lockout simulates PostgreSQL's first match over the candidate lines for
 // every connection that must survive the change, and returns why the
-// candidate is refused, or "". The connections are: the dbsu over the
-// local socket (Pigsty's "${dbsu} local ident" rule; ident and peer count
-// as allowing), every replication client connected to the instance right
-// now, and the reconciler's own session (as inspect saw it and as it is
-// now). Group membership for +group lines is read fresh, transitively and
+// candidate is refused, or "". The connections are:
+//
+//   - the dbsu over the local socket to postgres (Pigsty's "${dbsu} local
+//     ident" rule; ident and peer count as allowing): Patroni's own;
+//   - the replication user's replication connection from the address of
+//     every other member of the cluster, connected now or not (a replica
+//     that is down, or the old primary after a switchover, must get back
+//     in), with SSL when the server offers it (libpq's default sslmode
+//     prefer then uses it);
+//   - every replication client connected to the instance right now, as it
+//     is connected;
+//   - the reconciler's own sessions (as inspect saw it and as it is now) to
+//     every database they enter on the instance: on the primary, postgres
+//     and every managed database that allows connections (inspect reads
+//     and apply writes inside them), elsewhere postgres.
+//
+// Group membership for +group lines is read fresh, transitively and
 // without counting superuser status, as PostgreSQL 15 matches it. A line
 // the simulator cannot decide (samehost, samenet, host names, @file)
 // blocks only when it is the deciding line.
@@ -111,18 +123,53 @@ func (e *executor) victims(conn *pgx.Conn, in *model.Instance) ([]victim, error)
 	if live != nil && live.Session.User != "" {
 		sessions = append(sessions, live.Session)
 	}
-	var s model.Session
+	var own model.Session
+	var ssl bool
 	err = conn.QueryRow(e.ctx, `SELECT session_user::text, current_database()::text, coalesce(host(inet_client_addr()), ''),
-		coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)`).Scan(&s.User, &s.Database, &s.ClientAddr, &s.SSL)
+		coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false), current_setting('ssl')::bool`).
+		Scan(&own.User, &own.Database, &own.ClientAddr, &own.SSL, &ssl)
 	if err != nil {
 		return nil, fmt.Errorf("read own session on %s: %w", in.Name(), err)
 	}
-	sessions = append(sessions, s)
+	sessions = append(sessions, own)
 	for _, s := range sessions {
-		hc, from := connOf(s.User, s.Database, s.ClientAddr, s.SSL)
-		add(victim{hc, s.User + " (the reconciler's own connection) to database " + s.Database + " " + from})
+		for _, db := range append([]string{s.Database}, e.enteredDatabases(in)...) {
+			hc, from := connOf(s.User, db, s.ClientAddr, s.SSL)
+			add(victim{hc, s.User + " (the reconciler's own connection) to database " + db + " " + from})
+		}
+	}
+
+	if repl := e.t.Cluster.Globals.ReplicationUser; repl != "" {
+		for _, m := range e.t.Cluster.Instances {
+			if m.Name() == in.Name() {
+				continue
+			}
+			hc, from := connOf(repl, "", m.IP, ssl)
+			hc.Replication = true
+			add(victim{hc, repl + " replication from member " + m.Name() + " " + from})
+		}
 	}
 	return vs, nil
+}
+
+// enteredDatabases are the databases the reconciler's sessions enter on
+// in: on the primary, every managed database that allows connections;
+// elsewhere postgres.
+func (e *executor) enteredDatabases(in *model.Instance) []string {
+	if in.Role != model.RolePrimary {
+		return []string{"postgres"}
+	}
+	closed := map[string]bool{}
+	for _, d := range e.t.Cluster.Databases {
+		closed[d.Name] = d.AllowConn != nil && !*d.AllowConn
+	}
+	var out []string
+	for _, name := range e.t.Cluster.ManagedDatabases() {
+		if !closed[name] {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // connOf describes a client as check_hba sees it: a TCP client from addr,

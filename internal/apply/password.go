@@ -88,7 +88,9 @@ func (e *executor) password(i int) error {
 	}
 	e.done(i, plan.StatusFailed, scrub(message(err), secrets), dbconn.SQLState(err))
 	if isFatal(err) {
-		return fmt.Errorf("password of %s on %s: %s", c.Object, e.primary.Name(), scrub(err.Error(), secrets))
+		if err := e.resume(db, err); err != nil {
+			return fmt.Errorf("password of %s on %s: %s", c.Object, e.primary.Name(), scrub(err.Error(), secrets))
+		}
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func (e *executor) steps(i int) error {
 		if err != nil {
 			e.fail([]int{i}, err)
 			if isFatal(err) {
-				return err
+				return e.resume("postgres", err)
 			}
 			return nil
 		}
@@ -70,7 +70,9 @@ func (e *executor) steps(i int) error {
 		}
 		e.done(i, plan.StatusFailed, msg, dbconn.SQLState(err))
 		if isFatal(err) {
-			return fmt.Errorf("%s on %s: %w", c.Object, e.primary.Name(), err)
+			if err := e.resume(dbName(s.database), err); err != nil {
+				return fmt.Errorf("%s on %s: %w", c.Object, e.primary.Name(), err)
+			}
 		}
 		return nil
 	}

@@ -69,6 +69,19 @@ func (c *Cluster) Role(name string) *Role {
 	return nil
 }
 
+// ManagedDatabases are the databases whose insides (schemas, extensions,
+// default privileges) the reconciler compares and converges, on the
+// primary: postgres and every database the spec declares present.
+func (c *Cluster) ManagedDatabases() []string {
+	out := []string{"postgres"}
+	for _, d := range c.Databases {
+		if d.State != DatabaseAbsent && d.Name != "postgres" {
+			out = append(out, d.Name)
+		}
+	}
+	return out
+}
+
 // MemberIPs is Pigsty's pg_cluster_members: the sorted IPs of all instances.
 func (c *Cluster) MemberIPs() []string {
 	ips := make([]string, 0, len(c.Instances))

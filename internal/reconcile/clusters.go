@@ -234,7 +234,12 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 			result, errText = drift.ResultBusy, err.Error()
 			log.Info("another reconciler is applying to this cluster: skipped")
 		case err != nil:
+			// The changes that failed before the apply stopped name
+			// themselves (kind, object, statement) next to why it stopped.
 			result, errText = drift.ResultFailure, err.Error()
+			if res != nil && res.Failed() {
+				errText += "; " + failures(res)
+			}
 			log.Error("apply failed", "err", err)
 		case res.Failed() && onlyRefused(res):
 			result, errText = drift.ResultRefused, failures(res)

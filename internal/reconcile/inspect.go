@@ -24,19 +24,6 @@ type InstanceError struct {
 
 func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance, e.Err) }
 
-// ManagedDatabases are the databases whose insides (schemas, extensions,
-// default privileges) the reconciler compares: postgres and every
-// database the spec declares present.
-func ManagedDatabases(c *model.Cluster) []string {
-	out := []string{"postgres"}
-	for _, d := range c.Databases {
-		if d.State != model.DatabaseAbsent && d.Name != "postgres" {
-			out = append(out, d.Name)
-		}
-	}
-	return out
-}
-
 // InspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
@@ -79,7 +66,7 @@ func InspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in
 	defer conn.Close(context.WithoutCancel(ctx))
 	dbs := []string{"postgres"}
 	if in.Role == model.RolePrimary {
-		dbs = ManagedDatabases(c)
+		dbs = c.ManagedDatabases()
 	}
 	return inspect.Inspect(ctx, conn, inspect.Options{
 		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs,

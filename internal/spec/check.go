@@ -128,8 +128,9 @@ func (cs *clusterSrc) checkSettings(m *node, owner string) {
 		if !gucName.MatchString(f.key) {
 			cs.fail(f.keyPos, RuleParameter, "%s: %q is not a valid parameter name", owner, f.key)
 		}
-		if strings.ContainsAny(f.value.scalar, "\n\r\x00") {
-			cs.fail(f.value.pos, RuleParameter, "%s: the value of %s contains a line break or NUL", owner, f.key)
+		if at := strings.IndexAny(f.value.scalar, "\n\r"); at >= 0 {
+			cs.fail(f.value.pos, RuleParameter, "%s: the value of %s holds a line break at byte %d; a setting value is one line",
+				owner, f.key, at)
 		}
 	}
 }
@@ -231,9 +232,13 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		if d.Owner != "" && !knownRole(d.Owner, declared) && d.Owner != cs.c.Globals.DBSU {
 			cs.fail(n.posOf("owner"), RuleDatabase, "database %s: owner %s is not a declared role", d.Name, d.Owner)
 		}
+		for _, f := range []string{"template", "encoding", "locale", "lc_collate", "lc_ctype", "icu_locale", "builtin_locale", "tablespace"} {
+			cs.checkName(n.get(f), RuleDatabase, "database "+d.Name+": "+f)
+		}
 		seen := map[string]bool{}
 		for j, s := range d.Schemas {
 			p := n.itemPos("schemas", j)
+			cs.checkObjectName(n.get("schemas").items[j], "schema", d.Name)
 			if seen[s.Name] {
 				cs.fail(p, RuleDatabase, "database %s: schema %s is listed twice", d.Name, s.Name)
 			}
@@ -244,12 +249,35 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		}
 		seen = map[string]bool{}
 		for j, e := range d.Extensions {
+			it := n.get("extensions").items[j]
+			cs.checkObjectName(it, "extension", d.Name)
+			if it.kind == kindMap {
+				cs.checkName(it.get("schema"), RuleDatabase, "database "+d.Name+": extension "+e.Name+": schema")
+				cs.checkName(it.get("version"), RuleDatabase, "database "+d.Name+": extension "+e.Name+": version")
+			}
 			if seen[e.Name] {
 				cs.fail(n.itemPos("extensions", j), RuleDatabase, "database %s: extension %s is listed twice", d.Name, e.Name)
 			}
 			seen[e.Name] = true
 		}
 		cs.checkSettings(n.get("parameters"), "database "+d.Name)
+	}
+}
+
+// checkObjectName checks the name of a schema or extension item (a string
+// or an object with a name) of database db: one line, and no longer than
+// PostgreSQL keeps.
+func (cs *clusterSrc) checkObjectName(it *node, what, db string) {
+	if it.kind == kindMap {
+		it = it.get("name")
+	}
+	if it == nil || it.kind != kindString {
+		return
+	}
+	cs.checkName(it, RuleDatabase, "database "+db+": "+what+" name")
+	if len(it.scalar) > maxIdentifier {
+		cs.fail(it.pos, RuleDatabase, "database %s: %s name %s is %d bytes; PostgreSQL truncates names to %d bytes",
+			db, what, quoteValue(it.scalar), len(it.scalar), maxIdentifier)
 	}
 }
 
@@ -271,13 +299,19 @@ func (cs *clusterSrc) checkParameters() {
 	for _, in := range cs.c.Instances {
 		m := cs.params[in]
 		cs.checkSettings(m, "pg_parameters")
+		libs := (scope{inv: cs.primary.inv, group: cs.group, host: cs.hosts[in]}).get("pg_libs")
+		if libs != nil && libs.kind == kindString && m.get("shared_preload_libraries") == nil {
+			if at := strings.IndexAny(libs.scalar, "\n\r"); at >= 0 {
+				cs.fail(libs.pos, RuleParameter, "pg_libs holds a line break at byte %d; a setting value is one line", at)
+			}
+		}
 		for _, p := range in.Parameters {
 			if p.Name == "shared_preload_libraries" && strings.Trim(p.Value, `", `) == "" {
 				pos := cs.hosts[in].pos
 				if v := m.get(p.Name); v != nil {
 					pos = v.pos
-				} else if v := (scope{inv: cs.primary.inv, group: cs.group, host: cs.hosts[in]}).get("pg_libs"); v != nil {
-					pos = v.pos
+				} else if libs != nil {
+					pos = libs.pos
 				}
 				cs.fail(pos, RuleParameter, "shared_preload_libraries must not be empty or quoted-empty: an empty library name keeps the server from starting")
 			}

@@ -26,6 +26,7 @@ const (
 	RuleDatabase  = "database"
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"
+	RuleText      = "text"    // a text PostgreSQL, pg_hba.conf or a log line cannot hold
 	RuleTimeout   = "timeout" // the evaluator's time budget: may pass on a less busy machine
 )
 
@@ -69,7 +70,13 @@ func (ps Problems) Err() error {
 	return &InvalidError{Problems: ps, count: n}
 }
 
+// sort orders the problems by position, drops repeats, and makes every
+// message and file name one line (oneLine): whatever a value holds, a
+// problem is one line of the validate output and of the daemon's log.
 func (ps Problems) sort() Problems {
+	for i := range ps {
+		ps[i].Message, ps[i].Pos.File = oneLine(ps[i].Message), oneLine(ps[i].Pos.File)
+	}
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(
 			cmp.Compare(a.Pos.File, b.Pos.File),

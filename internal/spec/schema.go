@@ -279,6 +279,9 @@ func (w *walker) walk(d *node, sn *snode, path string) {
 		}
 	default:
 		secret := secretPath(path)
+		if d.kind == kindString {
+			w.checkText(d.pos, path, d.scalar, secret)
+		}
 		if msg := sn.checkScalar(d, !secret); msg != "" {
 			if secret {
 				msg = "invalid value " + redacted{}.String()
@@ -292,6 +295,7 @@ func (w *walker) walkStruct(d *node, sn *snode, path string) {
 	sn.compileStruct()
 	for _, f := range d.fields {
 		fp := joinPath(path, f.key)
+		w.checkText(f.keyPos, fp, f.key, false)
 		sf := sn.fields[f.key]
 		if sf != nil {
 			w.walk(f.value, sf.node, fp)
