@@ -145,13 +145,12 @@ func (b *builder) databaseSettings(d *model.Database, live *model.LiveDatabase) 
 }
 
 // roleWillExist reports whether a role exists live or is created by the
-// plan.
+// plan, and is not removed by it.
 func (b *builder) roleWillExist(name string) bool {
-	if b.liveRoles[name] != nil {
-		return true
+	if r := b.declared[name]; r != nil {
+		return r.State != model.StateAbsent
 	}
-	r := b.declared[name]
-	return r != nil && r.State != model.StateAbsent
+	return b.liveRoles[name] != nil
 }
 
 // creationOnly notes creation-time options that differ: PostgreSQL cannot
