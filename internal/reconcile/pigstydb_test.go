@@ -25,19 +25,16 @@ pg_databases: [
 ]`
 
 // pigstyCreate does what Pigsty's pgsql-db.yml does for a database with
-// an owner, as the dbsu, with the default system user names: createdb
-// -O owner, then pg-db.sql rendered with the role defaults, in the new
-// database. templateDefaults are the default privileges a template1
+// an owner, with the default system user names: createdb -O owner, then
+// pg-db.sql rendered with the role defaults, run by psql as the dbsu in
+// the new database. templateDefaults are the default privileges a template1
 // initialised by pg-init-template.sql would have handed down (FOR ROLE the
 // dbsu, the admin user and dbrole_admin); the test cluster's template1
 // lacks them.
 func pigstyCreate(t *testing.T, name, owner string, revokeconn bool, defaultPrivileges []string) {
 	t.Helper()
-	ctx := context.Background()
 	db, o := pgx.Identifier{name}.Sanitize(), pgx.Identifier{owner}.Sanitize()
-	if err := cluster.Primary.Exec(ctx, "CREATE DATABASE "+db+" OWNER "+o); err != nil {
-		t.Fatal(err)
-	}
+	sql(t, cluster.Primary, "postgres", "CREATE DATABASE "+db+" OWNER "+o)
 	var stmts []string
 	for _, role := range []string{"postgres", "dbuser_dba", "dbrole_admin"} { // template1's (pg-init-template.sql)
 		for _, p := range defaultPrivileges {
@@ -65,16 +62,7 @@ func pigstyCreate(t *testing.T, name, owner string, revokeconn bool, defaultPriv
 	for _, p := range defaultPrivileges {
 		stmts = append(stmts, "ALTER DEFAULT PRIVILEGES FOR ROLE "+o+" "+p)
 	}
-	conn, err := cluster.Primary.Connect(ctx, cluster.SuperUser, cluster.SuperPassword, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	sql(t, cluster.Primary, name, strings.Join(stmts, ";\n")) // psql as the dbsu, as Pigsty runs it
 }
 
 // privileges is everything pg-db.sql decides about a database: its ACL,
