@@ -6,15 +6,33 @@ import "strings"
 // letter held WITH GRANT OPTION ("" is PUBLIC).
 type acl map[string]string
 
+// objectACL is the ACL of one database or schema with its owner, whose
+// grant options are implicit: PostgreSQL never shows them on the owner's
+// own aclitem.
+type objectACL struct {
+	owner string
+	items acl
+}
+
+// databaseACL reads a datacl. NULL (nil) is PostgreSQL's default: the
+// owner holds CREATE, TEMPORARY and CONNECT, PUBLIC TEMPORARY and CONNECT.
+func databaseACL(items []string, owner string) objectACL {
+	return objectACL{owner, parseACL(items, acl{owner: "CTc", "": "Tc"})}
+}
+
+// schemaACL reads an nspacl. NULL (nil) is PostgreSQL's default: the owner
+// holds USAGE and CREATE, nobody else anything.
+func schemaACL(items []string, owner string) objectACL {
+	return objectACL{owner, parseACL(items, acl{owner: "UC"})}
+}
+
 // parseACL reads aclitem texts such as `=Tc/postgres` or
-// `"my role"=c*/owner`. A NULL ACL (nil) stands for the default: the
-// owner holds everything, with grant option.
-func parseACL(items []string, owner string) acl {
-	out := acl{}
+// `"my role"=c*/owner`; a NULL ACL (nil) stands for def.
+func parseACL(items []string, def acl) acl {
 	if items == nil {
-		out[owner] = "C*T*c*"
-		return out
+		return def
 	}
+	out := acl{}
 	for _, it := range items {
 		grantee, rest := splitACLItem(it)
 		privs, _, _ := strings.Cut(rest, "/")
@@ -59,4 +77,25 @@ func (a acl) has(grantee string, p byte, grant bool) bool {
 		}
 	}
 	return false
+}
+
+// holds reports whether grantee holds privilege letter p, with grant
+// option when grant is set (the owner's are implicit).
+func (o objectACL) holds(grantee string, p byte, grant bool) bool {
+	return o.items.has(grantee, p, grant && grantee != o.owner)
+}
+
+// withOwner is the ACL after ALTER … OWNER TO owner: PostgreSQL hands the
+// old owner's privileges to the new one (aclnewowner).
+func (o objectACL) withOwner(owner string) objectACL {
+	if owner == "" || owner == o.owner {
+		return o
+	}
+	items := make(acl, len(o.items))
+	for g, p := range o.items {
+		items[g] = p
+	}
+	items[owner] += items[o.owner]
+	delete(items, o.owner)
+	return objectACL{owner, items}
 }

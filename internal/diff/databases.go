@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -10,8 +11,10 @@ import (
 )
 
 // databases plans every declared database: create (with its comment,
-// settings and CONNECT privileges), changes to existing ones, what lives
-// inside (schemas, extensions) and removals.
+// settings and privileges), changes to existing ones, what lives inside
+// (schemas, extensions, the privileges on schema public) and removals.
+// In postgres, when it is not declared, only what pg-init-template.sql
+// does to schema public.
 func (b *builder) databases() {
 	for _, d := range b.c.Databases {
 		live := b.liveDBs[d.Name]
@@ -28,6 +31,12 @@ func (b *builder) databases() {
 		}
 		b.schemas(d, live)
 		b.extensions(d, live)
+		b.publicSchema(d, live, true)
+	}
+	if !slices.ContainsFunc(b.c.Databases, func(d *model.Database) bool { return d.Name == "postgres" }) {
+		if live := b.liveDBs["postgres"]; live != nil {
+			b.publicSchema(&model.Database{Name: "postgres"}, live, false)
+		}
 	}
 }
 
@@ -76,8 +85,9 @@ func (b *builder) createDatabase(d *model.Database) {
 			ch.Statements = append(ch.Statements, stmt("ALTER DATABASE %s SET %s = %s", ident(d.Name), ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
 		}
 	}
-	if d.RevokeConn != nil {
-		ch.Statements = append(ch.Statements, b.connectGrants(d, d.Owner)...)
+	// pg-db.sql's privileges, all of them: nothing holds them yet.
+	for _, n := range b.databaseNeeds(d, d.Owner) {
+		ch.Statements = append(ch.Statements, n.stmt)
 	}
 	b.add(phDatabaseCreate, ch)
 }
@@ -118,7 +128,7 @@ func (b *builder) alterDatabase(d *model.Database, live *model.LiveDatabase) {
 			Reason:     "comment differs"})
 	}
 	b.databaseSettings(d, live)
-	b.connectPrivileges(d, live)
+	b.databasePrivileges(d, live)
 	b.creationOnly(d, live)
 }
 
@@ -134,72 +144,13 @@ func (b *builder) databaseSettings(d *model.Database, live *model.LiveDatabase) 
 	}
 }
 
-// connectPrivileges applies revokeconn as Pigsty's pg-db.sql does: true
-// revokes CONNECT from PUBLIC and grants it to the replicator and monitor,
-// and with grant option to the admin user and the owner; false grants
-// CONNECT to PUBLIC; absent leaves it alone.
-func (b *builder) connectPrivileges(d *model.Database, live *model.LiveDatabase) {
-	if d.RevokeConn == nil {
-		return
-	}
-	owner := d.Owner
-	if owner == "" {
-		owner = live.Owner
-	}
-	acl := parseACL(live.ACL, live.Owner)
-	inSync := !live.PublicConnect
-	if *d.RevokeConn {
-		g := b.c.Globals
-		for _, need := range []struct {
-			role  string
-			grant bool
-		}{{g.ReplicationUser, false}, {g.MonitorUser, false}, {g.AdminUser, true}, {owner, true}} {
-			// The owner holds grant options implicitly; PostgreSQL shows
-			// none on its own aclitem.
-			grant := need.grant && need.role != live.Owner
-			if need.role != "" && b.roleWillExist(need.role) && !acl.has(need.role, 'c', grant) {
-				inSync = false
-			}
-		}
-	} else {
-		inSync = live.PublicConnect
-	}
-	if inSync {
-		return
-	}
-	before, after := "CONNECT granted to PUBLIC", "CONNECT revoked from PUBLIC"
-	if !*d.RevokeConn {
-		before, after = after, before
-	}
-	b.add(phDatabaseAlter, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionChange, Object: d.Name + " CONNECT",
-		Before: before, After: after, Statements: b.connectGrants(d, owner), Reason: "revokeconn"})
-}
-
-func (b *builder) connectGrants(d *model.Database, owner string) []plan.Statement {
-	db := ident(d.Name)
-	if !*d.RevokeConn {
-		return []plan.Statement{stmt("GRANT CONNECT ON DATABASE %s TO PUBLIC", db)}
-	}
-	out := []plan.Statement{stmt("REVOKE CONNECT ON DATABASE %s FROM PUBLIC", db)}
-	g := b.c.Globals
-	for _, r := range []struct {
-		role, with string
-	}{{g.ReplicationUser, ""}, {g.MonitorUser, ""}, {g.AdminUser, " WITH GRANT OPTION"}, {owner, " WITH GRANT OPTION"}} {
-		if r.role != "" && b.roleWillExist(r.role) {
-			out = append(out, stmt("GRANT CONNECT ON DATABASE %s TO %s%s", db, ident(r.role), r.with))
-		}
-	}
-	return out
-}
-
 // roleWillExist reports whether a role exists live or is created by the
-// plan.
+// plan, and is not removed by it.
 func (b *builder) roleWillExist(name string) bool {
-	if b.liveRoles[name] != nil {
-		return true
+	if r := b.declared[name]; r != nil {
+		return r.State != model.StateAbsent
 	}
-	r := b.declared[name]
-	return r != nil && r.State != model.StateAbsent
+	return b.liveRoles[name] != nil
 }
 
 // creationOnly notes creation-time options that differ: PostgreSQL cannot

@@ -40,7 +40,7 @@ func fixture() (*model.Cluster, map[string]*model.InstanceState) {
 			{Name: "dbuser_dba", Login: true, Superuser: true, Inherit: true, ConnLimit: -1, Comment: ptr("admin")},
 			{Name: "pg_monitor", Inherit: true, ConnLimit: -1},
 		},
-		Databases: []*model.LiveDatabase{{Name: "postgres", Owner: "postgres", AllowConn: true, ConnLimit: -1, Inside: true, PublicConnect: true}},
+		Databases: []*model.LiveDatabase{{Name: "postgres", Owner: "postgres", AllowConn: true, ConnLimit: -1, Inside: true}},
 		Settings:  map[string]*model.LiveSetting{},
 	}
 	return c, map[string]*model.InstanceState{"pg-x-1": st}
@@ -459,7 +459,6 @@ func TestRevokeConnect(t *testing.T) {
 		t.Fatalf("revoked CONNECT in sync but planned: %+v", p.Changes)
 	}
 	st.Database("app").ACL = nil
-	st.Database("app").PublicConnect = true
 	p := Cluster(c, live)
 	if len(p.Changes) != 1 || !strings.HasPrefix(sqlOf(p.Changes[0]), `REVOKE CONNECT ON DATABASE "app" FROM PUBLIC`) {
 		t.Fatalf("got %+v", p.Changes)

@@ -17,6 +17,12 @@
 //     database the plan does not drop, DROP ROLE); a role that owns a
 //     database is reported, not dropped; live roles the spec does not
 //     mention are reported as unmanaged, with no statements;
+//   - every declared database holds the privileges Pigsty's pg-db.sql
+//     gives it (CREATE on the database and on schema public revoked from
+//     PUBLIC and granted to dbrole_admin, ALL to a declared owner,
+//     revokeconn), and postgres's schema public what pg-init-template.sql
+//     leaves (no CREATE for PUBLIC); compared privilege by privilege with
+//     the live ACLs, grants to roles that will not exist left out;
 //   - comments default to "business user <name>" / "business database
 //     <name>" (the spec loader applies the default);
 //   - expire_in does not churn: the role is in sync while its live expiry

@@ -95,7 +95,7 @@ func (b *builder) privilegeOwners(d *model.Database, live *model.LiveDatabase) [
 	}
 	var out []string
 	seen := map[string]bool{}
-	for _, o := range []string{g.DBSU, g.AdminUser, "dbrole_admin", owner} {
+	for _, o := range []string{g.DBSU, g.AdminUser, adminGroup, owner} {
 		if o != "" && !seen[o] && b.roleWillExist(o) {
 			seen[o] = true
 			out = append(out, o)

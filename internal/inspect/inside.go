@@ -88,7 +88,7 @@ func readInside(ctx context.Context, conn *pgx.Conn, d *model.LiveDatabase) erro
 
 // scanSchemas reads schemas.sql, sorted by name.
 func scanSchemas(rows pgx.Rows) ([]model.LiveSchema, error) {
-	out, err := collect(rows, func(s *model.LiveSchema) []any { return []any{&s.Name, &s.Owner} })
+	out, err := collect(rows, func(s *model.LiveSchema) []any { return []any{&s.Name, &s.Owner, &s.ACL} })
 	slices.SortFunc(out, func(a, b model.LiveSchema) int { return cmp.Compare(a.Name, b.Name) })
 	return out, err
 }

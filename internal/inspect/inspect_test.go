@@ -51,6 +51,7 @@ func TestPrimaryEveryField(t *testing.T) {
 	)
 	execIn(t, p, "app",
 		"CREATE SCHEMA s1 AUTHORIZATION r_md5",
+		"GRANT USAGE ON SCHEMA s1 TO g_read",
 		"CREATE EXTENSION pg_stat_statements",
 		"CREATE EXTENSION pgcrypto SCHEMA s1",
 		"ALTER DEFAULT PRIVILEGES FOR ROLE r_md5 GRANT SELECT ON TABLES TO g_read",
@@ -176,18 +177,18 @@ func TestPrimaryEveryField(t *testing.T) {
 			t.Errorf("app:\n got %+v\nwant %+v", app, want)
 		}
 		for _, tc := range []struct {
-			name                        string
-			allowConn, template, public bool
-			acl                         bool // non-NULL datacl
-			inside                      bool
+			name                string
+			allowConn, template bool
+			acl                 bool // non-NULL datacl
+			inside              bool
 		}{
-			{"postgres", true, false, true, false, true},
-			{"closed", false, false, true, false, false},
-			{"tmpl", true, true, true, true, false},
-			{"template0", false, true, true, true, false}, // initdb: =c/postgres
+			{"postgres", true, false, false, true},
+			{"closed", false, false, false, false},
+			{"tmpl", true, true, true, false},
+			{"template0", false, true, true, false}, // initdb: =c/postgres
 		} {
 			d := st.Database(tc.name)
-			if d.AllowConn != tc.allowConn || d.IsTemplate != tc.template || d.PublicConnect != tc.public ||
+			if d.AllowConn != tc.allowConn || d.IsTemplate != tc.template ||
 				(d.ACL != nil) != tc.acl || d.Inside != tc.inside {
 				t.Errorf("%s: %+v", tc.name, *d)
 			}
@@ -202,7 +203,11 @@ func TestPrimaryEveryField(t *testing.T) {
 
 	t.Run("inside app", func(t *testing.T) {
 		app := st.Database("app")
-		wantSchemas := []model.LiveSchema{{Name: "public", Owner: "pg_database_owner"}, {Name: "s1", Owner: "r_md5"}}
+		// PostgreSQL 15's public schema: owned by pg_database_owner, USAGE
+		// for PUBLIC, no CREATE.
+		wantSchemas := []model.LiveSchema{
+			{Name: "public", Owner: "pg_database_owner", ACL: []string{"pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"}},
+			{Name: "s1", Owner: "r_md5", ACL: []string{"r_md5=UC/r_md5", "g_read=U/r_md5"}}}
 		if !reflect.DeepEqual(app.Schemas, wantSchemas) {
 			t.Errorf("schemas %+v", app.Schemas)
 		}

@@ -110,8 +110,7 @@ type LiveDatabase struct {
 	LocaleProvider string
 	ICULocale      string
 	Tablespace     string
-	PublicConnect  bool     // PUBLIC holds CONNECT (explicitly or by the default ACL)
-	ACL            []string // datacl items as text; nil = default ACL
+	ACL            []string // datacl items as text; nil = default (owner: all; PUBLIC: CONNECT, TEMPORARY)
 	Settings       []Setting
 
 	// Inside reports whether the fields below were read (only managed
@@ -123,7 +122,10 @@ type LiveDatabase struct {
 }
 
 // LiveSchema is a row of pg_namespace (system schemas excluded).
-type LiveSchema struct{ Name, Owner string }
+type LiveSchema struct {
+	Name, Owner string
+	ACL         []string // nspacl items as text; nil = default (owner: USAGE, CREATE)
+}
 
 // LiveExtension is a row of pg_extension.
 type LiveExtension struct{ Name, Schema, Version string }

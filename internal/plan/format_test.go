@@ -32,6 +32,8 @@ func samplePlan() *Plan {
 					Statements: []Statement{{SQL: `ALTER ROLE "dbuser_report" CONNECTION LIMIT 10`}}},
 				{Kind: KindDefaultPrivilege, Action: ActionChange, Object: "app: FOR ROLE dbuser_dba", Instance: "pg-test-1", After: "SELECT ON TABLES TO dbrole_readonly",
 					Statements: []Statement{{SQL: `ALTER DEFAULT PRIVILEGES FOR ROLE "dbuser_dba" GRANT SELECT ON TABLES TO "dbrole_readonly"`, Database: "app"}}},
+				{Kind: KindPrivilege, Action: ActionChange, Object: "schema app.public", Instance: "pg-test-1", Before: "PUBLIC has CREATE", After: "PUBLIC has no CREATE",
+					Statements: []Statement{{SQL: `REVOKE CREATE ON SCHEMA public FROM PUBLIC`, Database: "app"}}},
 				{Kind: KindRole, Action: ActionReport, Object: "dbuser_dba", Instance: "pg-test-1", After: "NOSUPERUSER",
 					Reason: "not planned: it is the role the reconciler logs in as"},
 				{Kind: KindParameter, Action: ActionChange, Object: "shared_buffers", Instance: "pg-test-2", Before: "16384 x 8kB", After: "256MB", RequiresRestart: true,
@@ -92,7 +94,7 @@ func TestFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := j["summary"].(map[string]any)
-	if sum["add"].(float64) != 2 || sum["change"].(float64) != 4 || sum["remove"].(float64) != 1 {
+	if sum["add"].(float64) != 2 || sum["change"].(float64) != 5 || sum["remove"].(float64) != 1 {
 		t.Fatalf("summary %v", sum)
 	}
 }

@@ -18,6 +18,7 @@ const (
 	KindDatabase         Kind = "database"
 	KindSchema           Kind = "schema"
 	KindExtension        Kind = "extension"
+	KindPrivilege        Kind = "privilege" // GRANT/REVOKE on a database or schema
 	KindDefaultPrivilege Kind = "default_privilege"
 	KindHBA              Kind = "hba"
 	KindParameter        Kind = "parameter"
@@ -27,7 +28,7 @@ const (
 // Kinds lists every kind (in the order creations run; revokes and drops
 // run last, in their own phases).
 var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
-	KindDatabase, KindSchema, KindExtension, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
+	KindDatabase, KindSchema, KindExtension, KindPrivilege, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
 
 // DriftClass groups kinds into the drift classes of the metrics and the
 // daemon's per-class mode: user, hba, parameter, database, privilege.
@@ -37,7 +38,7 @@ func (k Kind) DriftClass() string {
 		return "user"
 	case KindDatabase, KindSchema, KindExtension:
 		return "database"
-	case KindDefaultPrivilege:
+	case KindPrivilege, KindDefaultPrivilege:
 		return "privilege"
 	case KindHBA:
 		return "hba"

@@ -126,6 +126,7 @@ func TestConvergeThenDrift(t *testing.T) {
 		{"comment", func(t *testing.T) { sql(t, primary, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
 		{"database", func(t *testing.T) { sql(t, primary, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
 		{"schema", func(t *testing.T) { sql(t, primary, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
+		{"privilege", func(t *testing.T) { sql(t, primary, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
 		{"extension", func(t *testing.T) { sql(t, primary, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
 		{"default privilege", func(t *testing.T) {
 			sql(t, primary, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)

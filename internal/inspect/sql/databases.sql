@@ -1,6 +1,6 @@
--- Databases. A NULL datacl is the default ACL, which grants CONNECT and
--- TEMP to PUBLIC. daticulocale was renamed datlocale in PostgreSQL 17:
--- to_jsonb reads whichever exists.
+-- Databases. A NULL datacl is the default ACL: the owner holds every
+-- privilege, PUBLIC CONNECT and TEMP. daticulocale was renamed datlocale
+-- in PostgreSQL 17: to_jsonb reads whichever exists.
 SELECT d.oid, d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner,
        d.datconnlimit, d.datallowconn, d.datistemplate,
        pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,
@@ -10,8 +10,6 @@ SELECT d.oid, d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner,
             THEN coalesce(to_jsonb(d) ->> 'daticulocale', to_jsonb(d) ->> 'datlocale', '')
             ELSE '' END AS icu_locale,
        t.spcname AS tablespace,
-       d.datacl::text[] AS acl,
-       d.datacl IS NULL OR EXISTS (SELECT FROM pg_catalog.aclexplode(d.datacl) a
-                                   WHERE a.grantee = 0 AND a.privilege_type = 'CONNECT') AS public_connect
+       d.datacl::text[] AS acl
 FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace;
