@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
@@ -20,7 +21,7 @@ import (
 // it; then Ctrl-C must stop everything and make must exit 0.
 func TestMakeDemo(t *testing.T) {
 	checkout := filepath.Join(sockdir.DeepTempDir(t), "pgreconciler")
-	copyCheckout(t, repoRoot(t), checkout)
+	copyCheckout(t, testenv.RepoRoot(t), checkout)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MAKE") && !strings.HasPrefix(kv, "MFLAGS=") && !strings.HasPrefix(kv, "TMPDIR=") {
@@ -175,15 +176,6 @@ func processesUsing(dirs ...string) []int {
 		}
 	}
 	return pids
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
 }
 
 // copyCheckout copies the files git knows of (tracked, or new and not
