@@ -9,6 +9,7 @@
 // otherwise, so the harness works wherever TMPDIR and the checkout are.
 //
 // What it does not do: it does not remove the directories it makes (the
-// caller does, with everything in them), and it does not shorten paths the
-// caller builds below MaxLen+Room bytes.
+// caller does, with everything in them), and it does not watch what the
+// caller puts below them: names longer than Room fail at bind time (Check
+// says so beforehand).
 package sockdir
