@@ -23,7 +23,7 @@ help: ## list the targets
 build: ## build bin/reconciler (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/reconciler
 
-deps: ## install missing system packages (PostgreSQL 15, openssh-server, gpg, promtool)
+deps: ## install missing system packages (PostgreSQL 15, openssh-server, gpg, promtool, systemd-nspawn …)
 	@scripts/install-deps.sh
 
 test: deps lint ## run every test (installs what is missing first)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the system packages pgreconciler's tests need on
 # Debian 12 (PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool,
-# CA certificates). Idempotent: apt-get runs only when something is missing,
+# CA certificates; curl and make for the demo and its test; systemd,
+# systemd-nspawn and iproute2 for the systemd unit's test, which boots
+# systemd in a container). Idempotent: apt-get runs only when something is missing,
 # and no system service is started by the installation.
 set -euo pipefail
 
@@ -24,14 +26,19 @@ present() {
 	git) command -v git >/dev/null ;;
 	prometheus) command -v promtool >/dev/null ;;
 	ca-certificates) [[ -f /etc/ssl/certs/ca-certificates.crt ]] ;;
+	curl) command -v curl >/dev/null ;;
+	make) command -v make >/dev/null ;;
+	systemd) command -v systemd-analyze >/dev/null ;;
+	systemd-container) command -v systemd-nspawn >/dev/null ;;
+	iproute2) command -v ip >/dev/null ;;
 	*) return 0 ;;
 	esac
 }
 
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
-	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool and ca-certificates by hand"
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn and iproute2 by hand"
 
-wanted=(postgresql-15 openssh-server openssl gnupg git prometheus ca-certificates)
+wanted=(postgresql-15 openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2)
 missing=()
 for pkg in "${wanted[@]}"; do
 	present "$pkg" || missing+=("$pkg")

@@ -3,7 +3,8 @@ package drift
 // Checks of deploy/ and the example configurations: the alert rules and the
 // Grafana dashboard name only metrics this package records, promtool
 // accepts and passes the rules, and the manifests and configs parse and keep
-// their security settings.
+// their security settings. The systemd unit has its own tests, which run it:
+// internal/deploytest.
 
 import (
 	"encoding/json"
@@ -12,7 +13,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,24 +22,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
-
-// root is the repository root.
-func root(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		t.Fatalf("repository root: %v", err)
-	}
-	return dir
-}
 
 func readFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root(t), rel))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +90,8 @@ type ruleFile struct {
 }
 
 func TestAlertRules(t *testing.T) {
-	promtool(t, nil, "check", "rules", filepath.Join(root(t), "deploy/prometheus/alerts.yml"))
-	promtool(t, nil, "test", "rules", filepath.Join(root(t), "deploy/prometheus/alerts_test.yml"))
+	promtool(t, nil, "check", "rules", filepath.Join(testenv.RepoRoot(t), "deploy/prometheus/alerts.yml"))
+	promtool(t, nil, "test", "rules", filepath.Join(testenv.RepoRoot(t), "deploy/prometheus/alerts_test.yml"))
 
 	var rules ruleFile
 	if err := yaml.Unmarshal(readFile(t, "deploy/prometheus/alerts.yml"), &rules); err != nil {
@@ -232,7 +220,7 @@ func TestDashboard(t *testing.T) {
 // manifests parses every document of deploy/kubernetes/*.yaml, by kind.
 func manifests(t *testing.T) map[string][]map[string]any {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(root(t), "deploy/kubernetes/*.yaml"))
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "deploy/kubernetes/*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("deploy/kubernetes: %v %v", files, err)
 	}
@@ -356,7 +344,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if k := docs["Kustomization"]; len(k) == 1 {
 		for _, r := range get(k[0], "resources").([]any) {
-			if _, err := os.Stat(filepath.Join(root(t), "deploy/kubernetes", fmt.Sprint(r))); err != nil {
+			if _, err := os.Stat(filepath.Join(testenv.RepoRoot(t), "deploy/kubernetes", fmt.Sprint(r))); err != nil {
 				t.Errorf("kustomization.yaml: resource %v: %v", r, err)
 			}
 		}
@@ -427,62 +415,5 @@ func TestExampleConfigs(t *testing.T) {
 		if err := yaml.Unmarshal(readFile(t, f), &doc); err != nil || len(doc) == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
-	}
-}
-
-// unit parses a systemd unit into key → values.
-func unit(text string) map[string][]string {
-	m := map[string][]string{}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == '[' {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
-		m[k] = append(m[k], v)
-	}
-	return m
-}
-
-func TestSystemdUnit(t *testing.T) {
-	text := string(readFile(t, "deploy/systemd/pgreconciler.service"))
-	u := unit(text)
-	for k, v := range map[string]string{
-		"User": "pgreconciler", "Group": "pgreconciler", "DynamicUser": "no",
-		"ExecStart":  "/usr/local/bin/reconciler run --config /etc/pgreconciler/reconciler.yml",
-		"ExecReload": "/bin/kill -HUP $MAINPID", "Restart": "on-failure",
-		"StateDirectory": "pgreconciler", "CacheDirectory": "pgreconciler", "ConfigurationDirectory": "pgreconciler",
-		"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
-		"NoNewPrivileges": "yes", "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
-		"ProtectKernelLogs": "yes", "ProtectControlGroups": "yes", "RestrictNamespaces": "yes",
-		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "LockPersonality": "yes",
-		"MemoryDenyWriteExecute": "yes", "SystemCallArchitectures": "native",
-		"CapabilityBoundingSet": "", "UMask": "0077", "ReadWritePaths": "",
-	} {
-		if !slices.Equal(u[k], []string{v}) {
-			t.Errorf("pgreconciler.service: %s=%q, want %q", k, u[k], v)
-		}
-	}
-	if !slices.Contains(u["SystemCallFilter"], "@system-service") {
-		t.Errorf("pgreconciler.service: SystemCallFilter=%q lacks @system-service", u["SystemCallFilter"])
-	}
-	if d := unit(string(readFile(t, "deploy/systemd/local-hba-writer.conf"))); !slices.Equal(d["ReadWritePaths"], []string{"/pg/data"}) {
-		t.Errorf("local-hba-writer.conf: ReadWritePaths=%q, want /pg/data", d["ReadWritePaths"])
-	}
-
-	// systemd's own check, where systemd is installed, on a copy whose
-	// ExecStart exists.
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Log("systemd-analyze not installed: unit syntax not verified by systemd")
-		return
-	}
-	dir := t.TempDir()
-	runnable := strings.ReplaceAll(text, "/usr/local/bin/reconciler", "/bin/true")
-	if err := os.WriteFile(filepath.Join(dir, "pgreconciler.service"), []byte(runnable), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(analyze, "verify", filepath.Join(dir, "pgreconciler.service")).CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +95,40 @@ func (a account) own(path string, mode os.FileMode) error {
 		}
 	}
 	return nil
+}
+
+// canReach checks, when switched, that the account may search every
+// directory above path (not so for TMPDIR=/root/tmp under a 0700 /root).
+// It reads owner, group and mode only: no ACLs, no supplementary groups.
+func (a account) canReach(path string) error {
+	if !a.switched {
+		return nil
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", dir, err)
+		}
+		if !a.searchable(st) {
+			return fmt.Errorf("%s cannot reach %s: %s has mode %04o", a.name, path, dir, st.Mode().Perm())
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
+}
+
+func (a account) searchable(st os.FileInfo) bool {
+	perm := st.Mode().Perm()
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		switch {
+		case int(sys.Uid) == a.uid:
+			return perm&0o100 != 0
+		case int(sys.Gid) == a.gid:
+			return perm&0o010 != 0
+		}
+	}
+	return perm&0o001 != 0
 }
 
 // cleanEnv is the caller's environment without libpq, locale and home

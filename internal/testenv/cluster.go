@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
 // Options describe the cluster to start. The zero value is a usable default.
@@ -84,8 +86,11 @@ func StartCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	sweepStale(os.TempDir())
-	base, err := os.MkdirTemp("", staleDirPrefix+opts.Name+"-")
+	for _, tmp := range sockdir.Parents() {
+		sweepStale(tmp)
+	}
+	// The sockets live in the cluster directory: it must be short.
+	base, err := sockdir.New(staleDirPrefix + opts.Name + "-")
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
@@ -112,6 +117,9 @@ func StartCluster(opts Options) (*Cluster, error) {
 func (c *Cluster) start(opts Options) error {
 	if err := os.Chmod(c.baseDir, 0o755); err != nil { // the server user must traverse it
 		return fmt.Errorf("chmod cluster directory: %w", err)
+	}
+	if err := c.acct.canReach(c.baseDir); err != nil {
+		return fmt.Errorf("cluster directory: %w; set TMPDIR to a directory it can reach", err)
 	}
 	if err := markOwner(c.baseDir); err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
 // configFiles are the files of a data directory that Reset restores.
@@ -114,9 +116,9 @@ func (c *Cluster) makeInstanceDirs(s *Server) error {
 			return fmt.Errorf("prepare %s: %w", s.Name(), err)
 		}
 	}
-	// sockaddr_un holds 107 bytes: fail clearly instead of a cryptic bind error.
-	if sock := filepath.Join(s.SocketDir, ".s.PGSQL.00000"); len(sock) > 100 {
-		return fmt.Errorf("prepare %s: socket path %s is too long; set TMPDIR to a shorter directory", s.Name(), sock)
+	// Fail clearly instead of with a cryptic bind error (a long cluster name).
+	if err := sockdir.Check(filepath.Join(s.SocketDir, ".s.PGSQL.00000")); err != nil {
+		return fmt.Errorf("prepare %s: %w; use a shorter cluster name", s.Name(), err)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// staleDirPrefix names every cluster directory under os.TempDir().
+// staleDirPrefix names every cluster directory (in one of sockdir.Parents).
 const staleDirPrefix = "pgreconciler-testenv-"
 
 // ownerFile holds the PID of the test binary that owns a cluster directory.

@@ -3,11 +3,14 @@ package testenv
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
 // TestCluster runs every check against one primary + replica cluster, the
@@ -230,6 +233,43 @@ func testReset(t *testing.T, c *Cluster) {
 				t.Errorf("%s: %s = %q, want %q", s.Name(), ch.sql, got, ch.want)
 			}
 		}
+	}
+}
+
+// TestDeepTMPDIR: a TMPDIR too deep for unix sockets (a checkout under a
+// long home directory) still gives a working cluster, sockets and all; a
+// TMPDIR the server user cannot reach is refused with the reason.
+func TestDeepTMPDIR(t *testing.T) {
+	t.Setenv("TMPDIR", sockdir.DeepTempDir(t))
+	c := NewCluster(t, Options{Name: "pg-deep", Replicas: -1})
+	if err := sockdir.Check(filepath.Join(c.Primary.SocketDir, ".s.PGSQL.65535")); err != nil {
+		t.Error(err)
+	}
+	if out, err := c.Primary.Psql("-Atc", "SELECT 1"); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("psql over the unix socket: %v %s", err, out)
+	}
+
+	acct, err := lookupAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !acct.switched {
+		return // the server runs as the test's user: it reaches any TMPDIR the test can
+	}
+	private, err := os.MkdirTemp("/tmp", "p") // mode 0700, owned by root; short, so it is used
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(private)
+	t.Setenv("TMPDIR", private)
+	if c, err := StartCluster(Options{Name: "pg-p", Replicas: -1}); err == nil {
+		c.Close()
+		t.Fatal("a cluster started in a TMPDIR postgres cannot reach")
+	} else if !strings.Contains(err.Error(), "postgres cannot reach") {
+		t.Errorf("error = %v, want it to say postgres cannot reach the directory", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(private, staleDirPrefix+"*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
 

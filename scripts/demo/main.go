@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,34 +14,45 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/demo"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+func run() int {
 	bin := flag.String("bin", "bin/reconciler", "the reconciler binary")
 	dir := flag.String("dir", ".demo", "working directory")
 	examples := flag.String("examples", "examples/repo", "the example spec repository")
 	flag.Parse()
-	abs := func(p string) string {
+	var paths []string
+	for _, p := range []string{*bin, *dir, *examples} {
 		a, err := filepath.Abs(p)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
-		return a
+		paths = append(paths, a)
 	}
-	work := abs(*dir)
-	// The servers' data directories live under .demo too.
-	tmp := filepath.Join(work, "tmp")
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	if err := os.MkdirAll(paths[1], 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	_ = os.Chmod(work, 0o755)
-	os.Setenv("TMPDIR", tmp)
+	// Ctrl-C must reach the demo alone: see TakeTerminal.
+	restore, err := demo.TakeTerminal()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer restore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := demo.Run(ctx, demo.Options{Bin: abs(*bin), Dir: work, Examples: abs(*examples), Out: os.Stdout,
+	err = demo.Run(ctx, demo.Options{Bin: paths[0], Dir: paths[1], Examples: paths[2], Out: os.Stdout,
 		Keep: os.Getenv("DEMO_KEEP") == "1"})
-	if err != nil {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "\ndemo interrupted:", err)
+		return 130
+	default:
 		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
-		os.Exit(1)
+		return 1
 	}
 }

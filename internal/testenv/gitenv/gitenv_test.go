@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
 func TestSignersMakeCommitsGitAccepts(t *testing.T) {
@@ -37,6 +39,19 @@ func TestSignersMakeCommitsGitAccepts(t *testing.T) {
 	}
 	if len(gpg.Fingerprint()) != 40 {
 		t.Errorf("gpg fingerprint %q", gpg.Fingerprint())
+	}
+}
+
+// TestGPGUnderDeepTMPDIR: gpg-agent's sockets live in GNUPGHOME, which must
+// stay short whatever TMPDIR is.
+func TestGPGUnderDeepTMPDIR(t *testing.T) {
+	t.Setenv("TMPDIR", sockdir.DeepTempDir(t))
+	repo := NewRepo(t)
+	gpg := NewGPGSigner(t, "Dan Deep", "dan@example.com")
+	repo.WriteFile("a.txt", "a\n")
+	commit := repo.Commit("gpg signed", gpg)
+	if ok, out := VerifyCommitWithGit(t, repo, commit, "", GPGKeyring(t, gpg)); !ok {
+		t.Errorf("verify-commit %s failed:\n%s", commit, out)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
 // Signer is a key git can sign commits with: *SSHSigner or *GPGSigner.
@@ -208,8 +210,9 @@ func (g *GPGSigner) gpg(args ...string) string {
 // removed, and whose gpg-agent is stopped, at cleanup.
 func NewGNUPGHome(t testing.TB) string {
 	t.Helper()
-	// A short path keeps gpg-agent's socket path under the 108-byte limit.
-	home, err := os.MkdirTemp("", "gnupg")
+	// gpg-agent puts its sockets in GNUPGHOME (no /run/user here): a short
+	// path keeps them under the 108-byte limit whatever TMPDIR is.
+	home, err := sockdir.New("gnupg")
 	if err != nil {
 		t.Fatal(err)
 	}
