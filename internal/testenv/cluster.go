@@ -20,6 +20,7 @@ type Options struct {
 	Replicas  int               // streaming replicas: 0 means the default 1, negative means none
 	BaseIP    int               // last octet of the primary's 127.0.0.X, default 1; replicas follow
 	ExtraConf map[string]string // extra postgresql.conf settings (cannot change addresses or port)
+	Args      []string          // extra postmaster arguments, e.g. "--work-mem=8MB" as Patroni passes them
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -63,6 +64,7 @@ type Cluster struct {
 	certFile  string
 	keyFile   string
 	extraConf map[string]string
+	args      []string   // extra postmaster arguments
 	boot      *bootState // bootstrap state, restored by Reset
 
 	closeOnce sync.Once
@@ -102,6 +104,7 @@ func StartCluster(opts Options) (*Cluster, error) {
 		acct:             acct,
 		baseDir:          base,
 		extraConf:        opts.ExtraConf,
+		args:             opts.Args,
 	}
 	if err := c.start(opts); err != nil {
 		return nil, errors.Join(fmt.Errorf("start cluster %s: %w", opts.Name, err), c.Close())
