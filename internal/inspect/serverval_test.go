@@ -174,4 +174,13 @@ func TestCommandLine(t *testing.T) {
 		{"statement_timeout", "60000", "command line", "", "123000", "client"},
 		{"work_mem", "8192", "command line", "", "1024", "user"},
 	})
+	conn, err := l.dial(t.Context(), "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	s, err := ReadSetting(t.Context(), conn, "statement_timeout")
+	if err != nil || s.Setting != "60000" || s.Source != "command line" || s.SessionSetting != "123000" {
+		t.Fatalf("ReadSetting: %+v, %v", s, err)
+	}
 }
