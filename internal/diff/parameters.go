@@ -17,7 +17,8 @@ import (
 // value the server would refuse, a parameter it does not know, a server
 // value that cannot be told, and a value set on the postmaster's command
 // line (which ALTER SYSTEM cannot override) are reported and never
-// planned. Parameters the spec does not set are left alone. A value that
+// planned; only a value unknown because the configuration files were
+// modified after the last reload is written again, and reloaded. Parameters the spec does not set are left alone. A value that
 // may hold a credential (pgconf.MaySecret) is never shown: Before and
 // After say Redacted, and the statement carries it in its Password.
 func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
@@ -38,6 +39,13 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 			continue
 		}
 		switch {
+		case ls.Unknown != "" && ls.Unloaded:
+			// After a lost reload (P14): write it again and reload.
+			ch.Action, ch.Before = plan.ActionChange, "unknown"
+			ch.Reason = "cannot tell the server's value: " + ls.Unknown + "; writing it and reloading settles it"
+			ch.Statements = []plan.Statement{alterSystem(p.Name, p.Value)}
+			b.add(phParameter, ch)
+			continue
 		case ls.Unknown != "":
 			ch.Action, ch.Before = plan.ActionReport, "unknown"
 			ch.Reason = "cannot tell the server's value: " + ls.Unknown + "; not planned"

@@ -11,8 +11,9 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 )
 
-// serverSources are the pg_settings.source values of a value the session
-// got from the server's configuration. Every other source (client,
+// serverSource reports whether a pg_settings.source value is one of a
+// value the session got from the server's configuration. Every other
+// source (client,
 // session, user, database, database user, global, interactive …) is the
 // session's own: its startup packet, SET, or ALTER ROLE / ALTER DATABASE …
 // SET, which a new session of another role, or to another database, does
@@ -39,15 +40,15 @@ func dynamicDefault(name string) bool {
 // confLoad is whether the server runs the configuration files as they are
 // on disk (conf_files.sql).
 type confLoad struct {
-	unreadable     int // files pg_stat_file may not read, or gone
-	newest, loaded time.Time
+	unreadable          int // files pg_stat_file may not read, or gone
+	newest, loaded, now time.Time
 }
 
 // scanConfLoad reads conf_files.sql.
 func scanConfLoad(rows pgx.Rows) (*confLoad, error) {
 	var l confLoad
 	var newest *time.Time
-	_, err := pgx.ForEachRow(rows, []any{&l.unreadable, &newest, &l.loaded}, func() error { return nil })
+	_, err := pgx.ForEachRow(rows, []any{&l.unreadable, &newest, &l.loaded, &l.now}, func() error { return nil })
 	if newest != nil {
 		l.newest = *newest
 	}
@@ -88,50 +89,66 @@ func (c *serverConf) resolve(s *model.LiveSetting) {
 		return
 	}
 	s.SessionSetting, s.SessionSource = s.Setting, s.Source
-	value, source, file, unknown := c.serverValue(s)
-	if unknown != "" {
-		s.Setting, s.Source, s.SourceFile, s.Unknown = "", "", "", unknown
+	v := c.serverValue(s)
+	if v.unknown != "" {
+		s.Setting, s.Source, s.SourceFile, s.Unknown, s.Unloaded = "", "", "", v.unknown, v.unloaded
 		return
 	}
-	if n, err := pgconf.Normalize(value, s); err == nil {
-		value = n // as pg_settings would show it; a value it cannot read compares as written
+	if n, err := pgconf.Normalize(v.value, s); err == nil {
+		v.value = n // as pg_settings would show it; a value it cannot read compares as written
 	}
-	s.Setting, s.Source, s.SourceFile = value, source, file
+	s.Setting, s.Source, s.SourceFile = v.value, v.source, v.file
+}
+
+// serverVal is a server's value of a setting, and where it comes from; or
+// why it cannot be told.
+type serverVal struct {
+	value, source, file string
+	unknown             string
+	unloaded            bool // unknown only for files modified after the last reload
+}
+
+func unknown(format string, args ...any) serverVal {
+	return serverVal{unknown: fmt.Sprintf(format, args...)}
 }
 
 // serverValue is the value a new session gets from the server's
 // configuration, by precedence: the postmaster's command line, the last
 // row of the configuration files (postgresql.auto.conf is read last), the
-// built-in default. unknown says why it cannot be told.
-func (c *serverConf) serverValue(s *model.LiveSetting) (value, source, file, unknown string) {
+// built-in default.
+func (c *serverConf) serverValue(s *model.LiveSetting) serverVal {
 	name := strings.ToLower(s.Name)
 	switch {
 	case c.cmdline == nil:
-		return "", "", "", "the postmaster's command line (postmaster.opts, pg_read_file) is not readable by " + c.user +
-			", and a value given there overrides the configuration files"
+		return unknown("the postmaster's command line (postmaster.opts, pg_read_file) is not readable by %s, "+
+			"and a value given there overrides the configuration files", c.user)
 	case c.cmdline.unknown != "":
-		return "", "", "", fmt.Sprintf("the postmaster's command line holds %q, which the reconciler does not interpret", c.cmdline.unknown)
+		return unknown("the postmaster's command line holds %q, which the reconciler does not interpret", c.cmdline.unknown)
 	}
 	if v, ok := c.cmdline.values[name]; ok {
-		return v, "command line", "", ""
+		return serverVal{value: v, source: "command line"}
 	}
 	switch {
 	case c.files == nil || c.load == nil:
-		return "", "", "", "pg_file_settings is not readable by " + c.user
+		return unknown("pg_file_settings is not readable by %s", c.user)
 	case c.load.unreadable > 0:
-		return "", "", "", "pg_stat_file may not read every configuration file for " + c.user +
-			": cannot tell whether the server has loaded them"
+		return unknown("pg_stat_file may not read every configuration file for %s: cannot tell whether the server has loaded them", c.user)
+	case c.load.newest.After(c.load.now):
+		return unknown("a configuration file was modified in the future (%s; a clock that stepped back?): "+
+			"cannot tell whether the server has loaded it", c.load.newest.Format(time.RFC3339))
 	case c.load.newest.After(c.load.loaded):
-		return "", "", "", "a configuration file was modified after the last reload: the server may not run what the files say"
+		v := unknown("a configuration file was modified after the last reload: the server may not run what the files say")
+		v.unloaded = true
+		return v
 	}
 	if f, ok := c.files[name]; ok {
 		if f.error != "" {
-			return "", "", "", fmt.Sprintf("%s holds a value the server does not apply (%s)", f.source, f.error)
+			return unknown("%s holds a value the server does not apply (%s)", f.source, f.error)
 		}
-		return f.value, "configuration file", f.source, ""
+		return serverVal{value: f.value, source: "configuration file", file: f.source}
 	}
 	if dynamicDefault(name) {
-		return "", "", "", "the server computes its default at start, and this session runs a value of its own"
+		return unknown("the server computes its default at start, and this session runs a value of its own")
 	}
-	return s.BootVal, "default", "", ""
+	return serverVal{value: s.BootVal, source: "default"}
 }

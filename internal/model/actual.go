@@ -196,8 +196,12 @@ type LiveSetting struct {
 	SessionSetting, SessionSource string
 
 	// Unknown says why the server's value could not be determined ("" when
-	// it was).
-	Unknown string
+	// it was). Unloaded is set with it when all that is unknown is whether
+	// the server has loaded its configuration files, modified after the
+	// last reload (an ALTER SYSTEM whose reload was lost, an edit by hand):
+	// writing the value and reloading settles it.
+	Unknown  string
+	Unloaded bool
 
 	// File* come from the last pg_file_settings row for this name, if any:
 	// the value written to a configuration file but perhaps not live yet.

@@ -2,10 +2,12 @@ package reconcile
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
@@ -142,6 +144,44 @@ func TestConvergedApplyIsQuiet(t *testing.T) {
 		}
 		if fi.ModTime().UnixNano() != mtimes[m.s.Name()] {
 			t.Errorf("%s: the second apply wrote pg_hba.conf", m.s.Name())
+		}
+	}
+}
+
+// TestFutureModificationTimes: configuration files and a pg_hba.conf whose
+// modification time is after the server's clock (a clock that stepped
+// back) can never look loaded; the plan reports them instead of planning a
+// write and a reload that would come back on every apply.
+func TestFutureModificationTimes(t *testing.T) {
+	reset(t)
+	vars := sessionParamsVars(false)
+	converge(t, vars)
+	c := loadSpec(t, specFor(vars))
+	future := time.Now().Add(time.Hour)
+	primary := cluster.Primary
+	for _, f := range []string{primary.HBAPath(), filepath.Join(primary.DataDir, "postgresql.auto.conf")} {
+		if err := os.Chtimes(f, future, future); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp, _ := planOf(t, c)
+	for _, ch := range driftOf(cp) {
+		if ch.Instance != primary.Name() || ch.Action != plan.ActionReport || len(ch.Statements) != 0 || !strings.Contains(ch.Reason, "future") {
+			t.Errorf("%s %s %s on %s: %s", ch.Action, ch.Kind, ch.Object, ch.Instance, ch.Reason)
+		}
+	}
+	reported := map[plan.Kind]int{}
+	for _, ch := range driftOf(cp) {
+		reported[ch.Kind]++
+	}
+	if reported[plan.KindHBA] != 1 || reported[plan.KindParameter] != 8 {
+		t.Errorf("reported %v, want pg_hba.conf and the 8 parameters the reconciler's sessions set for themselves", reported)
+	}
+	mark := markLog(t, primary)
+	applyAll(t, c)
+	for _, q := range mark.statements(t) {
+		if modifying.MatchString(q) {
+			t.Errorf("the apply sent: %s", q)
 		}
 	}
 }

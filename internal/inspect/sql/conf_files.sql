@@ -1,7 +1,9 @@
 -- Whether the server runs the configuration files as they are now: how
 -- many files pg_stat_file may not read ($1 is the data directory, "" when
 -- hidden; outside it pg_read_server_files is needed) or that are gone, the
--- newest modification time and the time of the last load.
+-- newest modification time, the time of the last load, and now (a
+-- modification time after now, from a clock that stepped back, cannot be
+-- settled by a reload).
 -- pg_stat_file has whole seconds: a file written after a reload, within
 -- the same second, passes for loaded.
 WITH f AS (
@@ -15,5 +17,6 @@ WITH f AS (
 )
 SELECT count(*) FILTER (WHERE m.modification IS NULL) AS unreadable,
        max(m.modification) AS newest,
-       pg_catalog.pg_conf_load_time() AS loaded
+       pg_catalog.pg_conf_load_time() AS loaded,
+       pg_catalog.now() AS now
 FROM m;
