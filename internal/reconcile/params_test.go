@@ -110,17 +110,29 @@ func reloadAndReplay(t *testing.T, servers ...*testenv.Server) {
 }
 
 // converge applies, then checks that a re-plan is clean and that a second
-// apply applies nothing.
-func converge(t *testing.T, cs string) {
+// apply applies nothing and sends nothing that modifies (the server logs
+// witness it).
+func converge(t *testing.T, vars string) {
 	t.Helper()
-	c := loadSpec(t, specFor(cs))
+	c := loadSpec(t, specFor(vars))
 	applyAll(t, c)
 	if left := driftOf(first(planOf(t, c))); len(left) > 0 {
 		t.Fatalf("not converged after one apply:%s", describe(left))
 	}
+	var marks []logMark
+	for _, s := range cluster.Servers() {
+		marks = append(marks, markLog(t, s))
+	}
 	for _, o := range applyAll(t, c).Outcomes {
 		if o.Status == plan.StatusApplied {
 			t.Fatalf("second apply changed %s %s on %s", o.Change.Kind, o.Change.Object, o.Change.Instance)
+		}
+	}
+	for _, m := range marks {
+		for _, q := range m.statements(t) {
+			if modifying.MatchString(q) {
+				t.Errorf("%s: the second apply sent: %s", m.s.Name(), q)
+			}
 		}
 	}
 }
