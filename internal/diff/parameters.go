@@ -18,9 +18,10 @@ import (
 // value that cannot be told, and a value set on the postmaster's command
 // line (which ALTER SYSTEM cannot override) are reported and never
 // planned; only a value unknown because the configuration files were
-// modified after the last reload is written again, and reloaded. Parameters the spec does not set are left alone. A value that
-// may hold a credential (pgconf.MaySecret) is never shown: Before and
-// After say Redacted, and the statement carries it in its Password.
+// modified after the last reload is written again, and reloaded.
+// Parameters the spec does not set are left alone. A value that may hold a
+// credential (pgconf.MaySecret) is never shown: Before and After say
+// Redacted, and the statement carries it in its Password.
 func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 	for _, p := range in.Parameters {
 		ls := liveSetting(st, p.Name)

@@ -11,13 +11,12 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 )
 
-// serverSource reports whether a pg_settings.source value is one of a
-// value the session got from the server's configuration. Every other
-// source (client,
-// session, user, database, database user, global, interactive …) is the
-// session's own: its startup packet, SET, or ALTER ROLE / ALTER DATABASE …
-// SET, which a new session of another role, or to another database, does
-// not get.
+// serverSource reports whether a pg_settings.source value says the session
+// got the value from the server's configuration. Every other source
+// (client, session, user, database, database user, global, interactive …)
+// is the session's own: its startup packet, SET, or ALTER ROLE / ALTER
+// DATABASE … SET, which a new session of another role, or to another
+// database, does not get.
 func serverSource(source string) bool {
 	switch source {
 	case "default", "environment variable", "configuration file", "command line", "override":
