@@ -36,7 +36,8 @@
 //   - Parameters per instance: the server's own pg_settings row validates
 //     the value (and the library files of shared_preload_libraries) right
 //     before ALTER SYSTEM; one reload per instance; a read-back proves the
-//     value live, or pending a restart.
+//     server's value (inspect.ReadSetting, not the apply session's own)
+//     live, or pending a restart.
 //   - pg_hba.conf per instance through an HBAWriter (local file or SSH):
 //     lockout guard before writing, pg_hba_file_rules check before the
 //     reload (the previous file is restored on any error row), a fresh

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/inspect"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -117,7 +118,7 @@ func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*w
 	if p == nil {
 		return nil, errors.New("parameter change without a parameter")
 	}
-	s, err := readSetting(e.ctx, conn, p.Name)
+	s, err := inspect.ReadSetting(e.ctx, conn, p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("read pg_settings of %s on %s: %w", p.Name, in.Name(), err)
 	}
@@ -157,47 +158,46 @@ func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*w
 }
 
 // readBack checks that a written parameter is live after the reload, or
-// waits for a restart (Pending), and settles its change.
+// waits for a restart (Pending), and settles its change. Live means the
+// server's value (inspect.ReadSetting), not this session's: the session
+// may run a value of its own (the dialer's timeouts, ALTER ROLE … SET), or
+// one fixed when it started.
 func (e *executor) readBack(conn *pgx.Conn, in *model.Instance, w written) error {
 	p := e.cp.Changes[w.i].Parameter
 	value := p.Value.Reveal()
-	var setting, source string
-	var pending bool
-	var fileValue, fileError *string
-	var fileApplied *bool
-	err := conn.QueryRow(e.ctx, `SELECT s.setting, s.source, s.pending_restart, f.setting, f.applied, f.error
-		FROM pg_settings s LEFT JOIN LATERAL (
-			SELECT setting, applied, error FROM pg_file_settings WHERE name = s.name ORDER BY seqno DESC LIMIT 1) f ON true
-		WHERE s.name = $1`, w.s.Name).Scan(&setting, &source, &pending, &fileValue, &fileApplied, &fileError)
+	s, err := inspect.ReadSetting(e.ctx, conn, w.s.Name)
 	if err != nil {
 		return fmt.Errorf("read back %s on %s: %w", w.s.Name, in.Name(), err)
 	}
-	inFile := fileValue != nil && (p.Reset || pgconf.Equal(*fileValue, value, w.s))
+	if s == nil {
+		e.done(w.i, plan.StatusFailed, "written, but the server no longer knows the parameter", "")
+		return nil
+	}
+	inFile := s.FileValue != nil && (p.Reset || pgconf.Equal(*s.FileValue, value, s))
 	fileErr := "the configuration files do not hold the value"
-	if fileError != nil {
-		fileErr = *fileError
+	if s.FileError != "" {
+		fileErr = s.FileError
 	}
 	switch {
 	case p.Reset:
-		if fileError != nil && !pgconf.RequiresRestart(w.s) {
+		if s.FileError != "" && !pgconf.RequiresRestart(s) {
 			e.done(w.i, plan.StatusFailed, "reset but not live: "+fileErr, "")
 			return nil
 		}
-		e.res.Outcomes[w.i].Pending = pending
-	case pgconf.RequiresRestart(w.s):
-		if !inFile && !pgconf.Equal(setting, value, w.s) {
+		e.res.Outcomes[w.i].Pending = s.PendingRestart
+	case pgconf.RequiresRestart(s):
+		if !inFile && !pgconf.Equal(s.Setting, value, s) {
 			e.done(w.i, plan.StatusFailed, "written but not in the configuration files: "+fileErr, "")
 			return nil
 		}
-		e.res.Outcomes[w.i].Pending = pending
-	case pgconf.Equal(setting, value, w.s):
-	case inFile && fileError == nil && fileApplied != nil && *fileApplied &&
-		(pgconf.NewSessionsOnly(w.s) || source != "configuration file"):
-		// This session cannot show it (a value of its own, or one that only
-		// new sessions take), but the reload applied it.
+		e.res.Outcomes[w.i].Pending = s.PendingRestart
+	case s.Unknown != "":
+		e.done(w.i, plan.StatusFailed, "written and reloaded, but the server's value cannot be told: "+s.Unknown, "")
+		return nil
+	case pgconf.Equal(s.Setting, value, s):
 	default:
-		if fileError == nil {
-			fileErr = "pg_settings shows " + shownSetting(w.s.Name, setting) + " (source " + source + ")"
+		if s.FileError == "" {
+			fileErr = "the server runs " + shownSetting(s.Name, s.Setting) + " (source " + s.Source + ")"
 		}
 		e.done(w.i, plan.StatusFailed, "written but not live: "+fileErr, "")
 		return nil
@@ -213,24 +213,6 @@ func shownSetting(name, setting string) string {
 		return "another value"
 	}
 	return strconv.Quote(setting)
-}
-
-// readSetting reads the pg_settings row of name, or nil if the server has
-// no such parameter.
-func readSetting(ctx context.Context, conn *pgx.Conn, name string) (*model.LiveSetting, error) {
-	s := &model.LiveSetting{}
-	err := conn.QueryRow(ctx, `SELECT name, setting, coalesce(unit, ''), context, vartype, source,
-		coalesce(boot_val, ''), coalesce(reset_val, ''), coalesce(enumvals, '{}'), coalesce(min_val, ''),
-		coalesce(max_val, ''), pending_restart
-		FROM pg_settings WHERE lower(name) = lower($1)`, name).Scan(&s.Name, &s.Setting, &s.Unit, &s.Context,
-		&s.VarType, &s.Source, &s.BootVal, &s.ResetVal, &s.EnumVals, &s.MinVal, &s.MaxVal, &s.PendingRestart)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // reloadConf makes the server reload its configuration files and waits

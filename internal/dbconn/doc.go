@@ -9,8 +9,9 @@
 // logs name the source of every statement), keeps TCP keepalives on at
 // both ends (the server drops a vanished reconciler's session, and its
 // advisory lock, within about 90 s) and bounds waits with
-// lock_timeout and statement_timeout. Connection errors never carry the
-// password.
+// lock_timeout and statement_timeout. These are the session's own values:
+// package inspect judges parameters by the server's, whatever a session
+// sets for itself. Connection errors never carry the password.
 //
 // It does not pool: the reconciler's work is a few sessions per instance
 // per cycle.

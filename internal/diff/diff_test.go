@@ -394,6 +394,46 @@ func TestParameters(t *testing.T) {
 	}
 }
 
+// TestParameterServerValue: a server value inspection could not tell is
+// reported, never planned nor taken as in sync (unless a reload settles
+// it: then it is written again); a value on the
+// postmaster's command line, which ALTER SYSTEM cannot override, is
+// reported when it differs; names match in any case.
+func TestParameterServerValue(t *testing.T) {
+	c, live := fixture()
+	in := c.Instances[0]
+	st := &model.LiveSetting{Name: "statement_timeout", Unit: "ms", Context: "user", VarType: "integer", MinVal: "0", MaxVal: "2147483647",
+		SessionSetting: "300000", SessionSource: "client", Unknown: "pg_file_settings is not readable by dbuser_monitor"}
+	mc := &model.LiveSetting{Name: "max_connections", Setting: "500", Source: "command line", Context: "postmaster", VarType: "integer",
+		MinVal: "1", MaxVal: "262143", FileValue: ptr("100"), FileApplied: true}
+	ds := &model.LiveSetting{Name: "DateStyle", Setting: "ISO, MDY", Source: "configuration file", Context: "user", VarType: "string"}
+	live["pg-x-1"].Settings = map[string]*model.LiveSetting{"statement_timeout": st, "max_connections": mc, "DateStyle": ds}
+
+	in.Parameters = []model.Parameter{{Name: "statement_timeout", Value: "5min"}, {Name: "max_connections", Value: "500"}, {Name: "datestyle", Value: "ISO, MDY"}}
+	p := Cluster(c, live)
+	if len(p.Changes) != 1 {
+		t.Fatalf("want one change (the unknown value), got %+v", p.Changes)
+	}
+	if ch := p.Changes[0]; ch.Object != "statement_timeout" || ch.Action != plan.ActionReport || len(ch.Statements) != 0 ||
+		!strings.Contains(ch.Reason, "not readable by dbuser_monitor") {
+		t.Fatalf("an unknown server value: %+v", ch)
+	}
+	// Unknown only because the files are newer than the last reload (a
+	// lost reload): written again, and reloaded.
+	st.Unloaded = true
+	if p = Cluster(c, live); len(p.Changes) != 1 || p.Changes[0].Action != plan.ActionChange || p.Changes[0].Before != "unknown" ||
+		sqlOf(p.Changes[0]) != `ALTER SYSTEM SET "statement_timeout" = '5min'` {
+		t.Fatalf("files not loaded: %+v", p.Changes)
+	}
+	st.Unknown, st.Unloaded, st.Setting, st.Source = "", false, "0", "default"
+	in.Parameters = []model.Parameter{{Name: "statement_timeout", Value: "5min"}, {Name: "max_connections", Value: "200"}}
+	p = Cluster(c, live)
+	if len(p.Changes) != 2 || p.Changes[0].Action != plan.ActionChange || p.Changes[0].Before != "0ms" ||
+		p.Changes[1].Action != plan.ActionReport || !strings.Contains(p.Changes[1].Reason, "command line") || len(p.Changes[1].Statements) != 0 {
+		t.Fatalf("got %+v", p.Changes)
+	}
+}
+
 // TestSecretParameter (S5): a parameter value that may hold a credential
 // reaches the executor, but no form of the plan shows it.
 func TestSecretParameter(t *testing.T) {

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -51,6 +52,16 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 	}
 	stale := !st.HBA.Modified.IsZero() && st.HBA.Modified.After(st.HBA.Loaded)
 	if d.Empty() && len(broken) == 0 && !stale {
+		return
+	}
+	if d.Empty() && len(broken) == 0 && st.HBA.Modified.After(st.Now) {
+		// Modified in the future (a clock that stepped back): a reload
+		// would not make it older than the load, so "reload only" would
+		// come back on every apply.
+		ch.Action, ch.Before = plan.ActionReport, "modified in the future"
+		ch.Reason = "pg_hba.conf holds the rendered rules but was modified in the future (" + st.HBA.Modified.Format(time.RFC3339) +
+			", by the server's clock): cannot tell whether the server has loaded it; not planned"
+		b.add(phHBA, ch)
 		return
 	}
 	var lines []string

@@ -21,7 +21,7 @@ type catalog struct {
 	comments    []commentRow
 	databases   map[uint32]*model.LiveDatabase // by oid
 	settings    map[string]*model.LiveSetting
-	files       map[string]fileSettingRow // the last row per name
+	conf        serverConf // files, command line: the settings' server values
 	hba         *model.LiveHBA
 	replication []model.ReplicationClient
 }
@@ -47,10 +47,7 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 	queue(b, "db_role_settings", into(&c.configs, scanConfigs))
 	queue(b, "comments", into(&c.comments, scanComments))
 	queue(b, "databases", into(&c.databases, scanDatabases))
-	queue(b, "settings", into(&c.settings, scanSettings))
-	if s.fileConf {
-		queue(b, "file_settings", into(&c.files, scanFileSettings))
-	}
+	queueSettings(b, s, nil, &c.settings, &c.conf)
 	if s.hbaRules {
 		c.hba = &model.LiveHBA{Path: s.hbaFile}
 		queue(b, "hba_rules", into(&c.hba.Rules, scanHBARules))
@@ -101,7 +98,7 @@ func (c *catalog) fill(st *model.InstanceState) {
 	sortSettings(roles, dbs)
 	st.Roles = sortedBy(roles, func(r *model.LiveRole) string { return r.Name })
 	st.Databases = sortedBy(dbs, func(d *model.LiveDatabase) string { return d.Name })
-	st.Settings = joinFileSettings(c.settings, c.files)
+	st.Settings = c.conf.fill(c.settings)
 	st.HBA = c.hba
 	st.Replication = c.replication
 }

@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"testing"
 
@@ -48,6 +49,7 @@ type login struct {
 	server         *testenv.Server
 	user, password string
 	count          *testenv.RoundTrips
+	params         map[string]string // startup parameters of its own, as the reconciler's dialer sets some
 }
 
 func superuser(s *testenv.Server) login {
@@ -65,6 +67,7 @@ func (l login) dial(ctx context.Context, db string) (*pgx.Conn, error) {
 		return nil, err
 	}
 	cfg.RuntimeParams["application_name"] = testAppName
+	maps.Copy(cfg.RuntimeParams, l.params)
 	cfg.Tracer = l.count
 	return pgx.ConnectConfig(ctx, cfg)
 }

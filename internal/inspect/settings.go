@@ -1,6 +1,10 @@
 package inspect
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -26,29 +30,51 @@ type fileSettingRow struct {
 }
 
 // scanFileSettings reads file_settings.sql (in seqno order), keeping the
-// last row of each name: the one the server applies or fails to apply.
+// last row of each name, by lower-case name: the one the server applies or
+// fails to apply.
 func scanFileSettings(rows pgx.Rows) (map[string]fileSettingRow, error) {
 	out := map[string]fileSettingRow{}
 	var name string
 	var f fileSettingRow
 	_, err := pgx.ForEachRow(rows, []any{&name, &f.value, &f.source, &f.applied, &f.error}, func() error {
-		out[name] = f
+		out[strings.ToLower(name)] = f
 		return nil
 	})
 	return out, err
 }
 
-// joinFileSettings fills the File* fields of each setting from the
-// configuration files. A name in the files that the server does not know
-// (a typo, an extension not loaded) has no pg_settings row and is left out.
-func joinFileSettings(settings map[string]*model.LiveSetting, files map[string]fileSettingRow) map[string]*model.LiveSetting {
-	for name, f := range files {
-		s := settings[name]
-		if s == nil {
-			continue
-		}
-		value := f.value
-		s.FileValue, s.FileSource, s.FileApplied, s.FileError = &value, f.source, f.applied, f.error
+// queueSettings adds to b the queries for the settings (all of them when
+// name is nil, else the one named, in any case) and for what their server
+// values are worked out from, as far as the session may read it.
+func queueSettings(b *pgx.Batch, s *session, name any, settings *map[string]*model.LiveSetting, conf *serverConf) {
+	conf.user, conf.reloaded = s.info.User, s.reloaded
+	queue(b, "settings", into(settings, scanSettings), name)
+	if s.fileConf {
+		queue(b, "file_settings", into(&conf.files, scanFileSettings), name)
+		queue(b, "conf_files", into(&conf.load, scanConfLoad), s.dataDir)
 	}
-	return settings
+	if s.optsReadable {
+		queue(b, "postmaster_opts", into(&conf.cmdline, scanCommandLine))
+	}
+}
+
+// ReadSetting reads the parameter called name (in any case) as Inspect
+// does, with the server's value (see model.LiveSetting), in two round
+// trips; nil when the server has no such parameter. conn must be idle.
+func ReadSetting(ctx context.Context, conn *pgx.Conn, name string) (*model.LiveSetting, error) {
+	s, err := readSession(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("read setting %s: %w", name, err)
+	}
+	var settings map[string]*model.LiveSetting
+	var conf serverConf
+	b := &pgx.Batch{}
+	queueSettings(b, s, name, &settings, &conf)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("read setting %s: %w", name, err)
+	}
+	for _, ls := range conf.fill(settings) {
+		return ls, nil // lower(name) is unique in pg_settings
+	}
+	return nil, nil
 }

@@ -169,19 +169,41 @@ type HBARow struct {
 
 // LiveSetting is a row of pg_settings joined with the last pg_file_settings
 // row for the same name.
+//
+// Setting and Source are the server's: what a new ordinary session gets
+// from the server's configuration (configuration files and ALTER SYSTEM,
+// the postmaster's command line, environment, built-in defaults), whoever
+// asks. When the inspecting session's own value came from the session
+// (its startup packet, SET, ALTER ROLE or ALTER DATABASE … SET), package
+// inspect works the server's value out and keeps the session's in
+// SessionSetting and SessionSource. When it cannot, Unknown says why, and
+// Setting and Source are "": nothing can be in sync with them.
 type LiveSetting struct {
 	Name           string
-	Setting        string
+	Setting        string // in the base unit, as pg_settings shows it
 	Unit           string
 	Context        string
 	VarType        string
-	Source         string
+	Source         string // pg_settings.source: default, configuration file, command line …
 	SourceFile     string
 	BootVal        string
 	ResetVal       string
 	EnumVals       []string
 	MinVal, MaxVal string
 	PendingRestart bool
+
+	// SessionSetting and SessionSource are the inspecting session's own
+	// value and its source (client, user, database …) when it did not run
+	// the server's value; both "" when it did.
+	SessionSetting, SessionSource string
+
+	// Unknown says why the server's value could not be determined ("" when
+	// it was). Unloaded is set with it when all that is unknown is whether
+	// the server has loaded its configuration files, modified after the
+	// last reload (an ALTER SYSTEM whose reload was lost, an edit by hand):
+	// writing the value and reloading settles it.
+	Unknown  string
+	Unloaded bool
 
 	// File* come from the last pg_file_settings row for this name, if any:
 	// the value written to a configuration file but perhaps not live yet.

@@ -22,6 +22,7 @@ type Options struct {
 	Replicas  int               // streaming replicas: 0 means the default 1, negative means none
 	BaseIP    int               // last octet of the primary's 127.0.0.X, default 1; replicas follow
 	ExtraConf map[string]string // extra postgresql.conf settings (cannot change addresses or port)
+	Args      []string          // extra postmaster arguments, e.g. "--work-mem=8MB" as Patroni passes them
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -65,6 +66,7 @@ type Cluster struct {
 	certFile  string
 	keyFile   string
 	extraConf map[string]string
+	args      []string   // extra postmaster arguments
 	boot      *bootState // bootstrap state, restored by Reset
 
 	closeOnce sync.Once
@@ -107,6 +109,7 @@ func StartCluster(opts Options) (*Cluster, error) {
 		acct:             acct,
 		baseDir:          base,
 		extraConf:        opts.ExtraConf,
+		args:             opts.Args,
 	}
 	if err := c.start(opts); err != nil {
 		return nil, errors.Join(fmt.Errorf("start cluster %s: %w", opts.Name, err), c.Close())

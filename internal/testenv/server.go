@@ -100,7 +100,8 @@ func (s *Server) Start() error {
 	defer logf.Close()
 	offset, _ := logf.Seek(0, 2)
 	// SIGQUIT (immediate shutdown) if the test binary dies.
-	cmd := s.cl.acct.command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), "-D", s.DataDir)
+	args := append([]string{"-D", s.DataDir}, s.cl.args...)
+	cmd := s.cl.acct.command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.Name(), err)

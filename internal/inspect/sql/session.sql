@@ -22,6 +22,12 @@ SELECT current_setting('server_version_num')::int AS version,
        has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS authid_readable,
        has_table_privilege('pg_catalog.pg_file_settings', 'SELECT') AS file_settings_readable,
        has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT') AS hba_rules_readable,
+       -- postmaster.opts lies in the data directory: EXECUTE is enough.
+       has_function_privilege('pg_catalog.pg_read_file(text)', 'EXECUTE') AS opts_readable,
+       -- This session processed a reload after it started: its backend and
+       -- superuser-backend parameters may predate the configuration.
+       coalesce(pg_catalog.pg_conf_load_time() > (SELECT backend_start FROM pg_catalog.pg_stat_activity
+                                                   WHERE pid = pg_catalog.pg_backend_pid()), false) AS reloaded,
        -- pg_read_file needs EXECUTE, and outside the data directory also
        -- the privileges of pg_read_server_files.
        coalesce(f.hba_file IS NOT NULL
