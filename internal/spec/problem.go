@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Severity says whether a problem refuses the spec.
@@ -70,6 +73,9 @@ func (ps Problems) Err() error {
 }
 
 func (ps Problems) sort() Problems {
+	for i := range ps {
+		ps[i].Message = oneLine(ps[i].Message)
+	}
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(
 			cmp.Compare(a.Pos.File, b.Pos.File),
@@ -101,4 +107,27 @@ func (e *InvalidError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// oneLine escapes the control characters of a message (a value quoted
+// raw, a key with a line break), so that every problem is one line of
+// output: \n, \t, \x00, \u2028 as Go writes them in a quoted string.
+func oneLine(msg string) string {
+	if !strings.ContainsFunc(msg, isControl) {
+		return msg
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
 }

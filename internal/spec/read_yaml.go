@@ -38,7 +38,7 @@ func readYAML(file string, data []byte) (*node, Problems) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, Problems{yamlError(file, err)}
+		return nil, Problems{yamlError(file, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -170,23 +170,4 @@ func (r *yamlReader) scalar(n *yaml.Node) *node {
 		out.kind = kindString
 	}
 	return out
-}
-
-// yamlError turns a yaml.v3 error ("yaml: line 3: …") into a Problem.
-func yamlError(file string, err error) Problem {
-	msg := err.Error()
-	line := 0
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ":"); i > 0 {
-			if l, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = l, strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	return Problem{Pos: Pos{File: file, Line: line, Col: 1}, Rule: RuleSyntax, Message: msg}
 }
