@@ -15,7 +15,7 @@ import (
 //	except yaml.MarkedYAMLError as e:
 //	    print(e.context_mark.line+1 if e.context_mark else 0, e.problem_mark.line+1)
 var libyamlMarks = []struct {
-	name, src         string
+	name, src        string
 	context, problem int
 }{
 	{"flow_map_unclosed", "all:\n  children:\n    pg-x: {hosts: {10.0.0.1: {pg_seq: 1}}\nx: [1, 2\n", 3, 4},
