@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,6 +179,7 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	l.mu.Lock()
 	w := walker{s: l.schema}
 	w.walk(root, l.schema.inventory, "")
+	w.walkNestedGroups(root.get("all").get("children"), "all.children", 0)
 	l.mu.Unlock()
 	res.Problems = append(res.Problems, w.problems...)
 
@@ -229,36 +231,24 @@ type built struct {
 }
 
 func (l *Loader) build(root *node, refused map[Pos]bool) (*built, Problems) {
-	inv := splitInventory(root, l.schema.defaults)
+	inv := readInventory(root, l.schema.defaults, l.schema.vars)
 	b := &built{desired: &model.Desired{}, inv: inv}
-	var problems Problems
-	names := map[string]Pos{}
-	ips := map[string]string{}
-	for _, g := range inv.groups {
-		if !g.isCluster() {
-			continue
-		}
-		cs := resolveCluster(inv, g)
+	decls, problems := inv.clusters()
+	problems = append(inv.problems, problems...)
+	for _, d := range decls {
+		cs := resolveCluster(inv, d)
 		cs.refused = refused
-		cs.check()
+		if !slices.ContainsFunc(d.hosts, func(h *host) bool { return h.conflict }) {
+			// (A host declared twice with two values was reported: the
+			// checks would only report what follows from either.)
+			cs.check()
+			cs.checkClusterVars()
+		}
 		problems = append(problems, cs.problems...)
-		if prev, dup := names[cs.c.Name]; dup {
-			problems = append(problems, Problem{Pos: cs.namePos, Rule: RuleIdentity,
-				Message: fmt.Sprintf("cluster %s is declared twice (also at %s)", cs.c.Name, prev)})
-			continue
-		}
-		names[cs.c.Name] = cs.namePos
-		for _, in := range cs.c.Instances {
-			key := fmt.Sprintf("%s:%d", in.IP, in.Port)
-			if other, dup := ips[key]; dup {
-				problems = append(problems, Problem{Pos: cs.hosts[in].pos, Rule: RuleIdentity,
-					Message: fmt.Sprintf("instance %s listens on %s, as does %s", in.Name(), key, other)})
-			}
-			ips[key] = in.Name()
-		}
 		b.clusters = append(b.clusters, cs)
 		b.desired.Clusters = append(b.desired.Clusters, cs.c)
 	}
+	problems = append(problems, checkShards(b.clusters)...)
 	sort.Slice(b.desired.Clusters, func(i, j int) bool { return b.desired.Clusters[i].Name < b.desired.Clusters[j].Name })
 	return b, problems
 }

@@ -37,8 +37,10 @@ type Schema struct {
 	ctx       *cue.Context
 	root      cue.Value
 	inventory *snode
+	group     *snode // #Group, for nested groups
 	defaults  *node
 	tops      map[kind]cue.Value
+	vars      map[string]bool // the fields of #Vars: the variables pgreconciler reads
 	anyProbe  cue.Value // a value only top (and open structs) accept
 	policies  cue.Value
 }
@@ -60,11 +62,20 @@ func LoadSchema() (*Schema, error) {
 	}
 	s.anyProbe = ctx.CompileString(`{a: [1, "x", true, null, {b: 1.5}]}`)
 	s.inventory = s.newNode(root.LookupPath(cue.ParsePath("#Inventory")))
+	s.group = s.newNode(root.LookupPath(cue.ParsePath("#Group")))
 	defs := root.LookupPath(cue.ParsePath("#Defaults"))
 	if err := defs.Validate(cue.Concrete(true)); err != nil {
 		return nil, fmt.Errorf("schema #Defaults: %w", err)
 	}
 	s.defaults = exportValue(defs, 0)
+	s.vars = map[string]bool{}
+	it, err := root.LookupPath(cue.ParsePath("#Vars")).Fields(cue.Optional(true))
+	if err != nil {
+		return nil, fmt.Errorf("schema #Vars: %w", err)
+	}
+	for it.Next() {
+		s.vars[it.Selector().Unquoted()] = true
+	}
 	return s, nil
 }
 
