@@ -41,7 +41,7 @@ type Schema struct {
 	defaults  *node
 	tops      map[kind]cue.Value
 	vars      map[string]bool // the fields of #Vars: the variables pgreconciler reads
-	anyProbe  cue.Value // a value only top (and open structs) accept
+	anyProbe  cue.Value       // a value only top (and open structs) accept
 	policies  cue.Value
 }
 
