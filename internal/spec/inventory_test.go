@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -129,23 +130,18 @@ all:
 }
 
 // Pigsty's Citus example: one group whose hosts set pg_cluster and
-// pg_group is several two-node clusters, each with the group's users,
-// databases, HBA rules and parameters.
+// pg_group is several clusters, each with the group's users, databases,
+// HBA rules and parameters.
 func TestCitusGroupIsSeveralClusters(t *testing.T) {
-	res := loadYAML(t, citusInventory)
-	if res.Err() != nil {
-		t.Fatal(res.Err())
-	}
-	for _, p := range res.Problems {
-		t.Errorf("unexpected problem: %s", p)
+	fsys, _ := archiveFS(t, "testdata/valid/citus_one_group.txtar", "clusters")
+	res, err := newTestLoader(t).Load(fsys, Options{Profile: "none"})
+	if err != nil || res.Err() != nil {
+		t.Fatal(err, res.Err())
 	}
 	d := res.Desired
-	if len(d.Clusters) != 4 {
-		t.Fatalf("want pg-meta and pg-citus1..3, got %d clusters", len(d.Clusters))
-	}
-	for _, name := range []string{"pg-citus1", "pg-citus2", "pg-citus3"} {
+	for _, name := range []string{"pg-citus0", "pg-citus1", "pg-citus2"} {
 		c := d.Cluster(name)
-		if c == nil || len(c.Instances) != 2 || c.Primary() == nil {
+		if c == nil || c.Primary() == nil {
 			t.Fatalf("%s: %+v", name, c)
 		}
 		if c.Role("dbuser_citus") == nil || len(c.Databases) != 1 || c.Databases[0].Name != "citus" || c.Databases[0].Owner != "dbuser_citus" {
@@ -160,51 +156,22 @@ func TestCitusGroupIsSeveralClusters(t *testing.T) {
 		if got := param(c.Primary(), "shared_preload_libraries"); got != "citus, pg_cron, pg_stat_statements" {
 			t.Errorf("%s: shared_preload_libraries %q", name, got)
 		}
-		n := 0
-		for _, r := range c.Instances[1].HBA {
-			if !r.Default {
-				n++
+		for _, in := range c.Instances {
+			n := 0
+			for _, r := range in.HBA {
+				if !r.Default {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("%s: %d cluster HBA rules, want 2", in.Name(), n)
 			}
 		}
-		if n != 2 {
-			t.Errorf("%s: %d cluster HBA rules, want 2", name, n)
-		}
+	}
+	if d.Cluster("pg-citus") != nil {
+		t.Error("the group is not a cluster")
 	}
 }
-
-const citusInventory = `
-all:
-  children:
-    infra: { hosts: { 10.10.10.10: { infra_seq: 1 }}}
-    pg-meta:
-      hosts: { 10.10.10.10: { pg_seq: 1, pg_role: primary } }
-      vars: { pg_cluster: pg-meta }
-    pg-citus:
-      hosts:
-        10.10.10.21: { pg_group: 0, pg_cluster: pg-citus1 ,pg_vip_address: 10.10.10.29/24 ,pg_seq: 1, pg_role: primary }
-        10.10.10.22: { pg_group: 0, pg_cluster: pg-citus1 ,pg_vip_address: 10.10.10.29/24 ,pg_seq: 2, pg_role: replica }
-        10.10.10.31: { pg_group: 1, pg_cluster: pg-citus2 ,pg_vip_address: 10.10.10.39/24 ,pg_seq: 1, pg_role: primary }
-        10.10.10.32: { pg_group: 1, pg_cluster: pg-citus2 ,pg_vip_address: 10.10.10.39/24 ,pg_seq: 2, pg_role: replica }
-        10.10.10.41: { pg_group: 2, pg_cluster: pg-citus3 ,pg_vip_address: 10.10.10.49/24 ,pg_seq: 1, pg_role: primary }
-        10.10.10.42: { pg_group: 2, pg_cluster: pg-citus3 ,pg_vip_address: 10.10.10.49/24 ,pg_seq: 2, pg_role: replica }
-      vars:
-        pg_mode: citus
-        pg_shard: pg-citus
-        pg_primary_db: citus
-        pg_dbsu_password: DBUser.Postgres
-        pg_libs: 'citus, pg_cron, pg_stat_statements'
-        pg_users: [{ name: dbuser_citus ,password: DBUser.Citus ,pgbouncer: true ,roles: [ dbrole_admin ] }]
-        pg_databases: [{ name: citus ,owner: dbuser_citus ,extensions: [ citus, vector, topn, pg_cron, hll ] }]
-        pg_parameters:
-          cron.database_name: citus
-          citus.node_conninfo: 'sslrootcert=/pg/cert/ca.crt sslmode=verify-full'
-        pg_hba_rules:
-          - { user: 'all' ,db: all  ,addr: 127.0.0.1/32  ,auth: ssl ,title: 'all user ssl access from localhost' }
-          - { user: 'all' ,db: all  ,addr: intra         ,auth: ssl ,title: 'all user ssl access from intranet'  }
-  vars:
-    admin_ip: 10.10.10.10
-    pg_version: 18
-`
 
 // What cannot be one cluster is refused where it is declared, by name.
 func TestClusterVarsRefused(t *testing.T) {
@@ -239,6 +206,20 @@ all:
     other:
       hosts: {10.0.0.1: {pg_role: replica}}
 `, []string{`8:35: host "10.0.0.1" is declared more than once with different values of pg_role (other value at pigsty.yml:5:46)`}},
+		{"pg_mode of another kernel", `
+all:
+  children:
+    pg-a:
+      hosts: {10.0.0.1: {pg_seq: 1, pg_role: primary}}
+      vars: {pg_cluster: pg-a, pg_mode: ivory}
+`, []string{`6:41: cluster pg-a: pg_mode "ivory" is not supported as such: pgreconciler manages it as plain PostgreSQL`}},
+		{"citus primary db not declared", `
+all:
+  children:
+    pg-a:
+      hosts: {10.0.0.1: {pg_seq: 1, pg_role: primary}}
+      vars: {pg_cluster: pg-a, pg_mode: citus, pg_primary_db: citus}
+`, []string{`6:63: cluster pg-a: pg_primary_db "citus" (created by Patroni in Citus mode) is not in pg_databases`}},
 		{"nested group checked against #Group", `
 all:
   children:
@@ -304,5 +285,33 @@ all:
 	}
 	if res.Desired.Cluster("pg-a").Role("app") != nil {
 		t.Error("a replica's pg_users must not be applied")
+	}
+}
+
+// TestValidSpecs loads every testdata/valid/*.txtar archive (inventories
+// shaped like Pigsty's shipped ones) and checks that it is valid, with no
+// warning, and yields exactly the clusters of its "clusters" section
+// ("name: ip ip …").
+func TestValidSpecs(t *testing.T) {
+	l := newTestLoader(t)
+	files, _ := filepath.Glob("testdata/valid/*.txtar")
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			fsys, extra := archiveFS(t, file, "clusters")
+			res, err := l.Load(fsys, Options{Profile: "none"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Problems) > 0 || res.Desired == nil {
+				t.Fatalf("problems:\n%s", dump(res.Problems))
+			}
+			var got []string
+			for _, c := range res.Desired.Clusters {
+				got = append(got, c.Name+": "+strings.Join(c.MemberIPs(), " "))
+			}
+			if want := strings.TrimSpace(extra["clusters"]); strings.Join(got, "\n") != want {
+				t.Errorf("clusters:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+			}
+		})
 	}
 }
