@@ -29,7 +29,7 @@ const (
 	RuleDatabase  = "database"
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"
-	RuleMemory    = "memory" // the load's memory budget ran out (ErrMemoryBudget)
+	RuleMemory    = "memory"  // the load's memory budget ran out (ErrMemoryBudget)
 	RuleTimeout   = "timeout" // the evaluator's time budget: may pass on a less busy machine
 )
 
