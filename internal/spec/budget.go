@@ -62,15 +62,7 @@ func (m *meter) charge(n int64) bool {
 	if m == nil {
 		return true
 	}
-	if m.out {
-		return false
-	}
-	m.persistent += n
-	m.peak = max(m.peak, m.persistent+m.transient)
-	if m.b.used.Add(n) > m.b.limit {
-		m.out = true
-	}
-	return !m.out
+	return m.add(&m.persistent, n)
 }
 
 // reserve charges n bytes the parser holds until release.
@@ -78,10 +70,14 @@ func (m *meter) reserve(n int64) bool {
 	if m == nil {
 		return true
 	}
+	return m.add(&m.transient, n)
+}
+
+func (m *meter) add(to *int64, n int64) bool {
 	if m.out {
 		return false
 	}
-	m.transient += n
+	*to += n
 	m.peak = max(m.peak, m.persistent+m.transient)
 	if m.b.used.Add(n) > m.b.limit {
 		m.out = true

@@ -48,12 +48,7 @@ func memoryRefusal(t *testing.T, res *Result) Problem {
 	if res.Final() != true || res.Desired != nil {
 		t.Error("a refusal for the memory budget is final and yields no model")
 	}
-	var ps []Problem
-	for _, p := range res.Problems {
-		if p.Rule == RuleMemory {
-			ps = append(ps, p)
-		}
-	}
+	ps := problemsOf(res.Problems, RuleMemory)
 	if len(ps) != 1 {
 		t.Fatalf("want one memory problem, got:\n%s", dump(res.Problems))
 	}

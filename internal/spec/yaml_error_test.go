@@ -55,12 +55,7 @@ func TestYAMLSyntaxErrorLines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var syntax []Problem
-			for _, p := range res.Problems {
-				if p.Rule == RuleSyntax {
-					syntax = append(syntax, p)
-				}
-			}
+			syntax := problemsOf(res.Problems, RuleSyntax)
 			if len(syntax) != 1 {
 				t.Fatalf("want one syntax problem, got:\n%s", dump(res.Problems))
 			}
