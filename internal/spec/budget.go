@@ -94,39 +94,49 @@ func (m *meter) release() {
 }
 
 // yamlNodes estimates, from above, how many nodes yaml.v3 builds for data:
-// one per word (a run of bytes between blanks and flow indicators), per
-// flow collection and per block sequence entry; comments are skipped.
+// one per word (a run of bytes between blanks and flow indicators, or a
+// quoted scalar), per flow collection, per block sequence entry and per
+// mapping value indicator (a block mapping has at least one); comments
+// are skipped.
 func yamlNodes(data []byte) int64 {
 	var n int64
 	inWord := false
 	for i := 0; i < len(data); i++ {
 		c := data[i]
+		switch {
+		case inWord && (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ':' || c == '[' || c == ']' || c == '{' || c == '}'):
+			inWord = false
+		case inWord:
+			continue
+		}
 		switch c {
+		case ' ', '\t', '\r', '\n', ',', ']', '}':
+		case ':':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\r' {
+				n++
+			}
 		case '#':
-			if !inWord {
-				for i < len(data) && data[i] != '\n' {
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			// A quoted scalar, which may hold blanks, '#' and line breaks.
+			n++
+			for i++; i < len(data) && data[i] != c; i++ {
+				if c == '"' && data[i] == '\\' {
 					i++
 				}
-				continue
 			}
-		case ' ', '\t', '\r', '\n', ',', ':':
-			inWord = false
-			continue
-		case '[', '{', ']', '}':
-			if c == '[' || c == '{' {
-				n++
-			}
-			inWord = false
-			continue
 		case '-':
-			if !inWord && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n') {
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' {
 				n++
 				continue
 			}
-		}
-		if !inWord {
 			n++
 			inWord = true
+		default: // '[', '{' and the first byte of a word
+			n++
+			inWord = c != '[' && c != '{'
 		}
 	}
 	return n + 1

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // anchorBomb is a small inventory file whose nested anchors expand to
@@ -162,4 +164,34 @@ all: vars: {for i in _n for j in _n {"k\(i)_\(j)": i * j}}
 	if p := memoryRefusal(t, res); p.Pos.File != "a.cue" || !strings.Contains(p.Message, "evaluating the CUE files a.cue") {
 		t.Errorf("refusal: %s", p)
 	}
+}
+
+// The estimate of yaml.v3's tree is from above, also for scalars and
+// comments that hide separators.
+func TestYAMLNodesEstimate(t *testing.T) {
+	for _, c := range []struct {
+		src string
+		min int64
+	}{
+		{`["#", a, a, a, a]`, 6},
+		{`{a: 'x # y', b: "q\" # z", c: [1, 2]}`, 9},
+		{"- a\n- b # c d e\n-\n", 5},
+		{"a: b\n# x: y\nc: d\n", 4},
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(c.src), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := yamlNodes([]byte(c.src)); got < c.min || got < countNodes(&doc) {
+			t.Errorf("%q: estimate %d, yaml.v3 builds %d", c.src, got, countNodes(&doc))
+		}
+	}
+}
+
+func countNodes(n *yaml.Node) int64 {
+	c := int64(1)
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
 }
