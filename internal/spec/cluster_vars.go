@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Variables are resolved per host (inventory.go), but some of them
@@ -56,6 +58,10 @@ func (cs *clusterSrc) checkClusterVars() {
 	if cs.citus() {
 		cs.checkCitusDB()
 	}
+	if v := p.get("pg_upstream"); v != nil && !v.isNull() && instanceOf(cs, p.host).Role == model.RolePrimary {
+		cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos), Rule: RuleIdentity, Severity: SeverityWarning,
+			Message: fmt.Sprintf("cluster %s is a standby cluster (pg_upstream on its primary %s): its leader replays another cluster and is read-only, so pgreconciler plans its drift but cannot apply to it (apply refuses an instance in recovery)", cs.c.Name, p.host.ip)})
+	}
 	primary := p.host.ip
 	for _, in := range cs.c.Instances {
 		h := cs.hosts[in]
@@ -94,6 +100,16 @@ func (cs *clusterSrc) checkClusterVars() {
 			}
 		}
 	}
+}
+
+// instanceOf returns the instance declared by h.
+func instanceOf(cs *clusterSrc, h *host) *model.Instance {
+	for i, hh := range cs.hosts {
+		if hh == h {
+			return i
+		}
+	}
+	return &model.Instance{}
 }
 
 // describeVar shows an identity variable's value (never a secret).

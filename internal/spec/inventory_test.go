@@ -220,6 +220,15 @@ all:
       hosts: {10.0.0.1: {pg_seq: 1, pg_role: primary}}
       vars: {pg_cluster: pg-a, pg_mode: citus, pg_primary_db: citus}
 `, []string{`6:63: cluster pg-a: pg_primary_db "citus" (created by Patroni in Citus mode) is not in pg_databases`}},
+		{"standby cluster", `
+all:
+  children:
+    pg-a:
+      hosts:
+        10.0.0.1: {pg_seq: 1, pg_role: primary, pg_upstream: 10.9.0.1}
+        10.0.0.2: {pg_seq: 2, pg_role: replica, pg_upstream: 10.0.0.1}
+      vars: {pg_cluster: pg-a}
+`, []string{`6:62: cluster pg-a is a standby cluster (pg_upstream on its primary 10.0.0.1)`}},
 		{"nested group checked against #Group", `
 all:
   children:
