@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // fleetFS generates a spec repository of n clusters, each with two
@@ -76,6 +77,75 @@ func BenchmarkLoadFleet(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "µs/cluster")
 	})
+}
+
+// fleetYAML generates one inventory YAML file of n clusters, like
+// fleetFS's (two instances, users users and rules HBA rules each), written
+// the way Pigsty's conf/*.yml are (flow mappings per user and rule).
+func fleetYAML(n, users, rules int) []byte {
+	var b strings.Builder
+	b.WriteString("all:\n  vars: {admin_ip: 10.10.10.10}\n  children:\n    infra: {hosts: {10.10.10.10: {infra_seq: 1}}}\n")
+	for c := 0; c < n; c++ {
+		name := fmt.Sprintf("pg-c%04d", c)
+		fmt.Fprintf(&b, "    %s:\n      hosts:\n        10.%d.%d.1: {pg_seq: 1, pg_role: primary}\n        10.%d.%d.2: {pg_seq: 2, pg_role: replica}\n", name, c/250, c%250, c/250, c%250)
+		fmt.Fprintf(&b, "      vars:\n        pg_cluster: %s\n        pg_users:\n", name)
+		for u := 0; u < users; u++ {
+			fmt.Fprintf(&b, "          - {name: dbuser_%d, password: 'SCRAM-SHA-256$4096:CvgVOUEYBQl95/kafN3ayg==$QOSugA2OXSatuVcLy2EVSCUQo9KLC9d5ndZ0eCVYsak=:vg2hnYbfMjQuXQ0WXoo7bK5dpEJNdXZLcRNhdX9HOf4=', connlimit: 10, expire_in: 365, comment: 'service %d', roles: [dbrole_readwrite, {name: dbrole_admin, admin: false}], parameters: {statement_timeout: 30s}}\n", u, u)
+		}
+		b.WriteString("        pg_hba_rules:\n")
+		for r := 0; r < rules; r++ {
+			fmt.Fprintf(&b, "          - {user: dbuser_%d, db: all, addr: 10.%d.%d.0/24, auth: ssl, title: 'service %d', order: %d}\n", r%users, 100+r, c%250, r, 800+r)
+		}
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkLoadYAMLFile loads one 5 MiB inventory YAML file (280
+// clusters), reporting the heap's peak during the load (sampled every
+// millisecond) per byte of YAML.
+func BenchmarkLoadYAMLFile(b *testing.B) {
+	data := fleetYAML(280, 50, 20)
+	fsys := fstest.MapFS{"pigsty.yml": {Data: data}}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		l := newTestLoader(b)
+		runtime.GC()
+		base := heapInUse()
+		p := peakHeap(func() {
+			res, err := l.Load(fsys, Options{Profile: "baseline"})
+			if err != nil || res.Err() != nil {
+				b.Fatal(err, res.Err())
+			}
+		})
+		peak = max(peak, p-min(p, base))
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peak)/float64(len(data)), "peak-heap-B/B")
+}
+
+// peakHeap runs f and returns the most heap in use while it ran.
+func peakHeap(f func()) uint64 {
+	done := make(chan uint64)
+	stop := make(chan struct{})
+	go func() {
+		var p uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			p = max(p, heapInUse())
+			select {
+			case <-stop:
+				done <- p
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	return max(<-done, heapInUse())
 }
 
 func heapInUse() uint64 {

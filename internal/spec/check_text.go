@@ -54,9 +54,9 @@ func textFault(s string, secret bool) string {
 
 // checkText reports a string (a value or a key) that PostgreSQL cannot
 // store, at its position.
-func (w *walker) checkText(p Pos, path, s string, secret bool) {
+func (w *walker) checkText(p Pos, s string, secret bool) {
 	if msg := textFault(s, secret); msg != "" {
-		if path != "" {
+		if path := w.path(); path != "" {
 			msg = path + ": " + msg
 		}
 		w.problems = append(w.problems, Problem{Pos: p, Rule: RuleText, Message: msg})

@@ -88,7 +88,7 @@ func FuzzFastCUE(f *testing.F) {
 	}
 	f.Add([]byte("package x\na: b: c: 1\na: b: d: -2.5e3, e: \"x\\ty\"\n\"q r\": [1, 2,\n 3]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		pkg, fast, ok := fastPlainCUE("f.cue", src)
+		pkg, fast, ok := fastPlainCUE("f.cue", src, nil)
 		if !ok {
 			return
 		}
@@ -99,7 +99,7 @@ func FuzzFastCUE(f *testing.F) {
 		if a.PackageName() != pkg {
 			t.Fatalf("package %q, cue/parser says %q", pkg, a.PackageName())
 		}
-		slow := plainTree("f.cue", a)
+		slow := plainTree("f.cue", a, nil)
 		if slow == nil {
 			t.Fatal("fast reader accepted a file that is not plain data")
 		}

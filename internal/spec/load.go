@@ -1,13 +1,10 @@
 package spec
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
-	"path"
-	"runtime"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,37 +21,18 @@ type Limits struct {
 	// EvalTimeout bounds the CUE evaluator (used only for spec files that
 	// are not plain data); 0 means DefaultLimits' 30 s.
 	EvalTimeout time.Duration
+
+	// MaxMemory bounds the memory of one load: every file's data tree
+	// with its YAML aliases expanded, the parsers' trees while they
+	// exist, and the CUE evaluator's (budget.go); 0 means DefaultLimits'.
+	// A spec over it is refused for good (ErrMemoryBudget).
+	MaxMemory int64
 }
 
 // DefaultLimits are generous for real fleets (a 1,000-cluster repository
-// is about 30 MiB).
-var DefaultLimits = Limits{MaxFiles: 10_000, MaxFileBytes: 16 << 20, MaxBytes: 256 << 20, EvalTimeout: 30 * time.Second}
-
-// evalBounded runs the CUE evaluator with a time budget. CUE evaluation
-// cannot be cancelled: on timeout the spec is refused and the evaluation
-// is abandoned in its goroutine (a refused commit is not retried, so this
-// happens once per bad commit).
-func evalBounded(files []*cueFile, timeout time.Duration) (*node, Problems) {
-	if timeout <= 0 {
-		timeout = DefaultLimits.EvalTimeout
-	}
-	type result struct {
-		tree *node
-		ps   Problems
-	}
-	done := make(chan result, 1)
-	go func() {
-		tree, ps := evalCUE(files)
-		done <- result{tree, ps}
-	}()
-	select {
-	case r := <-done:
-		return r.tree, r.ps
-	case <-time.After(timeout):
-		return nil, Problems{{Pos: Pos{File: files[0].name, Line: 1, Col: 1}, Rule: RuleTimeout,
-			Message: fmt.Sprintf("CUE evaluation took longer than %s: refused (simplify the references and comprehensions, or write plain data)", timeout)}}
-	}
-}
+// of 18 MiB needs 0.13 GiB of the memory budget).
+var DefaultLimits = Limits{MaxFiles: 10_000, MaxFileBytes: 16 << 20, MaxBytes: 256 << 20, EvalTimeout: 30 * time.Second,
+	MaxMemory: 1 << 30}
 
 // Options tune a load.
 type Options struct {
@@ -103,6 +81,11 @@ type parsed struct {
 	cue      *cueFile
 	tree     *node
 	problems Problems
+
+	// What reading it cost the memory budget: the tree it holds, and the
+	// most it held while it was read; out: the budget ran out.
+	cost, peak int64
+	out        bool
 }
 
 // NewLoader compiles the embedded schema.
@@ -124,7 +107,10 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	if lim.MaxFiles == 0 {
 		lim = DefaultLimits
 	}
-	files, problems, err := l.readFiles(fsys, lim)
+	if lim.MaxMemory <= 0 {
+		lim.MaxMemory = DefaultLimits.MaxMemory
+	}
+	files, used, problems, err := l.readFiles(fsys, lim)
 	l.rotateCache()
 	if err != nil {
 		return nil, err
@@ -143,11 +129,12 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	}
 	if len(cueFiles) > 0 && !plain {
 		// Not plain data: let the CUE evaluator compute the files' value.
-		tree, ps := evalBounded(cueFiles, lim.EvalTimeout)
+		tree, ps := evalBounded(cueFiles, lim.EvalTimeout, lim.MaxMemory, used)
 		res.Problems = append(res.Problems, ps...)
 		root = tree
 	}
 	pkg := ""
+	merge := merger{report: func(p Problem) { res.Problems = append(res.Problems, p) }}
 	for _, f := range files {
 		if f.cue != nil {
 			if p := f.cue.pkg(); p != pkg && pkg != "" {
@@ -163,7 +150,7 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 		if f.tree == nil {
 			continue
 		}
-		root = unify(root, f.tree, "", func(p Problem) { res.Problems = append(res.Problems, p) })
+		root = merge.unify(root, f.tree, "")
 	}
 	if root == nil && !hasError(res.Problems) {
 		res.Problems = append(res.Problems, Problem{Rule: RuleSyntax, Message: "no spec files found (*.cue, or an inventory *.yml with a top-level all: key)"})
@@ -178,6 +165,7 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	l.mu.Lock()
 	w := walker{s: l.schema}
 	w.walk(root, l.schema.inventory, "")
+	w.walkNestedGroups(root.get("all").get("children"), "all.children", 0)
 	l.mu.Unlock()
 	res.Problems = append(res.Problems, w.problems...)
 
@@ -229,169 +217,24 @@ type built struct {
 }
 
 func (l *Loader) build(root *node, refused map[Pos]bool) (*built, Problems) {
-	inv := splitInventory(root, l.schema.defaults)
+	inv := readInventory(root, l.schema.defaults, l.schema.vars)
 	b := &built{desired: &model.Desired{}, inv: inv}
-	var problems Problems
-	names := map[string]Pos{}
-	ips := map[string]string{}
-	for _, g := range inv.groups {
-		if !g.isCluster() {
-			continue
-		}
-		cs := resolveCluster(inv, g)
+	decls, problems := inv.clusters()
+	problems = append(inv.problems, problems...)
+	for _, d := range decls {
+		cs := resolveCluster(inv, d)
 		cs.refused = refused
-		cs.check()
+		if !slices.ContainsFunc(d.hosts, func(h *host) bool { return h.conflict }) {
+			// (A host declared twice with two values was reported: the
+			// checks would only report what follows from either.)
+			cs.check()
+			cs.checkClusterVars()
+		}
 		problems = append(problems, cs.problems...)
-		if prev, dup := names[cs.c.Name]; dup {
-			problems = append(problems, Problem{Pos: cs.namePos, Rule: RuleIdentity,
-				Message: fmt.Sprintf("cluster %s is declared twice (also at %s)", cs.c.Name, prev)})
-			continue
-		}
-		names[cs.c.Name] = cs.namePos
-		for _, in := range cs.c.Instances {
-			key := fmt.Sprintf("%s:%d", in.IP, in.Port)
-			if other, dup := ips[key]; dup {
-				problems = append(problems, Problem{Pos: cs.hosts[in].pos, Rule: RuleIdentity,
-					Message: fmt.Sprintf("instance %s listens on %s, as does %s", in.Name(), key, other)})
-			}
-			ips[key] = in.Name()
-		}
 		b.clusters = append(b.clusters, cs)
 		b.desired.Clusters = append(b.desired.Clusters, cs.c)
 	}
+	problems = append(problems, checkShards(b.clusters)...)
 	sort.Slice(b.desired.Clusters, func(i, j int) bool { return b.desired.Clusters[i].Name < b.desired.Clusters[j].Name })
 	return b, problems
-}
-
-type specFile struct {
-	name string
-	*parsed
-}
-
-// readFiles reads and parses the spec files of fsys, in parallel, through
-// the content-hash cache.
-func (l *Loader) readFiles(fsys fs.FS, lim Limits) ([]specFile, Problems, error) {
-	var names []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod" || d.Name() == "testdata") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		switch path.Ext(p) {
-		case ".cue", ".yml", ".yaml":
-			names = append(names, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list spec files: %w", err)
-	}
-	sort.Strings(names)
-	var problems Problems
-	if len(names) > lim.MaxFiles {
-		return nil, Problems{{Rule: RuleLimit, Message: fmt.Sprintf("%d spec files exceed the limit of %d", len(names), lim.MaxFiles)}}, nil
-	}
-
-	out := make([]specFile, len(names))
-	errs := make([]error, len(names))
-	var total int64
-	var mu sync.Mutex
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if st, err := fs.Stat(fsys, name); err == nil && st.Size() > lim.MaxFileBytes {
-				out[i] = specFile{name: name, parsed: &parsed{problems: Problems{{Pos: Pos{File: name}, Rule: RuleLimit,
-					Message: fmt.Sprintf("file is %d bytes, over the limit of %d", st.Size(), lim.MaxFileBytes)}}}}
-				return
-			}
-			data, err := fs.ReadFile(fsys, name)
-			if err != nil {
-				errs[i] = fmt.Errorf("read %s: %w", name, err)
-				return
-			}
-			mu.Lock()
-			total += int64(len(data))
-			mu.Unlock()
-			out[i] = specFile{name: name, parsed: l.parse(name, data)}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, err
-		}
-	}
-	if total > lim.MaxBytes {
-		return nil, Problems{{Rule: RuleLimit, Message: fmt.Sprintf("spec files total %d bytes, over the limit of %d", total, lim.MaxBytes)}}, nil
-	}
-	files := out[:0]
-	for _, f := range out {
-		problems = append(problems, f.problems...)
-		if f.cue != nil || f.tree != nil {
-			files = append(files, f)
-		}
-	}
-	return files, problems, nil
-}
-
-// parse reads one file, or returns the cached result for the same name and
-// content.
-func (l *Loader) parse(name string, data []byte) *parsed {
-	h := sha256.New()
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write(data)
-	var key [32]byte
-	h.Sum(key[:0])
-	l.cacheMu.Lock()
-	p, ok := l.cache[key]
-	if !ok {
-		p, ok = l.next[key]
-	}
-	l.cacheMu.Unlock()
-	if ok {
-		l.remember(key, p)
-		return p
-	}
-	p = &parsed{}
-	switch path.Ext(name) {
-	case ".cue":
-		p.cue, p.problems = parseCUE(name, data)
-		if p.cue != nil {
-			p.tree = p.cue.data
-		}
-	default:
-		if isInventoryYAML(data) {
-			p.tree, p.problems = readYAML(name, data)
-		}
-	}
-	l.remember(key, p)
-	return p
-}
-
-// remember keeps a parsed file for the next load. Only the files of the
-// latest load stay cached, so memory follows the repository's size.
-func (l *Loader) remember(key [32]byte, p *parsed) {
-	l.cacheMu.Lock()
-	defer l.cacheMu.Unlock()
-	if l.next == nil {
-		l.next = map[[32]byte]*parsed{}
-	}
-	l.next[key] = p
-}
-
-// rotateCache makes the files of the load just finished the cache.
-func (l *Loader) rotateCache() {
-	l.cacheMu.Lock()
-	defer l.cacheMu.Unlock()
-	l.cache, l.next = l.next, nil
 }

@@ -70,24 +70,7 @@ func TestInvalidSpecs(t *testing.T) {
 			if res.Desired != nil {
 				t.Error("an invalid spec must not yield a model")
 			}
-			matched := map[int]bool{}
-			for _, want := range strings.Split(strings.TrimSpace(extra["want"]), "\n") {
-				pos, text, _ := strings.Cut(want, ": ")
-				found := false
-				for i, p := range res.Problems {
-					if p.Pos.String() == pos && strings.Contains(p.Message, text) {
-						found, matched[i] = true, true
-					}
-				}
-				if !found {
-					t.Errorf("missing problem %q\ngot:\n%s", want, dump(res.Problems))
-				}
-			}
-			for i, p := range res.Problems {
-				if p.IsError() && !matched[i] {
-					t.Errorf("unexpected problem: %s", p)
-				}
-			}
+			wantProblems(t, res.Problems, strings.Split(strings.TrimSpace(extra["want"]), "\n"))
 			for _, secret := range strings.Fields(extra["secrets"]) {
 				if strings.Contains(dump(res.Problems), secret) {
 					t.Errorf("a problem shows the secret %q:\n%s", secret, dump(res.Problems))
@@ -95,6 +78,42 @@ func TestInvalidSpecs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantProblems checks that each of want ("FILE:LINE:COL: text") is
+// reported at exactly that position with a message containing the text,
+// and that no other error is.
+func wantProblems(t *testing.T, ps Problems, want []string) {
+	t.Helper()
+	matched := map[int]bool{}
+	for _, w := range want {
+		pos, text, _ := strings.Cut(w, ": ")
+		found := false
+		for i, p := range ps {
+			if p.Pos.String() == pos && strings.Contains(p.Message, text) {
+				found, matched[i] = true, true
+			}
+		}
+		if !found {
+			t.Errorf("missing problem %q\ngot:\n%s", w, dump(ps))
+		}
+	}
+	for i, p := range ps {
+		if p.IsError() && !matched[i] {
+			t.Errorf("unexpected problem: %s", p)
+		}
+	}
+}
+
+// problemsOf returns the problems of one rule.
+func problemsOf(ps Problems, rule string) Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Rule == rule {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func dump(ps Problems) string {

@@ -156,7 +156,7 @@ func leaves(paths []string) []string {
 // tree before the schema walk.
 func mergedTree(t testing.TB, l *Loader, fsys fstest.MapFS) *node {
 	t.Helper()
-	files, problems, err := l.readFiles(fsys, DefaultLimits)
+	files, _, problems, err := l.readFiles(fsys, DefaultLimits)
 	if err != nil || hasError(problems) {
 		return nil
 	}

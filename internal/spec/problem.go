@@ -27,6 +27,7 @@ const (
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"
 	RuleText      = "text"    // a text PostgreSQL, pg_hba.conf or a log line cannot hold
+	RuleMemory    = "memory"  // the load's memory budget ran out (ErrMemoryBudget)
 	RuleTimeout   = "timeout" // the evaluator's time budget: may pass on a less busy machine
 )
 
@@ -96,6 +97,20 @@ func (ps Problems) sort() Problems {
 type InvalidError struct {
 	Problems Problems
 	count    int
+}
+
+// Is makes errors.Is(err, ErrMemoryBudget) true for a spec refused for its
+// memory budget.
+func (e *InvalidError) Is(target error) bool {
+	if target != ErrMemoryBudget {
+		return false
+	}
+	for _, p := range e.Problems {
+		if p.Rule == RuleMemory {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *InvalidError) Error() string {

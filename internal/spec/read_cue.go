@@ -30,22 +30,39 @@ type cueFile struct {
 // constraints) it becomes a data tree without the CUE evaluator: plain
 // data evaluates to itself, so the tree is exactly what CUE would compute.
 // Anything else is left to the evaluator.
-func parseCUE(name string, src []byte) (*cueFile, Problems) {
-	if pkg, root, ok := fastPlainCUE(name, src); ok {
+//
+// m is charged for the data tree and, while it exists, for cue/parser's
+// syntax tree; when the budget runs out, nil is returned and m.out is set.
+func parseCUE(name string, src []byte, m *meter) (*cueFile, Problems) {
+	if pkg, root, ok := fastPlainCUE(name, src, m); ok || m.spent() {
+		if m.spent() {
+			return nil, nil
+		}
 		return &cueFile{name: name, src: src, pkgName: pkg, data: root}, nil
 	}
+	if !m.reserve(int64(len(src)) * cueSyntaxPerByte) {
+		return nil, nil
+	}
+	defer m.release()
 	f, err := parser.ParseFile(name, src, parser.ParseComments)
 	if err != nil {
 		return nil, cueProblems(err, RuleSyntax)
 	}
 	cf := &cueFile{name: name, src: src, ast: f, pkgName: f.PackageName()}
-	cf.data = plainTree(name, f)
+	cf.data = plainTree(name, f, m)
+	if m.spent() {
+		return nil, nil
+	}
 	return cf, nil
 }
 
+// cueSyntaxPerByte is what cue/parser's syntax tree costs per byte of
+// source, from above (about 20 for hand-written specs).
+const cueSyntaxPerByte = 40
+
 // plainTree converts a parsed file that is plain data, or returns nil.
-func plainTree(name string, f *ast.File) *node {
-	p := plainReader{file: name}
+func plainTree(name string, f *ast.File, m *meter) *node {
+	p := plainReader{file: name, m: m}
 	if root, ok := p.decls(f.Decls, f.Pos()); ok {
 		root.pos = Pos{File: name, Line: 1, Col: 1}
 		return root
@@ -69,8 +86,8 @@ func (f *cueFile) syntax() (*ast.File, error) {
 }
 
 type plainReader struct {
-	file  string
-	count int
+	file string
+	m    *meter
 }
 
 var (
@@ -146,8 +163,7 @@ func (p *plainReader) label(l ast.Label) (string, bool) {
 }
 
 func (p *plainReader) expr(e ast.Expr) (*node, bool) {
-	p.count++
-	if p.count > maxNodes {
+	if !p.m.charge(nodeCost + fieldCost) {
 		return nil, false
 	}
 	switch e := e.(type) {
@@ -217,7 +233,7 @@ func (p *plainReader) basic(b *ast.BasicLit, sign string) (*node, bool) {
 // evalCUE evaluates all .cue files of the repository as one CUE package
 // (the path for files that are not plain data: references, comprehensions,
 // hidden fields …) and exports the result as a data tree.
-func evalCUE(files []*cueFile) (*node, Problems) {
+func evalCUE(files []*cueFile, m *meter) (*node, Problems) {
 	inst := build.NewContext().NewInstance("spec", nil)
 	for _, f := range files {
 		a, err := f.syntax()
@@ -235,30 +251,38 @@ func evalCUE(files []*cueFile) (*node, Problems) {
 	if err := v.Validate(cue.Concrete(true)); err != nil {
 		return nil, cueProblems(err, RuleSchema)
 	}
-	return exportValue(v, 0), nil
+	out := exportValue(v, 0, m)
+	if m.spent() {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // exportValue converts an evaluated, concrete CUE value into a data tree,
 // keeping each value's position.
-func exportValue(v cue.Value, depth int) *node {
+func exportValue(v cue.Value, depth int, m *meter) *node {
 	n := &node{pos: cuePos(v.Pos())}
+	if !m.charge(nodeCost + fieldCost) {
+		return n
+	}
 	switch v.Kind() {
 	case cue.StructKind:
 		n.kind = kindMap
 		it, _ := v.Fields()
 		for it.Next() {
 			fv := it.Value()
-			n.fields = append(n.fields, field{key: it.Selector().Unquoted(), keyPos: cuePos(fv.Pos()), value: exportValue(fv, depth+1)})
+			n.fields = append(n.fields, field{key: it.Selector().Unquoted(), keyPos: cuePos(fv.Pos()), value: exportValue(fv, depth+1, m)})
 		}
 	case cue.ListKind:
 		n.kind = kindList
 		it, _ := v.List()
 		for it.Next() {
-			n.items = append(n.items, exportValue(it.Value(), depth+1))
+			n.items = append(n.items, exportValue(it.Value(), depth+1, m))
 		}
 	case cue.StringKind:
 		n.kind = kindString
 		n.scalar, _ = v.String()
+		m.charge(int64(len(n.scalar)))
 	case cue.BoolKind:
 		b, _ := v.Bool()
 		n.kind, n.scalar = kindBool, fmt.Sprint(b)

@@ -15,11 +15,14 @@ import (
 // multi-line or raw strings, unusual numbers, even a syntax error — and
 // the caller then uses cue/parser, which is authoritative. A fuzz test
 // checks that whenever this succeeds, cue/parser yields the same tree.
-func fastPlainCUE(file string, src []byte) (pkg string, root *node, ok bool) {
+//
+// m is charged for the tree; when the budget runs out, ok is false and
+// m.out is set.
+func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok bool) {
 	if !utf8.Valid(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) || bytes.IndexByte(src, 0) >= 0 {
 		return "", nil, false
 	}
-	s := &fastScanner{file: file, src: src, line: 1, lineStart: 0}
+	s := &fastScanner{file: file, src: src, line: 1, lineStart: 0, m: m}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(fastBail); !bail {
@@ -51,7 +54,7 @@ type fastScanner struct {
 	pos       int
 	line      int
 	lineStart int
-	count     int
+	m         *meter
 }
 
 func (s *fastScanner) bail() { panic(fastBail{}) }
@@ -214,8 +217,7 @@ func (s *fastScanner) isLabel() bool {
 }
 
 func (s *fastScanner) value(depth int) *node {
-	s.count++
-	if depth > 100 || s.count > maxNodes || s.pos >= len(s.src) {
+	if depth > 100 || !s.m.charge(nodeCost+fieldCost) || s.pos >= len(s.src) {
 		s.bail()
 	}
 	pos := s.here()
@@ -242,7 +244,9 @@ func (s *fastScanner) value(depth int) *node {
 			s.endDecl()
 		}
 	case c == '"':
-		return &node{kind: kindString, scalar: s.simpleString(), pos: pos}
+		str := s.simpleString()
+		s.m.charge(int64(len(str)))
+		return &node{kind: kindString, scalar: str, pos: pos}
 	case c == '-' || isDigit(c):
 		return s.number(pos)
 	case isLetter(c):

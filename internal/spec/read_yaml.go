@@ -11,10 +11,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxNodes bounds the values one file may expand to (YAML aliases can
-// make a small file huge).
-const maxNodes = 5_000_000
-
 // yaml11Bool are the plain scalars PyYAML (and so Ansible, and so Pigsty)
 // reads as booleans under YAML 1.1; yaml.v3 follows YAML 1.2 and would
 // read "yes" or "on" as strings.
@@ -33,26 +29,36 @@ func isInventoryYAML(data []byte) bool {
 
 var inventoryTop = regexp.MustCompile(`(?m)^all\s*:`)
 
-// readYAML parses an inventory file into a data tree.
-func readYAML(file string, data []byte) (*node, Problems) {
+// readYAML parses an inventory file into a data tree, charging m for
+// yaml.v3's tree while it exists and for the data tree (every alias
+// expanded) it becomes. When the budget runs out, the tree is incomplete
+// and m.out is set.
+func readYAML(file string, data []byte, m *meter) (*node, Problems) {
+	if !m.reserve(yamlNodes(data) * yamlNodeCost) {
+		return nil, nil
+	}
+	defer m.release()
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		return nil, Problems{yamlError(file, err)}
+		return nil, Problems{yamlError(file, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, Problems{{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Rule: RuleSyntax,
 			Message: "a spec file must hold one YAML document"}}
 	}
-	r := yamlReader{file: file}
-	root := r.convert(&doc, 0)
+	r := yamlReader{file: file, m: m}
+	root := r.convert(&doc, 0, false)
+	if m.spent() {
+		return nil, nil
+	}
 	return root, r.problems
 }
 
 type yamlReader struct {
 	file     string
-	count    int
+	m        *meter
 	problems Problems
 }
 
@@ -63,40 +69,50 @@ func (r *yamlReader) fail(n *yaml.Node, format string, args ...any) *node {
 	return &node{kind: kindNull, pos: r.pos(n)}
 }
 
-func (r *yamlReader) convert(n *yaml.Node, depth int) *node {
-	r.count++
-	if r.count > maxNodes {
-		if r.count == maxNodes+1 {
-			return r.fail(n, "the file expands to more than %d values (YAML aliases?)", maxNodes)
-		}
-		return &node{kind: kindNull, pos: r.pos(n)}
+// convert builds the data tree of n. Once converted, a node that no alias
+// can reach again (outside any anchored subtree) drops its children, so
+// that yaml.v3's tree shrinks while the data tree grows.
+func (r *yamlReader) convert(n *yaml.Node, depth int, anchored bool) *node {
+	if !r.m.charge(nodeCost) {
+		return &node{kind: kindNull}
 	}
 	if depth > 100 {
 		return r.fail(n, "values nested more than 100 levels deep")
 	}
+	anchored = anchored || n.Anchor != ""
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return &node{kind: kindMap, pos: r.pos(n)}
 		}
-		return r.convert(n.Content[0], depth)
+		return r.convert(n.Content[0], depth, anchored)
 	case yaml.AliasNode:
-		return r.convert(n.Alias, depth+1)
+		return r.convert(n.Alias, depth+1, true)
 	case yaml.SequenceNode:
+		r.m.charge(itemCost * int64(len(n.Content)))
 		out := &node{kind: kindList, pos: r.pos(n), items: make([]*node, 0, len(n.Content))}
 		for _, c := range n.Content {
-			out.items = append(out.items, r.convert(c, depth+1))
+			out.items = append(out.items, r.convert(c, depth+1, anchored))
+		}
+		if !anchored {
+			n.Content = nil
 		}
 		return out
 	case yaml.MappingNode:
-		return r.mapping(n, depth)
+		out := r.mapping(n, depth, anchored)
+		if !anchored {
+			n.Content = nil
+		}
+		return out
 	case yaml.ScalarNode:
+		r.m.charge(int64(len(n.Value)))
 		return r.scalar(n)
 	}
 	return r.fail(n, "unsupported YAML node")
 }
 
-func (r *yamlReader) mapping(n *yaml.Node, depth int) *node {
+func (r *yamlReader) mapping(n *yaml.Node, depth int, anchored bool) *node {
+	r.m.charge(fieldCost * int64(len(n.Content)/2))
 	out := &node{kind: kindMap, pos: r.pos(n), fields: make([]field, 0, len(n.Content)/2)}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -113,7 +129,8 @@ func (r *yamlReader) mapping(n *yaml.Node, depth int) *node {
 			r.fail(k, "duplicate key %q", k.Value)
 			continue
 		}
-		out.fields = append(out.fields, field{key: k.Value, keyPos: r.pos(k), value: r.convert(v, depth+1)})
+		r.m.charge(int64(len(k.Value)))
+		out.fields = append(out.fields, field{key: k.Value, keyPos: r.pos(k), value: r.convert(v, depth+1, anchored)})
 	}
 	// YAML merge keys (<<: *defaults), which Ansible honours: keys of the
 	// mapping itself win, earlier merged mappings win over later ones.
@@ -123,13 +140,14 @@ func (r *yamlReader) mapping(n *yaml.Node, depth int) *node {
 			srcs = m.Content
 		}
 		for _, s := range srcs {
-			mv := r.convert(s, depth+1)
+			mv := r.convert(s, depth+1, true)
 			if mv.kind != kindMap {
 				r.fail(s, "a merge key (<<) must refer to a mapping")
 				continue
 			}
 			for _, f := range mv.fields {
 				if out.index(f.key) < 0 {
+					r.m.charge(fieldCost)
 					out.fields = append(out.fields, f)
 				}
 			}
@@ -170,23 +188,4 @@ func (r *yamlReader) scalar(n *yaml.Node) *node {
 		out.kind = kindString
 	}
 	return out
-}
-
-// yamlError turns a yaml.v3 error ("yaml: line 3: …") into a Problem.
-func yamlError(file string, err error) Problem {
-	msg := err.Error()
-	line := 0
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ":"); i > 0 {
-			if l, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = l, strings.TrimSpace(rest[i+1:])
-			}
-		}
-	}
-	return Problem{Pos: Pos{File: file, Line: line, Col: 1}, Rule: RuleSyntax, Message: msg}
 }

@@ -28,14 +28,6 @@ func secretField(name string) bool {
 	return name == "password" || strings.HasSuffix(name, "_password")
 }
 
-// describeAt is describe, except for a secret field, whose value is not shown.
-func (n *node) describeAt(path string) string {
-	if secretPath(path) {
-		return redacted{}.String()
-	}
-	return n.describe()
-}
-
 // shape describes a node for a conflict message without its value: a
 // scalar may be a password even on a path that names none (a YAML alias,
 // a CUE reference to a hidden field), so only lists, structs and null,

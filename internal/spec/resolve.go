@@ -4,109 +4,68 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// inventory is the merged data tree split into Ansible's layers.
-type inventory struct {
-	globals  *node // all.vars
-	defaults *node // schema #Defaults
-	groups   []*group
-	infraIPs []string
-}
-
-type group struct {
+// clusterDecl is one cluster as the inventory declares it: every host
+// whose pg_cluster resolves to its name.
+type clusterDecl struct {
 	name    string
 	namePos Pos
-	vars    *node
+	group   *group // the group whose vars set pg_cluster, if one does
 	hosts   []*host
 }
 
-type host struct {
-	ip   string
-	pos  Pos
-	vars *node
-}
-
-// scope answers variable lookups for one host with Pigsty's precedence:
-// host vars > group vars > all.vars > defaults. Lists and maps replace.
-type scope struct {
-	inv   *inventory
-	group *group
-	host  *host
-}
-
-func (s scope) get(name string) *node {
-	if s.host != nil {
-		if v := s.host.vars.get(name); v != nil {
-			return v
+// clusters groups the inventory's hosts by the pg_cluster each resolves
+// to, in order of first appearance. A group whose vars set pg_cluster is a
+// cluster even when no host ends up in it (the checks then say it has no
+// hosts).
+func (inv *inventory) clusters() ([]*clusterDecl, Problems) {
+	var out []*clusterDecl
+	var problems Problems
+	byName := map[string]*clusterDecl{}
+	warned := map[*node]bool{}
+	decl := func(name string, v *node, g *group) *clusterDecl {
+		d := byName[name]
+		if d == nil {
+			d = &clusterDecl{name: name, namePos: v.pos, group: g}
+			byName[name] = d
+			out = append(out, d)
+		}
+		if d.group == nil {
+			d.group = g
+		}
+		if g != nil && g.name != name && !warned[v] {
+			warned[v] = true
+			problems = append(problems, Problem{Pos: v.pos, Rule: RuleIdentity, Severity: SeverityWarning,
+				Message: fmt.Sprintf("group %q has pg_cluster %q; Pigsty expects them to be equal", g.name, name)})
+		}
+		return d
+	}
+	for _, h := range inv.hosts {
+		s := scope{inv: inv, host: h}
+		v := s.get("pg_cluster")
+		if v == nil || v.kind != kindString {
+			continue // not PostgreSQL, or refused by the schema
+		}
+		d := decl(v.scalar, v, s.from("pg_cluster", v))
+		d.hosts = append(d.hosts, h)
+	}
+	for _, g := range inv.groups {
+		if v := g.vars.get("pg_cluster"); v != nil && v.kind == kindString {
+			decl(v.scalar, v, g)
 		}
 	}
-	if s.group != nil {
-		if v := s.group.vars.get(name); v != nil {
-			return v
-		}
-	}
-	if v := s.inv.globals.get(name); v != nil {
-		return v
-	}
-	return s.inv.defaults.get(name)
-}
-
-func (s scope) str(name string) string {
-	if v := s.get(name); v != nil && v.kind == kindString {
-		return v.scalar
-	}
-	return ""
-}
-
-func splitInventory(root, defaults *node) *inventory {
-	all := root.get("all")
-	inv := &inventory{globals: all.get("vars"), defaults: defaults}
-	children := all.get("children")
-	if children == nil {
-		return inv
-	}
-	for _, f := range children.fields {
-		g := &group{name: f.key, namePos: f.keyPos, vars: f.value.get("vars")}
-		if hosts := f.value.get("hosts"); hosts != nil {
-			for _, h := range hosts.fields {
-				g.hosts = append(g.hosts, &host{ip: h.key, pos: h.keyPos, vars: h.value})
-			}
-		}
-		if g.name == "infra" {
-			for _, h := range g.hosts {
-				inv.infraIPs = append(inv.infraIPs, h.ip)
-			}
-		}
-		inv.groups = append(inv.groups, g)
-	}
-	sort.Strings(inv.infraIPs)
-	return inv
-}
-
-// isCluster reports whether a group is a PostgreSQL cluster: its vars,
-// or one of its hosts, set pg_cluster.
-func (g *group) isCluster() bool {
-	if g.vars.get("pg_cluster") != nil {
-		return true
-	}
-	for _, h := range g.hosts {
-		if h.vars.get("pg_cluster") != nil {
-			return true
-		}
-	}
-	return false
+	return out, problems
 }
 
 // clusterSrc is a decoded cluster together with the data nodes its parts
 // came from, so that checks can point at the spec's lines.
 type clusterSrc struct {
 	c        *model.Cluster
-	group    *group
+	group    *group // the group whose vars set pg_cluster, or nil
 	namePos  Pos
 	roles    []*node                     // parallel to c.Roles
 	dbs      []*node                     // parallel to c.Databases
@@ -148,26 +107,16 @@ func (cs *clusterSrc) at(p Pos) Pos {
 	return p
 }
 
-// resolveCluster builds the model of one cluster group.
-func resolveCluster(inv *inventory, g *group) *clusterSrc {
-	gs := scope{inv: inv, group: g}
-	nameNode := gs.get("pg_cluster")
-	cs := &clusterSrc{group: g, hba: map[*model.Instance][]*node{}, hosts: map[*model.Instance]*host{}, params: map[*model.Instance]*node{}}
-	c := &model.Cluster{Name: g.name}
+// resolveCluster builds the model of one cluster.
+func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
+	cs := &clusterSrc{group: d.group, namePos: d.namePos, hba: map[*model.Instance][]*node{}, hosts: map[*model.Instance]*host{},
+		params: map[*model.Instance]*node{}}
+	c := &model.Cluster{Name: d.name}
 	cs.c = c
-	cs.namePos = g.namePos
-	if nameNode != nil && nameNode.kind == kindString {
-		c.Name = nameNode.scalar
-		cs.namePos = nameNode.pos
-		if c.Name != g.name {
-			cs.problems = append(cs.problems, Problem{Pos: nameNode.pos, Rule: RuleIdentity, Severity: SeverityWarning,
-				Message: fmt.Sprintf("group %q has pg_cluster %q; Pigsty expects them to be equal", g.name, c.Name)})
-		}
-	}
 
 	// Instances.
-	for _, h := range g.hosts {
-		hs := scope{inv: inv, group: g, host: h}
+	for _, h := range d.hosts {
+		hs := scope{inv: inv, host: h}
 		in := &model.Instance{Cluster: c.Name, IP: h.ip, Port: 5432}
 		cs.hosts[in] = h
 		if ip, err := netip.ParseAddr(h.ip); err != nil || !ip.Is4() {
@@ -198,10 +147,13 @@ func resolveCluster(inv *inventory, g *group) *clusterSrc {
 
 	// Cluster-wide objects are resolved with the primary's variables:
 	// Pigsty runs their SQL there.
-	cs.primary = gs
-	for _, in := range c.Instances {
+	// Without a primary (an error), the first instance stands in.
+	cs.primary = scope{inv: inv, group: d.group}
+	for i, in := range c.Instances {
+		if i == 0 || in.Role == model.RolePrimary {
+			cs.primary = scope{inv: inv, host: cs.hosts[in]}
+		}
 		if in.Role == model.RolePrimary {
-			cs.primary = scope{inv: inv, group: g, host: cs.hosts[in]}
 			break
 		}
 	}
@@ -218,7 +170,7 @@ func resolveCluster(inv *inventory, g *group) *clusterSrc {
 
 	// Per-instance HBA rules and parameters.
 	for _, in := range c.Instances {
-		hs := scope{inv: inv, group: g, host: cs.hosts[in]}
+		hs := scope{inv: inv, host: cs.hosts[in]}
 		for _, list := range []struct {
 			name string
 			def  bool

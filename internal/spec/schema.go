@@ -37,9 +37,11 @@ type Schema struct {
 	ctx       *cue.Context
 	root      cue.Value
 	inventory *snode
+	group     *snode // #Group, for nested groups
 	defaults  *node
 	tops      map[kind]cue.Value
-	anyProbe  cue.Value // a value only top (and open structs) accept
+	vars      map[string]bool // the fields of #Vars: the variables pgreconciler reads
+	anyProbe  cue.Value       // a value only top (and open structs) accept
 	policies  cue.Value
 }
 
@@ -60,11 +62,20 @@ func LoadSchema() (*Schema, error) {
 	}
 	s.anyProbe = ctx.CompileString(`{a: [1, "x", true, null, {b: 1.5}]}`)
 	s.inventory = s.newNode(root.LookupPath(cue.ParsePath("#Inventory")))
+	s.group = s.newNode(root.LookupPath(cue.ParsePath("#Group")))
 	defs := root.LookupPath(cue.ParsePath("#Defaults"))
 	if err := defs.Validate(cue.Concrete(true)); err != nil {
 		return nil, fmt.Errorf("schema #Defaults: %w", err)
 	}
-	s.defaults = exportValue(defs, 0)
+	s.defaults = exportValue(defs, 0, nil)
+	s.vars = map[string]bool{}
+	it, err := root.LookupPath(cue.ParsePath("#Vars")).Fields(cue.Optional(true))
+	if err != nil {
+		return nil, fmt.Errorf("schema #Vars: %w", err)
+	}
+	for it.Next() {
+		s.vars[it.Selector().Unquoted()] = true
+	}
 	return s, nil
 }
 
@@ -233,85 +244,6 @@ func (n *snode) allows(key string) bool {
 	ok := n.v.Allows(cue.Str(key))
 	n.allowed[key] = ok
 	return ok
-}
-
-// walker checks one data tree against the schema.
-type walker struct {
-	s        *Schema
-	problems Problems
-}
-
-func (w *walker) fail(p Pos, path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	w.problems = append(w.problems, Problem{Pos: p, Rule: RuleSchema, Message: msg})
-}
-
-func (w *walker) walk(d *node, sn *snode, path string) {
-	if sn.any {
-		return
-	}
-	if sn.kinds&cueKind(d.kind) == 0 {
-		w.fail(d.pos, path, "expected %s, got %s %s", kindNames(sn.kinds), d.kind, d.describeAt(path))
-		return
-	}
-	switch d.kind {
-	case kindMap:
-		v := sn.view(kindMap)
-		if v == nil {
-			w.fail(d.pos, path, "ambiguous struct alternatives in the schema")
-			return
-		}
-		w.walkStruct(d, v, path)
-	case kindList:
-		v := sn.view(kindList)
-		if v == nil {
-			w.fail(d.pos, path, "ambiguous list alternatives in the schema")
-			return
-		}
-		if v.elem == nil {
-			v.elem = w.s.newNode(v.v.LookupPath(cue.MakePath(cue.AnyIndex)))
-		}
-		for i, it := range d.items {
-			w.walk(it, v.elem, indexPath(path, i))
-		}
-	default:
-		secret := secretPath(path)
-		if d.kind == kindString {
-			w.checkText(d.pos, path, d.scalar, secret)
-		}
-		if msg := sn.checkScalar(d, !secret); msg != "" {
-			if secret {
-				msg = "invalid value " + redacted{}.String()
-			}
-			w.fail(d.pos, path, "%s", msg)
-		}
-	}
-}
-
-func (w *walker) walkStruct(d *node, sn *snode, path string) {
-	sn.compileStruct()
-	for _, f := range d.fields {
-		fp := joinPath(path, f.key)
-		w.checkText(f.keyPos, fp, f.key, false)
-		sf := sn.fields[f.key]
-		if sf != nil {
-			w.walk(f.value, sf.node, fp)
-		}
-		if sn.pattern != nil {
-			w.walk(f.value, sn.pattern, fp)
-		}
-		if sf == nil && sn.pattern == nil && !sn.allows(f.key) {
-			w.fail(f.keyPos, fp, "field not allowed%s", suggest(f.key, sn.fields))
-		}
-	}
-	for _, name := range sn.required {
-		if d.get(name) == nil {
-			w.fail(d.pos, joinPath(path, name), "field is required but not present")
-		}
-	}
 }
 
 // The memo of a schema node lives as long as the Loader (the daemon's

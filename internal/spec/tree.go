@@ -154,8 +154,23 @@ func numEqual(a, b string) bool {
 // unify merges o into n with CUE's semantics for plain data: maps merge
 // field by field, everything else must be equal. Conflicts are reported
 // with both positions and without the values (see shape); n keeps its
-// value.
+// value. Neither input is changed.
 func unify(n, o *node, path string, report func(Problem)) *node {
+	m := merger{report: report}
+	return m.unify(n, o, path)
+}
+
+// merger unifies many trees into one (the files of a load). The maps it
+// makes are its own: it adds to them in place, with an index of their
+// keys, so that merging one file per cluster costs what the files hold,
+// not the square of their number. Input trees (cached per file) are never
+// changed.
+type merger struct {
+	report func(Problem)
+	owned  map[*node]map[string]int
+}
+
+func (m *merger) unify(n, o *node, path string) *node {
 	if n == nil {
 		return o
 	}
@@ -163,13 +178,21 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 		return n
 	}
 	if n.kind == kindMap && o.kind == kindMap {
-		out := &node{kind: kindMap, pos: n.pos, fields: append(make([]field, 0, len(n.fields)+len(o.fields)), n.fields...)}
-		var idx map[string]int // for big maps (a fleet's clusters): no quadratic scans
-		if len(n.fields)*len(o.fields) > 64 {
-			idx = make(map[string]int, len(out.fields))
+		out, idx := n, m.owned[n]
+		if _, mine := m.owned[n]; !mine {
+			out = &node{kind: kindMap, pos: n.pos, fields: append(make([]field, 0, len(n.fields)+len(o.fields)), n.fields...)}
+			if m.owned == nil {
+				m.owned = map[*node]map[string]int{}
+			}
+			m.owned[out] = nil
+		}
+		if idx == nil && len(out.fields)*len(o.fields) > 64 {
+			// Big maps (a fleet's clusters): no quadratic scans.
+			idx = make(map[string]int, len(out.fields)+len(o.fields))
 			for i, f := range out.fields {
 				idx[f.key] = i
 			}
+			m.owned[out] = idx
 		}
 		for _, of := range o.fields {
 			i := -1
@@ -187,12 +210,12 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 				out.fields = append(out.fields, of)
 				continue
 			}
-			out.fields[i].value = unify(out.fields[i].value, of.value, joinPath(path, of.key), report)
+			out.fields[i].value = m.unify(out.fields[i].value, of.value, joinPath(path, of.key))
 		}
 		return out
 	}
 	if !n.equal(o) {
-		report(Problem{Pos: o.pos, Rule: RuleConflict,
+		m.report(Problem{Pos: o.pos, Rule: RuleConflict,
 			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.shape(), n.shape(), n.pos)})
 	}
 	return n

@@ -1,0 +1,130 @@
+package spec
+
+import (
+	"fmt"
+
+	"cuelang.org/go/cue"
+)
+
+// walker checks one data tree against the schema. The path of the value
+// being checked is kept as a stack of keys and indices and spelt out only
+// for a message: building it for every value costed more than the walk.
+type walker struct {
+	s        *Schema
+	problems Problems
+	base     string     // the path of the tree walked
+	stack    []pathPart // below base
+}
+
+type pathPart struct {
+	key   string
+	index int // -1 for a key
+}
+
+func (w *walker) path() string {
+	p := w.base
+	for _, e := range w.stack {
+		if e.index >= 0 {
+			p = indexPath(p, e.index)
+		} else {
+			p = joinPath(p, e.key)
+		}
+	}
+	return p
+}
+
+// secret reports whether the value being checked is a secret field.
+func (w *walker) secret() bool {
+	if len(w.stack) == 0 {
+		return secretPath(w.base)
+	}
+	return w.stack[len(w.stack)-1].index < 0 && secretField(w.stack[len(w.stack)-1].key)
+}
+
+func (w *walker) fail(p Pos, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if path := w.path(); path != "" {
+		msg = path + ": " + msg
+	}
+	w.problems = append(w.problems, Problem{Pos: p, Rule: RuleSchema, Message: msg})
+}
+
+// walk checks d, found at path, against sn.
+func (w *walker) walk(d *node, sn *snode, path string) {
+	w.base, w.stack = path, w.stack[:0]
+	w.check(d, sn)
+}
+
+func (w *walker) check(d *node, sn *snode) {
+	if sn.any {
+		return
+	}
+	if sn.kinds&cueKind(d.kind) == 0 {
+		shown := d.describe()
+		if w.secret() {
+			shown = redacted{}.String()
+		}
+		w.fail(d.pos, "expected %s, got %s %s", kindNames(sn.kinds), d.kind, shown)
+		return
+	}
+	switch d.kind {
+	case kindMap:
+		v := sn.view(kindMap)
+		if v == nil {
+			w.fail(d.pos, "ambiguous struct alternatives in the schema")
+			return
+		}
+		w.checkStruct(d, v)
+	case kindList:
+		v := sn.view(kindList)
+		if v == nil {
+			w.fail(d.pos, "ambiguous list alternatives in the schema")
+			return
+		}
+		if v.elem == nil {
+			v.elem = w.s.newNode(v.v.LookupPath(cue.MakePath(cue.AnyIndex)))
+		}
+		for i, it := range d.items {
+			w.stack = append(w.stack, pathPart{index: i})
+			w.check(it, v.elem)
+			w.stack = w.stack[:len(w.stack)-1]
+		}
+	default:
+		secret := w.secret()
+		if d.kind == kindString {
+			w.checkText(d.pos, d.scalar, secret)
+		}
+		if msg := sn.checkScalar(d, !secret); msg != "" {
+			if secret {
+				msg = "invalid value " + redacted{}.String()
+			}
+			w.fail(d.pos, "%s", msg)
+		}
+	}
+}
+
+func (w *walker) checkStruct(d *node, sn *snode) {
+	sn.compileStruct()
+	for _, f := range d.fields {
+		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
+		w.checkText(f.keyPos, f.key, false)
+		sf := sn.fields[f.key]
+		if sf != nil {
+			w.check(f.value, sf.node)
+		}
+		if sn.pattern != nil {
+			w.check(f.value, sn.pattern)
+		}
+		if sf == nil && sn.pattern == nil && !sn.allows(f.key) {
+			w.fail(f.keyPos, "field not allowed%s", suggest(f.key, sn.fields))
+		}
+		w.stack = w.stack[:len(w.stack)-1]
+	}
+	for _, name := range sn.required {
+		if d.get(name) == nil {
+			w.stack = append(w.stack, pathPart{key: name, index: -1})
+			w.fail(d.pos, "field is required but not present")
+			w.stack = w.stack[:len(w.stack)-1]
+		}
+	}
+}
