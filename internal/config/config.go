@@ -30,6 +30,10 @@ type Config struct {
 	Connection    Connection `yaml:"connection" json:"connection"`
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
+
+	// MemoryLimit is the Go runtime's soft memory limit for the daemon
+	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
+	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
 }
 
 // Source is one spec repository to follow.
@@ -176,6 +180,9 @@ func (c *Config) Defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
 	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
 	if c.HBA.SSHPort == 0 {
 		c.HBA.SSHPort = 22
 	}
@@ -210,6 +217,9 @@ func (c *Config) Check() error {
 	}
 	if c.Concurrency < 1 {
 		bad("concurrency: %d: want at least 1", c.Concurrency)
+	}
+	if c.MemoryLimit != NoLimit && c.MemoryLimit < minMemoryLimit {
+		bad("memory_limit: %s: want at least %s, or off", c.MemoryLimit, minMemoryLimit)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
