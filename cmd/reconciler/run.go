@@ -41,6 +41,7 @@ func runRun(e *env, args []string) int {
 	profile := fs.String("profile", "baseline", "policy profile every commit must pass: baseline, strict or none")
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
+	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -63,7 +64,7 @@ func runRun(e *env, args []string) int {
 			if explicit["log-format"] {
 				c.LogFormat = *logFormat
 			}
-			return c, nil
+			return c, memoryLimitFlag(c, explicit["memory-limit"], *memLimit)
 		}
 		c := &config.Config{
 			Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
@@ -78,7 +79,7 @@ func runRun(e *env, args []string) int {
 		if *repo == "" {
 			return nil, fmt.Errorf("give --config FILE, or --repo PATH|URL with --trusted-keys/--allowed-signers")
 		}
-		return c, c.Check()
+		return c, memoryLimitFlag(c, explicit["memory-limit"], *memLimit)
 	}
 	cfg, err := load()
 	if err != nil {
@@ -120,6 +121,19 @@ func runRun(e *env, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// memoryLimitFlag applies --memory-limit, when given, over the file's
+// memory_limit, and checks the configuration.
+func memoryLimitFlag(c *config.Config, given bool, value string) error {
+	if given {
+		v, err := config.ParseByteSize(value)
+		if err != nil {
+			return fmt.Errorf("--memory-limit: %w", err)
+		}
+		c.MemoryLimit = v
+	}
+	return c.Check()
 }
 
 func newLogger(e *env, format string) *slog.Logger {

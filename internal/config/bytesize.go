@@ -58,9 +58,10 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
 
-// String writes b in the largest unit that divides it.
+// String writes b in the largest unit that divides it; "off" for NoLimit
+// and for the runtime's no-limit value.
 func (b ByteSize) String() string {
-	if b < 0 {
+	if b < 0 || b == 1<<63-1 {
 		return "off"
 	}
 	for _, u := range byteUnits {
