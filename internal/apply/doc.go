@@ -39,7 +39,9 @@
 //     it fails).
 //   - A change log table (pgreconciler.change_log) in the primary's postgres
 //     database, one row per applied, failed or refused change, with the
-//     commit, signer and author; statements are redacted.
+//     commit, signer and author; statements are redacted. LastApplied reads
+//     back the newest applied commit (sql/last_applied.sql): the floor of
+//     the rewind check.
 //   - Dry run: logs what would run, connects to nothing, writes nothing.
 //
 // What it does not do: it does not compute plans (package diff) or read
