@@ -191,9 +191,6 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.refuse(st, dir, snap.Commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
 		return rep.Refusal.Error()
 	}
-	d.mu.Lock()
-	old := st.good
-	d.mu.Unlock()
 	rev := &revision{commit: snap.Commit, signer: snap.Signer.String(), author: snap.Author, desired: res.Desired,
 		snap: snap, pending: map[string]bool{}, floorPending: map[string]bool{}}
 	for _, c := range res.Desired.Clusters {
@@ -204,11 +201,12 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot read the cluster's change log: it is read again before anything is applied to the cluster",
 			"source", name, "commit", snap.Commit, "cluster", cluster, "err", err)
 	}
+	d.mu.Lock()
+	old := st.good
 	if len(rev.floorPending) > 0 && old != nil {
 		rev.prev = old
 		old.prev = nil // one step back is kept, not the whole history
 	}
-	d.mu.Lock()
 	st.good, st.lastError = rev, ""
 	d.mu.Unlock()
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
