@@ -234,14 +234,19 @@ func TestDaemonRemembersRefusedCommit(t *testing.T) {
 // TestDaemonDiesWhileEvaluating: a daemon killed while it evaluates a
 // commit (as the kernel kills one out of memory) refuses that commit after
 // its restart, saying so, and does not evaluate it again; it reconciles
-// towards the last applied commit meanwhile.
+// towards the last applied commit meanwhile. --memory-limit reaches the
+// runtime.
 func TestDaemonDiesWhileEvaluating(t *testing.T) {
 	reset(t)
 	r := newSignedRepo(t, daemonVars)
 	stateDir := t.TempDir()
-	args := []string{"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", stateDir}
+	args := []string{"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s", "--poll-interval", "1h",
+		"--state-dir", stateDir, "--memory-limit", "256MiB"}
 	p := startDaemon(t, args...)
 	converged(t, p, 60*time.Second)
+	if got := p.metric("go_gc_gomemlimit_bytes"); got != 256<<20 {
+		t.Errorf("go_gc_gomemlimit_bytes = %v, want --memory-limit 256MiB", got)
+	}
 	p.stop()
 
 	// A comprehension the CUE evaluator needs a couple of seconds for.
