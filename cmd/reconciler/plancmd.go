@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -61,7 +62,37 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 		}
 		desired = &model.Desired{Clusters: keep}
 	}
+	if t.src != nil && f.stateDir != "" && f.trusted() {
+		if code := checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
+			return nil, code
+		}
+	}
 	return &fleet{target: t, desired: desired}, exitOK
+}
+
+// checkChangeLogs checks the commit against what the change logs of the
+// chosen clusters record as applied, as the daemon does: with a state
+// directory, a commit older than one a cluster has applied is a rewind
+// (--allow-rewind), also when the state directory has lost it. A cluster
+// whose change log cannot be read is not checked (nothing can be applied
+// to it either).
+func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired *model.Desired) int {
+	floors, unread := reconcile.ChangeLogFloors(ctx, dbconn.New(dbconn.Settings{}, nil), desired.Clusters, 4)
+	for _, c := range desired.Clusters {
+		if err := unread[c.Name]; err != nil {
+			fmt.Fprintf(e.stderr, "reconciler %s: warning: commit not checked against the change log of cluster %s: %v\n", cmd, c.Name, err)
+		}
+	}
+	rep, err := t.src.Recheck(ctx, t.commit, floors)
+	switch {
+	case err != nil:
+		return errorf(e, cmd, "%v", err)
+	case rep.Refusal != nil:
+		fmt.Fprintf(e.stderr, "reconciler %s: refused: %v\n", cmd, rep.Refusal)
+		fmt.Fprintf(e.stderr, "reconciler %s: nothing was changed\n", cmd)
+		return exitFail
+	}
+	return exitOK
 }
 
 // dialer builds the session opener: libpq environment variables, and the

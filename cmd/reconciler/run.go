@@ -43,6 +43,7 @@ func runRun(e *env, args []string) int {
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
 	checkOnly := fs.Bool("check-config", false, "judge the configuration and every file it names, print every problem and exit: 0 usable (warnings allowed), 1 problems")
+	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -91,6 +92,9 @@ func runRun(e *env, args []string) int {
 			c.Modes.SetAll(*mode)
 			c.Defaults()
 			flagPositions(c, explicit, len(keys))
+		}
+		if err := memoryLimitFlag(c, explicit["memory-limit"], *memLimit); err != nil {
+			return nil, nil, err
 		}
 		ps := append(c.Problems(), preflight.Check(c, preflight.Options{UID: os.Geteuid()})...)
 		ps.Sort()
@@ -148,6 +152,22 @@ func runRun(e *env, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// memoryLimitFlag applies --memory-limit, when given, over the file's
+// memory_limit, and checks the configuration.
+// memoryLimitFlag sets the memory limit from --memory-limit when it was
+// given; the configuration's checks judge the value.
+func memoryLimitFlag(c *config.Config, given bool, value string) error {
+	if !given {
+		return nil
+	}
+	v, err := config.ParseByteSize(value)
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	c.MemoryLimit = v
+	return nil
 }
 
 func newLogger(e *env, format string) *slog.Logger {

@@ -2,13 +2,16 @@ package apply
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -166,25 +169,28 @@ func writeChangeLog(ctx context.Context, w copier, rows []logRow) error {
 	return nil
 }
 
-// LastAppliedCommit returns the commit of the most recent applied change
-// recorded in the change log of the primary conn is connected to (its
-// postgres database), or "" when there is none or no change log yet.
-func LastAppliedCommit(ctx context.Context, conn *pgx.Conn) (string, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
-		return "", fmt.Errorf("read last applied commit: %w", err)
+// AppliedCommit is the newest change a change log records as applied from
+// a commit.
+type AppliedCommit struct {
+	Commit string    // as recorded: a full hash, unless someone wrote the table by hand
+	At     time.Time // when it was applied, by the primary's clock
+}
+
+//go:embed sql/last_applied.sql
+var lastAppliedSQL string
+
+// LastApplied returns the commit of the most recent applied change recorded
+// in the change log of the database conn is connected to (the primary's
+// postgres database), and when it was applied; the zero AppliedCommit when
+// there is none or no change log yet.
+func LastApplied(ctx context.Context, conn *pgx.Conn) (AppliedCommit, error) {
+	var a AppliedCommit
+	err := conn.QueryRow(ctx, lastAppliedSQL).Scan(&a.Commit, &a.At)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), dbconn.SQLState(err) == "42P01": // undefined_table: no change log yet
+		return AppliedCommit{}, nil
+	case err != nil:
+		return AppliedCommit{}, fmt.Errorf("read last applied commit: %w", err)
 	}
-	if !exists {
-		return "", nil
-	}
-	var commit string
-	err := conn.QueryRow(ctx, `SELECT commit FROM pgreconciler.change_log
-		WHERE status = 'applied' AND commit <> '' ORDER BY id DESC LIMIT 1`).Scan(&commit)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read last applied commit: %w", err)
-	}
-	return commit, nil
+	return a, nil
 }

@@ -46,7 +46,9 @@
 //   - A change log table (pgreconciler.change_log) in the primary's postgres
 //     database, one row per applied, failed or refused change, with the
 //     commit, signer and author, the error with its SQLSTATE; statements
-//     are redacted, NUL and invalid UTF-8 escaped as \xNN.
+//     are redacted, NUL and invalid UTF-8 escaped as \xNN. LastApplied
+//     reads back the newest applied commit (sql/last_applied.sql): the
+//     floor of the rewind check.
 //   - Dry run: logs what would run, connects to nothing, writes nothing.
 //
 // What it does not do: it does not compute plans (package diff) or read

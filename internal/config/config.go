@@ -31,6 +31,10 @@ type Config struct {
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
 
+	// MemoryLimit is the Go runtime's soft memory limit for the daemon
+	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
+	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }
@@ -179,6 +183,9 @@ func (c *Config) Defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
 	}
+	if c.MemoryLimit == 0 {
+		c.MemoryLimit = DefaultMemoryLimit
+	}
 	if c.HBA.SSHPort == 0 {
 		c.HBA.SSHPort = 22
 	}
@@ -219,6 +226,9 @@ func (c *Config) Problems() Problems {
 	}
 	if c.Concurrency < 1 {
 		bad("concurrency: %d: want at least 1", c.Concurrency)
+	}
+	if c.MemoryLimit != NoLimit && c.MemoryLimit < minMemoryLimit {
+		bad("memory_limit: %s: want at least %s, or off", c.MemoryLimit, minMemoryLimit)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())

@@ -134,3 +134,50 @@ func TestProblemPositions(t *testing.T) {
 		t.Errorf("a key that is not written is at its nearest written parent: %v", p)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	base := "sources: [{name: a, url: x}]\ntrust: {allowed_signers: f}\n"
+	for _, tc := range []struct {
+		name, src string
+		want      ByteSize
+	}{
+		{"r.yml", base, DefaultMemoryLimit},
+		{"r.yml", base + "memory_limit: 768MiB\n", 768 << 20},
+		{"r.yml", base + "memory_limit: 2GiB\n", 2 << 30},
+		{"r.yml", base + "memory_limit: 134217728\n", 128 << 20},
+		{"r.yml", base + "memory_limit: off\n", NoLimit},
+		{"r.cue", `sources: [{name: "a", url: "x"}], trust: allowed_signers: "f", memory_limit: "1TiB"`, 1 << 40},
+		{"r.cue", `sources: [{name: "a", url: "x"}], trust: allowed_signers: "f", memory_limit: 100663296`, 96 << 20},
+	} {
+		c, err := Parse(tc.name, []byte(tc.src))
+		if err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+			continue
+		}
+		if c.MemoryLimit != tc.want {
+			t.Errorf("%q: memory_limit %s (%d), want %s", tc.src, c.MemoryLimit, c.MemoryLimit, tc.want)
+		}
+	}
+	if NoLimit.Bytes() != 1<<63-1 || ByteSize(768<<20).String() != "768MiB" || ByteSize(1500).String() != "1500B" {
+		t.Errorf("Bytes/String: %d %s %s", NoLimit.Bytes(), ByteSize(768<<20), ByteSize(1500))
+	}
+	for src, want := range map[string]string{
+		base + "memory_limit: 512\n":                        "memory_limit: 512B: want at least 64MiB, or off",
+		base + "memory_limit: 0\n":                          `invalid size "0"`,
+		base + "memory_limit: 1GB\n":                        `invalid size "1GB"`,
+		base + "memory_limit: -1GiB\n":                      `invalid size "-1GiB"`,
+		base + "memory_limit: 1.5GiB\n":                     `invalid size "1.5GiB"`,
+		base + "memory_limit: 99999999TiB\n":                `invalid size "99999999TiB"`,
+		base + "memory_limit: lots\n":                       `invalid size "lots"`,
+		base + "memory_limit: [1, 2]\n":                     "cannot unmarshal",
+		base + "memory_limit: 64MiB\n" + "concurrency: 0\n": "", // 64 MiB is the floor, accepted
+	} {
+		_, err := Parse("r.yml", []byte(src))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: error %v, want %q", src, err, want)
+		}
+	}
+}

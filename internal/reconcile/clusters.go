@@ -209,7 +209,16 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		result, errText = drift.ResultFailure, strings.Join(msgs, "; ")
 	}
 	var applied *plan.Result
-	if !primaryDown && lock != nil && wantsApply(cp, g.cfg.Modes) {
+	canApply := !primaryDown && lock != nil
+	if canApply {
+		// Also when nothing is to be changed: success would count the
+		// commit as applied to this cluster.
+		if r, why := d.checkFloorLate(ctx, g, st, rev, c); why != "" {
+			canApply, result, errText = false, r, why
+			log.Error("nothing applied: checked against the cluster's change log", "err", why)
+		}
+	}
+	if canApply && wantsApply(cp, g.cfg.Modes) {
 		res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: dialer, Live: live}, cp, apply.Options{
 			HBA: g.hba, Commit: rev.commit, Signer: rev.signer, Author: rev.author, DBSU: c.Globals.DBSU, Lock: lock,
 			Logger: d.log, Hold: func(ch plan.Change) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -76,6 +77,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 		}
 	}()
 	d.log.Info("listening", "addr", ln.Addr().String())
+	d.limitMemory(d.cfg)
 
 	first, err := d.prepare(d.cfg)
 	if err != nil {
@@ -120,9 +122,29 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 			d.mu.Lock()
 			d.cfg = cfg
 			d.mu.Unlock()
+			d.limitMemory(cfg)
 			gen = d.launch(next)
 		}
 	}
+}
+
+// limitMemory applies the configured memory limit and logs the one in
+// force.
+func (d *Daemon) limitMemory(cfg *config.Config) {
+	limit, from := applyMemoryLimit(cfg.MemoryLimit, os.Getenv)
+	d.log.Info("memory limit", "bytes", limit, "limit", config.ByteSize(limit).String(), "from", from)
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit (the garbage
+// collector works harder as the heap nears it) to limit, unless GOMEMLIMIT
+// is set: the runtime read it at start and, as for any Go program, it
+// wins. It returns the limit in force and where it came from.
+func applyMemoryLimit(limit config.ByteSize, getenv func(string) string) (int64, string) {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+	}
+	debug.SetMemoryLimit(limit.Bytes())
+	return limit.Bytes(), "memory_limit"
 }
 
 // generation is one configuration at work.
@@ -210,11 +232,14 @@ func (d *Daemon) prepare(cfg *config.Config) (*prepared, error) {
 
 // launch makes a prepared configuration the running one: it installs its
 // sources, then starts the source loops, the drift timer and the workers.
-// Verdicts on refused or invalid commits are forgotten: the new trust,
-// profile or allow_rewind may judge them differently.
+// On a reload, verdicts on refused or invalid commits are forgotten (in
+// the state directory too): the new trust, profile or allow_rewind may
+// judge them differently. At start they are read from the state directory.
 func (d *Daemon) launch(p *prepared) *generation {
 	g, cfg := p.g, p.g.cfg
 	d.mu.Lock()
+	reload := d.gen != nil
+	var installed []*sourceState
 	keep := map[string]bool{}
 	for _, ps := range p.sources {
 		st := d.sources[ps.cfg.Name]
@@ -223,7 +248,7 @@ func (d *Daemon) launch(p *prepared) *generation {
 			d.sources[ps.cfg.Name] = st
 		}
 		st.src, st.cfg, st.secret = ps.src, ps.cfg, ps.secret
-		st.failed = map[string]string{}
+		installed = append(installed, st)
 		keep[ps.cfg.Name] = true
 		g.kicks[ps.cfg.Name] = make(chan struct{}, 1)
 	}
@@ -243,6 +268,11 @@ func (d *Daemon) launch(p *prepared) *generation {
 	}
 	d.gen = g
 	d.mu.Unlock()
+	if reload {
+		for _, st := range installed {
+			d.forgetRefused(st, cfg.StateDir)
+		}
+	}
 	for _, name := range goneSources {
 		d.rec.ForgetSource(name)
 		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)

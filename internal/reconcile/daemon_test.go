@@ -79,10 +79,22 @@ func freeAddr(t *testing.T) string {
 // cleanup.
 func startDaemon(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startDaemonEnv(t, nil, args...)
+}
+
+// startDaemonEnv is startDaemon with more environment variables; an
+// inherited GOMEMLIMIT is dropped.
+func startDaemonEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, addr: freeAddr(t), done: make(chan struct{})}
 	args = append([]string{"run", "--listen", p.addr, "--log-format", "json"}, args...)
 	p.cmd = exec.Command(reconcilerBin(t), args...)
-	p.cmd.Env = os.Environ()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -301,6 +313,9 @@ func TestDaemonObserveMode(t *testing.T) {
 	reset(t)
 	r := newSignedRepo(t, daemonVars)
 	applyAll(t, loadSpec(t, specFor(daemonVars)))
+	// applyAll records a made-up commit in the change log, which the
+	// daemon would rightly refuse as a rewind (not in the repository).
+	sql(t, cluster.Primary, "postgres", "DROP SCHEMA pgreconciler CASCADE")
 	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
 		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
 	converged(t, p, 60*time.Second)

@@ -105,8 +105,10 @@ func (d *Daemon) Status() Status {
 		if s.good != nil {
 			ss.Commit, ss.Signer, ss.Author = s.good.commit, s.good.signer, s.good.author
 		}
-		for c := range s.failed {
-			ss.Refused = append(ss.Refused, c)
+		if s.refused != nil {
+			for _, c := range s.refused.Commits {
+				ss.Refused = append(ss.Refused, c.Commit)
+			}
 		}
 		sort.Strings(ss.Refused)
 		out.Sources = append(out.Sources, ss)

@@ -3,8 +3,11 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -23,9 +26,13 @@ type sourceState struct {
 	src    *source.Source
 	secret []byte // webhook secret
 
-	good      *revision         // the last verified, valid commit: what clusters converge to
-	failed    map[string]string // commits refused or invalid → why (not retried until a reload)
-	fetched   bool              // a fetch reached the repository at least once
+	good *revision // the last verified, valid commit: what clusters converge to
+	// refused remembers the commits refused (not judged again until a
+	// reload) and the one being evaluated, as the state directory does;
+	// nil until read from it. Changed only through Daemon.remember.
+	refused   *source.Refused
+	saveMu    sync.Mutex
+	fetched   bool // a fetch reached the repository at least once
 	lastFetch time.Time
 	lastError string
 }
@@ -37,6 +44,11 @@ type revision struct {
 	snap                   *source.Snapshot
 	marked                 bool // recorded as last applied in the state directory
 	pending                map[string]bool
+	// floorPending are the clusters whose change log could not be read
+	// when the commit was accepted: it is read before the first apply to
+	// them, and a rewind found then brings back prev.
+	floorPending map[string]bool
+	prev         *revision
 }
 
 // sourceLoop fetches a source when its poll interval elapses, when its
@@ -66,94 +78,201 @@ func (d *Daemon) sourceLoop(ctx context.Context, g *generation, name string) {
 }
 
 // fetch resolves the source's branch: a new verified commit whose spec is
-// valid becomes the target of its clusters; a refused or invalid commit is
-// recorded once and not retried until the configuration is reloaded; the
-// daemon stays on the last good commit.
+// valid, and that descends from what the clusters' change logs record,
+// becomes the target of its clusters; a refused commit is recorded once
+// (in the state directory too) and not read again until the configuration
+// is reloaded; the daemon stays on the last good commit. After a restart,
+// when the branch is refused, that is the last applied commit of the state
+// directory, so that drift keeps being corrected.
 func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 	d.mu.Lock()
 	st := d.sources[name]
 	d.mu.Unlock()
-	if st == nil {
+	if st == nil || !d.loadRefused(st, g.cfg.StateDir) {
 		return
 	}
-	snap, err := st.src.Resolve(ctx, "")
-	now := d.now()
+	why := d.evaluate(ctx, g, st, "")
+	d.mu.Lock()
+	noGood := st.good == nil
+	d.mu.Unlock()
+	if why == "" || !noGood || g.cfg.StateDir == "" {
+		return
+	}
+	last, err := source.LoadState(g.cfg.StateDir, name)
+	if err != nil || last.Commit == "" {
+		return
+	}
+	if d.evaluate(ctx, g, st, last.Commit) == "" {
+		d.mu.Lock()
+		ok := st.good != nil && st.good.commit == last.Commit
+		if ok {
+			st.lastError = why
+		}
+		d.mu.Unlock()
+		if ok {
+			d.log.Warn("the followed branch is refused: reconciling towards the last applied commit", "source", name, "commit", last.Commit)
+		}
+	}
+}
+
+// evaluate resolves wanted ("" = the followed branch or tag) and, for a
+// commit not judged before, reads and validates its spec, checks it
+// against the change logs of its clusters and makes it the good revision.
+// It returns the refusal when the commit is refused (now or before), ""
+// otherwise (accepted, unchanged, or an error worth a retry).
+func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, wanted string) string {
+	name, dir := st.name, g.cfg.StateDir
+	evaluating := false
+	snap, err := st.src.ResolveWith(ctx, wanted, func(commit string) error {
+		err := d.admit(st, dir, commit)
+		evaluating = err == nil
+		return err
+	})
 	var ref *source.Refusal
-	switch {
-	case errors.As(err, &ref):
+	var known *knownRefusal
+	if err == nil || errors.Is(err, errUnchanged) || errors.As(err, &known) || errors.As(err, &ref) {
+		now := d.now()
 		d.mu.Lock()
 		st.fetched, st.lastFetch = true, now
-		_, seen := st.failed[ref.Commit]
-		st.failed[ref.Commit] = ref.Error()
-		st.lastError = ref.Error()
 		d.mu.Unlock()
 		d.rec.SourceFetched(name, now)
-		if !seen {
-			d.rec.VerificationFailed(name, string(ref.Kind))
-			d.log.Error("commit refused: staying on the last good commit", "source", name, "commit", ref.Commit,
-				"reason", ref.Reason, "kind", string(ref.Kind))
-		}
-		return
+	}
+	switch {
+	case errors.Is(err, errUnchanged):
+		d.setError(st, "")
+		return ""
+	case known != nil:
+		d.setError(st, known.Reason)
+		return known.Reason
+	case ref != nil:
+		d.refuse(st, dir, ref.Commit, string(ref.Kind), ref.Error(), "commit refused")
+		return ref.Error()
 	case err != nil:
-		d.mu.Lock()
-		st.lastError = err.Error()
-		d.mu.Unlock()
+		if evaluating { // the tree could not be read
+			d.endEvaluating(st, dir)
+		}
+		d.setError(st, err.Error())
 		if ctx.Err() == nil {
 			d.log.Warn("fetch failed: will retry", "source", name, "err", err)
 		}
-		return
+		return ""
 	}
-	d.rec.SourceFetched(name, now)
-	d.mu.Lock()
-	st.fetched, st.lastFetch = true, now
-	if st.good != nil && st.good.commit == snap.Commit {
-		st.lastError = ""
-		d.mu.Unlock()
-		return
-	}
-	if why, failed := st.failed[snap.Commit]; failed {
-		st.lastError = why
-		d.mu.Unlock()
-		return
-	}
-	d.mu.Unlock()
 
 	res, err := d.loader.Load(snap.FS, spec.Options{Profile: g.cfg.Profile})
-	if err != nil {
-		// Reading the commit failed: not a verdict on it, so try again.
-		d.mu.Lock()
-		st.lastError = err.Error()
-		d.mu.Unlock()
+	switch {
+	case err != nil && specReadFailed(err):
+		d.endEvaluating(st, dir)
+		d.setError(st, err.Error())
 		d.log.Warn("cannot read the commit's spec: will retry", "source", name, "commit", snap.Commit, "err", err)
-		return
+		return ""
+	case err != nil:
+		// Not a failure to read: a verdict on the commit (the per-commit
+		// budget of package spec, for one). Refused, and remembered.
+		why := fmt.Sprintf("refuse commit %s: %v", snap.Commit, err)
+		d.refuse(st, dir, snap.Commit, drift.ReasonInvalid, why, "spec refused")
+		return why
+	case res.Err() != nil:
+		// Invalid, over a limit, or out of evaluation time: remembered
+		// like any refusal, so that a costly commit is evaluated once.
+		why := fmt.Sprintf("refuse commit %s: %v", snap.Commit, res.Err())
+		d.refuse(st, dir, snap.Commit, drift.ReasonInvalid, why, "spec invalid")
+		return why
 	}
-	if err := res.Err(); err != nil {
-		d.mu.Lock()
-		if res.Final() {
-			st.failed[snap.Commit] = err.Error()
-		}
-		st.lastError = err.Error()
-		d.mu.Unlock()
-		d.rec.VerificationFailed(name, drift.ReasonInvalid)
-		d.log.Error("spec invalid: staying on the last good commit", "source", name, "commit", snap.Commit, "err", err)
-		return
+	d.endEvaluating(st, dir)
+
+	floors, unread := ChangeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency)
+	rep, err := st.src.Recheck(ctx, snap.Commit, floors)
+	switch {
+	case err != nil:
+		d.setError(st, err.Error())
+		d.log.Warn("cannot check the commit against the change logs: will retry", "source", name, "commit", snap.Commit, "err", err)
+		return ""
+	case rep.Refusal != nil:
+		d.refuse(st, dir, snap.Commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
+		return rep.Refusal.Error()
 	}
 	rev := &revision{commit: snap.Commit, signer: snap.Signer.String(), author: snap.Author, desired: res.Desired,
-		snap: snap, pending: map[string]bool{}}
+		snap: snap, pending: map[string]bool{}, floorPending: map[string]bool{}}
 	for _, c := range res.Desired.Clusters {
 		rev.pending[c.Name] = true
 	}
+	for cluster, err := range unread {
+		rev.floorPending[cluster] = true
+		d.log.Warn("cannot read the cluster's change log: it is read again before anything is applied to the cluster",
+			"source", name, "commit", snap.Commit, "cluster", cluster, "err", err)
+	}
 	d.mu.Lock()
 	old := st.good
+	if len(rev.floorPending) > 0 && old != nil {
+		rev.prev = old
+		old.prev = nil // one step back is kept, not the whole history
+	}
 	st.good, st.lastError = rev, ""
 	d.mu.Unlock()
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
 	d.log.Info("new commit verified", "source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
-		"author", snap.Author, "clusters", len(res.Desired.Clusters))
+		"author", snap.Author, "clusters", len(res.Desired.Clusters), "change_log_floors", len(floors))
 	d.forgetGone(old, rev)
 	for _, c := range res.Desired.Clusters {
 		d.enqueue(g, job{cluster: c.Name, source: name, reason: "commit " + short12(snap.Commit), fresh: true})
 	}
+	return ""
+}
+
+// specReadFailed reports whether a load error is a failure to read the
+// spec files (worth a retry) rather than a verdict on the commit. The tree
+// is held in memory, so this is rare.
+func specReadFailed(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
+// checkFloorLate reads the change log of a cluster that could not be read
+// when rev was accepted, before anything is applied to it (under the apply
+// lock). It returns why nothing may be applied, as a reconcile result:
+// the change log cannot be read (a failure: wait), or it records a commit
+// rev does not descend from (refused; the revision before rev, if any, is
+// the good one again).
+func (d *Daemon) checkFloorLate(ctx context.Context, g *generation, st *sourceState, rev *revision, c *model.Cluster) (result, why string) {
+	d.mu.Lock()
+	pending := rev.floorPending[c.Name]
+	d.mu.Unlock()
+	if !pending {
+		return "", ""
+	}
+	var floors []source.Floor
+	f, ok, err := ChangeLogFloor(ctx, g.dialer, c)
+	if ok {
+		floors = append(floors, f)
+	}
+	var rep *source.Report
+	if err == nil {
+		rep, err = st.src.Recheck(ctx, rev.commit, floors)
+	}
+	if err != nil {
+		return drift.ResultFailure, "the change log must be read before the first apply of commit " + short12(rev.commit) + ": " + err.Error()
+	}
+	if rep.Refusal != nil {
+		d.refuse(st, g.cfg.StateDir, rev.commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
+		d.mu.Lock()
+		back := st.good == rev
+		if back {
+			st.good = rev.prev
+		}
+		prev := rev.prev
+		d.mu.Unlock()
+		if back && prev != nil {
+			d.rec.SetSource(st.name, prev.commit, prev.signer)
+		}
+		return drift.ResultRefused, rep.Refusal.Error()
+	}
+	d.mu.Lock()
+	delete(rev.floorPending, c.Name)
+	if len(rev.floorPending) == 0 {
+		rev.prev = nil
+	}
+	d.mu.Unlock()
+	return "", ""
 }
 
 // forgetGone drops clusters a new commit no longer declares: their

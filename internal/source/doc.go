@@ -23,8 +23,12 @@
 //     configured files, never from the repository being verified.
 //   - History policy: strict (the default) verifies every commit of the
 //     first-parent chain from the last applied commit (exclusive) to the
-//     target (inclusive); head verifies the target only. On first contact
-//     (no last applied commit) strict also verifies only the target. The
+//     target (inclusive); head verifies the target only. The last applied
+//     commit is the newest, by the time it was applied, of the state
+//     directory's and of the floors the caller passes to Recheck (the
+//     newest commit of each cluster's change log): a floor the repository
+//     does not have refuses the target. On first contact (no last applied
+//     commit anywhere) strict also verifies only the target. The
 //     target itself is verified every time, even when it is the last applied
 //     commit. Second parents of merges are not walked: a signed merge whose
 //     second parent is unsigned is accepted. Each failing commit is reported
@@ -41,7 +45,11 @@
 //     headers, before blobs are read.
 //   - State: the last applied commit per source, in a small JSON file in the
 //     state directory, written atomically and only after a successful apply
-//     (MarkApplied / SaveState). A corrupt file is an error, never "no state".
+//     (MarkApplied / SaveState); and what the daemon remembers of refused
+//     commits and of the commit it is evaluating (Refused: LoadRefused /
+//     SaveRefused), bounded. A corrupt file is an error, never "no state".
+//     ResolveWith calls a hook between the checks and the tree read, where
+//     the daemon skips commits judged before and records the one it reads.
 //
 // Errors: a *Refusal (bad or missing signature, history or tree breaking
 // the rules) needs a human; anything else (fetch, I/O) is worth a retry.

@@ -109,23 +109,69 @@ func (s *Source) verdict(c *object.Commit) (Verdict, error) {
 
 func person(p object.Signature) string { return p.Name + " <" + p.Email + ">" }
 
+// Floor is evidence, from outside the state directory, that a commit was
+// applied: the newest commit recorded in a cluster's change log. Floors are
+// inputs of the history policy, like the last applied commit of the state
+// directory, and can only make it stricter: the newest of them all, by the
+// time it was applied, stands in for the last applied commit.
+type Floor struct {
+	Commit string    // full hash, as recorded
+	At     time.Time // when it was applied, by the recorder's clock
+	Origin string    // where it was read, for messages: "the change_log of cluster pg-test on pg-test-1"
+}
+
+// lastApplied is the commit a target must descend from, and where it was
+// learnt.
+type lastApplied struct {
+	commit string
+	at     time.Time
+	origin string // "" for the state directory (or --since)
+}
+
+// newestApplied picks, of the state directory's last applied commit and
+// the floors, the one applied last. Time, not ancestry, decides: after a
+// deliberate rewind the state directory holds an ancestor of what some
+// change logs still record, and it is the newer fact.
+func newestApplied(st State, floors []Floor) lastApplied {
+	last := lastApplied{commit: st.Commit, at: st.AppliedAt}
+	for _, f := range floors {
+		if f.Commit != "" && (last.commit == "" || f.At.After(last.at)) {
+			last = lastApplied{commit: f.Commit, at: f.At, origin: f.Origin}
+		}
+	}
+	return last
+}
+
+// String names the commit for messages, with its origin.
+func (l lastApplied) String() string {
+	if l.origin == "" {
+		return "the last applied commit " + l.commit
+	}
+	return fmt.Sprintf("the last applied commit %s (the newest in %s, applied %s)", l.commit, l.origin, l.at.UTC().Format(time.RFC3339))
+}
+
 // evaluate checks target against the policy and the last applied commit
-// ("" for none). Errors are I/O failures; policy failures are in the
+// (commit "" for none). Errors are I/O failures; policy failures are in the
 // report's Refusal.
-func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *object.Commit, last string) (*Report, error) {
-	rep := &Report{Target: target.Hash.String(), LastApplied: last, Policy: s.cfg.Policy, FirstContact: last == ""}
+func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *object.Commit, last lastApplied) (*Report, error) {
+	rep := &Report{Target: target.Hash.String(), LastApplied: last.commit, Policy: s.cfg.Policy, FirstContact: last.commit == ""}
+	const allow = "accepting a rewind needs an operator: allow_rewind in the source configuration, or --allow-rewind"
 	var lastC *object.Commit
-	if last != "" && last != rep.Target {
-		c, err := repo.CommitObject(plumbing.NewHash(last))
+	if last.commit != "" && last.commit != rep.Target {
+		var c *object.Commit
+		err := plumbing.ErrObjectNotFound // a recorded commit that is no hash is not in the repository either
+		if validHash(last.commit) {
+			c, err = repo.CommitObject(plumbing.NewHash(last.commit))
+		}
 		switch {
 		case errors.Is(err, plumbing.ErrObjectNotFound):
 			rep.Rewind = true
 			if !s.cfg.AllowRewind {
 				rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
-					"the last applied commit %s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); accepting a rewind needs an operator: allow_rewind in the source configuration, or --allow-rewind", last)}
+					"%s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); %s", last, allow)}
 			}
 		case err != nil:
-			return nil, fmt.Errorf("load last applied commit %s: %w", last, err)
+			return nil, fmt.Errorf("load last applied commit %s: %w", last.commit, err)
 		default:
 			lastC = c
 			desc, err := c.IsAncestor(target)
@@ -136,7 +182,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 				rep.Rewind = true
 				if !s.cfg.AllowRewind {
 					rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
-						"not a descendant of the last applied commit %s (force push, rollback or rewritten history); accepting a rewind needs an operator: allow_rewind in the source configuration, or --allow-rewind", last)}
+						"not a descendant of %s (force push, rollback or rewritten history); %s", last, allow)}
 				}
 			}
 		}

@@ -167,7 +167,29 @@ func (s *Source) Check(ctx context.Context, rev string) (*Report, error) {
 func (s *Source) CheckSince(ctx context.Context, rev, since string) (*Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep, _, _, err := s.check(ctx, rev, since)
+	repo, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, _, err := s.check(ctx, repo, rev, since, nil)
+	return rep, err
+}
+
+// Recheck checks commit (a full hash Resolve or Check returned) again,
+// without fetching, with floors — commits known to have been applied, from
+// the clusters' change logs — as more candidates for the last applied
+// commit: the newest of the state directory's commit and the floors, by
+// the time it was applied, is the one the target must descend from (a
+// floor that is not in the repository refuses the target, never makes it a
+// first contact). Report.Refusal says when the commit may not be used.
+func (s *Source) Recheck(ctx context.Context, commit string, floors []Floor) (*Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	repo, err := s.openCached()
+	if err != nil {
+		return nil, err
+	}
+	rep, _, err := s.check(ctx, repo, commit, "", floors)
 	return rep, err
 }
 
@@ -177,14 +199,32 @@ func (s *Source) CheckSince(ctx context.Context, rev, since string) (*Report, er
 // not be fetched or read (worth a retry). The spec tree is read only after
 // the commit is verified.
 func (s *Source) Resolve(ctx context.Context, rev string) (*Snapshot, error) {
+	return s.ResolveWith(ctx, rev, nil)
+}
+
+// ResolveWith is Resolve with a hook: before, when not nil, is called with
+// the full hash of a target that passed the checks, before its spec tree
+// is read; an error it returns ends ResolveWith and is returned as is. The
+// daemon uses it to skip commits it has judged before, and to record the
+// commit it is about to evaluate.
+func (s *Source) ResolveWith(ctx context.Context, rev string, before func(commit string) error) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep, repo, target, err := s.check(ctx, rev, "")
+	repo, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep, target, err := s.check(ctx, repo, rev, "", nil)
 	if err != nil {
 		return nil, err
 	}
 	if rep.Refusal != nil {
 		return nil, rep.Refusal
+	}
+	if before != nil {
+		if err := before(rep.Target); err != nil {
+			return nil, err
+		}
 	}
 	tree, err := readTree(repo.Storer, target, s.root, s.cfg.Limits)
 	if err != nil {
@@ -214,60 +254,71 @@ func (s *Source) MarkApplied(snap *Snapshot) error {
 		Signer: snap.Signer.Fingerprint, AppliedAt: s.now().UTC()})
 }
 
-func (s *Source) check(ctx context.Context, rev, since string) (*Report, *git.Repository, *object.Commit, error) {
-	repo, err := s.open(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// check resolves rev in repo and checks it against the policy and the last
+// applied commit: since when given, else the newest of the state
+// directory's and the floors.
+func (s *Source) check(ctx context.Context, repo *git.Repository, rev, since string, floors []Floor) (*Report, *object.Commit, error) {
 	target, err := resolveRev(repo, rev, s.follow)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
+		return nil, nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
 	}
-	var last string
+	var last lastApplied
 	if since != "" {
 		c, err := resolveRev(repo, since, s.follow)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("source %s: --since: %w", s.cfg.Name, err)
+			return nil, nil, fmt.Errorf("source %s: --since: %w", s.cfg.Name, err)
 		}
-		last = c.Hash.String()
-	} else if s.cfg.StateDir != "" {
-		st, err := LoadState(s.cfg.StateDir, s.cfg.Name)
-		if err != nil {
-			return nil, nil, nil, err
+		last.commit = c.Hash.String()
+	} else {
+		var st State
+		if s.cfg.StateDir != "" {
+			if st, err = LoadState(s.cfg.StateDir, s.cfg.Name); err != nil {
+				return nil, nil, err
+			}
 		}
-		last = st.Commit
+		last = newestApplied(st, floors)
 	}
 	var rep *Report
 	if s.cfg.Unverified {
-		rep = &Report{Target: target.Hash.String(), LastApplied: last, Policy: "none", Verdicts: []Verdict{{
+		rep = &Report{Target: target.Hash.String(), LastApplied: last.commit, Policy: "none", Verdicts: []Verdict{{
 			Commit: target.Hash.String(), Author: person(target.Author), Committer: person(target.Committer),
 			Time: target.Committer.When, OK: true, Reason: "not verified: no trusted keys configured"}}}
 	} else {
 		rep, err = s.evaluate(ctx, repo, target, last)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
+		return nil, nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
 	}
-	s.log.Debug("checked source", "source", s.cfg.Name, "target", rep.Target, "last_applied", last,
+	s.log.Debug("checked source", "source", s.cfg.Name, "target", rep.Target, "last_applied", last.commit,
 		"policy", string(rep.Policy), "commits", len(rep.Verdicts), "refused", rep.Refusal != nil)
-	return rep, repo, target, nil
+	return rep, target, nil
 }
 
 // open returns the repository: a local one opened afresh (so new packs and
 // refs are seen), or the cache after a fetch.
 func (s *Source) open(ctx context.Context) (*git.Repository, error) {
 	if s.loc.endpoint == nil {
-		repo, err := git.PlainOpen(s.loc.local)
-		if err != nil {
-			return nil, fmt.Errorf("open source %s at %s: %w", s.cfg.Name, s.loc.display, err)
-		}
-		return repo, nil
+		return s.openCached()
 	}
 	repo, err := fetch(ctx, cachePath(s.cfg.CacheDir, s.cfg.Name, s.cfg.URL), s.loc, s.auth)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.cfg.Name, err)
 	}
 	s.log.Debug("fetched source", "source", s.cfg.Name, "url", s.loc.display)
+	return repo, nil
+}
+
+// openCached returns the repository as the last open left it: a local one
+// opened afresh, or the cache without a fetch.
+func (s *Source) openCached() (*git.Repository, error) {
+	dir := s.loc.local
+	if s.loc.endpoint != nil {
+		dir = cachePath(s.cfg.CacheDir, s.cfg.Name, s.cfg.URL)
+	}
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open source %s at %s: %w", s.cfg.Name, s.loc.display, err)
+	}
 	return repo, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,6 +31,10 @@ type stateFile struct {
 
 func statePath(dir, source string) string { return filepath.Join(dir, source+".state.json") }
 
+// maxStateFile bounds what is read of a file in the state directory; the
+// files written there are far smaller, so a larger one is corrupt.
+const maxStateFile = 1 << 20
+
 // LoadState reads the state of source from dir. A missing file is the zero
 // State (Commit == ""): the next check is a first contact. A file that
 // exists but cannot be read or parsed is an error, never "no state".
@@ -38,21 +43,13 @@ func LoadState(dir, source string) (State, error) {
 		return State{}, fmt.Errorf("load state: %w", err)
 	}
 	p := statePath(dir, source)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return State{}, nil
-	}
+	var f stateFile
+	found, err := readStateFile(p, &f)
 	if err != nil {
 		return State{}, fmt.Errorf("load state: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var f stateFile
-	if err := dec.Decode(&f); err != nil {
-		return State{}, fmt.Errorf("load state %s: corrupt: %w", p, err)
-	}
-	if dec.More() {
-		return State{}, fmt.Errorf("load state %s: corrupt: trailing data", p)
+	if !found {
+		return State{}, nil
 	}
 	switch {
 	case f.Version != stateVersion:
@@ -68,23 +65,62 @@ func LoadState(dir, source string) (State, error) {
 // SaveState writes st atomically into dir: a temporary file, fsync, rename
 // over the old state, fsync of the directory. Call it only after a
 // successful apply.
-func SaveState(dir string, st State) (err error) {
+func SaveState(dir string, st State) error {
 	if err := checkName(st.Source); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	if !validHash(st.Commit) {
 		return fmt.Errorf("save state: commit %q is not a full hash", st.Commit)
 	}
-	b, err := json.MarshalIndent(stateFile{Version: stateVersion, State: st}, "", "  ")
-	if err != nil {
+	if err := writeStateFile(dir, statePath(dir, st.Source), stateFile{Version: stateVersion, State: st}); err != nil {
 		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// readStateFile decodes the JSON file p into v, strictly: unknown fields,
+// trailing data and a file over maxStateFile are corrupt. A missing file is
+// (false, nil).
+func readStateFile(p string, v any) (bool, error) {
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err != nil {
+		return false, err
+	}
+	if len(b) > maxStateFile {
+		return false, fmt.Errorf("%s: corrupt: larger than %d bytes", p, maxStateFile)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return false, fmt.Errorf("%s: corrupt: %w", p, err)
+	}
+	if dec.More() {
+		return false, fmt.Errorf("%s: corrupt: trailing data", p)
+	}
+	return true, nil
+}
+
+// writeStateFile writes v as JSON to p (inside dir) atomically: a
+// temporary file, fsync, rename over the old file, fsync of the directory.
+func writeStateFile(dir, p string, v any) (err error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+st.Source+".state-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(p)+"-*")
 	if err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -98,15 +134,25 @@ func SaveState(dir string, st State) (err error) {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("save state: write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
-	if err = os.Rename(tmp.Name(), statePath(dir, st.Source)); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err = os.Rename(tmp.Name(), p); err != nil {
+		return err
 	}
-	if err = syncDir(dir); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	return syncDir(dir)
+}
+
+// removeStateFile removes p (inside dir) durably; a missing file is no
+// error.
+func removeStateFile(dir, p string) error {
+	err := os.Remove(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 func syncDir(dir string) error {
