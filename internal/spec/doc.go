@@ -44,11 +44,11 @@
 //     resolved values: HBA (policy_hba.go), roles and passwords
 //     (policy_roles.go), parameters (policy_params.go).
 //
-// Problems (problem.go) are sorted, one line each, and never show a
-// secret (problem_redact.go): they are printed by validate, logged by the
-// daemon and returned as errors. Result.Desired is set only when no
-// problem is an error; Result.Final says whether the verdict can change
-// on a retry (the evaluator's time budget).
+// Problems (problem.go) are sorted, one line each (problem_text.go), and
+// never show a secret (problem_redact.go): they are printed by validate,
+// logged by the daemon and returned as errors. Result.Desired is set only
+// when no problem is an error; Result.Final says whether the verdict can
+// change on a retry (the evaluator's time budget).
 //
 // What it must not import: anything that connects, writes or decides
 // what to change: internal/inspect, internal/apply, internal/dbconn,
