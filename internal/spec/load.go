@@ -24,7 +24,7 @@ type Limits struct {
 
 	// MaxMemory bounds the memory of one load: every file's data tree
 	// with its YAML aliases expanded, the parsers' trees while they
-	// exist, and the CUE evaluator's (budget.go); 0 means DefaultLimits'.
+	// exist, and the CUE evaluator's (read_budget.go); 0 means DefaultLimits'.
 	// A spec over it is refused for good (ErrMemoryBudget).
 	MaxMemory int64
 }

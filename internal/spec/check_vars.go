@@ -8,7 +8,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// Variables are resolved per host (inventory.go), but some of them
+// Variables are resolved per host (resolve_inventory.go), but some of them
 // describe the whole cluster. The checks below say so where a host's value
 // differs from the primary's, naming the variable and the host, instead of
 // letting the difference show up later as a consequence.

@@ -128,3 +128,31 @@ func (w *walker) checkStruct(d *node, sn *snode) {
 		}
 	}
 }
+
+// checkText reports a string (a value or a key) that PostgreSQL cannot
+// store, at its position.
+func (w *walker) checkText(p Pos, s string, secret bool) {
+	if msg := textFault(s, secret); msg != "" {
+		if path := w.path(); path != "" {
+			msg = path + ": " + msg
+		}
+		w.problems = append(w.problems, Problem{Pos: p, Rule: RuleText, Message: msg})
+	}
+}
+
+// walkNestedGroups checks the groups nested in other groups' children
+// against #Group, as the schema walk does for the top-level ones.
+func (w *walker) walkNestedGroups(children *node, path string, depth int) {
+	if children == nil || children.kind != kindMap || depth > 50 {
+		return
+	}
+	for _, f := range children.fields {
+		p := joinPath(path, f.key)
+		if depth > 0 {
+			w.walk(f.value, w.s.group, p)
+		}
+		if f.value.kind == kindMap {
+			w.walkNestedGroups(f.value.get("children"), joinPath(p, "children"), depth+1)
+		}
+	}
+}

@@ -243,20 +243,3 @@ func (inv *inventory) mergeVars(dst **node, src *node, what string) (conflict bo
 	*dst = out
 	return conflict
 }
-
-// walkNestedGroups checks the groups nested in other groups' children
-// against #Group, as the schema walk does for the top-level ones.
-func (w *walker) walkNestedGroups(children *node, path string, depth int) {
-	if children == nil || children.kind != kindMap || depth > 50 {
-		return
-	}
-	for _, f := range children.fields {
-		p := joinPath(path, f.key)
-		if depth > 0 {
-			w.walk(f.value, w.s.group, p)
-		}
-		if f.value.kind == kindMap {
-			w.walkNestedGroups(f.value.get("children"), joinPath(p, "children"), depth+1)
-		}
-	}
-}
