@@ -7,8 +7,8 @@
 // Everything follows PostgreSQL 15 (src/backend/libpq/hba.c), checked
 // against a real server by this package's oracle test:
 //
-//   - Render: Pigsty's template (pigsty-model.md §5) minus the render time;
-//     aliases, role gating, ordering, column layout.
+//   - Render: Pigsty's template (roles/pgsql/templates/pg_hba.conf) minus
+//     the render time; aliases, role gating, ordering, column layout.
 //   - CheckAddr, CheckAuth, CheckRule, ParseRawLine: validation of rule
 //     objects and raw lines, with warnings (*Warning) kept apart from
 //     errors; CheckCIDR and CheckIP for the globals the intra and admin

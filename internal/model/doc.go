@@ -3,8 +3,9 @@
 // Instance, Role, Database, HBARule …) and what a live PostgreSQL instance
 // holds (InstanceState and its parts).
 //
-// The desired types follow Pigsty's data model field for field (see
-// pigsty-model.md): tri-state booleans are *bool, where nil means "the spec
+// The desired types follow Pigsty's data model field for field (its
+// roles/pgsql/defaults/main.yml and the pg-user.sql and pg-db.sql
+// templates beside it; docs/spec-reference.md): tri-state booleans are *bool, where nil means "the spec
 // has no opinion"; defaults that Pigsty applies at render time (the
 // "business user <name>" comment, pg_port 5432 …) are already resolved by
 // the spec loader, so a model value is exactly what the spec asks for.
