@@ -30,4 +30,10 @@
 // references, resolve host names, or decide policy (which connections must
 // stay allowed is the caller's input); it renders only PostgreSQL's file,
 // not PgBouncer's.
+//
+// What it must not import: pgreconciler's packages other than
+// internal/model, and nothing that does I/O (internal/dbconn,
+// internal/inspect, internal/apply, internal/source, pgx, os): spec, diff
+// and apply's lockout guard call it, and spec and diff must stay free of
+// I/O.
 package hba
