@@ -1,7 +1,3 @@
-// Package schema embeds the CUE definition of a pgreconciler spec: the
-// inventory shape (#Inventory, #Vars, #User, #Database, #HBARule), Pigsty's
-// defaults (#Defaults) and the policy profiles (policy/). It is the only
-// definition of what a spec is; package spec reads it from here.
 package schema
 
 import "embed"

@@ -4,6 +4,10 @@
 //
 // main only parses flags and wires packages together; the work happens in
 // internal/….
+//
+// What it must not import: internal/testenv and its subpackages (the test
+// harness; its tests may). Nothing can import it (a main package), so logic
+// another command or the daemon needs belongs in internal/.
 package main
 
 import (

@@ -7,4 +7,9 @@
 //
 // It only reads and checks: it opens no connection and reads no key file
 // (internal/preflight judges those, at the positions kept here).
+//
+// What it must not import: anything of pgreconciler's. It is read by
+// cmd/reconciler, the daemon and internal/preflight, so it cannot depend on
+// them, and it must not open what it names: internal/preflight checks the
+// files, internal/source and internal/dbconn use them.
 package config

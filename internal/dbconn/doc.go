@@ -15,4 +15,9 @@
 //
 // It does not pool: the reconciler's work is a few sessions per instance
 // per cycle.
+//
+// What it must not import: pgreconciler's packages other than
+// internal/model. It opens sessions and nothing else: what runs on them is
+// inspect's and apply's business, and they import it, not the other way
+// round.
 package dbconn

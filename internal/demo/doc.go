@@ -19,4 +19,9 @@
 // What it does not do: it never touches a real cluster or port 5432, and it
 // leaves its working directory (repository, keys, state, daemon log) behind
 // for a look afterwards; `make clean` removes it.
+//
+// What it must not import: pgreconciler's production packages. It drives
+// the built reconciler binary the way a user does, so that the demo shows
+// what a user sees; it may import internal/testenv for the throwaway
+// servers.
 package demo

@@ -18,4 +18,8 @@
 // real sshd, outside systemd). The container test needs root,
 // systemd-nspawn (scripts/install-deps.sh installs it) and overlayfs; it
 // is skipped when not root, like the other tests that need root.
+//
+// What it must not import: pgreconciler's production packages. Its tests
+// run the built binary under systemd as an operator would; they may import
+// internal/testenv and internal/testenv/gitenv.
 package deploytest

@@ -56,4 +56,12 @@
 //
 // Diff does not execute anything (package apply does), does not validate
 // the spec (package spec) and does not read the catalog (package inspect).
+//
+// What it must not import: any package that does I/O, and no clock, logger
+// or context: internal/inspect, internal/apply, internal/dbconn,
+// internal/source, internal/spec, internal/drift, internal/reconcile, os,
+// log/slog, context; of pgx it uses pgx.Identifier's quoting only
+// (TestLayering in cmd/reconciler holds part of this). It may import
+// internal/model, internal/plan, internal/pgconf, internal/hba,
+// internal/privs and internal/scram, which do no I/O of their own.
 package diff

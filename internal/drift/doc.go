@@ -24,4 +24,10 @@
 // Recorder and cmd/reconciler serves the registry. Alert rules and the
 // Grafana dashboard over these metrics live in deploy/, and this package's
 // tests check that every metric they name exists.
+//
+// What it must not import: internal/apply and internal/inspect (it reads
+// the Plan and Result of package plan, which both apply and drift read
+// without importing each other), nor internal/dbconn, internal/source,
+// internal/spec, internal/diff or internal/reconcile: it records what it is
+// told and never looks for itself.
 package drift

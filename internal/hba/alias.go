@@ -9,7 +9,8 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// Pigsty's HBA aliases (pigsty-model.md §5.2–5.3), as constant tables.
+// Pigsty's HBA aliases (the addr and auth cases of its template,
+// roles/pgsql/templates/pg_hba.conf), as constant tables.
 
 // addrAliases are the address aliases Pigsty's template accepts.
 var addrAliases = []string{"local", "localhost", "admin", "infra", "cluster", "intra", "intranet", "world", "all"}

@@ -7,8 +7,8 @@
 // Everything follows PostgreSQL 15 (src/backend/libpq/hba.c), checked
 // against a real server by this package's oracle test:
 //
-//   - Render: Pigsty's template (pigsty-model.md §5) minus the render time;
-//     aliases, role gating, ordering, column layout.
+//   - Render: Pigsty's template (roles/pgsql/templates/pg_hba.conf) minus
+//     the render time; aliases, role gating, ordering, column layout.
 //   - CheckAddr, CheckAuth, CheckRule, ParseRawLine: validation of rule
 //     objects and raw lines, with warnings (*Warning) kept apart from
 //     errors; CheckCIDR and CheckIP for the globals the intra and admin
@@ -30,4 +30,10 @@
 // references, resolve host names, or decide policy (which connections must
 // stay allowed is the caller's input); it renders only PostgreSQL's file,
 // not PgBouncer's.
+//
+// What it must not import: pgreconciler's packages other than
+// internal/model, and nothing that does I/O (internal/dbconn,
+// internal/inspect, internal/apply, internal/source, pgx, os): spec, diff
+// and apply's lockout guard call it, and spec and diff must stay free of
+// I/O.
 package hba

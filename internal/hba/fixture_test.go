@@ -20,8 +20,9 @@ func pigstyGlobals() model.Globals {
 	}
 }
 
-// pigstyDefaultRules is pg_default_hba_rules as pigsty-model.md §5.5 lists
-// it, with the titles Pigsty gives these rules.
+// pigstyDefaultRules is pg_default_hba_rules as Pigsty's
+// roles/pgsql/defaults/main.yml defines it, with the titles Pigsty gives
+// these rules.
 func pigstyDefaultRules() []model.HBARule {
 	r := func(user, db, addr, auth, title string, order int) model.HBARule {
 		return model.HBARule{User: user, DB: db, Addr: addr, Auth: auth, Title: title, Order: ord(order), Default: true}

@@ -163,7 +163,8 @@ func TestAllowed(t *testing.T) {
 }
 
 // TestRenderedDefaultsKeepAccess runs the simulator over Pigsty's default
-// rules rendered for a primary: the accesses H01/H02/H08 protect.
+// rules rendered for a primary: the accesses cases H01, H02 and H08 protect
+// (promise P10, docs/promises.md).
 func TestRenderedDefaultsKeepAccess(t *testing.T) {
 	c := testCluster(pigstyDefaultRules())
 	for _, in := range c.Instances {

@@ -28,7 +28,8 @@ type Block struct {
 }
 
 // Render produces the pg_hba.conf of instance in of cluster c, as
-// Pigsty's template would (pigsty-model.md §5), minus the render time, so
+// Pigsty's template would (roles/pgsql/templates/pg_hba.conf in
+// pgsty/pigsty), minus the render time, so
 // the output is deterministic. Rules are sorted by order (stable; rules
 // without order follow in list order), gated by role, and their aliases
 // resolved from c.Globals and the cluster's members.

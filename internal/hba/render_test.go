@@ -139,8 +139,9 @@ func TestRenderGolden(t *testing.T) {
 }
 
 // TestRenderMatchesPigstyExcerpt checks the rendering of the primary
-// against the excerpt in pigsty-model.md §5.5: every excerpt line, in
-// order, is a line of the rendered file.
+// against an excerpt of the file Pigsty's template
+// (roles/pgsql/templates/pg_hba.conf) renders from its default rules: every
+// excerpt line, in order, is a line of the rendered file.
 func TestRenderMatchesPigstyExcerpt(t *testing.T) {
 	excerpt := `# app via ssl [default]
 hostssl  app                dbuser_app         10.1.0.0/16        scram-sha-256

@@ -35,4 +35,9 @@
 // the server's own views do. A server value taken from the files or the
 // command line is normalised with package pgconf, as pg_settings would
 // show it.
+//
+// What it must not import: internal/apply (inspection never writes),
+// internal/diff, internal/spec, internal/source, internal/drift,
+// internal/reconcile, and internal/dbconn (it is given an open session). It
+// may import internal/model and internal/pgconf.
 package inspect

@@ -28,4 +28,9 @@
 // hidden enum spellings other than the Boolean ones; no path
 // canonicalisation inside directory lists; no decision about when to
 // reload or restart.
+//
+// What it must not import: pgreconciler's packages other than
+// internal/model, and nothing that reaches a server (pgx, internal/dbconn,
+// internal/inspect): it works from the pg_settings row it is given, so diff
+// can use it and stay pure.
 package pgconf

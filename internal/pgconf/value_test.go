@@ -7,7 +7,8 @@ import (
 
 func TestNormalize(t *testing.T) {
 	tests := []struct{ param, value, want string }{
-		// Verified against PostgreSQL 15 in tech.md §3(b).
+		// As PostgreSQL 15's pg_settings shows them (TestOracle checks
+		// this package against a real server).
 		{"shared_buffers", "1GB", "131072"},
 		{"shared_buffers", "128MB", "16384"},
 		{"work_mem", "1GB", "1048576"},

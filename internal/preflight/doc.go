@@ -15,4 +15,9 @@
 // and never puts a secret (a file's content) into a message. It does not
 // know the spec, so it cannot tell whether known_hosts pins every database
 // host: the HBA writer still refuses an unpinned host when it gets there.
+//
+// What it must not import: internal/dbconn, internal/inspect,
+// internal/apply, internal/reconcile, or anything else that connects. It
+// may import internal/config (the positions) and internal/source (to load
+// trust files and read Git locations as the source will).
 package preflight

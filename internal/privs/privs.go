@@ -1,6 +1,3 @@
-// Package privs parses Pigsty's pg_default_privileges clauses ("GRANT
-// SELECT ON TABLES TO dbrole_readonly"), which the spec checks validate and
-// the diff expands into the default ACL it expects. It only parses.
 package privs
 
 import (

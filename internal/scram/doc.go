@@ -24,4 +24,8 @@
 // given), no SCRAM protocol exchange (pgx does the client side of a login),
 // no channel binding, no SCRAM-SHA-1 or other mechanisms, and no decision
 // about which hash a role should have.
+//
+// What it must not import: pgreconciler's packages other than
+// internal/model, and nothing that reaches a server or the network (pgx,
+// internal/dbconn): spec, diff and apply use it, and diff must stay pure.
 package scram

@@ -61,4 +61,9 @@
 // web of trust or key servers, or lock a cache directory against another
 // process. A cached OK verdict is not re-checked when an OpenPGP key expires
 // later in the life of the process.
+//
+// What it must not import: internal/spec (it hands the tree on unparsed),
+// internal/apply, internal/inspect, internal/dbconn, internal/diff,
+// internal/drift, internal/reconcile: a commit is judged before anything
+// reads its spec or reaches a database. It may import internal/model.
 package source

@@ -113,8 +113,8 @@ func normPath(p string) string {
 // compareRefusals checks the compiled schema (got) against the CUE
 // evaluator (want): both must accept, or both refuse, and every path CUE
 // refuses must be refused by the walk too. The walk may report more: CUE
-// hides some errors behind others (tech.md §2, gotcha 1); reporting all of
-// them in one run is the point.
+// hides some errors behind others (a conflict hides a missing required
+// field until it is fixed); reporting all of them in one run is the point.
 func compareRefusals(got, want []string) string {
 	if (len(got) == 0) != (len(want) == 0) {
 		return fmt.Sprintf("compiled schema refuses %q, CUE refuses %q", got, want)

@@ -24,7 +24,7 @@ const schemaPrefix = "schema/"
 // Schema is the embedded CUE schema, compiled for checking data trees.
 //
 // Checking a spec with the CUE evaluator costs about 10 ms per 50-user
-// cluster (tech.md §2): too slow for fleets and for 10,000-role clusters.
+// cluster (BENCHMARKS.md): too slow for fleets and for 10,000-role clusters.
 // So the schema's structure (fields, required and optional markers,
 // closedness, patterns, list elements, disjunctions) is read once from
 // CUE, and data is walked against it in Go; every scalar is still checked

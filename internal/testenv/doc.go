@@ -23,4 +23,10 @@
 // 5432, it does not install PostgreSQL (scripts/install-deps.sh does; a
 // missing binary is an error, never a skip), and Reset does not remove objects
 // that bootstrap roles created inside the postgres and template1 databases.
+//
+// What it must not import: any of pgreconciler's packages outside the
+// harness (a harness that shared code with what it tests could hide that
+// code's bugs); it imports internal/testenv/sockdir only. Of the packages
+// outside the harness, only internal/demo (make demo's throwaway servers)
+// imports it.
 package testenv

@@ -1,4 +1,7 @@
 // Command demo is `make demo`: see package internal/demo.
+//
+// It parses its flags and runs internal/demo. What it must not import: any
+// package of pgreconciler's but internal/demo.
 package main
 
 import (

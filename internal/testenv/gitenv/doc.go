@@ -13,4 +13,8 @@
 // What it does not do: it does not verify anything itself (that is package
 // source's job), it never touches the network, and a missing binary fails
 // the test rather than skipping it.
+//
+// What it must not import: pgreconciler's production packages (above all
+// internal/source, whose verdicts its git oracle checks); only
+// internal/testenv/sockdir.
 package gitenv

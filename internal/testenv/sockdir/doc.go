@@ -12,4 +12,7 @@
 // caller does, with everything in them), and it does not watch what the
 // caller puts below them: names longer than Room fail at bind time (Check
 // says so beforehand).
+//
+// What it must not import: anything of pgreconciler's; internal/testenv and
+// internal/testenv/gitenv import it.
 package sockdir

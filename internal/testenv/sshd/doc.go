@@ -18,4 +18,8 @@
 // fault injection (slow or failing file writes) or anything on port 22; it
 // never touches the system's sshd configuration, only creates the
 // privilege-separation directory /run/sshd when it is missing.
+//
+// What it must not import: pgreconciler's production packages; only
+// internal/testenv (for a free port). The SSH client code under test lives
+// in internal/apply and internal/source.
 package sshd

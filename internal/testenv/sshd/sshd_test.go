@@ -69,8 +69,9 @@ func TestServer(t *testing.T) {
 	})
 }
 
-// clientConfig is the client setup tech.md §4 recommends: host key
-// algorithms taken from the pinned keys.
+// clientConfig is the client setup that works with a partial pin: host
+// key algorithms taken from the pinned keys (x/crypto's default order
+// asks for ecdsa first and then fails against an ed25519-only pin).
 func clientConfig(t *testing.T, s *Server, knownHostsFile string) *ssh.ClientConfig {
 	t.Helper()
 	db, err := knownhosts.NewDB(knownHostsFile)
