@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the system packages pgreconciler's tests need on
 # Debian 12 (PostgreSQL 15 and its pgaudit extension, OpenSSH server,
-# openssl, gnupg, git, promtool, CA certificates; curl and make for the demo and its test; systemd,
-# systemd-nspawn and iproute2 for the systemd unit's test, which boots
-# systemd in a container; chromium, run headless by the audit report's
-# test). Idempotent: apt-get runs only when something is missing, and no
-# system service is started by the installation.
+# openssl, gnupg, git, promtool, CA certificates; curl and make for the
+# demo and its test; systemd, systemd-nspawn and iproute2 for the systemd
+# unit's test, which boots systemd in a container; chromium, run headless
+# by the audit report's test). Idempotent: apt-get runs only when
+# something is missing, and no system service is started by the
+# installation.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
