@@ -101,11 +101,11 @@ type Custody struct {
 
 // commitFacts is what the repository says of one commit.
 type commitFacts struct {
-	missing       bool
-	check         source.CommitCheck
-	inHistory     bool
-	reviewed      bool
-	branchSigner  string
+	missing      bool
+	check        source.CommitCheck
+	inHistory    bool
+	reviewed     bool
+	branchSigner string
 }
 
 // TraceCustody matches rows (the cluster's change log of the period) to

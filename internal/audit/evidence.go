@@ -30,8 +30,8 @@ type Evidence struct {
 	Roles     []Role     `json:"roles,omitempty"`
 	// Verifiers says whether Role.Verifier was read (pg_authid is readable
 	// by superusers only).
-	Verifiers bool `json:"verifiers"`
-	HBA       *HBA `json:"hba,omitempty"`
+	Verifiers bool      `json:"verifiers"`
+	HBA       *HBA      `json:"hba,omitempty"`
 	Archiver  *Archiver `json:"archiver,omitempty"`
 	// Replicas are pg_stat_replication's rows (on a primary).
 	Replicas []Replica `json:"replicas,omitempty"`
@@ -77,7 +77,7 @@ type Setting struct {
 	VarType        string   `json:"-"`
 	EnumVals       []string `json:"-"`
 	Source         string   `json:"source"`
-	PendingRestart bool   `json:"pending_restart,omitempty"`
+	PendingRestart bool     `json:"pending_restart,omitempty"`
 	// Own is set when the value is the collector's session's own (its
 	// role's or database's ALTER … SET): the server's value was read by
 	// other means, or is Unknown.
@@ -113,8 +113,8 @@ type Role struct {
 
 // HBA is pg_hba.conf as the server parses it.
 type HBA struct {
-	File string           `json:"file"`
-	Rows []model.HBARow   `json:"rows"`
+	File string         `json:"file"`
+	Rows []model.HBARow `json:"rows"`
 	// Loaded is pg_conf_load_time(); Modified the file's modification time
 	// (zero when pg_stat_file is not allowed). pg_hba_file_rules reads the
 	// file on disk: when it changed after the last load, the rules in force

@@ -9,15 +9,15 @@ import (
 // Report is an audit's result: the same content feeds the HTML, markdown
 // and JSON forms.
 type Report struct {
-	GeneratedAt time.Time      `json:"generated_at"`
-	Commit      string         `json:"commit,omitempty"` // the spec revision audited
-	Signer      string         `json:"signer,omitempty"`
-	Profile     Profile        `json:"profile"`
-	Since       *time.Time     `json:"since,omitempty"`
-	Instances   []InstanceInfo `json:"instances"`
+	GeneratedAt time.Time       `json:"generated_at"`
+	Commit      string          `json:"commit,omitempty"` // the spec revision audited
+	Signer      string          `json:"signer,omitempty"`
+	Profile     Profile         `json:"profile"`
+	Since       *time.Time      `json:"since,omitempty"`
+	Instances   []InstanceInfo  `json:"instances"`
 	Controls    []ControlResult `json:"controls"`
-	Checks      []CheckResult  `json:"checks"`
-	Custody     []*Custody     `json:"custody,omitempty"`
+	Checks      []CheckResult   `json:"checks"`
+	Custody     []*Custody      `json:"custody,omitempty"`
 	// Failed is set when a check the profile requires fails somewhere.
 	Failed bool `json:"failed"`
 }
