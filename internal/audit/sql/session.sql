@@ -25,8 +25,9 @@ SELECT current_setting('server_version_num')::int AS version,
                 AND has_function_privilege('pg_catalog.pg_stat_file(text)', 'EXECUTE')
                 AND (pg_has_role('pg_read_server_files', 'USAGE')
                      OR starts_with(f.hba_file, f.data_directory || '/')), false) AS hba_stat_allowed,
-       -- The change log: NULL when there is none.
-       CASE WHEN to_regclass('pgreconciler.change_log') IS NULL THEN NULL
-            ELSE has_schema_privilege('pgreconciler', 'USAGE')
-                 AND has_table_privilege('pgreconciler.change_log', 'SELECT') END AS change_log_readable
+       -- The change log: NULL when there is none. Looked up by oid: a name
+       -- in a schema the session may not use raises an error.
+       (SELECT has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT')
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'pgreconciler' AND c.relname = 'change_log') AS change_log_readable
 FROM f;
