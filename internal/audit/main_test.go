@@ -242,3 +242,29 @@ func binDir(tb testing.TB, s *testenv.Server) string {
 	}
 	return filepath.Join("/usr/lib/postgresql", strings.TrimSpace(string(b)), "bin")
 }
+
+// waitStreaming waits until every replica streams from the primary again
+// (after a restart of the primary a replica reconnects within
+// wal_retrieve_retry_interval).
+func waitStreaming(tb testing.TB, c *testenv.Cluster) {
+	tb.Helper()
+	conn, err := c.Primary.Admin(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var n int
+		if err := conn.QueryRow(tb.Context(), "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		if n == len(c.Replicas) {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d of %d replicas stream", n, len(c.Replicas))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -12,15 +12,17 @@ func cell(s string) string {
 	if s == "" {
 		return "-"
 	}
-	s = strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-	return s
+	return strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// code makes text a code span inside a table cell: literal, so only the
+// cell's and the span's delimiters are replaced.
 func code(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return "`" + strings.ReplaceAll(cell(s), "`", "'") + "`"
+	s = strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "`", "'").Replace(s)
+	return "`" + s + "`"
 }
 
 // WriteMarkdown writes the report as markdown, with the content of the
