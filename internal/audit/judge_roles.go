@@ -185,6 +185,9 @@ func judgeLoginExpiry(s *Subject) Verdict {
 			v.fact(r.Name, "valid until %s (the spec sets no expiry)", live)
 		}
 	}
+	if checked == 0 {
+		return v.done("no login role other than the system users (exempt, as in the spec's login-expiry policy)")
+	}
 	return v.done(fmt.Sprintf("all %d login roles other than the system users expire", checked))
 }
 

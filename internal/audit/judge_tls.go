@@ -19,7 +19,7 @@ func judgeSSLOn(s *Subject) Verdict {
 	}
 	for _, name := range []string{"ssl_cert_file", "ssl_ca_file"} {
 		if o, ok := s.Evidence.Settings[name]; ok {
-			v.fact(name, "%s", o.Value)
+			v.fact(name, "%s", orEmpty(o.Value))
 		}
 	}
 	return v.done("the server offers TLS")
@@ -104,4 +104,11 @@ func judgePoolerTLS(s *Subject) Verdict {
 	}
 	v.fact("auth_type", "%s", p.AuthType)
 	return v.done("PgBouncer requires TLS from its clients")
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return s
 }

@@ -36,10 +36,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fresh returns the shared cluster in its bootstrap state.
+// fresh returns the shared cluster in its bootstrap state, without a
+// change log (Reset keeps what was created inside the postgres database).
 func fresh(tb testing.TB) *testenv.Cluster {
 	tb.Helper()
 	if err := cluster.Reset(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	if err := cluster.Primary.Exec(tb.Context(), "DROP SCHEMA IF EXISTS pgreconciler CASCADE"); err != nil {
 		tb.Fatal(err)
 	}
 	return cluster
