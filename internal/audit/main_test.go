@@ -188,6 +188,12 @@ func writeServerFile(tb testing.TB, s *testenv.Server, path string, data []byte)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		tb.Fatal(err)
 	}
+	giveToServer(tb, s, path)
+}
+
+// giveToServer makes the owner of the server's data directory own path.
+func giveToServer(tb testing.TB, s *testenv.Server, path string) {
+	tb.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(s.DataDir, &st); err != nil {
 		tb.Fatal(err)
@@ -203,13 +209,7 @@ func mkServerDir(tb testing.TB, s *testenv.Server, path string) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(s.DataDir, &st); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.Chown(path, int(st.Uid), int(st.Gid)); err != nil {
-		tb.Fatal(err)
-	}
+	giveToServer(tb, s, path)
 }
 
 // setHBA replaces the server's pg_hba.conf and reloads.
