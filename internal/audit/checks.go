@@ -94,7 +94,8 @@ func Checks() []Check {
 
 // Judge judges one subject: unknown when the instance could not be read,
 // n/a on a replica for a primary-only check, else the check's verdict.
-func (c Check) Judge(s *Subject) Verdict {
+func (c Check) Judge(subject *Subject) Verdict {
+	s := *subject
 	s.Limits = s.Limits.withDefaults()
 	switch e := s.Evidence; {
 	case e == nil:
@@ -104,7 +105,7 @@ func (c Check) Judge(s *Subject) Verdict {
 	case c.PrimaryOnly && e.Session.InRecovery:
 		return notApplicable("judged on the primary; this instance is in recovery")
 	}
-	return c.judge(s)
+	return c.judge(&s)
 }
 
 // setting returns a setting the server runs, or an unknown verdict when it

@@ -191,6 +191,9 @@ func judgeHBACert(s *Subject) Verdict {
 	return v.done(fmt.Sprintf("%d rule(s) require a client certificate", len(have)))
 }
 
+// judgeAdminSSL judges line by line, not by PostgreSQL's first match: a
+// non-SSL line that an earlier reject shadows is still reported, the
+// cautious reading of a file that one edit can reorder.
 func judgeAdminSSL(s *Subject) Verdict {
 	lines, uv := s.liveHBA()
 	if uv != nil {
@@ -259,6 +262,9 @@ func judgeListenAddresses(s *Subject) Verdict {
 		}
 	}
 	v.fact("listen_addresses", "%s", st.Value)
+	if port, ok := s.Evidence.Settings["port"]; ok {
+		v.fact("port", "%s", port.Value)
+	}
 	if !everywhere {
 		return v.done("listens on the instance's own or intranet addresses only")
 	}

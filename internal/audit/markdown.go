@@ -65,8 +65,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, k := range sortedKeys(in.Unread) {
 			unread = append(unread, k+": "+in.Unread[k])
 		}
+		user := in.User
+		if in.TLS {
+			user += " (TLS)"
+		}
 		p("| %s | %s | %s | %s | %d | %s | %s |\n", cell(in.Cluster), cell(in.Instance), code(in.Addr), in.Role, in.Version,
-			cell(in.User), cell(strings.Join(unread, "; ")))
+			cell(user), cell(strings.Join(unread, "; ")))
 	}
 
 	p("\n## Controls in detail\n\n")

@@ -31,6 +31,7 @@ type InstanceInfo struct {
 	Role     string            `json:"role"` // primary or replica, as the server runs
 	Version  int               `json:"version,omitempty"`
 	User     string            `json:"user,omitempty"`
+	TLS      bool              `json:"tls"` // the collector's session was encrypted
 	Err      string            `json:"error,omitempty"`
 	Unread   map[string]string `json:"unread,omitempty"`
 }
@@ -93,7 +94,7 @@ func buildReport(subjects []*Subject, custody []*Custody, opts Options, at time.
 		e := s.Evidence
 		info := InstanceInfo{Cluster: s.Cluster.Name, Instance: s.Instance.Name(), Addr: e.Addr, Err: e.Err, Unread: e.Unread}
 		if e.Err == "" {
-			info.Role, info.Version, info.User = "primary", e.Session.Version, e.Session.User
+			info.Role, info.Version, info.User, info.TLS = "primary", e.Session.Version, e.Session.User, e.Session.SSL
 			if e.Session.InRecovery {
 				info.Role = "replica"
 			}
