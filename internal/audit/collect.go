@@ -63,6 +63,11 @@ type Collector struct {
 	Since time.Time
 	// Now is the collector's clock (certificate validity); default time.Now.
 	Now func() time.Time
+	// Pooler and Patroni, when set, read what the PgBouncer and the
+	// Patroni of an instance enforce (phase 2 of issue #15 sets them);
+	// unset, their checks are unknown.
+	Pooler  func(ctx context.Context, in *model.Instance) *Pooler
+	Patroni func(ctx context.Context, in *model.Instance) *Patroni
 }
 
 // session is round trip 1.
@@ -79,6 +84,12 @@ type session struct {
 func (c *Collector) Collect(ctx context.Context, cl *model.Cluster, in *model.Instance) *Evidence {
 	e := &Evidence{Cluster: cl.Name, Instance: in.Name(), Addr: net.JoinHostPort(in.IP, strconv.Itoa(in.Port))}
 	e.TLS = c.probeTLS(ctx, in)
+	if c.Pooler != nil {
+		e.Pooler = c.Pooler(ctx, in)
+	}
+	if c.Patroni != nil {
+		e.Patroni = c.Patroni(ctx, in)
+	}
 	conn, err := c.Connect(ctx, in, "postgres")
 	if err != nil {
 		e.Err = err.Error() // dbconn's errors never carry the password

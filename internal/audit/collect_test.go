@@ -130,3 +130,23 @@ func TestReportHoldsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// The collector's hooks are where phase 2 plugs PgBouncer and Patroni in:
+// what they return is the evidence their checks judge.
+func TestPoolerAndPatroniHooks(t *testing.T) {
+	c := fresh(t)
+	spec := specOf(c)
+	col := superCollector(t, c)
+	col.Pooler = func(_ context.Context, in *model.Instance) *Pooler {
+		return &Pooler{Addr: in.IP + ":6432", ClientTLSMode: "disable", AuthType: "scram-sha-256"}
+	}
+	col.Patroni = func(_ context.Context, in *model.Instance) *Patroni {
+		return &Patroni{URL: "http://" + in.IP + ":8008", Role: "primary", Members: 2, Leader: in.Name()}
+	}
+	if v, _ := judge(t, col, spec, 1, "pgbouncer-tls"); v.Status != StatusFail || !strings.Contains(v.Why, "client_tls_sslmode disable") {
+		t.Errorf("pgbouncer-tls with the hook = %s (%s)", v.Status, v.Why)
+	}
+	if v, _ := judge(t, col, spec, 1, "patroni-failover"); v.Status != StatusPass {
+		t.Errorf("patroni-failover with the hook = %s (%s)", v.Status, v.Why)
+	}
+}

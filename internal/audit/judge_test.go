@@ -166,3 +166,27 @@ func TestParsers(t *testing.T) {
 		}
 	}
 }
+
+// ControlStatus is per instance: what a metric per instance and control
+// exports.
+func TestControlStatusPerInstance(t *testing.T) {
+	mk := func(seq int, checksums string) *Subject {
+		s := subject(&Evidence{Settings: map[string]Setting{"data_checksums": {Value: checksums}}})
+		s.Instance.Seq = seq
+		return s
+	}
+	a, b := mk(1, "on"), mk(2, "off")
+	r := buildReport([]*Subject{a, b}, nil, Options{Profile: ProfileBaseline}, time.Now())
+	if got := r.ControlStatus("pg-x", "pg-x-1")["MLPS3-DataIntegrity"]; got != StatusPass {
+		t.Errorf("data integrity on pg-x-1 = %s, want pass", got)
+	}
+	if got := r.ControlStatus("pg-x", "pg-x-2")["MLPS3-DataIntegrity"]; got != StatusFail {
+		t.Errorf("data integrity on pg-x-2 = %s, want fail", got)
+	}
+	if got := r.ControlStatus("pg-x", "pg-x-1")["SOC2-CC7.3"]; got != StatusUnknown {
+		t.Errorf("CC7.3 (no check) = %s, want unknown", got)
+	}
+	if n := len(r.ControlStatus("pg-x", "pg-x-1")); n != len(Controls()) {
+		t.Errorf("%d controls, want %d", n, len(Controls()))
+	}
+}

@@ -148,6 +148,36 @@ func buildReport(subjects []*Subject, custody []*Custody, opts Options, at time.
 	return r
 }
 
+// ControlStatus returns, for one instance, each control's status over the
+// checks the profile requires (all of them when it requires none): what a
+// per-instance metric exports (1 pass, 0 fail, absent otherwise).
+func (r *Report) ControlStatus(cluster, instance string) map[string]Status {
+	byCheck := map[string]CheckResult{}
+	for _, c := range r.Checks {
+		byCheck[c.ID] = c
+	}
+	out := map[string]Status{}
+	for _, c := range r.Controls {
+		st := StatusNotApplicable
+		if len(c.Checks) == 0 {
+			st = StatusUnknown
+		}
+		for _, id := range c.Checks {
+			ch := byCheck[id]
+			if c.Required && !ch.Required {
+				continue
+			}
+			for _, v := range ch.Results {
+				if v.Cluster == cluster && v.Instance == instance {
+					st = worse(st, v.Status)
+				}
+			}
+		}
+		out[c.ID] = st
+	}
+	return out
+}
+
 // check returns the result of the check called id.
 func (r *Report) check(id string) *CheckResult {
 	i := slices.IndexFunc(r.Checks, func(c CheckResult) bool { return c.ID == id })
