@@ -36,8 +36,9 @@
 //
 // What it does not do: it never writes (the change log's observed rows are
 // written by package apply, for the daemon), it does not read PgBouncer or
-// Patroni yet (Evidence.Pooler and Evidence.Patroni are the slots phase 2
-// fills; their checks are unknown until then), and it does not see what
+// Patroni itself (Collector.Pooler and Collector.Patroni are the hooks that
+// fill Evidence.Pooler and Evidence.Patroni; unset, their checks are
+// unknown), and it does not see what
 // lies outside PostgreSQL: firewalls, SELinux, disk encryption, alert
 // routing and backups other than WAL archiving are named as unjudged in
 // the controls they belong to.
