@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the system packages pgreconciler's tests need on
-# Debian 12 (PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool,
-# CA certificates; curl and make for the demo and its test; systemd,
-# systemd-nspawn and iproute2 for the systemd unit's test, which boots
-# systemd in a container). Idempotent: apt-get runs only when something is missing,
-# and no system service is started by the installation.
+# Debian 12 (PostgreSQL 15 and its pgaudit extension, OpenSSH server,
+# openssl, gnupg, git, promtool, CA certificates; curl and make for the
+# demo and its test; systemd, systemd-nspawn and iproute2 for the systemd
+# unit's test, which boots systemd in a container; chromium, run headless
+# by the audit report's test). Idempotent: apt-get runs only when
+# something is missing, and no system service is started by the
+# installation.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -20,6 +22,7 @@ present() {
 		[[ -x /usr/lib/postgresql/15/bin/postgres && -x /usr/lib/postgresql/15/bin/initdb &&
 			-x /usr/lib/postgresql/15/bin/pg_basebackup &&
 			-f /usr/lib/postgresql/15/lib/pg_stat_statements.so ]] ;;
+	postgresql-15-pgaudit) [[ -f /usr/lib/postgresql/15/lib/pgaudit.so ]] ;;
 	openssh-server) [[ -x /usr/sbin/sshd ]] && command -v ssh-keygen >/dev/null ;;
 	openssl) command -v openssl >/dev/null ;;
 	gnupg) command -v gpg >/dev/null ;;
@@ -31,14 +34,15 @@ present() {
 	systemd) command -v systemd-analyze >/dev/null ;;
 	systemd-container) command -v systemd-nspawn >/dev/null ;;
 	iproute2) command -v ip >/dev/null ;;
+	chromium) command -v chromium >/dev/null ;;
 	*) return 0 ;;
 	esac
 }
 
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
-	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn and iproute2 by hand"
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15 with pgaudit, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn, iproute2 and chromium by hand"
 
-wanted=(postgresql-15 openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2)
+wanted=(postgresql-15 postgresql-15-pgaudit openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2 chromium)
 missing=()
 for pkg in "${wanted[@]}"; do
 	present "$pkg" || missing+=("$pkg")

@@ -20,6 +20,7 @@ func TestLayering(t *testing.T) {
 		"internal/source":  {"internal/apply"},
 		"internal/drift":   {"internal/apply", "internal/inspect"},
 		"internal/apply":   {"internal/drift"},
+		"internal/audit":   {"internal/apply", "internal/diff", "internal/reconcile"},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", "../../"+pkg).Output()

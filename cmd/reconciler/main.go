@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"apply":    {"converge live clusters to the spec (guarded: no lockouts, no leaked secrets)", runApply},
 		"run":      {"the GitOps daemon: apply signed commits, heal drift, export metrics", runRun},
 		"plan":     {"show how live clusters differ from the spec, and the SQL that would converge them", runPlan},
+		"audit":    {"judge the live fleet against MLPS Level 3 / SOC 2 controls; trace the change log to signed commits", runAudit},
 	}
 }
 

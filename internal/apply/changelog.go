@@ -126,16 +126,79 @@ func (e *executor) ensureChangeLog(ctx context.Context) error {
 	if err != nil {
 		return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
 	}
+	if err := createChangeLog(ctx, conn, " on "+e.primary.Name()); err != nil {
+		return &logError{err}
+	}
+	e.changeLogReady = true
+	return nil
+}
+
+// createChangeLog creates the change log in the database conn is
+// connected to unless it exists; it writes nothing when it does. where
+// (" on pg-test-1") completes its errors.
+func createChangeLog(ctx context.Context, conn *pgx.Conn, where string) error {
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
-		return &logError{fmt.Errorf("look up change log on %s: %w", e.primary.Name(), err)}
+		return fmt.Errorf("look up change log%s: %w", where, err)
 	}
 	if !exists {
 		if _, err := conn.Exec(ctx, changeLogDDL); err != nil {
-			return &logError{fmt.Errorf("create change log on %s: %w", e.primary.Name(), err)}
+			return fmt.Errorf("create change log%s: %w", where, err)
 		}
 	}
-	e.changeLogReady = true
+	return nil
+}
+
+// StatusObserved is the status of a change-log row that records drift: an
+// object changed on a server outside the reconciler, as the daemon saw it
+// (and then healed it, or reported it in observe mode). `reconciler audit`
+// lists these rows as out-of-band changes.
+const StatusObserved = "observed"
+
+// Observed is one object found changed outside the reconciler.
+type Observed struct {
+	At       time.Time // when it was observed; zero: now
+	Cluster  string
+	Instance string
+	Kind     string // the plan kind of the object: role, parameter, hba …
+	Object   string
+	// Action is the plan action that heals it ("alter", "drop" …), or ""
+	// when it is only reported (observe mode).
+	Action string
+	// What says what differed from the spec, for humans: "rolcreaterole:
+	// false -> true", "password changed". It must never hold a secret: a
+	// password, a verifier, a connection string.
+	What string
+	// Commit is the commit whose spec the object drifted from.
+	Commit string
+}
+
+// RecordObserved writes one change-log row, status observed, per
+// observation, in one COPY, into the database conn is connected to (the
+// primary's postgres database), creating the change log when missing.
+// The daemon calls it before it heals what it observed (phase 2 of issue
+// #15); the rows carry no signer or author, since nobody the reconciler
+// knows made the change.
+func RecordObserved(ctx context.Context, conn *pgx.Conn, obs []Observed) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	if err := createChangeLog(ctx, conn, ""); err != nil {
+		return err
+	}
+	columns := []string{"at", "cluster", "instance", "kind", "action", "object", "statement", "commit", "signer", "author", "status", "error"}
+	_, err := conn.CopyFrom(ctx, pgx.Identifier{"pgreconciler", "change_log"}, columns, pgx.CopyFromSlice(len(obs), func(i int) ([]any, error) {
+		o := obs[i]
+		at := o.At
+		if at.IsZero() {
+			at = time.Now()
+		}
+		return []any{at, printable(o.Cluster), printable(o.Instance), printable(o.Kind), printable(o.Action),
+			printable(o.Object), printable(o.What), printable(o.Commit), "", "", StatusObserved, ""}, nil
+	}))
+	if err != nil {
+		return fmt.Errorf("write observed changes to the change log: %w", err)
+	}
 	return nil
 }
 

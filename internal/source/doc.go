@@ -37,6 +37,10 @@
 //     rewritten history) is refused unless AllowRewind is set. The walk is
 //     bounded (MaxWalk, default 10,000 commits); commits verified OK are
 //     cached for the life of the Source.
+//   - Any commit again (VerifyCommit, Contains): its verdict against the
+//     trusted keys now and its parents, and whether a revision's history
+//     holds it, without fetching; the audit's chain of custody re-verifies
+//     the commits the change logs name with them.
 //   - Spec tree: read from the commit's objects, never from a work tree,
 //     into an in-memory fs.FS (SpecFS). Symlinks, submodules, other
 //     non-regular modes, names that are not plain path elements, and a

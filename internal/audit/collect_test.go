@@ -1,0 +1,152 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
+
+// Privileges decide what is read, never whether the audit works: the
+// monitor user reads settings and roles, and is told why password types,
+// HBA rules and the change log are unknown.
+func TestUnprivilegedCollector(t *testing.T) {
+	c := fresh(t)
+	spec := specOf(c)
+	conn, err := c.Primary.Admin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if err := apply.RecordObserved(t.Context(), conn, []apply.Observed{{Cluster: c.Name, Instance: c.Primary.Name(),
+		Kind: "role", Object: "dbuser_monitor", What: "rolcreaterole: false -> true"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A query that fails anyway aborts the batch: the rest is read alone.
+	execSQL(t, c.Primary, "REVOKE SELECT ON pg_catalog.pg_stat_archiver FROM PUBLIC")
+	t.Cleanup(func() {
+		if err := c.Primary.Exec(context.Background(), "GRANT SELECT ON pg_catalog.pg_stat_archiver TO PUBLIC"); err != nil {
+			t.Error(err)
+		}
+	})
+
+	col := collector(t, c, c.MonitorUser, c.MonitorPassword)
+	col.Since = time.Now().Add(-time.Hour)
+	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, col, Options{Profile: ProfileStrict, Since: col.Since,
+		Verifier: nil, NoVerifier: "no trusted keys given"})
+	want := map[string]struct {
+		status Status
+		why    string
+	}{
+		"login-verifiers":     {StatusUnknown, "pg_authid is readable by superusers only, and dbuser_monitor is not one"},
+		"hba-no-trust-tcp":    {StatusUnknown, "pg_hba_file_rules is readable by superusers only"},
+		"roles-declared":      {StatusPass, "declared"},
+		"password-encryption": {StatusPass, "SCRAM"},
+		"wal-archiving":       {StatusFail, "archive_mode is off"},
+		"change-custody":      {StatusUnknown, "may not read pgreconciler.change_log"},
+	}
+	for id, w := range want {
+		v := r.check(id).Results[0]
+		if v.Status != w.status || !strings.Contains(v.Why, w.why) {
+			t.Errorf("%s as the monitor user = %s (%s), want %s (%q)", id, v.Status, v.Why, w.status, w.why)
+		}
+	}
+	in := r.Instances[0]
+	if in.Err != "" || in.User != c.MonitorUser {
+		t.Errorf("instance %+v", in)
+	}
+	if !strings.Contains(in.Unread["archiver"], "SQLSTATE 42501") {
+		t.Errorf("unread archiver = %q, want the permission error", in.Unread["archiver"])
+	}
+	if r.Failed != true {
+		t.Error("a failing required check does not fail the report")
+	}
+}
+
+// An instance that cannot be reached is unknown everywhere, with why.
+func TestUnreachableInstance(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	in := &model.Instance{Cluster: "pg-gone", Seq: 1, IP: "127.0.0.1", Port: port, Role: model.RolePrimary}
+	spec := &model.Cluster{Name: "pg-gone", Instances: []*model.Instance{in}}
+	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, superCollector(t, cluster),
+		Options{Profile: ProfileBaseline, Since: time.Now().Add(-time.Hour)})
+	if !strings.Contains(r.Instances[0].Err, "connection refused") {
+		t.Errorf("instance error %q", r.Instances[0].Err)
+	}
+	for _, c := range r.Checks {
+		if v := c.Results[0]; v.Status != StatusUnknown {
+			t.Errorf("%s on an unreachable instance = %s (%s)", c.ID, v.Status, v.Why)
+		}
+	}
+	if r.Failed {
+		t.Error("an unreachable instance fails the report: it is an error, not a failing control")
+	}
+	if r.Custody[0].Err == "" {
+		t.Error("custody of an unreachable cluster has no error")
+	}
+}
+
+// Nothing secret reaches any form of the report: passwords, hashes,
+// credentials in HBA options or in archive_command.
+func TestReportHoldsNoSecret(t *testing.T) {
+	c := fresh(t)
+	spec := specOf(c)
+	alterSystem(t, c.Primary, "archive_mode", "on", "archive_command", "AWS_SECRET_ACCESS_KEY=archive-secret-value wal-g wal-push %p --key=archive-secret-value")
+	restart(t, c.Primary)
+	setHBA(t, c.Primary, renderedHBA(t, spec, 1)+
+		"host all all 10.77.0.0/16 ldap ldapserver=ldap.example.com ldapbasedn=\"dc=example,dc=com\" ldapbinddn=\"cn=reader\" ldapbindpasswd=ldap-secret-value ldapsearchattribute=uid\n")
+	execSQL(t, c.Primary, "SET password_encryption = 'md5'", "CREATE ROLE legacy LOGIN PASSWORD 'legacy-secret-value'")
+	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, superCollector(t, c), Options{Profile: ProfileStrict})
+	var all bytes.Buffer
+	for _, write := range []func(*bytes.Buffer) error{
+		func(b *bytes.Buffer) error { return r.WriteHTML(b) },
+		func(b *bytes.Buffer) error { return r.WriteMarkdown(b) },
+		func(b *bytes.Buffer) error { return r.WriteJSON(b) },
+	} {
+		if err := write(&all); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := all.String()
+	for _, secret := range []string{"archive-secret-value", "ldap-secret-value", "legacy-secret-value", "SCRAM-SHA-256$", "md5" + "0",
+		c.SuperPassword, c.MonitorPassword, c.ReplPassword, c.PostgresPassword} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the report holds %q", secret)
+		}
+	}
+	for _, evidence := range []string{"wal-g …", "ldapbindpasswd=&lt;redacted&gt;", "legacy&#39;s password is stored as md5"} {
+		if !strings.Contains(out, evidence) {
+			t.Errorf("the report lacks the evidence %q", evidence)
+		}
+	}
+}
+
+// The collector's hooks are where phase 2 plugs PgBouncer and Patroni in:
+// what they return is the evidence their checks judge.
+func TestPoolerAndPatroniHooks(t *testing.T) {
+	c := fresh(t)
+	spec := specOf(c)
+	col := superCollector(t, c)
+	col.Pooler = func(_ context.Context, in *model.Instance) *Pooler {
+		return &Pooler{Addr: in.IP + ":6432", ClientTLSMode: "disable", AuthType: "scram-sha-256"}
+	}
+	col.Patroni = func(_ context.Context, in *model.Instance) *Patroni {
+		return &Patroni{URL: "http://" + in.IP + ":8008", Role: "primary", Members: 2, Leader: in.Name()}
+	}
+	if v, _ := judge(t, col, spec, 1, "pgbouncer-tls"); v.Status != StatusFail || !strings.Contains(v.Why, "client_tls_sslmode disable") {
+		t.Errorf("pgbouncer-tls with the hook = %s (%s)", v.Status, v.Why)
+	}
+	if v, _ := judge(t, col, spec, 1, "patroni-failover"); v.Status != StatusPass {
+		t.Errorf("patroni-failover with the hook = %s (%s)", v.Status, v.Why)
+	}
+}
