@@ -13,8 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
+
+// staleDirPrefix names every cluster directory (in one of sockdir.Parents),
+// so that runas.SweepStale finds what killed test binaries left.
+const staleDirPrefix = "pgreconciler-testenv-"
 
 // Options describe the cluster to start. The zero value is a usable default.
 type Options struct {
@@ -61,7 +66,7 @@ type Cluster struct {
 	CACertFile                   string // the servers' self-signed certificate, usable as sslrootcert
 
 	binDir    string
-	acct      account
+	acct      runas.Account
 	baseDir   string
 	certFile  string
 	keyFile   string
@@ -84,12 +89,12 @@ func StartCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	acct, err := lookupAccount()
+	acct, err := runas.Lookup()
 	if err != nil {
 		return nil, err
 	}
 	for _, tmp := range sockdir.Parents() {
-		sweepStale(tmp)
+		runas.SweepStale(tmp, staleDirPrefix)
 	}
 	// The sockets live in the cluster directory: it must be short.
 	base, err := sockdir.New(staleDirPrefix + opts.Name + "-")
@@ -121,10 +126,10 @@ func (c *Cluster) start(opts Options) error {
 	if err := os.Chmod(c.baseDir, 0o755); err != nil { // the server user must traverse it
 		return fmt.Errorf("chmod cluster directory: %w", err)
 	}
-	if err := c.acct.canReach(c.baseDir); err != nil {
+	if err := c.acct.CanReach(c.baseDir); err != nil {
 		return fmt.Errorf("cluster directory: %w; set TMPDIR to a directory it can reach", err)
 	}
-	if err := markOwner(c.baseDir); err != nil {
+	if err := runas.MarkOwner(c.baseDir); err != nil {
 		return err
 	}
 	for seq := 1; seq <= opts.Replicas+1; seq++ {
@@ -207,7 +212,7 @@ func (c *Cluster) Close() error {
 		for i := len(servers) - 1; i >= 0; i-- { // replicas first
 			errs = append(errs, servers[i].Stop())
 		}
-		if err := waitNoProcessesIn(c.baseDir, true, 10*time.Second); err != nil {
+		if err := runas.WaitNoProcessesIn(c.baseDir, true, 10*time.Second); err != nil {
 			errs = append(errs, err)
 		}
 		if err := os.RemoveAll(c.baseDir); err != nil {
@@ -243,7 +248,7 @@ func (c *Cluster) writeTLS() error {
 	if err := os.WriteFile(c.certFile, certPEM, 0o644); err != nil {
 		return fmt.Errorf("write certificate: %w", err)
 	}
-	if err := c.acct.writeFile(c.keyFile, keyPEM, 0o600); err != nil {
+	if err := c.acct.WriteFile(c.keyFile, keyPEM, 0o600); err != nil {
 		return fmt.Errorf("write TLS key: %w", err)
 	}
 	c.CACertFile = c.certFile

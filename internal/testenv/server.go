@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
 // Generous limits: they only bound how long a broken server is waited for
@@ -90,7 +92,7 @@ func (s *Server) Start() error {
 	if s.proc != nil && s.proc.running() {
 		return fmt.Errorf("start %s: already running", s.Name())
 	}
-	if err := waitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
+	if err := runas.WaitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
 		return fmt.Errorf("start %s: %w", s.Name(), err)
 	}
 	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -101,7 +103,7 @@ func (s *Server) Start() error {
 	offset, _ := logf.Seek(0, 2)
 	// SIGQUIT (immediate shutdown) if the test binary dies.
 	args := append([]string{"-D", s.DataDir}, s.cl.args...)
-	cmd := s.cl.acct.command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), args...)
+	cmd := s.cl.acct.Command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.Name(), err)
@@ -186,8 +188,8 @@ func (s *Server) stopLocked(sig syscall.Signal) error {
 			return fmt.Errorf("stop %s: postmaster %d survived SIGKILL", s.Name(), p.pid)
 		}
 	}
-	if err := waitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
-		if err := waitNoProcessesIn(s.DataDir, true, 10*time.Second); err != nil {
+	if err := runas.WaitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
+		if err := runas.WaitNoProcessesIn(s.DataDir, true, 10*time.Second); err != nil {
 			return fmt.Errorf("stop %s: %w", s.Name(), err)
 		}
 	}

@@ -1,4 +1,4 @@
-package testenv
+package runas
 
 import (
 	"errors"
@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// processesIn returns the PIDs of processes whose working directory is dir
+// ProcessesIn returns the PIDs of processes whose working directory is dir
 // or below it. PostgreSQL backends chdir to their data directory and call
 // setsid, so this is how the harness finds the children of a postmaster that
 // is already gone.
-func processesIn(dir string) []int {
+func ProcessesIn(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -38,18 +38,18 @@ func processesIn(dir string) []int {
 	return pids
 }
 
-// alive reports whether a process with this PID exists.
-func alive(pid int) bool {
+// Alive reports whether a process with this PID exists.
+func Alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// waitNoProcessesIn waits until no process works in dir, sending SIGKILL to
+// WaitNoProcessesIn waits until no process works in dir, sending SIGKILL to
 // the stragglers if kill is set; it gives up after timeout.
-func waitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
+func WaitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		pids := processesIn(dir)
+		pids := ProcessesIn(dir)
 		if len(pids) == 0 {
 			return nil
 		}
