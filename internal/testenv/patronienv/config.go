@@ -121,7 +121,7 @@ func (c *Cluster) dcsParameters() map[string]any {
 		"fsync":                               "off",
 		"logging_collector":                   "off",
 		"log_line_prefix":                     "%m [%p] %q%u@%d %a: ",
-		"log_statement":                       "all",
+		"log_statement":                       "ddl",
 		"log_min_error_statement":             "error",
 		"log_replication_commands":            "on",
 		"hot_standby_feedback":                "on",
