@@ -18,15 +18,15 @@ import (
 
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
-	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/testpki"
 )
 
 // AdminIP is the admin node's address in the test (Pigsty's admin_ip): the
 // address every loopback client connects from.
 const AdminIP = "127.0.0.1"
 
-// staleDirPrefix names every cluster directory, so that runas.SweepStale
-// finds what killed test binaries left.
+// staleDirPrefix names every cluster directory, so that the next
+// runas.Account.NewDir finds what killed test binaries left.
 const staleDirPrefix = "pgreconciler-patronienv-"
 
 // binDir is where Debian's postgresql-15 puts its programs; Patroni needs
@@ -84,17 +84,16 @@ type Cluster struct {
 	Port    int // PostgreSQL's port, shared by every member, each on its own address
 	APIPort int // Patroni's REST API port (Pigsty's patroni_port), likewise shared
 
-	APIUser, APIPassword         string // patroni_username / patroni_password: REST basic auth
-	SuperUser, SuperPassword     string // dbuser_dba: SUPERUSER LOGIN
-	ReplUser, ReplPassword       string // replicator: REPLICATION LOGIN, Patroni's replication and rewind user
-	MonitorUser, MonitorPassword string // dbuser_monitor: LOGIN, member of pg_monitor
-	CACertFile                   string // the CA of the REST API's and PostgreSQL's certificate
+	APIUser, APIPassword string // patroni_username / patroni_password: REST basic auth
+	// SystemRoles: replicator is also Patroni's replication and rewind user.
+	testenv.SystemRoles
+	CACertFile string // the CA of the REST API's and PostgreSQL's certificate
 
 	opts    Options
 	acct    runas.Account
 	baseDir string
 	binDir  string
-	tls     tlsFiles
+	tls     testpki.Files
 	etcd    *etcd
 	members []*Member
 
@@ -137,28 +136,20 @@ func start(opts Options) (*Cluster, error) {
 	if err := checkPrograms(); err != nil {
 		return nil, err
 	}
-	for _, tmp := range sockdir.Parents() {
-		runas.SweepStale(tmp, staleDirPrefix)
-	}
-	base, err := sockdir.New(staleDirPrefix + opts.Name + "-")
+	base, err := acct.NewDir(staleDirPrefix, opts.Name)
 	if err != nil {
-		return nil, fmt.Errorf("create cluster directory: %w", err)
+		return nil, err
 	}
 	c := &Cluster{
-		Name:            opts.Name,
-		APIUser:         "postgres",
-		APIPassword:     rand.Text(),
-		SuperUser:       "dbuser_dba",
-		SuperPassword:   rand.Text(),
-		ReplUser:        "replicator",
-		ReplPassword:    rand.Text(),
-		MonitorUser:     "dbuser_monitor",
-		MonitorPassword: rand.Text(),
-		opts:            opts,
-		acct:            acct,
-		baseDir:         base,
-		binDir:          binDir,
-		etcd:            &etcd{},
+		Name:        opts.Name,
+		APIUser:     "postgres",
+		APIPassword: rand.Text(),
+		SystemRoles: testenv.NewSystemRoles(),
+		opts:        opts,
+		acct:        acct,
+		baseDir:     base,
+		binDir:      binDir,
+		etcd:        &etcd{},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
@@ -187,15 +178,6 @@ func checkPrograms() error {
 }
 
 func (c *Cluster) start(ctx context.Context) error {
-	if err := os.Chmod(c.baseDir, 0o755); err != nil { // the server user must traverse it
-		return fmt.Errorf("chmod cluster directory: %w", err)
-	}
-	if err := c.acct.CanReach(c.baseDir); err != nil {
-		return fmt.Errorf("cluster directory: %w; set TMPDIR to a directory it can reach", err)
-	}
-	if err := runas.MarkOwner(c.baseDir); err != nil {
-		return err
-	}
 	var addrs []string
 	var ips []net.IP
 	for seq := 1; seq <= c.opts.Members; seq++ {
@@ -207,7 +189,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		ips = append(ips, net.ParseIP(AdminIP))
 	}
 	var err error
-	if c.tls, err = writePKI(c.baseDir, c.acct, ips); err != nil {
+	if c.tls, err = testpki.Write(c.baseDir, c.acct, ips); err != nil {
 		return err
 	}
 	c.CACertFile = c.tls.CA

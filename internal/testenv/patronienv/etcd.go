@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
 // etcd is the cluster's single-node etcd (Debian's etcd-server, API v3),
@@ -21,7 +23,7 @@ import (
 type etcd struct {
 	ClientPort, PeerPort int
 	dir, log             string
-	proc                 *process
+	proc                 *runas.Process
 }
 
 func (e *etcd) hostPort() string { return net.JoinHostPort(AdminIP, strconv.Itoa(e.ClientPort)) }
@@ -67,7 +69,7 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return fmt.Errorf("start etcd: exited during startup\n%s", tail(e.log, 0))
 		case <-ctx.Done():
 			return fmt.Errorf("start etcd: wait for /health: %w\n%s", ctx.Err(), tail(e.log, 0))
@@ -81,7 +83,7 @@ func (c *Cluster) stopEtcd() error {
 	if c.etcd.proc == nil {
 		return nil
 	}
-	if err := c.etcd.proc.stop(syscall.SIGTERM, 10*time.Second); err != nil {
+	if err := stop(c.etcd.proc, syscall.SIGTERM, 10*time.Second); err != nil {
 		return fmt.Errorf("stop etcd: %w", err)
 	}
 	return nil
@@ -90,7 +92,7 @@ func (c *Cluster) stopEtcd() error {
 // spawn starts a program as the account in dir, its stdout and stderr
 // appended to logFile, in its own process group with deathSig sent when the
 // test binary dies.
-func (c *Cluster) spawn(dir, logFile string, deathSig syscall.Signal, name string, args ...string) (*process, error) {
+func (c *Cluster) spawn(dir, logFile string, deathSig syscall.Signal, name string, args ...string) (*runas.Process, error) {
 	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -98,48 +100,25 @@ func (c *Cluster) spawn(dir, logFile string, deathSig syscall.Signal, name strin
 	defer logf.Close()
 	cmd := c.acct.Command(dir, deathSig, name, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &process{pid: cmd.Process.Pid, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return runas.Spawn(cmd)
 }
 
-// process is a program the harness started.
-type process struct {
-	pid  int
-	done chan struct{} // closed when it has exited
-}
-
-func (p *process) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop sends sig, waits up to wait, then kills it.
-func (p *process) stop(sig syscall.Signal, wait time.Duration) error {
-	if !p.running() {
+// stop sends sig to p, waits up to wait, then kills it.
+func stop(p *runas.Process, sig syscall.Signal, wait time.Duration) error {
+	if !p.Running() {
 		return nil
 	}
-	_ = syscall.Kill(p.pid, sig)
+	_ = syscall.Kill(p.PID, sig)
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return nil
 	case <-time.After(wait):
 	}
-	_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	_ = syscall.Kill(p.PID, syscall.SIGKILL)
 	select {
-	case <-p.done:
-		return fmt.Errorf("process %d ignored signal %d for %s and was killed", p.pid, sig, wait)
+	case <-p.Done():
+		return fmt.Errorf("process %d ignored signal %d for %s and was killed", p.PID, sig, wait)
 	case <-time.After(10 * time.Second):
-		return errors.New("process " + strconv.Itoa(p.pid) + " survived SIGKILL")
+		return errors.New("process " + strconv.Itoa(p.PID) + " survived SIGKILL")
 	}
 }

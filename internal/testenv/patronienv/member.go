@@ -32,7 +32,7 @@ type Member struct {
 	dir string // the member directory holding everything above
 
 	mu   sync.Mutex
-	proc *process // the Patroni daemon; nil when stopped
+	proc *runas.Process // the Patroni daemon; nil when stopped
 }
 
 // Name is Pigsty's pg_instance and Patroni's member name, "<cluster>-<seq>".
@@ -85,7 +85,7 @@ func (m *Member) StartPatroni(ctx context.Context) error { return m.start(ctx) }
 
 func (m *Member) start(ctx context.Context) error {
 	m.mu.Lock()
-	if m.proc != nil && m.proc.running() {
+	if m.proc != nil && m.proc.Running() {
 		m.mu.Unlock()
 		return fmt.Errorf("start Patroni of %s: already running", m.Name())
 	}
@@ -121,7 +121,7 @@ func (m *Member) StopPatroni() error {
 	if p == nil {
 		return nil
 	}
-	if err := p.stop(syscall.SIGTERM, stopTimeout); err != nil {
+	if err := stop(p, syscall.SIGTERM, stopTimeout); err != nil {
 		return fmt.Errorf("stop Patroni of %s: %w", m.Name(), err)
 	}
 	if err := runas.WaitNoProcessesIn(m.DataDir, false, stopTimeout); err != nil {
@@ -138,13 +138,13 @@ func (m *Member) KillPatroni() error {
 	p := m.proc
 	m.proc = nil
 	m.mu.Unlock()
-	if p == nil || !p.running() {
+	if p == nil || !p.Running() {
 		return fmt.Errorf("kill Patroni of %s: not running", m.Name())
 	}
-	if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("kill Patroni of %s: %w", m.Name(), err)
 	}
-	<-p.done
+	<-p.Done()
 	return nil
 }
 
@@ -152,7 +152,7 @@ func (m *Member) KillPatroni() error {
 func (m *Member) PatroniRunning() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.proc != nil && m.proc.running()
+	return m.proc != nil && m.proc.Running()
 }
 
 // PostmasterPID returns the PID in postmaster.pid when that process runs,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
 // poll is how often the waits below look again.
@@ -62,9 +63,9 @@ func (c *Cluster) waitLeader(ctx context.Context, name string) error {
 
 // waitRunning waits until m's Patroni reports PostgreSQL running, failing
 // early when the Patroni process p exits.
-func (c *Cluster) waitRunning(ctx context.Context, m *Member, p *process) error {
+func (c *Cluster) waitRunning(ctx context.Context, m *Member, p *runas.Process) error {
 	return waitFor(ctx, m.Name()+"'s PostgreSQL to run", func() (bool, error) {
-		if !p.running() {
+		if !p.Running() {
 			return true, errors.New("patroni exited")
 		}
 		st, err := c.memberState(ctx, m)

@@ -168,7 +168,7 @@ func (m *Member) patroniPID() int {
 	if m.proc == nil {
 		return 0
 	}
-	return m.proc.pid
+	return m.proc.PID
 }
 
 func readFile(t *testing.T, path string) []byte {

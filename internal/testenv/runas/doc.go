@@ -8,8 +8,9 @@
 // the caller's libpq, locale and home variables. ProcessesIn finds the
 // processes working below a directory (servers chdir to their data
 // directory), so a harness can wait for or kill the children of a server
-// that is already gone; MarkOwner and SweepStale remove the directories of
-// test binaries that were killed before they could.
+// that is already gone. NewDir makes a harness directory short enough for
+// unix sockets and first removes the directories of test binaries that were
+// killed before they could.
 //
 // What it does not do: it does not create OS users, read ACLs or
 // supplementary groups (CanReach checks owner, group and mode only), or

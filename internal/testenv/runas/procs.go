@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,5 +63,37 @@ func WaitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
 			return fmt.Errorf("wait for processes %v in %s to exit: still running", pids, dir)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Process is a program started with Spawn.
+type Process struct {
+	PID  int
+	done chan struct{}
+}
+
+// Spawn starts cmd and reaps it when it exits.
+func Spawn(cmd *exec.Cmd) (*Process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{PID: cmd.Process.Pid, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Running reports whether the process has not exited yet.
+func (p *Process) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
 	}
 }

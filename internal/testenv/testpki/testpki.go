@@ -1,4 +1,4 @@
-package patronienv
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -17,50 +17,49 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
-// tlsFiles are the cluster's throwaway PKI, laid out like Pigsty's
-// /pg/cert: a CA, and one server certificate (for every member address and
-// localhost) that PostgreSQL and Patroni's REST API both use.
-type tlsFiles struct {
-	CA, Cert, Key string
+// Files are the paths of a throwaway PKI, laid out like Pigsty's /pg/cert.
+type Files struct {
+	CA   string // ca.crt: the CA certificate, usable as sslrootcert or a client's CA file
+	Cert string // server.crt: for localhost and the given addresses, signed by the CA
+	Key  string // server.key: the certificate's key, 0600, owned by the account
 }
 
-// writePKI creates a new CA and a server certificate signed by it under
-// dir/tls; the key is 0600 and owned by the account.
-func writePKI(dir string, acct runas.Account, ips []net.IP) (tlsFiles, error) {
-	caKey, caDER, err := newCert(nil, nil, pkix.Name{CommonName: "pgreconciler patronienv CA"}, nil)
+// Write creates a new CA and a server certificate signed by it in dir/tls.
+func Write(dir string, acct runas.Account, ips []net.IP) (Files, error) {
+	caKey, caDER, err := newCert(nil, nil, pkix.Name{CommonName: "pgreconciler testenv CA"}, nil)
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	caCert, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		return tlsFiles{}, fmt.Errorf("parse CA certificate: %w", err)
+		return Files{}, fmt.Errorf("parse CA certificate: %w", err)
 	}
 	key, der, err := newCert(caCert, caKey, pkix.Name{CommonName: "localhost"}, ips)
 	if err != nil {
-		return tlsFiles{}, err
+		return Files{}, err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return tlsFiles{}, fmt.Errorf("marshal TLS key: %w", err)
+		return Files{}, fmt.Errorf("marshal TLS key: %w", err)
 	}
 	tlsDir := filepath.Join(dir, "tls")
 	if err := os.Mkdir(tlsDir, 0o755); err != nil {
-		return tlsFiles{}, fmt.Errorf("create TLS directory: %w", err)
+		return Files{}, fmt.Errorf("create TLS directory: %w", err)
 	}
-	f := tlsFiles{
+	f := Files{
 		CA:   filepath.Join(tlsDir, "ca.crt"),
 		Cert: filepath.Join(tlsDir, "server.crt"),
 		Key:  filepath.Join(tlsDir, "server.key"),
 	}
 	pemOf := func(typ string, b []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}) }
 	if err := os.WriteFile(f.CA, pemOf("CERTIFICATE", caDER), 0o644); err != nil {
-		return tlsFiles{}, fmt.Errorf("write CA certificate: %w", err)
+		return Files{}, fmt.Errorf("write CA certificate: %w", err)
 	}
 	if err := os.WriteFile(f.Cert, pemOf("CERTIFICATE", der), 0o644); err != nil {
-		return tlsFiles{}, fmt.Errorf("write server certificate: %w", err)
+		return Files{}, fmt.Errorf("write server certificate: %w", err)
 	}
 	if err := acct.WriteFile(f.Key, pemOf("PRIVATE KEY", keyDER), 0o600); err != nil {
-		return tlsFiles{}, fmt.Errorf("write TLS key: %w", err)
+		return Files{}, fmt.Errorf("write TLS key: %w", err)
 	}
 	return f, nil
 }
