@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -43,8 +44,22 @@ func (c *Client) View(ctx context.Context, bases []string) (*model.PatroniCluste
 	if len(errs) == 0 {
 		return nil, errors.New("read Patroni cluster view: no REST API address")
 	}
-	return nil, fmt.Errorf("read Patroni cluster view: %w", errors.Join(errs...))
+	return nil, fmt.Errorf("read Patroni cluster view: %w", oneLineErrors(errs))
 }
+
+// oneLineErrors joins errors like errors.Join, but on one line, as a log
+// line wants them.
+type oneLineErrors []error
+
+func (e oneLineErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e oneLineErrors) Unwrap() []error { return e }
 
 // Status reads GET /patroni: the member's own report of its PostgreSQL.
 func (c *Client) Status(ctx context.Context, base string) (*model.PatroniStatus, error) {
@@ -124,8 +139,10 @@ func (r RestartResult) String() string {
 
 // Restart asks the member's Patroni to restart PostgreSQL (POST /restart).
 // Without a schedule Patroni answers when PostgreSQL is back, so the call
-// is bounded by ctx, not the client's timeout. It never restarts a member
-// whose conditions do not hold: that is RestartSkipped, not an error.
+// waits up to req.Timeout (or Patroni's default primary_start_timeout, 300 s,
+// when it is zero) plus the client's timeout, and no longer than ctx. It
+// never restarts a member whose conditions do not hold: that is
+// RestartSkipped, not an error.
 func (c *Client) Restart(ctx context.Context, base string, req RestartRequest) (RestartResult, error) {
 	body := map[string]any{}
 	if !req.Schedule.IsZero() {
@@ -144,9 +161,13 @@ func (c *Client) Restart(ctx context.Context, base string, req RestartRequest) (
 	if err != nil {
 		return 0, fmt.Errorf("encode restart request: %w", err)
 	}
-	timeout := time.Duration(0)
-	if !req.Schedule.IsZero() {
-		timeout = c.timeout
+	timeout := c.timeout
+	if req.Schedule.IsZero() {
+		start := req.Timeout
+		if start <= 0 {
+			start = 300 * time.Second
+		}
+		timeout += start
 	}
 	r, err := c.do(ctx, http.MethodPost, base, "/restart", b, true, timeout)
 	if err != nil {

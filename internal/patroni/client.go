@@ -19,8 +19,8 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// DefaultTimeout bounds every request except Restart, which waits for
-// PostgreSQL to come back and is bounded by its context.
+// DefaultTimeout bounds every request; Restart adds the time PostgreSQL
+// may take to come back.
 const DefaultTimeout = 10 * time.Second
 
 // maxBody is the most of a response the client reads.
@@ -149,19 +149,16 @@ type response struct {
 	body   []byte
 }
 
-// do sends one request to base+path and reads the answer. Credentials go
-// on unsafe methods only (auth false sends none, for probing). timeout
-// zero leaves the deadline to ctx.
+// do sends one request to base+path and reads the answer within timeout.
+// Credentials go on unsafe methods only (auth false sends none, for
+// probing).
 func (c *Client) do(ctx context.Context, method, base, path string, body []byte, auth bool, timeout time.Duration) (response, error) {
 	u, err := endpoint(base, path)
 	if err != nil {
 		return response{}, err
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
