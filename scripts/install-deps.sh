@@ -4,9 +4,10 @@
 # openssl, gnupg, git, promtool, CA certificates; curl and make for the
 # demo and its test; systemd, systemd-nspawn and iproute2 for the systemd
 # unit's test, which boots systemd in a container; chromium, run headless
-# by the audit report's test). Idempotent: apt-get runs only when
-# something is missing, and no system service is started by the
-# installation.
+# by the audit report's test; Patroni with its etcd client library and the
+# etcd server for the Patroni-managed clusters of internal/testenv/patronienv).
+# Idempotent: apt-get runs only when something is missing, and no system
+# service is started by the installation.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -35,14 +36,21 @@ present() {
 	systemd-container) command -v systemd-nspawn >/dev/null ;;
 	iproute2) command -v ip >/dev/null ;;
 	chromium) command -v chromium >/dev/null ;;
+	patroni) command -v patroni >/dev/null && command -v patronictl >/dev/null ;;
+	# Debian's interpreter, the one patroni runs under (not a pyenv on PATH).
+	python3-etcd) /usr/bin/python3 -c 'import etcd' 2>/dev/null ;;
+	etcd-server) command -v etcd >/dev/null ;;
 	*) return 0 ;;
 	esac
 }
 
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
-	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15 with pgaudit, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn, iproute2 and chromium by hand"
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15 with pgaudit, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn, iproute2, chromium, Patroni (with python-etcd) and etcd by hand"
 
-wanted=(postgresql-15 postgresql-15-pgaudit openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2 chromium)
+# python3-etcd is named because Patroni's DCS modules are alternatives (etcd,
+# consul, zookeeper …); its etcd3 module needs python-etcd.
+wanted=(postgresql-15 postgresql-15-pgaudit openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2
+	chromium patroni python3-etcd etcd-server)
 missing=()
 for pkg in "${wanted[@]}"; do
 	present "$pkg" || missing+=("$pkg")
@@ -59,7 +67,8 @@ if ((EUID != 0)); then
 fi
 
 # Keep maintainer scripts from starting services (the postgresql package
-# would start a "15 main" cluster on port 5432; the tests never use it).
+# would start a "15 main" cluster on port 5432, etcd-server an etcd on port
+# 2379; the tests never use them).
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null

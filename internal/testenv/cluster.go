@@ -13,8 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/testpki"
 )
+
+// staleDirPrefix names every cluster directory, so that the next
+// runas.Account.NewDir finds what killed test binaries left.
+const staleDirPrefix = "pgreconciler-testenv-"
 
 // Options describe the cluster to start. The zero value is a usable default.
 type Options struct {
@@ -54,14 +59,12 @@ type Cluster struct {
 	Primary  *Server
 	Replicas []*Server
 
-	SuperUser, SuperPassword     string // dbuser_dba: SUPERUSER LOGIN
-	ReplUser, ReplPassword       string // replicator: REPLICATION LOGIN
-	MonitorUser, MonitorPassword string // dbuser_monitor: LOGIN, member of pg_monitor
-	PostgresPassword             string // the bootstrap superuser postgres
-	CACertFile                   string // the servers' self-signed certificate, usable as sslrootcert
+	SystemRoles
+	PostgresPassword string // the bootstrap superuser postgres
+	CACertFile       string // the CA of the servers' certificate, usable as sslrootcert
 
 	binDir    string
-	acct      account
+	acct      runas.Account
 	baseDir   string
 	certFile  string
 	keyFile   string
@@ -84,26 +87,18 @@ func StartCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	acct, err := lookupAccount()
+	acct, err := runas.Lookup()
 	if err != nil {
 		return nil, err
 	}
-	for _, tmp := range sockdir.Parents() {
-		sweepStale(tmp)
-	}
 	// The sockets live in the cluster directory: it must be short.
-	base, err := sockdir.New(staleDirPrefix + opts.Name + "-")
+	base, err := acct.NewDir(staleDirPrefix, opts.Name)
 	if err != nil {
-		return nil, fmt.Errorf("create cluster directory: %w", err)
+		return nil, err
 	}
 	c := &Cluster{
 		Name:             opts.Name,
-		SuperUser:        "dbuser_dba",
-		SuperPassword:    rand.Text(),
-		ReplUser:         "replicator",
-		ReplPassword:     rand.Text(),
-		MonitorUser:      "dbuser_monitor",
-		MonitorPassword:  rand.Text(),
+		SystemRoles:      NewSystemRoles(),
 		PostgresPassword: rand.Text(),
 		binDir:           binDir,
 		acct:             acct,
@@ -118,15 +113,6 @@ func StartCluster(opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) start(opts Options) error {
-	if err := os.Chmod(c.baseDir, 0o755); err != nil { // the server user must traverse it
-		return fmt.Errorf("chmod cluster directory: %w", err)
-	}
-	if err := c.acct.canReach(c.baseDir); err != nil {
-		return fmt.Errorf("cluster directory: %w; set TMPDIR to a directory it can reach", err)
-	}
-	if err := markOwner(c.baseDir); err != nil {
-		return err
-	}
 	for seq := 1; seq <= opts.Replicas+1; seq++ {
 		s := &Server{
 			Cluster: c.Name,
@@ -207,7 +193,7 @@ func (c *Cluster) Close() error {
 		for i := len(servers) - 1; i >= 0; i-- { // replicas first
 			errs = append(errs, servers[i].Stop())
 		}
-		if err := waitNoProcessesIn(c.baseDir, true, 10*time.Second); err != nil {
+		if err := runas.WaitNoProcessesIn(c.baseDir, true, 10*time.Second); err != nil {
 			errs = append(errs, err)
 		}
 		if err := os.RemoveAll(c.baseDir); err != nil {
@@ -218,8 +204,9 @@ func (c *Cluster) Close() error {
 	return c.closeErr
 }
 
-// writeTLS writes the cluster's certificate (readable by all) and key
-// (0600, owned by the server user) under the cluster directory.
+// writeTLS writes the cluster's PKI under the cluster directory: the
+// servers' certificate for 127.0.0.1-9 and every server address, signed by
+// a throwaway CA (CACertFile).
 func (c *Cluster) writeTLS() error {
 	var ips []net.IP
 	for i := 1; i <= 9; i++ {
@@ -230,22 +217,10 @@ func (c *Cluster) writeTLS() error {
 			ips = append(ips, ip)
 		}
 	}
-	certPEM, keyPEM, err := selfSignedCert(ips)
+	f, err := testpki.Write(c.baseDir, c.acct, ips)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(c.baseDir, "tls")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return fmt.Errorf("create TLS directory: %w", err)
-	}
-	c.certFile = filepath.Join(dir, "server.crt")
-	c.keyFile = filepath.Join(dir, "server.key")
-	if err := os.WriteFile(c.certFile, certPEM, 0o644); err != nil {
-		return fmt.Errorf("write certificate: %w", err)
-	}
-	if err := c.acct.writeFile(c.keyFile, keyPEM, 0o600); err != nil {
-		return fmt.Errorf("write TLS key: %w", err)
-	}
-	c.CACertFile = c.certFile
+	c.certFile, c.keyFile, c.CACertFile = f.Cert, f.Key, f.CA
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
 // confMarker starts the harness's block at the end of postgresql.conf;
@@ -51,7 +53,7 @@ func baseSettings(clusterName, certFile, keyFile string) map[string]string {
 
 // writeConf rewrites the harness block of dataDir/postgresql.conf with
 // settings (sorted by name), keeping everything initdb wrote above it.
-func (a account) writeConf(dataDir string, settings map[string]string) error {
+func writeConf(a runas.Account, dataDir string, settings map[string]string) error {
 	path := filepath.Join(dataDir, "postgresql.conf")
 	old, err := os.ReadFile(path)
 	if err != nil {
@@ -64,7 +66,7 @@ func (a account) writeConf(dataDir string, settings map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		fmt.Fprintf(&b, "%s = %s\n", name, confValue(settings[name]))
 	}
-	if err := a.writeFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := a.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("write postgresql.conf: %w", err)
 	}
 	return nil

@@ -136,7 +136,7 @@ func (s *Server) Exec(ctx context.Context, sql string, args ...any) error {
 // TCP rules of pg_hba.conf.
 func (s *Server) Psql(args ...string) ([]byte, error) {
 	base := []string{"-X", "-v", "ON_ERROR_STOP=1", "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", "postgres", "-d", "postgres"}
-	cmd := s.cl.acct.command(s.dir, 0, filepath.Join(s.cl.binDir, "psql"), append(base, args...)...)
+	cmd := s.cl.acct.Command(s.dir, 0, filepath.Join(s.cl.binDir, "psql"), append(base, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("run psql on %s: %w: %s", s.Name(), err, out)

@@ -4,7 +4,7 @@
 // binaries (initdb, postgres, pg_basebackup). Each instance listens on its own
 // loopback address (127.0.0.1 for the primary, 127.0.0.2, 127.0.0.3 … for the
 // replicas) on one random port shared by the whole cluster, with SSL on
-// (a throwaway self-signed certificate, see Cluster.CACertFile), SCRAM
+// (a certificate from a throwaway CA, see Cluster.CACertFile), SCRAM
 // passwords, statement logging to a file (Server.Log) and Pigsty's system
 // roles (dbuser_dba, replicator, dbuser_monitor) bootstrapped with random
 // passwords.

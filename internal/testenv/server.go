@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 )
 
 // Generous limits: they only bound how long a broken server is waited for
@@ -36,24 +38,9 @@ type Server struct {
 	dir string // the instance directory holding DataDir, SocketDir and LogFile
 
 	mu   sync.Mutex
-	proc *process // nil when stopped
+	proc *runas.Process // the postmaster; nil when stopped
 
 	pristine map[string][]byte // configuration files as set up, restored by Reset
-}
-
-// process is a running postmaster.
-type process struct {
-	pid  int
-	done chan struct{} // closed when the postmaster has exited
-}
-
-func (p *process) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
 }
 
 // Name is the Pigsty instance name, "<cluster>-<seq>".
@@ -75,10 +62,10 @@ func (s *Server) Log() (string, error) {
 func (s *Server) PID() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc == nil || !s.proc.running() {
+	if s.proc == nil || !s.proc.Running() {
 		return 0
 	}
-	return s.proc.pid
+	return s.proc.PID
 }
 
 // Start starts the stopped server and waits until it accepts connections
@@ -87,10 +74,10 @@ func (s *Server) PID() int {
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc != nil && s.proc.running() {
+	if s.proc != nil && s.proc.Running() {
 		return fmt.Errorf("start %s: already running", s.Name())
 	}
-	if err := waitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
+	if err := runas.WaitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
 		return fmt.Errorf("start %s: %w", s.Name(), err)
 	}
 	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -101,16 +88,12 @@ func (s *Server) Start() error {
 	offset, _ := logf.Seek(0, 2)
 	// SIGQUIT (immediate shutdown) if the test binary dies.
 	args := append([]string{"-D", s.DataDir}, s.cl.args...)
-	cmd := s.cl.acct.command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), args...)
+	cmd := s.cl.acct.Command(s.dir, syscall.SIGQUIT, filepath.Join(s.cl.binDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := runas.Spawn(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", s.Name(), err)
 	}
-	p := &process{pid: cmd.Process.Pid, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	s.proc = p
 	if err := s.waitReady(p); err != nil {
 		_ = s.stopLocked(syscall.SIGQUIT)
@@ -121,13 +104,13 @@ func (s *Server) Start() error {
 
 // waitReady polls postmaster.pid until the postmaster reports "ready" or
 // "standby" (what pg_ctl -w waits for), or exits.
-func (s *Server) waitReady(p *process) error {
+func (s *Server) waitReady(p *runas.Process) error {
 	deadline := time.After(startTimeout)
 	pidFile := filepath.Join(s.DataDir, "postmaster.pid")
 	for {
 		if b, err := os.ReadFile(pidFile); err == nil {
 			lines := strings.Split(string(b), "\n")
-			if len(lines) > 7 && strings.TrimSpace(lines[0]) == strconv.Itoa(p.pid) {
+			if len(lines) > 7 && strings.TrimSpace(lines[0]) == strconv.Itoa(p.PID) {
 				switch strings.TrimSpace(lines[7]) {
 				case "ready", "standby":
 					return nil
@@ -135,7 +118,7 @@ func (s *Server) waitReady(p *process) error {
 			}
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return errors.New("postmaster exited during startup")
 		case <-deadline:
 			return fmt.Errorf("wait for startup: not ready after %s", startTimeout)
@@ -169,25 +152,25 @@ func (s *Server) Stop() error {
 func (s *Server) stopLocked(sig syscall.Signal) error {
 	p := s.proc
 	s.proc = nil
-	if p != nil && p.running() {
+	if p != nil && p.Running() {
 	escalate:
 		for _, step := range []struct {
 			sig  syscall.Signal
 			wait time.Duration
 		}{{sig, stopTimeout}, {syscall.SIGQUIT, 10 * time.Second}, {syscall.SIGKILL, stopTimeout}} {
-			_ = syscall.Kill(p.pid, step.sig)
+			_ = syscall.Kill(p.PID, step.sig)
 			select {
-			case <-p.done:
+			case <-p.Done():
 				break escalate
 			case <-time.After(step.wait):
 			}
 		}
-		if p.running() {
-			return fmt.Errorf("stop %s: postmaster %d survived SIGKILL", s.Name(), p.pid)
+		if p.Running() {
+			return fmt.Errorf("stop %s: postmaster %d survived SIGKILL", s.Name(), p.PID)
 		}
 	}
-	if err := waitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
-		if err := waitNoProcessesIn(s.DataDir, true, 10*time.Second); err != nil {
+	if err := runas.WaitNoProcessesIn(s.DataDir, false, stopTimeout); err != nil {
+		if err := runas.WaitNoProcessesIn(s.DataDir, true, 10*time.Second); err != nil {
 			return fmt.Errorf("stop %s: %w", s.Name(), err)
 		}
 	}
@@ -200,13 +183,13 @@ func (s *Server) Kill() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.proc
-	if p == nil || !p.running() {
+	if p == nil || !p.Running() {
 		return fmt.Errorf("kill %s: not running", s.Name())
 	}
-	if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("kill %s: %w", s.Name(), err)
 	}
-	<-p.done
+	<-p.Done()
 	s.proc = nil
 	return nil
 }

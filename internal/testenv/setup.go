@@ -34,7 +34,7 @@ func (c *Cluster) startPrimary() error {
 		"--data-checksums", "--no-sync"); err != nil {
 		return err
 	}
-	if err := c.acct.writeFile(p.HBAPath(), []byte(defaultHBA), 0o600); err != nil {
+	if err := c.acct.WriteFile(p.HBAPath(), []byte(defaultHBA), 0o600); err != nil {
 		return fmt.Errorf("write pg_hba.conf: %w", err)
 	}
 	var addrs []string
@@ -52,7 +52,7 @@ func (c *Cluster) startPrimary() error {
 		for _, s := range c.Servers() {
 			s.Port = port
 		}
-		if err := c.acct.writeConf(p.DataDir, c.settings(p)); err != nil {
+		if err := writeConf(c.acct, p.DataDir, c.settings(p)); err != nil {
 			return err
 		}
 		err = p.Start()
@@ -78,7 +78,7 @@ func (c *Cluster) startReplica(r *Server) error {
 		return err
 	}
 	line := passfileLine(c.ReplUser, c.ReplPassword)
-	if err := c.acct.writeFile(r.passfile(), []byte(line), 0o600); err != nil {
+	if err := c.acct.WriteFile(r.passfile(), []byte(line), 0o600); err != nil {
 		return fmt.Errorf("write passfile: %w", err)
 	}
 	return c.buildReplica(r)
@@ -93,10 +93,10 @@ func (c *Cluster) buildReplica(r *Server) error {
 		"--wal-method=stream", "--checkpoint=fast", "--no-sync", "--no-password"); err != nil {
 		return err
 	}
-	if err := c.acct.writeConf(r.DataDir, c.settings(r)); err != nil {
+	if err := writeConf(c.acct, r.DataDir, c.settings(r)); err != nil {
 		return err
 	}
-	if err := c.acct.writeFile(filepath.Join(r.DataDir, "standby.signal"), nil, 0o600); err != nil {
+	if err := c.acct.WriteFile(filepath.Join(r.DataDir, "standby.signal"), nil, 0o600); err != nil {
 		return fmt.Errorf("write standby.signal: %w", err)
 	}
 	if err := r.Start(); err != nil {
@@ -112,7 +112,7 @@ func (c *Cluster) buildReplica(r *Server) error {
 
 func (c *Cluster) makeInstanceDirs(s *Server) error {
 	for _, d := range []string{s.dir, s.SocketDir} {
-		if err := c.acct.mkdir(d, 0o700); err != nil {
+		if err := c.acct.Mkdir(d, 0o700); err != nil {
 			return fmt.Errorf("prepare %s: %w", s.Name(), err)
 		}
 	}
@@ -148,7 +148,7 @@ func (c *Cluster) settings(s *Server) map[string]string {
 
 // run runs a PostgreSQL program as the server user and returns its output.
 func (c *Cluster) run(dir string, env []string, program string, args ...string) ([]byte, error) {
-	cmd := c.acct.command(dir, 0, filepath.Join(c.binDir, program), args...)
+	cmd := c.acct.Command(dir, 0, filepath.Join(c.binDir, program), args...)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *Server) restoreFiles() error {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("read %s of %s: %w", name, s.Name(), err)
 		}
-		if err := s.cl.acct.writeFile(path, want, 0o600); err != nil {
+		if err := s.cl.acct.WriteFile(path, want, 0o600); err != nil {
 			return fmt.Errorf("restore %s of %s: %w", name, s.Name(), err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
 )
 
@@ -249,11 +250,11 @@ func TestDeepTMPDIR(t *testing.T) {
 		t.Fatalf("psql over the unix socket: %v %s", err, out)
 	}
 
-	acct, err := lookupAccount()
+	acct, err := runas.Lookup()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !acct.switched {
+	if !acct.Switched {
 		return // the server runs as the test's user: it reaches any TMPDIR the test can
 	}
 	private, err := os.MkdirTemp("/tmp", "p") // mode 0700, owned by root; short, so it is used

@@ -1,9 +1,10 @@
-package testenv
+package runas
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,11 +12,11 @@ import (
 	"time"
 )
 
-// processesIn returns the PIDs of processes whose working directory is dir
+// ProcessesIn returns the PIDs of processes whose working directory is dir
 // or below it. PostgreSQL backends chdir to their data directory and call
 // setsid, so this is how the harness finds the children of a postmaster that
 // is already gone.
-func processesIn(dir string) []int {
+func ProcessesIn(dir string) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -38,18 +39,18 @@ func processesIn(dir string) []int {
 	return pids
 }
 
-// alive reports whether a process with this PID exists.
-func alive(pid int) bool {
+// Alive reports whether a process with this PID exists.
+func Alive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// waitNoProcessesIn waits until no process works in dir, sending SIGKILL to
+// WaitNoProcessesIn waits until no process works in dir, sending SIGKILL to
 // the stragglers if kill is set; it gives up after timeout.
-func waitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
+func WaitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		pids := processesIn(dir)
+		pids := ProcessesIn(dir)
 		if len(pids) == 0 {
 			return nil
 		}
@@ -62,5 +63,37 @@ func waitNoProcessesIn(dir string, kill bool, timeout time.Duration) error {
 			return fmt.Errorf("wait for processes %v in %s to exit: still running", pids, dir)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Process is a program started with Spawn.
+type Process struct {
+	PID  int
+	done chan struct{}
+}
+
+// Spawn starts cmd and reaps it when it exits.
+func Spawn(cmd *exec.Cmd) (*Process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{PID: cmd.Process.Pid, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Running reports whether the process has not exited yet.
+func (p *Process) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
 	}
 }
