@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the system packages pgreconciler's tests need on
-# Debian 12 (PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool,
+# Debian 12 (PostgreSQL 15, PgBouncer 1.18 (started by the tests beside
+# each test instance, never as a service), OpenSSH server, openssl, gnupg, git, promtool,
 # CA certificates; curl and make for the demo and its test; systemd,
 # systemd-nspawn and iproute2 for the systemd unit's test, which boots
 # systemd in a container). Idempotent: apt-get runs only when something is missing,
@@ -31,14 +32,15 @@ present() {
 	systemd) command -v systemd-analyze >/dev/null ;;
 	systemd-container) command -v systemd-nspawn >/dev/null ;;
 	iproute2) command -v ip >/dev/null ;;
+	pgbouncer) [[ -x /usr/sbin/pgbouncer ]] ;;
 	*) return 0 ;;
 	esac
 }
 
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
-	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn and iproute2 by hand"
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15, PgBouncer, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn and iproute2 by hand"
 
-wanted=(postgresql-15 openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2)
+wanted=(postgresql-15 pgbouncer openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2)
 missing=()
 for pkg in "${wanted[@]}"; do
 	present "$pkg" || missing+=("$pkg")
@@ -55,7 +57,8 @@ if ((EUID != 0)); then
 fi
 
 # Keep maintainer scripts from starting services (the postgresql package
-# would start a "15 main" cluster on port 5432; the tests never use it).
+# would start a "15 main" cluster on port 5432, the pgbouncer package its
+# service on 6432; the tests never use either).
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null

@@ -70,6 +70,7 @@ type clusterSrc struct {
 	roles    []*node                     // parallel to c.Roles
 	dbs      []*node                     // parallel to c.Databases
 	hba      map[*model.Instance][]*node // parallel to Instance.HBA
+	pgbHBA   map[*model.Instance][]*node // parallel to Instance.Pooler.HBA
 	hosts    map[*model.Instance]*host   // where each instance is declared
 	privs    []*node                     // parallel to c.DefaultPrivileges
 	params   map[*model.Instance]*node   // the pg_parameters map in effect
@@ -110,7 +111,7 @@ func (cs *clusterSrc) at(p Pos) Pos {
 // resolveCluster builds the model of one cluster.
 func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 	cs := &clusterSrc{group: d.group, namePos: d.namePos, hba: map[*model.Instance][]*node{}, hosts: map[*model.Instance]*host{},
-		params: map[*model.Instance]*node{}}
+		params: map[*model.Instance]*node{}, pgbHBA: map[*model.Instance][]*node{}}
 	c := &model.Cluster{Name: d.name}
 	cs.c = c
 
@@ -168,7 +169,7 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 		}
 	}
 
-	// Per-instance HBA rules and parameters.
+	// Per-instance HBA rules, parameters and PgBouncer.
 	for _, in := range c.Instances {
 		hs := scope{inv: inv, host: cs.hosts[in]}
 		for _, list := range []struct {
@@ -185,6 +186,7 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 			}
 		}
 		in.Parameters = cs.decodeParameters(hs, in)
+		cs.decodePooler(hs, in)
 	}
 	return cs
 }
