@@ -22,7 +22,7 @@ type hbaFile struct {
 	checkRule func(model.HBARule) error
 	parseLine func(string) (*hba.Line, error)
 	render    func(*model.Cluster, *model.Instance) (*hba.File, error)
-	skip      func(*model.Instance) bool         // instances without this file, or nil
+	skip      func(*model.Instance) bool            // instances without this file, or nil
 	rendered  func(in *model.Instance, f *hba.File) // called with every file rendered (no dedup), or nil
 }
 
