@@ -1,0 +1,39 @@
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// What harnesses of programs that run beside a server (PgBouncer) need:
+// the server's OS account, its instance directory and its TLS files.
+
+// Dir is the server's instance directory, which holds DataDir, SocketDir
+// and LogFile; Cluster.Close removes it, and kills any process still
+// working in it.
+func (s *Server) Dir() string { return s.dir }
+
+// Command prepares a program to run as the server's OS user (postgres
+// when the test runs as root), in dir, in its own process group, with the
+// harness's clean environment; deathSig, if non-zero, is sent to it when
+// the test binary dies.
+func (s *Server) Command(dir string, deathSig syscall.Signal, name string, args ...string) *exec.Cmd {
+	return s.cl.acct.command(dir, deathSig, name, args...)
+}
+
+// WriteFile atomically replaces path with data, with mode, owned by the
+// server's OS user.
+func (s *Server) WriteFile(path string, data []byte, mode os.FileMode) error {
+	return s.cl.acct.writeFile(path, data, mode)
+}
+
+// Mkdir creates path with mode, owned by the server's OS user.
+func (s *Server) Mkdir(path string, mode os.FileMode) error { return s.cl.acct.mkdir(path, mode) }
+
+// TLSFiles are the cluster's certificate (also its CA: it is self-signed)
+// and key, the key readable by the server's OS user only.
+func (c *Cluster) TLSFiles() (cert, key string) { return c.certFile, c.keyFile }
+
+// OSUser is the name of the OS user the servers run as.
+func (c *Cluster) OSUser() string { return c.acct.name }
