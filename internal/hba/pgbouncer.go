@@ -166,19 +166,22 @@ func pgbouncerSubset(l Line, fields [][]token) string {
 	}
 	methodField := 3
 	if l.Type != Local {
-		switch l.Address.Kind {
-		case AddrIP:
+		if l.Address.Kind != AddrIP && l.Address.Kind != AddrMask {
+			return fmt.Sprintf("PgBouncer accepts only IP addresses with a mask, not %s, and skips the line", l.Address)
+		}
+		addr := fields[3][0].s
+		if p, err := netip.ParsePrefix(addr); err == nil { // IP/bits
 			methodField = 4
-			if p, err := netip.ParsePrefix(fields[3][0].s); err == nil && p != p.Masked() {
+			if p != p.Masked() {
 				return fmt.Sprintf("address %s has host bits set: PgBouncer never matches it (PostgreSQL reads it as %s); write that", p, p.Masked())
 			}
-		case AddrMask:
+		} else { // IP and mask
 			methodField = 5
-			if ip, err := netip.ParseAddr(fields[3][0].s); err == nil && ip != l.Address.IP {
-				return fmt.Sprintf("address %s has host bits set for mask %s: PgBouncer never matches it; write %s", ip, l.Address.Mask, l.Address.IP)
+			ip, err1 := netip.ParseAddr(addr)
+			mask, err2 := netip.ParseAddr(fields[4][0].s)
+			if err1 == nil && err2 == nil && andAddr(ip, mask) != ip {
+				return fmt.Sprintf("address %s has host bits set for mask %s: PgBouncer never matches it; write %s", ip, mask, andAddr(ip, mask))
 			}
-		default:
-			return fmt.Sprintf("PgBouncer accepts only IP addresses with a mask, not %s, and skips the line", l.Address)
 		}
 	}
 	if m := fields[methodField][0].s; !pgbouncerMethods[m] {

@@ -67,7 +67,7 @@ func (u *UserlistFile) Unknown() []string {
 // when a verifier is Unknown: writing "" instead would lock that user out.
 func (u *UserlistFile) Text() (model.Secret, error) {
 	if unknown := u.Unknown(); len(unknown) > 0 {
-		return model.Secret{}, fmt.Errorf("render userlist.txt: the verifier of %s is known only to the primary (no password in the spec, pg_authid not read)",
+		return model.Secret{}, fmt.Errorf("render userlist.txt: no verifier for %s: the spec gives no password, and only pg_authid on the primary holds one",
 			strings.Join(unknown, ", "))
 	}
 	var b strings.Builder
