@@ -67,8 +67,14 @@ func compareUserlist(want UserlistFile, live model.PoolerSecretFile) (Finding, b
 		return unreadable(Userlist, live.Path, live.Err), true
 	}
 	entries, errs := ParseUserlist(live.Content)
-	key := func(e Entry) string { return e.Name + "\x00" + e.Password.Reveal() }
-	var wantKeys, liveKeys []string
+	items := func(es []Entry) []item {
+		out := make([]item, len(es))
+		for i, e := range es {
+			out[i] = item{id: e.Name, key: e.Name + "\x00" + e.Password.Reveal(), show: strings.TrimSuffix(redactedLine(e), "\n")}
+		}
+		slices.SortFunc(out, func(a, b item) int { return strings.Compare(a.id, b.id) })
+		return out
+	}
 	var wantEntries []Entry
 	for _, e := range want.Entries {
 		if e.Source == Unknown { // only the primary knows it: compare the name only
@@ -78,46 +84,60 @@ func compareUserlist(want UserlistFile, live model.PoolerSecretFile) (Finding, b
 		}
 		wantEntries = append(wantEntries, e)
 	}
-	slices.SortFunc(wantEntries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	for _, e := range wantEntries {
-		wantKeys = append(wantKeys, key(e))
+	var broken []string
+	for _, err := range errs {
+		broken = append(broken, err.Error())
 	}
-	for _, e := range entries {
-		liveKeys = append(liveKeys, key(e))
+	return diffItems(Userlist, items(wantEntries), items(entries), broken, fmt.Sprintf("%d users", len(want.Entries)), "password")
+}
+
+// item is an entry of a file compared line by line: id names what it
+// configures (a user, a database), key is what is compared, show what a
+// diff prints (without secrets).
+type item struct{ id, key, show string }
+
+// diffItems is the Finding for a file whose items differ (nil when they do
+// not): an edit script over the keys; a Remove and an Add of the same id
+// count as one changed value.
+func diffItems(f File, want, live []item, broken []string, wantDesc, what string) (Finding, bool) {
+	keys := func(is []item) []string {
+		out := make([]string, len(is))
+		for i, x := range is {
+			out[i] = x.key
+		}
+		return out
 	}
 	var diff []string
-	var missing, extra, changed int
-	steps := hba.EditScript(wantKeys, liveKeys)
+	steps := hba.EditScript(keys(want), keys(live))
 	adds := map[string]bool{}
 	for _, st := range steps {
 		if st.Op == hba.Add {
-			adds[wantEntries[st.Index].Name] = true
+			adds[want[st.Index].id] = true
 		}
 	}
+	var extra, changed int
 	for _, st := range steps {
 		if st.Op == hba.Add {
-			diff = append(diff, "+ "+strings.TrimSuffix(redactedLine(wantEntries[st.Index]), "\n"))
+			diff = append(diff, "+ "+want[st.Index].show)
 			continue
 		}
-		e := entries[st.Index]
-		diff = append(diff, "- "+strings.TrimSuffix(redactedLine(e), "\n"))
-		if adds[e.Name] {
+		x := live[st.Index]
+		diff = append(diff, "- "+x.show)
+		if adds[x.id] {
 			changed++
-			delete(adds, e.Name)
+			delete(adds, x.id)
 		} else {
 			extra++
 		}
 	}
-	missing = len(adds)
-	for _, err := range errs {
-		diff = append(diff, "! "+err.Error())
+	for _, b := range broken {
+		diff = append(diff, "! "+b)
 	}
 	if len(diff) == 0 {
 		return Finding{}, false
 	}
-	return Finding{File: Userlist, Object: Userlist.Base(), Want: fmt.Sprintf("%d users", len(want.Entries)),
-		Have: describe(missing, extra, changed, 0, len(errs), "password"), Reason: "live entries differ from the rendered file", Diff: diff}, true
+	return Finding{File: f, Object: f.Base(), Want: wantDesc, Have: describe(len(adds), extra, changed, 0, len(broken), what),
+		Reason: "live entries differ from the rendered file", Diff: diff}, true
 }
 
 func find(entries []Entry, name string) *Entry {
@@ -146,9 +166,7 @@ func describe(missing, extra, changed, moved, broken int, what string) string {
 // optionLine is a "key = value" line of useropts.txt or database.txt,
 // normalised: blanks around "=" and inside the value collapsed.
 type optionLine struct {
-	number int
-	key    string
-	text   string
+	key, text string
 }
 
 // parseOptions reads the key = value lines of an included ini section as
@@ -169,7 +187,7 @@ func parseOptions(text string) ([]optionLine, []string) {
 			continue
 		}
 		text := k + " = " + strings.Join(strings.Fields(v), " ")
-		out = append(out, optionLine{number: i + 1, key: k, text: text})
+		out = append(out, optionLine{key: k, text: text})
 	}
 	return out, broken
 }
@@ -190,49 +208,18 @@ func compareOptions(f File, want string, live model.PoolerFile) (Finding, bool) 
 	}
 	w, _ := parseOptions(want)
 	l, broken := parseOptions(live.Text)
-	texts := func(ls []optionLine) []string {
-		out := make([]string, len(ls))
+	items := func(ls []optionLine) []item {
+		out := make([]item, len(ls))
 		for i, x := range ls {
-			out[i] = x.text
+			out[i] = item{id: x.key, key: x.text, show: x.text}
 		}
 		return out
-	}
-	var diff []string
-	adds := map[string]bool{}
-	steps := hba.EditScript(texts(w), texts(l))
-	for _, st := range steps {
-		if st.Op == hba.Add {
-			adds[w[st.Index].key] = true
-		}
-	}
-	var missing, extra, changed int
-	for _, st := range steps {
-		if st.Op == hba.Add {
-			diff = append(diff, "+ "+w[st.Index].text)
-			continue
-		}
-		x := l[st.Index]
-		diff = append(diff, "- "+x.text)
-		if adds[x.key] {
-			changed++
-			delete(adds, x.key)
-		} else {
-			extra++
-		}
-	}
-	missing = len(adds)
-	for _, b := range broken {
-		diff = append(diff, "! "+b)
-	}
-	if len(diff) == 0 {
-		return Finding{}, false
 	}
 	what := "database"
 	if f == Useropts {
 		what = "user"
 	}
-	return Finding{File: f, Object: f.Base(), Want: fmt.Sprintf("%d %ss", len(w), what),
-		Have: describe(missing, extra, changed, 0, len(broken), "value"), Reason: "live entries differ from the rendered file", Diff: diff}, true
+	return diffItems(f, items(w), items(l), broken, fmt.Sprintf("%d %ss", len(w), what), "value")
 }
 
 func compareHBA(want *hba.File, live model.PoolerFile) (Finding, bool) {

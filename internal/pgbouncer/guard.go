@@ -3,7 +3,6 @@ package pgbouncer
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -65,32 +64,28 @@ func Victims(c *model.Cluster, in *model.Instance) []Victim {
 func Lockout(lines []hba.Line, users *UserlistFile, victims []Victim) []string {
 	var problems []string
 	for _, v := range victims {
-		idx, l, undecided := hba.Match(lines, v.Conn, nil)
-		if l == nil {
+		d := hba.Decide(lines, v.Conn, nil)
+		if d.Line == nil {
 			problems = append(problems, "no line of pgb_hba.conf would allow "+v.Who)
 			continue
 		}
-		n := l.Number
-		if n == 0 {
-			n = idx + 1
-		}
-		text := strings.Join(strings.Fields(l.String()), " ")
-		switch {
-		case undecided:
-			problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q decides for %s, but only PgBouncer can evaluate it", n, text, v.Who))
-		case l.Method == "reject":
-			problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q would reject %s", n, text, v.Who))
-		case l.Method == "peer" && (v.OSUser == "" || v.OSUser != v.Conn.User):
-			problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q asks peer of %s, whose OS user is not %s", n, text, v.Who, v.Conn.User))
-		case l.Method == "cert":
-			problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q asks a client certificate of %s", n, text, v.Who))
-		case l.Method == "trust" || l.Method == "peer" || users == nil:
+		at := fmt.Sprintf("pgb_hba.conf line %d %q", d.N, d.Text)
+		switch m := d.Line.Method; {
+		case d.Undecided:
+			problems = append(problems, at+" decides for "+v.Who+", but only PgBouncer can evaluate it")
+		case m == "reject":
+			problems = append(problems, at+" would reject "+v.Who)
+		case m == "peer" && (v.OSUser == "" || v.OSUser != v.Conn.User):
+			problems = append(problems, at+" asks peer of "+v.Who+", whose OS user is not "+v.Conn.User)
+		case m == "cert":
+			problems = append(problems, at+" asks a client certificate of "+v.Who)
+		case m == "trust" || m == "peer" || users == nil:
 		default:
 			switch e := users.Entry(v.Conn.User); {
 			case e == nil || e.Source != Unknown && e.Password.IsZero():
-				problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q asks a password of %s, and userlist.txt holds none for %s", n, text, v.Who, v.Conn.User))
-			case l.Method == "scram-sha-256" && e.Password.Kind() == model.SecretMD5:
-				problems = append(problems, fmt.Sprintf("pgb_hba.conf line %d %q asks scram-sha-256 of %s, and userlist.txt holds an md5 hash for %s", n, text, v.Who, v.Conn.User))
+				problems = append(problems, at+" asks a password of "+v.Who+", and userlist.txt holds none for "+v.Conn.User)
+			case m == "scram-sha-256" && e.Password.Kind() == model.SecretMD5:
+				problems = append(problems, at+" asks scram-sha-256 of "+v.Who+", and userlist.txt holds an md5 hash for "+v.Conn.User)
 			}
 		}
 	}

@@ -172,19 +172,7 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 	// Per-instance HBA rules, parameters and PgBouncer.
 	for _, in := range c.Instances {
 		hs := scope{inv: inv, host: cs.hosts[in]}
-		for _, list := range []struct {
-			name string
-			def  bool
-		}{{"pg_default_hba_rules", true}, {"pg_hba_rules", false}} {
-			v := hs.get(list.name)
-			if v == nil || v.kind != kindList {
-				continue
-			}
-			for _, it := range v.items {
-				in.HBA = append(in.HBA, cs.decodeHBARule(it, list.def))
-				cs.hba[in] = append(cs.hba[in], it)
-			}
-		}
+		in.HBA, cs.hba[in] = cs.decodeHBALists(hs, "pg_default_hba_rules", "pg_hba_rules")
 		in.Parameters = cs.decodeParameters(hs, in)
 		cs.decodePooler(hs, in)
 	}

@@ -19,18 +19,27 @@ func (cs *clusterSrc) decodePooler(hs scope, in *model.Instance) {
 			p.Port = port
 		}
 	}
+	p.HBA, cs.pgbHBA[in] = cs.decodeHBALists(hs, "pgb_default_hba_rules", "pgb_hba_rules")
+	in.Pooler = p
+}
+
+// decodeHBALists decodes a host's default HBA rules (flagged Default)
+// followed by its own, with the nodes they came from.
+func (cs *clusterSrc) decodeHBALists(hs scope, defaults, own string) ([]model.HBARule, []*node) {
+	var rules []model.HBARule
+	var nodes []*node
 	for _, list := range []struct {
 		name string
 		def  bool
-	}{{"pgb_default_hba_rules", true}, {"pgb_hba_rules", false}} {
+	}{{defaults, true}, {own, false}} {
 		v := hs.get(list.name)
 		if v == nil || v.kind != kindList {
 			continue
 		}
 		for _, it := range v.items {
-			p.HBA = append(p.HBA, cs.decodeHBARule(it, list.def))
-			cs.pgbHBA[in] = append(cs.pgbHBA[in], it)
+			rules = append(rules, cs.decodeHBARule(it, list.def))
+			nodes = append(nodes, it)
 		}
 	}
-	in.Pooler = p
+	return rules, nodes
 }

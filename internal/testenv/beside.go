@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // What harnesses of programs that run beside a server (PgBouncer) need:
@@ -37,3 +39,50 @@ func (c *Cluster) TLSFiles() (cert, key string) { return c.certFile, c.keyFile }
 
 // OSUser is the name of the OS user the servers run as.
 func (c *Cluster) OSUser() string { return c.acct.name }
+
+// Process is a program a harness started (pgbouncer, sshd), watched for
+// its exit.
+type Process struct {
+	Pid  int
+	done chan struct{}
+}
+
+// StartProcess starts cmd and watches it.
+func StartProcess(cmd *exec.Cmd) (*Process, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{Pid: cmd.Process.Pid, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Running reports whether the process has not exited yet.
+func (p *Process) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends each signal in turn, waiting up to wait after each, until the
+// process has exited (SIGKILL is always the last resort).
+func (p *Process) Stop(wait time.Duration, sigs ...syscall.Signal) error {
+	for _, sig := range append(sigs, syscall.SIGKILL) {
+		_ = syscall.Kill(p.Pid, sig)
+		select {
+		case <-p.done:
+			return nil
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("process %d survived SIGKILL", p.Pid)
+}

@@ -53,8 +53,7 @@ type Bouncer struct {
 	LogFile string
 
 	mu   sync.Mutex
-	pid  int
-	done chan struct{}
+	proc *testenv.Process // nil when stopped
 }
 
 // Start starts a pooler beside server s of cluster c and stops it when
@@ -174,17 +173,12 @@ verbose                     = %d
 // start runs pgbouncer in the foreground and waits until it accepts TCP
 // connections.
 func (b *Bouncer) start() error {
-	cmd := b.Server.Command(b.Dir, syscall.SIGTERM, Program, b.INIFile)
-	if err := cmd.Start(); err != nil {
+	p, err := testenv.StartProcess(b.Server.Command(b.Dir, syscall.SIGTERM, Program, b.INIFile))
+	if err != nil {
 		return fmt.Errorf("start pgbouncer: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
 	b.mu.Lock()
-	b.pid, b.done = cmd.Process.Pid, done
+	b.proc = p
 	b.mu.Unlock()
 	deadline := time.After(startTimeout)
 	addr := net.JoinHostPort(b.Addr, strconv.Itoa(b.Port))
@@ -194,7 +188,7 @@ func (b *Bouncer) start() error {
 			return nil
 		}
 		select {
-		case <-done:
+		case <-p.Done():
 			return fmt.Errorf("pgbouncer exited during startup:\n%s", tail(b.Log(), 20))
 		case <-deadline:
 			_ = b.Stop()
@@ -208,36 +202,23 @@ func (b *Bouncer) start() error {
 // and waits until it is gone. Stopping a stopped pooler does nothing.
 func (b *Bouncer) Stop() error {
 	b.mu.Lock()
-	pid, done := b.pid, b.done
-	b.pid = 0
+	p := b.proc
+	b.proc = nil
 	b.mu.Unlock()
-	if pid == 0 {
+	if p == nil {
 		return nil
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		_ = syscall.Kill(pid, sig)
-		select {
-		case <-done:
-			return nil
-		case <-time.After(stopTimeout):
-		}
+	if err := p.Stop(stopTimeout, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop pgbouncer: %w", err)
 	}
-	return fmt.Errorf("pgbouncer %d survived SIGKILL", pid)
+	return nil
 }
 
 // Running reports whether the pooler process is alive.
 func (b *Bouncer) Running() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pid == 0 {
-		return false
-	}
-	select {
-	case <-b.done:
-		return false
-	default:
-		return true
-	}
+	return b.proc != nil && b.proc.Running()
 }
 
 // Path is the path of one of the pooler's files (userlist.txt …).
@@ -259,13 +240,13 @@ func (b *Bouncer) ReadFile(name string) ([]byte, error) { return os.ReadFile(b.P
 // configuration) and waits until the pooler has logged the reload.
 func (b *Bouncer) Signal(ctx context.Context) error {
 	b.mu.Lock()
-	pid := b.pid
+	p := b.proc
 	b.mu.Unlock()
-	if pid == 0 {
+	if p == nil {
 		return errors.New("reload pgbouncer: not running")
 	}
 	before := strings.Count(b.Log(), "got SIGHUP, re-reading config")
-	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+	if err := syscall.Kill(p.Pid, syscall.SIGHUP); err != nil {
 		return fmt.Errorf("reload pgbouncer: %w", err)
 	}
 	for strings.Count(b.Log(), "got SIGHUP, re-reading config") == before {
