@@ -15,7 +15,7 @@ import (
 // console's view differing from the files (State). No Finding holds a
 // password: userlist.txt lines are redacted in Diff.
 type Finding struct {
-	File   File   // the file concerned (for State findings, the one whose content is not in force)
+	File   File   // the file concerned (for State findings, the one whose content is not in force; INI for pgbouncer.ini's settings)
 	State  bool   // from SHOW CONFIG, SHOW DATABASES or SHOW USERS, not from a file's text
 	Object string // "userlist.txt", "database app", "user dbuser_app", "setting listen_port"
 	Want   string // what it must be, in short

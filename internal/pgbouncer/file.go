@@ -14,14 +14,15 @@ const (
 	Useropts             // useropts.txt (the [users] section)
 	Database             // database.txt (the [databases] section)
 	HBA                  // pgb_hba.conf (auth_hba_file)
+	INI                  // pgbouncer.ini: Pigsty's, read (SHOW CONFIG), never rendered or written
 )
 
-// AllFiles lists every File.
+// AllFiles lists the files Pigsty renders from the spec (not INI).
 var AllFiles = []File{Userlist, Useropts, Database, HBA}
 
-var fileNames = [...]string{"userlist", "useropts", "database", "hba"}
+var fileNames = [...]string{"userlist", "useropts", "database", "hba", "ini"}
 
-var fileBases = [...]string{"userlist.txt", "useropts.txt", "database.txt", "pgb_hba.conf"}
+var fileBases = [...]string{"userlist.txt", "useropts.txt", "database.txt", "pgb_hba.conf", "pgbouncer.ini"}
 
 // Dir is where Pigsty keeps PgBouncer's configuration.
 const Dir = "/etc/pgbouncer"
@@ -43,5 +44,5 @@ func ParseFile(s string) (File, error) {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("unknown PgBouncer file %q (known: %s)", s, strings.Join(fileNames[:], ", "))
+	return 0, fmt.Errorf("unknown PgBouncer file %q (known: %s)", s, strings.Join(fileNames[:len(AllFiles)], ", "))
 }

@@ -30,7 +30,9 @@ func stateFinding(f File, object, want, have, reason string) Finding {
 }
 
 // compareConfig checks pgbouncer.ini's settings, which pgreconciler reads
-// but does not manage.
+// but does not manage. (Where the files are is not judged: inspect reads
+// them where auth_file, auth_hba_file and conffile say, and so will apply
+// write them.)
 func compareConfig(c *model.Cluster, in *model.Instance, st *model.PoolerState) []Finding {
 	g := c.Globals
 	var out []Finding
@@ -40,25 +42,15 @@ func compareConfig(c *model.Cluster, in *model.Instance, st *model.PoolerState) 
 			out = append(out, stateFinding(f, "setting "+key, want, quoteEmpty(have), reason))
 		}
 	}
-	setting(HBA, "auth_type", "hba", "Pigsty's pgbouncer.ini authenticates by pgb_hba.conf; with another auth_type the rendered rules are not in force")
-	for _, f := range []struct {
-		file File
-		key  string
-		path string
-	}{{Userlist, "auth_file", st.Userlist.Path}, {HBA, "auth_hba_file", st.HBA.Path}} {
-		if f.path == "" {
-			f.path = f.file.Path()
-		}
-		setting(f.file, f.key, f.path, "the pooler reads another file than the one compared and written")
-	}
-	setting(Database, "listen_port", strconv.Itoa(in.Pooler.Port), "pgbouncer_port")
-	setting(HBA, "client_tls_sslmode", in.Pooler.SSLMode, "pgbouncer_sslmode")
+	setting(INI, "auth_type", "hba", "Pigsty's pgbouncer.ini authenticates by pgb_hba.conf; with another auth_type the rendered rules are not in force")
+	setting(INI, "listen_port", strconv.Itoa(in.Pooler.Port), "pgbouncer_port")
+	setting(INI, "client_tls_sslmode", in.Pooler.SSLMode, "pgbouncer_sslmode")
 	if v := conf("verbose"); v != "" && v != "0" {
-		out = append(out, stateFinding(Userlist, "setting verbose", "0", v,
+		out = append(out, stateFinding(INI, "setting verbose", "0", v,
 			"at verbose 1 and above PgBouncer writes every user's stored SCRAM verifier to its log at each login"))
 	}
 	if in.Pooler.AuthQuery && conf("auth_user") == "" {
-		out = append(out, stateFinding(Userlist, "setting auth_user", g.DBSU, `""`,
+		out = append(out, stateFinding(INI, "setting auth_user", g.DBSU, `""`,
 			"pgbouncer_auth_query is on, so business users are left out of userlist.txt, but the pooler has no auth_user to look them up with"))
 	}
 	for _, l := range []struct {
@@ -68,7 +60,7 @@ func compareConfig(c *model.Cluster, in *model.Instance, st *model.PoolerState) 
 		have := splitList(conf(l.key))
 		for _, u := range l.users {
 			if !slices.Contains(have, u) {
-				out = append(out, stateFinding(Userlist, "setting "+l.key, strings.Join(l.users, ", "), quoteEmpty(conf(l.key)),
+				out = append(out, stateFinding(INI, "setting "+l.key, strings.Join(l.users, ", "), quoteEmpty(conf(l.key)),
 					u+" is not in "+l.key+" (Pigsty's pgbouncer.ini lists it): it cannot use the admin console"))
 			}
 		}
