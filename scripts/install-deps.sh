@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # install-deps.sh: install the system packages pgreconciler's tests need on
-# Debian 12 (PostgreSQL 15 and its pgaudit extension, OpenSSH server,
-# openssl, gnupg, git, promtool, CA certificates; curl and make for the
-# demo and its test; systemd, systemd-nspawn and iproute2 for the systemd
-# unit's test, which boots systemd in a container; chromium, run headless
-# by the audit report's test; Patroni with its etcd client library and the
-# etcd server for the Patroni-managed clusters of internal/testenv/patronienv).
-# Idempotent: apt-get runs only when something is missing, and no system
-# service is started by the installation.
+# Debian 12 (PostgreSQL 15 and its pgaudit extension, PgBouncer 1.18
+# (started by the tests beside each test instance, never as a service),
+# OpenSSH server, openssl, gnupg, git, promtool, CA certificates; curl and
+# make for the demo and its test; systemd, systemd-nspawn and iproute2 for
+# the systemd unit's test, which boots systemd in a container; chromium, run
+# headless by the audit report's test; Patroni with its etcd client library
+# and the etcd server for the Patroni-managed clusters of
+# internal/testenv/patronienv). Idempotent: apt-get runs only when something
+# is missing, and no system service is started by the installation.
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -40,16 +41,17 @@ present() {
 	# Debian's interpreter, the one patroni runs under (not a pyenv on PATH).
 	python3-etcd) /usr/bin/python3 -c 'import etcd' 2>/dev/null ;;
 	etcd-server) command -v etcd >/dev/null ;;
+	pgbouncer) [[ -x /usr/sbin/pgbouncer ]] ;;
 	*) return 0 ;;
 	esac
 }
 
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null ||
-	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15 with pgaudit, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn, iproute2, chromium, Patroni (with python-etcd) and etcd by hand"
+	die "this script needs Debian's dpkg and apt-get; install PostgreSQL 15 with pgaudit, PgBouncer, OpenSSH server, openssl, gnupg, git, promtool, ca-certificates, curl, make, systemd, systemd-nspawn, iproute2, chromium, Patroni (with python-etcd) and etcd by hand"
 
 # python3-etcd is named because Patroni's DCS modules are alternatives (etcd,
 # consul, zookeeper …); its etcd3 module needs python-etcd.
-wanted=(postgresql-15 postgresql-15-pgaudit openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2
+wanted=(postgresql-15 postgresql-15-pgaudit pgbouncer openssh-server openssl gnupg git prometheus ca-certificates curl make systemd systemd-container iproute2
 	chromium patroni python3-etcd etcd-server)
 missing=()
 for pkg in "${wanted[@]}"; do
@@ -68,7 +70,7 @@ fi
 
 # Keep maintainer scripts from starting services (the postgresql package
 # would start a "15 main" cluster on port 5432, etcd-server an etcd on port
-# 2379; the tests never use them).
+# 2379, the pgbouncer package its service on 6432; the tests never use them).
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then
 	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null

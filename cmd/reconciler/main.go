@@ -33,7 +33,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"validate": {"check a spec repository against the schema and a policy profile", runValidate},
-		"render":   {"render hba: print the pg_hba.conf an instance must have", runRender},
+		"render":   {"render hba|pgbouncer: print the pg_hba.conf or PgBouncer files an instance must have", runRender},
 		"passwd":   {"print the SCRAM-SHA-256 verifier of a password read on stdin", runPasswd},
 		"version":  {"print the version", runVersion},
 		"verify":   {"check the signatures of the commits a reconcile would accept", runVerify},

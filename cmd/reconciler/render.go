@@ -10,7 +10,7 @@ import (
 
 // renderCommands are the sub-commands of render, each with its flags.
 func renderCommands() map[string]func(e *env, args []string) int {
-	return map[string]func(e *env, args []string) int{"hba": runRenderHBA}
+	return map[string]func(e *env, args []string) int{"hba": runRenderHBA, "pgbouncer": runRenderPgBouncer}
 }
 
 // runRender dispatches `render <what>`; `render -h` shows every
@@ -50,25 +50,9 @@ func runRenderHBA(e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *instance == "" {
-		fmt.Fprintln(e.stderr, "reconciler render hba: --instance is required")
-		return exitUsage
-	}
-	loader, code := newLoader(e, "render", "none")
-	if loader == nil {
-		return code
-	}
-	dir, err := openSpecDir(*repo)
-	if err != nil {
-		return errorf(e, "render", "%v", err)
-	}
-	desired, code := loadSpec(e, "render", loader, dir, *repo, "none")
-	if desired == nil {
-		return code
-	}
-	c, in := findInstance(desired, *instance)
+	c, in, code := loadInstance(e, "render hba", *repo, *instance)
 	if in == nil {
-		return errorf(e, "render", "no instance %q in the spec", *instance)
+		return code
 	}
 	f, err := hba.Render(c, in)
 	if err != nil {
@@ -76,6 +60,32 @@ func runRenderHBA(e *env, args []string) int {
 	}
 	fmt.Fprint(e.stdout, f.Text)
 	return exitOK
+}
+
+// loadInstance loads the spec repository at repo and finds an instance
+// in it, or prints why not and returns the exit code.
+func loadInstance(e *env, cmd, repo, instance string) (*model.Cluster, *model.Instance, int) {
+	if instance == "" {
+		fmt.Fprintf(e.stderr, "reconciler %s: --instance is required\n", cmd)
+		return nil, nil, exitUsage
+	}
+	loader, code := newLoader(e, "render", "none")
+	if loader == nil {
+		return nil, nil, code
+	}
+	dir, err := openSpecDir(repo)
+	if err != nil {
+		return nil, nil, errorf(e, "render", "%v", err)
+	}
+	desired, code := loadSpec(e, "render", loader, dir, repo, "none")
+	if desired == nil {
+		return nil, nil, code
+	}
+	c, in := findInstance(desired, instance)
+	if in == nil {
+		return nil, nil, errorf(e, "render", "no instance %q in the spec", instance)
+	}
+	return c, in, exitOK
 }
 
 // findInstance looks an instance up by name (<cluster>-<seq>) or IP.

@@ -40,13 +40,16 @@ func authAliasNames() []string { return slices.Sorted(maps.Keys(authAliases)) }
 var roles = []string{"default", "common", "primary", "replica", "offline", "standby", "delayed"}
 
 // resolveAuth returns the method and whether the rule renders hostssl.
-func resolveAuth(auth string, g model.Globals) (method string, ssl bool, err error) {
+func resolveAuth(auth string, g model.Globals, d dialect) (method string, ssl bool, err error) {
 	if auth == "" {
 		auth = "pwd"
 	}
 	a, ok := authAliases[auth]
 	if !ok {
 		return "", false, fmt.Errorf("unknown auth alias %q (known: %s); use raw rules for other methods", auth, strings.Join(authAliasNames(), ", "))
+	}
+	if a.method == "ident" {
+		a.method = d.identMethod
 	}
 	if a.method == pwdenc {
 		a.method = "scram-sha-256"

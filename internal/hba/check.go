@@ -169,7 +169,9 @@ func CheckAuth(auth string) error {
 //   - ident or os on a TCP address (localhost included): warning, that is
 //     RFC 1413 ident, not the peer check it is on a Unix socket;
 //   - addr, auth, user or db set next to rules: warning, they are ignored.
-func CheckRule(r model.HBARule) error {
+func CheckRule(r model.HBARule) error { return checkRule(r, postgresDialect) }
+
+func checkRule(r model.HBARule, d dialect) error {
 	var errs []error
 	if r.Role != "" {
 		errs = append(errs, checkRole(r.Role))
@@ -177,7 +179,7 @@ func CheckRule(r model.HBARule) error {
 	errs = append(errs, checkTitle(r.Title))
 	if len(r.Rules) > 0 {
 		for i, raw := range r.Rules {
-			if _, err := ParseRawLine(raw); err != nil {
+			if _, err := d.parseLine(raw); err != nil {
 				errs = append(errs, fmt.Errorf("rules[%d]: %w", i, err))
 			}
 		}
@@ -199,8 +201,9 @@ func CheckRule(r model.HBARule) error {
 	errAddr, errAuth := CheckAddr(r.Addr), CheckAuth(r.Auth)
 	errs = append(errs, errAddr, errAuth)
 	if errAddr == nil && errAuth == nil {
-		errs = append(errs, checkCombination(r.Addr, r.Auth))
+		errs = append(errs, checkCombination(r.Addr, r.Auth, d))
 	}
+	errs = append(errs, d.checkFields(r.User, r.DB))
 	return errors.Join(errs...)
 }
 
@@ -219,14 +222,20 @@ func checkTitle(title string) error {
 	return nil
 }
 
-func checkCombination(addr, auth string) error {
+func checkCombination(addr, auth string, d dialect) error {
 	socket := addr == "local" || addr == "localhost"
 	tcp := addr != "local"
+	if (auth == "ident" || auth == "os") && d.identMethod == "peer" {
+		if tcp {
+			return fmt.Errorf("auth %s on addr %s: Pigsty renders it as peer for PgBouncer, which accepts peer only on Unix sockets; use addr local", auth, addr)
+		}
+		return nil
+	}
 	switch {
 	case auth == "cert" && socket:
 		return fmt.Errorf("auth cert on addr %s: Pigsty renders a %q line with cert, which PostgreSQL rejects (cert needs hostssl); use a TCP address", addr, "local")
 	case auth == "peer" && tcp:
-		return fmt.Errorf("auth peer on addr %s: PostgreSQL accepts peer only on Unix sockets; use addr local", addr)
+		return fmt.Errorf("auth peer on addr %s: %s accepts peer only on Unix sockets; use addr local", addr, d.program)
 	case strings.HasPrefix(auth, "ssl") && socket:
 		return &Warning{fmt.Sprintf("auth %s on addr %s: SSL is not enforced, Unix sockets cannot use it and localhost's TCP lines are rendered as plain host", auth, addr)}
 	case (auth == "ident" || auth == "os") && tcp:

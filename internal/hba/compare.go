@@ -62,36 +62,59 @@ func (d Diff) String() string {
 // compared by Key; the edit is a longest-common-subsequence diff, so the
 // result is deterministic and minimal in the number of entries.
 func Compare(desired, live []Line) Diff {
-	dk, lk := keys(desired), keys(live)
-	// lcs[i][j] = length of the LCS of dk[i:] and lk[j:].
-	lcs := make([][]int, len(dk)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(lk)+1)
+	var d Diff
+	for _, st := range EditScript(keys(desired), keys(live)) {
+		if st.Op == Add {
+			d.Entries = append(d.Entries, Entry{Op: Add, Line: desired[st.Index]})
+		} else {
+			d.Entries = append(d.Entries, Entry{Op: Remove, Line: live[st.Index]})
+		}
 	}
-	for i := len(dk) - 1; i >= 0; i-- {
-		for j := len(lk) - 1; j >= 0; j-- {
-			if dk[i] == lk[j] {
+	d.classify()
+	return d
+}
+
+// Step is one step of an EditScript: Index is into the desired list for
+// Add, into the live list for Remove.
+type Step struct {
+	Op    Op
+	Index int
+}
+
+// EditScript is the longest-common-subsequence edit from live to desired,
+// compared as strings, in file order (as a unified diff lists it):
+// deterministic and minimal in the number of steps. Compare uses it on
+// line keys; other files of the same kind of diff (PgBouncer's) on their
+// own normalised lines.
+func EditScript(desired, live []string) []Step {
+	// lcs[i][j] = length of the LCS of desired[i:] and live[j:].
+	lcs := make([][]int, len(desired)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(live)+1)
+	}
+	for i := len(desired) - 1; i >= 0; i-- {
+		for j := len(live) - 1; j >= 0; j-- {
+			if desired[i] == live[j] {
 				lcs[i][j] = lcs[i+1][j+1] + 1
 			} else {
 				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
 			}
 		}
 	}
-	var d Diff
-	for i, j := 0, 0; i < len(dk) || j < len(lk); {
+	var steps []Step
+	for i, j := 0, 0; i < len(desired) || j < len(live); {
 		switch {
-		case i < len(dk) && j < len(lk) && dk[i] == lk[j]:
+		case i < len(desired) && j < len(live) && desired[i] == live[j]:
 			i, j = i+1, j+1
-		case j < len(lk) && (i == len(dk) || lcs[i][j+1] >= lcs[i+1][j]):
-			d.Entries = append(d.Entries, Entry{Op: Remove, Line: live[j]})
+		case j < len(live) && (i == len(desired) || lcs[i][j+1] >= lcs[i+1][j]):
+			steps = append(steps, Step{Op: Remove, Index: j})
 			j++
 		default:
-			d.Entries = append(d.Entries, Entry{Op: Add, Line: desired[i]})
+			steps = append(steps, Step{Op: Add, Index: i})
 			i++
 		}
 	}
-	d.classify()
-	return d
+	return steps
 }
 
 // classify pairs Add and Remove entries of the same key as moves (each

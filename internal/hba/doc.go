@@ -28,8 +28,15 @@
 // The package is pure: no I/O, no database, no logging, no clock. It does
 // not read or write pg_hba.conf, reload PostgreSQL, expand @file
 // references, resolve host names, or decide policy (which connections must
-// stay allowed is the caller's input); it renders only PostgreSQL's file,
-// not PgBouncer's.
+// stay allowed is the caller's input).
+//
+// PgBouncer's pgb_hba.conf is the same format, rendered by Pigsty's
+// pgbouncer.hba template from the same rule objects: RenderPgBouncer,
+// CheckPgBouncerRule, ParsePgBouncerLine and ParsePgBouncer are the
+// functions above for it, with PgBouncer's auth mapping (os and ident are
+// peer) and only the subset of the format PgBouncer 1.18 reads as
+// PostgreSQL does (pgbouncer.go); Match and Allowed decide for it as they
+// do for PostgreSQL, which is exact on that subset.
 //
 // What it must not import: pgreconciler's packages other than
 // internal/model, and nothing that does I/O (internal/dbconn,

@@ -3,6 +3,7 @@ package hba
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Conn describes a connection attempt as check_hba sees it.
@@ -75,6 +76,29 @@ func Allowed(lines []Line, c Conn, m Membership) (ok bool, by *Line, reason stri
 		return false, l, fmt.Sprintf("rejected by line %d: %s", n, l)
 	}
 	return true, l, fmt.Sprintf("allowed by line %d: %s", n, l)
+}
+
+// Verdict is Match's decision for one connection, worded for a lockout
+// guard's messages.
+type Verdict struct {
+	Line      *Line  // the deciding line; nil when no line matches
+	N         int    // its line number (its position when it has none)
+	Text      string // the line, blanks collapsed, secrets redacted
+	Undecided bool   // see Match
+}
+
+// Decide is Match for a lockout guard: the deciding line with its number
+// and text.
+func Decide(lines []Line, c Conn, m Membership) Verdict {
+	idx, l, undecided := Match(lines, c, m)
+	if l == nil {
+		return Verdict{}
+	}
+	v := Verdict{Line: l, N: l.Number, Text: strings.Join(strings.Fields(l.String()), " "), Undecided: undecided}
+	if v.N == 0 {
+		v.N = idx + 1
+	}
+	return v
 }
 
 func matchLine(l *Line, c Conn, m Membership) tri {

@@ -45,21 +45,21 @@ type Block struct {
 // a backslash (line continuation), a user or db that is not one field.
 // Inactive lines are checked too: a switchover activates them.
 func Render(c *model.Cluster, in *model.Instance) (*File, error) {
-	f, err := render(c, in)
+	f, err := render(c, in, postgresDialect)
 	if err != nil {
 		return nil, fmt.Errorf("render pg_hba.conf of %s: %w", in.Name(), err)
 	}
 	return f, nil
 }
 
-func render(c *model.Cluster, in *model.Instance) (*File, error) {
+func render(c *model.Cluster, in *model.Instance, d dialect) (*File, error) {
 	var w writer
-	if err := w.header(c, in); err != nil {
+	if err := w.header(c, in, d); err != nil {
 		return nil, err
 	}
 	f := &File{}
-	for _, r := range sortRules(in.HBA) {
-		b, err := w.block(c, in, r)
+	for _, r := range sortRules(d.rules(in), d) {
+		b, err := w.block(c, in, r, d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.source, err)
 		}
@@ -80,13 +80,13 @@ type sourcedRule struct {
 
 // sortRules orders rules as Pigsty does (§5.4): rules with order
 // ascending, ties in list order, then rules without order in list order.
-func sortRules(rules []model.HBARule) []sourcedRule {
+func sortRules(rules []model.HBARule, d dialect) []sourcedRule {
 	var ordered, rest []sourcedRule
 	nDefault, nUser := 0, 0
 	for _, r := range rules {
-		src := "pg_hba_rules[" + strconv.Itoa(nUser) + "]"
+		src := d.user + "[" + strconv.Itoa(nUser) + "]"
 		if r.Default {
-			src = "pg_default_hba_rules[" + strconv.Itoa(nDefault) + "]"
+			src = d.defaults + "[" + strconv.Itoa(nDefault) + "]"
 			nDefault++
 		} else {
 			nUser++
@@ -113,16 +113,16 @@ func (w *writer) line(s string) {
 	w.lines++
 }
 
-func (w *writer) header(c *model.Cluster, in *model.Instance) error {
+func (w *writer) header(c *model.Cluster, in *model.Instance, d dialect) error {
 	g := c.Globals
 	role := string(in.Role)
 	if in.OfflineQuery {
 		role += ", pg_offline_query"
 	}
 	rows := [][2]string{
-		{"# File      :   ", "pg_hba.conf"},
-		{"# Desc      :   ", "Postgres HBA Rules for " + in.Name() + " [" + string(in.Role) + "]"},
-		{"# Host      :   ", in.Name() + " @ " + in.IP + ":" + strconv.Itoa(in.Port)},
+		{"# File      :   ", d.file},
+		{"# Desc      :   ", d.desc + " for " + in.Name() + " [" + string(in.Role) + "]"},
+		{"# Host      :   ", in.Name() + " @ " + in.IP + ":" + strconv.Itoa(d.portOf(in))},
 		{"# Cluster   :   ", c.Name},
 		{"# Role      :   ", role},
 		{"# Note      :   ", "MANAGED BY PGRECONCILER: any manual edit is reported as drift"},
@@ -155,7 +155,7 @@ func (w *writer) header(c *model.Cluster, in *model.Instance) error {
 }
 
 // block writes one rule: title comment, lines, blank line.
-func (w *writer) block(c *model.Cluster, in *model.Instance, r sourcedRule) (Block, error) {
+func (w *writer) block(c *model.Cluster, in *model.Instance, r sourcedRule, d dialect) (Block, error) {
 	role := r.Role
 	if role == "" {
 		role = "default"
@@ -170,7 +170,7 @@ func (w *writer) block(c *model.Cluster, in *model.Instance, r sourcedRule) (Blo
 	if err := checkTitle(b.Title); err != nil {
 		return Block{}, err
 	}
-	texts, err := ruleLines(r.HBARule, c)
+	texts, err := ruleLines(r.HBARule, c, d)
 	if err != nil {
 		return Block{}, err
 	}
@@ -182,7 +182,7 @@ func (w *writer) block(c *model.Cluster, in *model.Instance, r sourcedRule) (Blo
 	}
 	w.line(title)
 	for _, t := range texts {
-		l, err := ParseRawLine(t)
+		l, err := d.parseLine(t)
 		if err != nil {
 			return Block{}, err
 		}
@@ -203,7 +203,7 @@ func gateActive(role string, in *model.Instance) bool {
 }
 
 // ruleLines returns the uncommented text lines of a rule.
-func ruleLines(r model.HBARule, c *model.Cluster) ([]string, error) {
+func ruleLines(r model.HBARule, c *model.Cluster, d dialect) ([]string, error) {
 	if len(r.Rules) > 0 {
 		return r.Rules, nil
 	}
@@ -220,7 +220,10 @@ func ruleLines(r model.HBARule, c *model.Cluster) ([]string, error) {
 			return nil, err
 		}
 	}
-	method, ssl, err := resolveAuth(r.Auth, g)
+	if err := d.checkFields(user, db); err != nil {
+		return nil, err
+	}
+	method, ssl, err := resolveAuth(r.Auth, g, d)
 	if err != nil {
 		return nil, err
 	}

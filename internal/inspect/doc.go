@@ -28,6 +28,12 @@
 // postmaster.opts). A managed database that cannot be entered does not
 // lose the rest: Inspect returns the state with a *PartialError.
 //
+// InspectPooler does the same for the PgBouncer beside an instance
+// (pooler.go): SHOW VERSION, SHOW CONFIG, SHOW USERS and SHOW DATABASES
+// on its admin console (pgx's simple protocol, one command per round trip),
+// and its four files through a reader the caller gives (the one that
+// reaches the host for pg_hba.conf), into a model.PoolerState.
+//
 // What it does not do: it never writes (round trip 2 is a read-only
 // transaction), it decides nothing about what is managed or ignored (pg_*
 // roles, system databases and the owner's implicit default privileges are

@@ -139,6 +139,9 @@ type Instance struct {
 	// name; when pg_libs is declared it appears here as
 	// shared_preload_libraries.
 	Parameters []Parameter
+
+	// Pooler is the PgBouncer beside this instance (pgbouncer.go).
+	Pooler Pooler
 }
 
 // Name is Pigsty's pg_instance: <pg_cluster>-<pg_seq>.
@@ -175,9 +178,9 @@ type Role struct {
 	MemberOf []Membership
 	Settings []Setting // parameters, in declared order
 
-	Pgbouncer     bool
-	PoolMode      string
-	PoolConnLimit *int
+	Pgbouncer     bool   // listed in userlist.txt (pg_users entries only, as in Pigsty)
+	PoolMode      string // useropts.txt pool_mode; "" = none
+	PoolConnLimit *int   // useropts.txt max_user_connections; nil = none
 
 	System bool // declared in pg_default_roles
 }
@@ -231,7 +234,7 @@ type Database struct {
 
 	Baseline string // path of a SQL file, run when the database is created
 
-	Pgbouncer          bool // default true
+	Pgbouncer          bool // listed in database.txt: default true; null is false, as Ansible's bool reads it
 	PoolAuthUser       string
 	PoolMode           string
 	PoolSize           *int

@@ -13,36 +13,64 @@ import (
 // userAliases are the ${…} names Pigsty expands in an HBA rule's user.
 var userAliases = map[string]bool{"${dbsu}": true, "${repl}": true, "${monitor}": true, "${admin}": true}
 
+// hbaFile is one of the two files Pigsty renders from HBA rule objects:
+// PostgreSQL's pg_hba.conf and PgBouncer's pgb_hba.conf.
+type hbaFile struct {
+	name      string
+	nodes     map[*model.Instance][]*node
+	rules     func(*model.Instance) []model.HBARule
+	checkRule func(model.HBARule) error
+	parseLine func(string) (*hba.Line, error)
+	render    func(*model.Cluster, *model.Instance) (*hba.File, error)
+	skip      func(*model.Instance) bool            // instances without this file, or nil
+	rendered  func(in *model.Instance, f *hba.File) // called with every file rendered (no dedup), or nil
+}
+
+func (cs *clusterSrc) pgHBA() hbaFile {
+	return hbaFile{name: "pg_hba.conf", nodes: cs.hba, rules: func(in *model.Instance) []model.HBARule { return in.HBA },
+		checkRule: hba.CheckRule, parseLine: hba.ParseRawLine, render: hba.Render}
+}
+
 // checkHBA checks every HBA rule as resolved for each instance, then
 // renders each instance's file, so that nothing Render would refuse
-// reaches apply.
+// reaches apply; pgb_hba.conf's rules the same way (checkPooler).
 //
 // Rules shared by several instances (cluster or global vars) are checked
 // once, and the file is rendered once per distinct rule list: rendering
 // differs between instances only in role gating and the header, neither
 // of which can fail.
-func (cs *clusterSrc) checkHBA() {
-	globalsOK := cs.checkAddrGlobals()
+func (cs *clusterSrc) checkHBA(globalsOK bool, f hbaFile) {
 	checked := map[*node]bool{}
 	bad := map[*node]bool{}
 	var rendered [][]*node
 	for _, in := range cs.c.Instances {
-		nodes := cs.hba[in]
+		if f.skip != nil && f.skip(in) {
+			continue
+		}
+		nodes := f.nodes[in]
 		failed := false
-		for i, r := range in.HBA {
+		for i, r := range f.rules(in) {
 			n := nodes[i]
 			if !checked[n] {
 				checked[n] = true
-				bad[n] = cs.checkHBARule(r, n)
+				bad[n] = cs.checkHBARule(r, n, f)
 			}
 			failed = failed || bad[n]
 		}
-		if failed || !globalsOK || slices.ContainsFunc(rendered, func(prev []*node) bool { return slices.Equal(prev, nodes) }) {
+		if failed || !globalsOK {
+			continue
+		}
+		if f.rendered == nil && slices.ContainsFunc(rendered, func(prev []*node) bool { return slices.Equal(prev, nodes) }) {
 			continue
 		}
 		rendered = append(rendered, nodes)
-		if _, err := hba.Render(cs.c, in); err != nil {
-			cs.fail(cs.hosts[in].pos, RuleHBA, "instance %s: render pg_hba.conf: %v", in.Name(), err)
+		out, err := f.render(cs.c, in)
+		if err != nil {
+			cs.fail(cs.hosts[in].pos, RuleHBA, "instance %s: render %s: %v", in.Name(), f.name, err)
+			continue
+		}
+		if f.rendered != nil {
+			f.rendered(in, out)
 		}
 	}
 }
@@ -76,7 +104,7 @@ func (cs *clusterSrc) checkAddrGlobals() bool {
 
 // checkHBARule reports the problems of one rule object at the field they
 // concern, and whether any is an error.
-func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
+func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node, f hbaFile) bool {
 	if cs.schemaRefused(n) {
 		return true
 	}
@@ -99,13 +127,13 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
 	}
 	if len(r.Rules) > 0 {
 		for i, raw := range r.Rules {
-			if _, err := hba.ParseRawLine(raw); err != nil {
+			if _, err := f.parseLine(raw); err != nil {
 				report(n.itemPos("rules", i), err)
 			}
 		}
 		// The rest of CheckRule's verdict (title, fields ignored next to
 		// rules); its rules[i] errors were reported above with positions.
-		for _, e := range splitErrors(hba.CheckRule(r)) {
+		for _, e := range splitErrors(f.checkRule(r)) {
 			if !strings.HasPrefix(e.Error(), "rules[") {
 				report(n.pos, e)
 			}
@@ -126,7 +154,7 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node) bool {
 		cs.fail(n.pos, RuleHBA, "auth %s on addr local: a Unix socket cannot use SSL; use addr localhost or a TCP address, or auth pwd", r.Auth)
 		return true
 	}
-	report(n.pos, hba.CheckRule(r))
+	report(n.pos, f.checkRule(r))
 	return bad
 }
 

@@ -36,7 +36,9 @@ func (cs *clusterSrc) check() {
 	cs.checkMemberships(declared)
 	cs.checkDatabases(declared)
 	cs.checkPrivileges(declared)
-	cs.checkHBA()
+	globalsOK := cs.checkAddrGlobals()
+	cs.checkHBA(globalsOK, cs.pgHBA())
+	cs.checkPooler(globalsOK, declared)
 	cs.checkParameters()
 }
 

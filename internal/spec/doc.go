@@ -35,7 +35,9 @@
 //  4. check (check_*.go): the rules the schema cannot state, per cluster:
 //     identity and roles, memberships, databases, privileges and
 //     parameters (check_objects.go), HBA rules as Render would take them
-//     (check_hba.go), names and settings on one line (check_text.go), and
+//     (check_hba.go), what Pigsty renders for PgBouncer, pgb_hba.conf
+//     judged by the pooler's lockout guard included (check_pooler.go),
+//     names and settings on one line (check_text.go), and
 //     variables that must agree across a cluster's hosts (check_vars.go).
 //     They run even when the schema refused something, so that one run
 //     reports every problem, but never repeat a refusal of the schema.
@@ -57,6 +59,6 @@
 // before any connection is opened, from an fs.FS it is given (package
 // source reads it from a verified commit); it reads nothing else, neither
 // the network nor the server nor the environment. It imports only
-// internal/model, and internal/hba, internal/privs and internal/scram for
-// the rules those packages own.
+// internal/model, and internal/hba, internal/pgbouncer, internal/privs and
+// internal/scram for the rules those packages own.
 package spec

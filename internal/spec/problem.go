@@ -23,6 +23,7 @@ const (
 	RuleIdentity  = "identity"
 	RuleRole      = "role"
 	RuleHBA       = "hba"
+	RulePooler    = "pgbouncer" // PgBouncer's files: pgb_hba_rules, pool_* fields, pgbouncer_* variables
 	RuleDatabase  = "database"
 	RuleParameter = "parameter"
 	RuleLimit     = "limit"

@@ -70,6 +70,7 @@ type clusterSrc struct {
 	roles    []*node                     // parallel to c.Roles
 	dbs      []*node                     // parallel to c.Databases
 	hba      map[*model.Instance][]*node // parallel to Instance.HBA
+	pgbHBA   map[*model.Instance][]*node // parallel to Instance.Pooler.HBA
 	hosts    map[*model.Instance]*host   // where each instance is declared
 	privs    []*node                     // parallel to c.DefaultPrivileges
 	params   map[*model.Instance]*node   // the pg_parameters map in effect
@@ -110,7 +111,7 @@ func (cs *clusterSrc) at(p Pos) Pos {
 // resolveCluster builds the model of one cluster.
 func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 	cs := &clusterSrc{group: d.group, namePos: d.namePos, hba: map[*model.Instance][]*node{}, hosts: map[*model.Instance]*host{},
-		params: map[*model.Instance]*node{}}
+		params: map[*model.Instance]*node{}, pgbHBA: map[*model.Instance][]*node{}}
 	c := &model.Cluster{Name: d.name}
 	cs.c = c
 
@@ -168,23 +169,12 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 		}
 	}
 
-	// Per-instance HBA rules and parameters.
+	// Per-instance HBA rules, parameters and PgBouncer.
 	for _, in := range c.Instances {
 		hs := scope{inv: inv, host: cs.hosts[in]}
-		for _, list := range []struct {
-			name string
-			def  bool
-		}{{"pg_default_hba_rules", true}, {"pg_hba_rules", false}} {
-			v := hs.get(list.name)
-			if v == nil || v.kind != kindList {
-				continue
-			}
-			for _, it := range v.items {
-				in.HBA = append(in.HBA, cs.decodeHBARule(it, list.def))
-				cs.hba[in] = append(cs.hba[in], it)
-			}
-		}
+		in.HBA, cs.hba[in] = cs.decodeHBALists(hs, "pg_default_hba_rules", "pg_hba_rules")
 		in.Parameters = cs.decodeParameters(hs, in)
+		cs.decodePooler(hs, in)
 	}
 	return cs
 }

@@ -198,7 +198,7 @@ func (cs *clusterSrc) decodeDatabase(n *node) *model.Database {
 		ConnLimit:          cs.optInt(n.get("connlimit")),
 		Settings:           decodeSettings(n.get("parameters")),
 		Baseline:           optStr(n.get("baseline")),
-		Pgbouncer:          boolOr(n.get("pgbouncer"), true),
+		Pgbouncer:          n.get("pgbouncer") == nil || n.get("pgbouncer").boolean(), // null is false, as Ansible's bool reads it
 		PoolAuthUser:       optStr(n.get("pool_auth_user")),
 		PoolMode:           optStr(n.get("pool_mode")),
 		PoolSize:           cs.optInt(n.get("pool_size")),

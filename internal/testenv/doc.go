@@ -19,6 +19,11 @@
 // binary does not leave postmasters behind; temporary directories left by a
 // killed binary are removed by the next StartCluster.
 //
+// Harnesses of programs that run beside a server (package bouncer for
+// PgBouncer) use Server.Dir, Command, WriteFile and Mkdir, to work in the
+// server's directory as its OS user, Cluster.TLSFiles, and Process, which
+// package sshd shares.
+//
 // What it does not do: it never touches the system's own clusters or port
 // 5432, it does not install PostgreSQL (scripts/install-deps.sh does; a
 // missing binary is an error, never a skip), and Reset does not remove objects

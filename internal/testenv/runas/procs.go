@@ -97,3 +97,17 @@ func (p *Process) Running() bool {
 		return true
 	}
 }
+
+// Stop sends each signal in turn, waiting up to wait after each, until the
+// process has exited (SIGKILL is always the last resort).
+func (p *Process) Stop(wait time.Duration, sigs ...syscall.Signal) error {
+	for _, sig := range append(sigs, syscall.SIGKILL) {
+		_ = syscall.Kill(p.PID, sig)
+		select {
+		case <-p.done:
+			return nil
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("process %d survived SIGKILL", p.PID)
+}

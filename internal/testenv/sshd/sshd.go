@@ -70,8 +70,7 @@ type Server struct {
 	keyTypes []string
 
 	mu   sync.Mutex
-	pid  int
-	done chan struct{} // closed when sshd has exited
+	proc *testenv.Process // nil when stopped
 }
 
 // Start starts a server for one test and stops it when the test ends. It
@@ -223,18 +222,14 @@ func (s *Server) start() error {
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
+	p, err := testenv.StartProcess(cmd)
+	if err != nil {
 		return fmt.Errorf("start sshd: %w", err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
 	s.mu.Lock()
-	s.pid, s.done = cmd.Process.Pid, done
+	s.proc = p
 	s.mu.Unlock()
-	if err := s.waitBanner(done); err != nil {
+	if err := s.waitBanner(p.Done()); err != nil {
 		_ = s.stop()
 		log, _ := os.ReadFile(s.LogFile)
 		return fmt.Errorf("start sshd: %w\n%s", err, log[min(int(offset), len(log)):])
@@ -277,20 +272,15 @@ func bannerReceived(addr string) bool {
 func (s *Server) stop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done == nil {
+	if s.proc == nil {
 		return nil
 	}
-	pid, done := s.pid, s.done
-	s.pid, s.done = 0, nil
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		_ = syscall.Kill(pid, sig)
-		select {
-		case <-done:
-			return nil
-		case <-time.After(startTimeout):
-		}
+	p := s.proc
+	s.proc = nil
+	if err := p.Stop(startTimeout, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop sshd: %w", err)
 	}
-	return fmt.Errorf("stop sshd %d: still running after SIGKILL", pid)
+	return nil
 }
 
 // RotateHostKeys replaces every host key with a new one and restarts sshd
