@@ -30,35 +30,40 @@ pg_hba_rules: [
 pg_parameters: {log_min_duration_statement: "250ms", work_mem: "4MB"}
 `
 
+// planOf plans c as `reconciler plan` does, and fails the test when an
+// instance cannot be inspected.
 func planOf(t *testing.T, c *model.Cluster) (plan.ClusterPlan, map[string]*model.InstanceState) {
 	t.Helper()
-	cp, live, errs := PlanCluster(context.Background(), dialer(), c)
-	if len(errs) > 0 {
-		t.Fatalf("inspect: %v", errs)
+	o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: dialer()}, Options{Mode: ModePlan})
+	if err != nil || len(o.Instances) > 0 {
+		t.Fatalf("inspect: %v %v", err, o.Instances)
 	}
-	return cp, live
+	return o.Plan, o.Live
 }
 
+// testProvenance is what the tests' applies record in the change log.
+var testProvenance = model.Provenance{Commit: "0123456789abcdef0123456789abcdef01234567", Signer: "test", Author: "tester"}
+
+// applyAll reconciles c as `reconciler apply` does, fails the test unless
+// that succeeded, waits for the replica, and returns what the apply did
+// (no outcomes when nothing was to be executed).
 func applyAll(t *testing.T, c *model.Cluster) *plan.Result {
 	t.Helper()
-	cp, live := planOf(t, c)
-	res, err := apply.Apply(context.Background(), apply.Target{Cluster: c, Dialer: dialer(), Live: live}, cp,
-		apply.Options{HBA: apply.NewLocalWriter(), Commit: "0123456789abcdef0123456789abcdef01234567", Signer: "test", Author: "tester"})
+	o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: dialer()},
+		Options{Mode: ModeApply, HBA: apply.NewLocalWriter(), Provenance: testProvenance})
 	if err != nil {
-		t.Fatalf("apply: %v", err)
+		t.Fatal(err)
 	}
-	if res.Failed() {
-		for _, o := range res.Outcomes {
-			if o.Status == plan.StatusFailed || o.Status == plan.StatusRefused {
-				t.Errorf("%s %s %s: %s %s", o.Status, o.Change.Kind, o.Change.Object, o.Error, o.SQLState)
-			}
-		}
-		t.FailNow()
+	if o.Verdict != plan.VerdictSuccess {
+		t.Fatalf("apply: %s: %s", o.Verdict, o.Message)
 	}
 	if err := cluster.WaitReplay(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return res
+	if o.Result == nil {
+		return &plan.Result{Cluster: c.Name}
+	}
+	return o.Result
 }
 
 func driftOf(cp plan.ClusterPlan) []plan.Change {
@@ -86,7 +91,7 @@ func describe(chs []plan.Change) string {
 // heals it.
 func TestConvergeThenDrift(t *testing.T) {
 	reset(t)
-	c := loadSpec(t, specFor(fullVars))
+	c := loadSpec(t, cluster.PigstySpec(fullVars))
 	// The replica is inspected, but cluster-wide objects are planned on the
 	// primary only: the replica gets them by replication.
 	initial, live := planOf(t, c)

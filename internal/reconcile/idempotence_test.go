@@ -93,7 +93,7 @@ func TestConvergedApplyIsQuiet(t *testing.T) {
 	if vars == fullVars {
 		t.Fatal("fullVars changed: cannot put the session parameters in")
 	}
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	res := applyAll(t, c)
 	wrote := map[string]bool{}
 	for _, o := range res.Outcomes {
@@ -156,7 +156,7 @@ func TestFutureModificationTimes(t *testing.T) {
 	reset(t)
 	vars := sessionParamsVars(false)
 	converge(t, vars)
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	future := time.Now().Add(time.Hour)
 	primary := cluster.Primary
 	for _, f := range []string{primary.HBAPath(), filepath.Join(primary.DataDir, "postgresql.auto.conf")} {

@@ -31,8 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 // reset brings the shared cluster back to its bootstrap state and points
-// the libpq environment at it as the reconciler's login (dbuser_dba over
-// SSL, as Pigsty's "admin @ everywhere with ssl" rule allows).
+// the libpq environment at it as the reconciler's login.
 func reset(t *testing.T) {
 	t.Helper()
 	if err := cluster.Reset(context.Background()); err != nil {
@@ -40,32 +39,7 @@ func reset(t *testing.T) {
 	}
 	// The change log belongs to the reconciler's role, which Reset keeps.
 	sql(t, cluster.Primary, "postgres", "DROP SCHEMA IF EXISTS pgreconciler CASCADE")
-	t.Setenv("PGUSER", cluster.SuperUser)
-	t.Setenv("PGPASSWORD", cluster.SuperPassword)
-	t.Setenv("PGSSLMODE", "verify-full")
-	t.Setenv("PGSSLROOTCERT", cluster.CACertFile)
-}
-
-// specFor is a spec for the test cluster: loopback is the intranet, so
-// Pigsty's default HBA rules let the replica stream and the reconciler
-// log in; vars are spliced into the cluster's vars.
-func specFor(vars string) string {
-	return fmt.Sprintf(`package fleet
-
-all: vars: {admin_ip: "127.0.0.1", node_firewall_intranet: ["127.0.0.0/8"]}
-all: children: infra: hosts: "127.0.0.1": infra_seq: 1
-all: children: "pg-e2e": {
-	hosts: {
-		"%s": {pg_seq: 1, pg_role: "primary"}
-		"%s": {pg_seq: 2, pg_role: "replica"}
-	}
-	vars: {
-		pg_cluster: "pg-e2e"
-		pg_port: %d
-		%s
-	}
-}
-`, cluster.Primary.Addr, cluster.Replicas[0].Addr, cluster.Port, vars)
+	cluster.ReconcilerEnv(t)
 }
 
 func loadSpec(t *testing.T, src string) *model.Cluster {

@@ -114,7 +114,7 @@ func reloadAndReplay(t *testing.T, servers ...*testenv.Server) {
 // witness it).
 func converge(t *testing.T, vars string) {
 	t.Helper()
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	applyAll(t, c)
 	if left := driftOf(first(planOf(t, c))); len(left) > 0 {
 		t.Fatalf("not converged after one apply:%s", describe(left))
@@ -147,7 +147,7 @@ func TestParametersJudgedByServer(t *testing.T) {
 	reset(t)
 	converge(t, "") // everything but the parameters
 	vars := sessionParamsVars(false)
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	primary, replica := cluster.Primary, cluster.Replicas[0]
 	names := func(value func(spec, other, fresh string) string, skip ...string) map[string]string {
 		m := map[string]string{}

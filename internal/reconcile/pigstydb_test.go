@@ -121,8 +121,8 @@ func samePrivileges(t *testing.T, db, twin string) {
 // privileges (the least-privilege baseline) is planned and healed.
 func TestDatabasesAsPigstyMakesThem(t *testing.T) {
 	reset(t)
-	applyAll(t, loadSpec(t, specFor(pigstyRoles))) // Pigsty creates users before databases
-	c := loadSpec(t, specFor(pigstyDatabases))
+	applyAll(t, loadSpec(t, cluster.PigstySpec(pigstyRoles))) // Pigsty creates users before databases
+	c := loadSpec(t, cluster.PigstySpec(pigstyDatabases))
 	pigstyCreate(t, "twin", "dbuser_app", true, c.DefaultPrivileges)
 	pigstyCreate(t, "twin2", "dbuser_app", false, c.DefaultPrivileges)
 
@@ -183,7 +183,7 @@ func TestDatabasesAsPigstyMakesThem(t *testing.T) {
 // from PUBLIC, nothing fails, and nothing is left to plan.
 func TestDatabaseWithoutDbroleAdmin(t *testing.T) {
 	reset(t)
-	c := loadSpec(t, specFor(`pg_default_roles: []
+	c := loadSpec(t, cluster.PigstySpec(`pg_default_roles: []
 		pg_default_privileges: []
 		pg_databases: [{name: "bare"}]`))
 	if slices.ContainsFunc(c.Roles, func(r *model.Role) bool { return r.Name == "dbrole_admin" }) {

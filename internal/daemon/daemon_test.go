@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"bufio"
@@ -198,7 +198,7 @@ func newSignedRepo(t *testing.T, vars string) *signedRepo {
 }
 
 func (r *signedRepo) commit(vars, msg string, signed bool) string {
-	r.repo.WriteFile("fleet.cue", specFor(vars))
+	r.repo.WriteFile("fleet.cue", cluster.PigstySpec(vars))
 	var s gitenv.Signer
 	if signed {
 		s = r.signer
@@ -312,10 +312,10 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 func TestDaemonObserveMode(t *testing.T) {
 	reset(t)
 	r := newSignedRepo(t, daemonVars)
-	applyAll(t, loadSpec(t, specFor(daemonVars)))
-	// applyAll records a made-up commit in the change log, which the
-	// daemon would rightly refuse as a rewind (not in the repository).
-	sql(t, cluster.Primary, "postgres", "DROP SCHEMA pgreconciler CASCADE")
+	// Converged first by `reconciler apply` of the same signed commit.
+	if out, code := runCLI(t, "apply", "--repo", r.repo.Dir, "--allowed-signers", r.signers); code != 0 {
+		t.Fatalf("reconciler apply: exit %d\n%s", code, out)
+	}
 	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
 		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
 	converged(t, p, 60*time.Second)
@@ -514,7 +514,7 @@ modes: {user: %s}
 	// A commit by a key not yet trusted is refused; the reload that trusts
 	// it judges the commit again and applies it.
 	bob := gitenv.NewSSHSigner(t, "ed25519", "bob@example.com")
-	r.repo.WriteFile("fleet.cue", specFor(withUsers(`{name: "dbuser_bob", password: "Bob.Secret.2026"}`, "")))
+	r.repo.WriteFile("fleet.cue", cluster.PigstySpec(withUsers(`{name: "dbuser_bob", password: "Bob.Secret.2026"}`, "")))
 	r.repo.Commit("bob's user", bob)
 	waitFor(t, 30*time.Second, "bob's commit to be refused", func() bool {
 		return p.metric("pgreconciler_verification_failures_total", `reason="untrusted"`) >= 1
