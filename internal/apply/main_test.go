@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,17 +22,7 @@ import (
 var env *testenv.Cluster
 
 func TestMain(m *testing.M) {
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-apply", BaseIP: 71})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	env = c
-	code := m.Run()
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{Name: "pg-apply", BaseIP: 71}, func(c *testenv.Cluster) { env = c })
 }
 
 // fixture is what one test applies with.

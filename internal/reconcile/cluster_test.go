@@ -54,17 +54,9 @@ func lockGranted(t *testing.T) bool {
 // does not count the commit as applied; a plan and a dry run take no lock
 // and go on.
 func TestClusterBusy(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	c := loadSpec(t, cluster.PigstySpec(pipelineVars))
-	ctx := context.Background()
-	holder, err := cluster.Primary.Admin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", apply.LockKey); err != nil {
-		t.Fatal(err)
-	}
+	cluster.Primary.HoldAdvisoryLock(t, apply.LockKey)
 	o := reconcileOf(t, c, Options{Mode: ModeApply, HBA: apply.NewLocalWriter(), Provenance: testProvenance})
 	if o.Verdict != plan.VerdictBusy || o.Locked || o.CommitApplied() || o.Live != nil || o.Result != nil {
 		t.Errorf("busy reconcile: %s locked=%v live=%v result=%v", o.Verdict, o.Locked, o.Live != nil, o.Result)
@@ -89,7 +81,7 @@ func TestClusterBusy(t *testing.T) {
 // the plan be applied; Left, read again after the apply, shows nothing
 // left, and the commit counts as applied.
 func TestClusterGateAndReplan(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	c := loadSpec(t, cluster.PigstySpec(pipelineVars))
 	var asked, locked bool
 	gate := func(err error) func(context.Context) error {
@@ -140,7 +132,7 @@ func TestClusterGateAndReplan(t *testing.T) {
 // TestClusterHold: changes held back (observe mode) are not executed; a
 // reconcile that holds every change runs no apply at all and succeeds.
 func TestClusterHold(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	c := loadSpec(t, cluster.PigstySpec(pipelineVars))
 	o := reconcileOf(t, c, Options{Mode: ModeApply, HBA: apply.NewLocalWriter(), Provenance: testProvenance,
 		Hold: func(plan.Change) string { return "observe mode" }})
@@ -154,7 +146,7 @@ func TestClusterHold(t *testing.T) {
 // the replica is still inspected; nothing is applied and the commit does
 // not count as applied, in every mode.
 func TestClusterPrimaryDown(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	c := loadSpec(t, cluster.PigstySpec(pipelineVars))
 	down := *c
 	down.Instances = nil

@@ -90,7 +90,7 @@ func describe(chs []plan.Change) string {
 // names it exactly once, with the right kind and instance, and that apply
 // heals it.
 func TestConvergeThenDrift(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	c := loadSpec(t, cluster.PigstySpec(fullVars))
 	// The replica is inspected, but cluster-wide objects are planned on the
 	// primary only: the replica gets them by replication.
@@ -122,23 +122,25 @@ func TestConvergeThenDrift(t *testing.T) {
 		instance string
 		object   string
 	}{
-		{"connection limit", func(t *testing.T) { sql(t, primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
-		{"membership", func(t *testing.T) { sql(t, primary, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
+		{"connection limit", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
+		{"membership", func(t *testing.T) { primary.MustPsql(t, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
 		{"role setting", func(t *testing.T) {
-			sql(t, primary, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
+			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
 		}, plan.KindRoleSetting, "pg-e2e-1", "dbuser_app"},
-		{"password", func(t *testing.T) { sql(t, primary, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`) }, plan.KindPassword, "pg-e2e-1", "dbuser_app"},
-		{"comment", func(t *testing.T) { sql(t, primary, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
-		{"database", func(t *testing.T) { sql(t, primary, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
-		{"schema", func(t *testing.T) { sql(t, primary, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
-		{"privilege", func(t *testing.T) { sql(t, primary, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
-		{"extension", func(t *testing.T) { sql(t, primary, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
+		{"password", func(t *testing.T) {
+			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`)
+		}, plan.KindPassword, "pg-e2e-1", "dbuser_app"},
+		{"comment", func(t *testing.T) { primary.MustPsql(t, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
+		{"database", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
+		{"schema", func(t *testing.T) { primary.MustPsql(t, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
+		{"privilege", func(t *testing.T) { primary.MustPsql(t, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
+		{"extension", func(t *testing.T) { primary.MustPsql(t, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
 		{"default privilege", func(t *testing.T) {
-			sql(t, primary, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
+			primary.MustPsql(t, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
 		}, plan.KindDefaultPrivilege, "pg-e2e-1", "app: FOR ROLE dbuser_app"},
 		{"parameter on the replica", func(t *testing.T) {
-			sql(t, replica, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
-			sql(t, replica, "postgres", `SELECT pg_reload_conf()`)
+			replica.MustPsql(t, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
+			replica.MustPsql(t, "postgres", `SELECT pg_reload_conf()`)
 			if err := replica.Reload(); err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +185,7 @@ func TestConvergeThenDrift(t *testing.T) {
 	}
 
 	// A role made by hand is reported as unmanaged, never touched.
-	sql(t, primary, "postgres", `CREATE ROLE bob LOGIN`)
+	primary.MustPsql(t, "postgres", `CREATE ROLE bob LOGIN`)
 	cp, _ := planOf(t, c)
 	if d := driftOf(cp); len(d) > 0 {
 		t.Fatalf("an unmanaged role is not drift:%s", describe(d))

@@ -84,7 +84,7 @@ func (m logMark) statements(t *testing.T) []string {
 // server logs (every statement is logged: the spec leaves log_statement
 // alone) are the witness.
 func TestConvergedApplyIsQuiet(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	// fullVars with the parameters the reconciler's sessions run values of
 	// their own for, set to other values than the sessions': a plan or a
 	// read-back judged by the session would rewrite and reload them on
@@ -153,7 +153,7 @@ func TestConvergedApplyIsQuiet(t *testing.T) {
 // back) can never look loaded; the plan reports them instead of planning a
 // write and a reload that would come back on every apply.
 func TestFutureModificationTimes(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	vars := sessionParamsVars(false)
 	converge(t, vars)
 	c := loadSpec(t, cluster.PigstySpec(vars))

@@ -1,10 +1,6 @@
 package reconcile
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -15,31 +11,11 @@ import (
 )
 
 // cluster is the primary + replica every test of this package uses;
-// tests Reset it when they start.
+// tests start with cluster.ResetForReconciler.
 var cluster *testenv.Cluster
 
 func TestMain(m *testing.M) {
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-e2e", BaseIP: 71})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start test cluster:", err)
-		os.Exit(1)
-	}
-	cluster = c
-	code := m.Run()
-	_ = c.Close()
-	os.Exit(code)
-}
-
-// reset brings the shared cluster back to its bootstrap state and points
-// the libpq environment at it as the reconciler's login.
-func reset(t *testing.T) {
-	t.Helper()
-	if err := cluster.Reset(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// The change log belongs to the reconciler's role, which Reset keeps.
-	sql(t, cluster.Primary, "postgres", "DROP SCHEMA IF EXISTS pgreconciler CASCADE")
-	cluster.ReconcilerEnv(t)
+	testenv.Main(m, testenv.Options{Name: "pg-e2e", BaseIP: 71}, func(c *testenv.Cluster) { cluster = c })
 }
 
 func loadSpec(t *testing.T, src string) *model.Cluster {
@@ -59,21 +35,3 @@ func loadSpec(t *testing.T, src string) *model.Cluster {
 }
 
 func dialer() *dbconn.Dialer { return dbconn.New(dbconn.Settings{}, nil) }
-
-// sql runs SQL as the dbsu over the primary's or replica's socket.
-func sql(t *testing.T, s *testenv.Server, db, stmt string) {
-	t.Helper()
-	out, err := s.Psql("-v", "ON_ERROR_STOP=1", "-d", db, "-c", stmt)
-	if err != nil {
-		t.Fatalf("psql %q: %v\n%s", stmt, err, out)
-	}
-}
-
-func hasLine(s, sub string) bool {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			return true
-		}
-	}
-	return false
-}

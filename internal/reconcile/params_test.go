@@ -93,7 +93,7 @@ func alterEach(t *testing.T, s *testenv.Server, prefix string, other bool, only 
 		if other {
 			v = p.other
 		}
-		sql(t, s, "postgres", fmt.Sprintf("%s %s = '%s'", prefix, p.name, v))
+		s.MustPsql(t, "postgres", fmt.Sprintf("%s %s = '%s'", prefix, p.name, v))
 	}
 }
 
@@ -144,7 +144,7 @@ func converge(t *testing.T, vars string) {
 // value: each parameter the spec sets is planned exactly where the server
 // differs, applied, and then in sync; a second apply changes nothing.
 func TestParametersJudgedByServer(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	converge(t, "") // everything but the parameters
 	vars := sessionParamsVars(false)
 	c := loadSpec(t, cluster.PigstySpec(vars))
@@ -218,7 +218,7 @@ func TestParametersJudgedByServer(t *testing.T) {
 			reloadAndReplay(t, replica)
 			wantParameterChanges(t, first(planOf(t, c)), map[string]map[string]string{replica.Name(): drifted})
 			converge(t, vars)
-			sql(t, primary, "postgres", strings.Replace(where.prefix, " SET", " RESET ALL", 1))
+			primary.MustPsql(t, "postgres", strings.Replace(where.prefix, " SET", " RESET ALL", 1))
 		})
 	}
 }
