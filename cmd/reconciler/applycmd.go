@@ -60,13 +60,9 @@ func runApply(e *env, args []string) int {
 	if err := writePlan(e, fl.planOf(outcomes), f.format); err != nil {
 		return errorf(e, "apply", "%v", err)
 	}
-	failed := false
-	for _, o := range outcomes {
-		failed = failed || o.Verdict != plan.VerdictSuccess
-	}
 	if *dryRun {
 		fmt.Fprintln(e.stdout, "\nDry run: nothing was changed.")
-		return boolExit(failed)
+		return boolExit(failed(outcomes))
 	}
 	var n struct{ applied, failed, refused, pending int }
 	fmt.Fprintln(e.stdout)
@@ -108,7 +104,7 @@ func runApply(e *env, args []string) int {
 			return errorf(e, "apply", "record the last applied commit: %v", err)
 		}
 	}
-	return boolExit(failed)
+	return boolExit(failed(outcomes))
 }
 
 func sqlstate(s string) string {

@@ -100,7 +100,7 @@ func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired
 	return unread, exitOK
 }
 
-// reconcile reconciles every chosen cluster in mode, one after the
+// reconcile reconciles every chosen cluster with opts, one after the
 // other, as the daemon reconciles one (package reconcile): connections
 // from the libpq environment variables, the commit in application_name.
 func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconcile.Outcome {
@@ -131,6 +131,16 @@ func (fl *fleet) planOf(outcomes []reconcile.Outcome) *plan.Plan {
 	return p
 }
 
+// failed reports whether a reconcile did not succeed.
+func failed(outcomes []reconcile.Outcome) bool {
+	for _, o := range outcomes {
+		if o.Verdict != plan.VerdictSuccess {
+			return true
+		}
+	}
+	return false
+}
+
 func writePlan(e *env, p *plan.Plan, format string) error {
 	switch format {
 	case "markdown":
@@ -159,15 +169,11 @@ func runPlan(e *env, args []string) int {
 	// An instance that cannot be inspected is reported once, in the plan
 	// (its Errors), whatever the format.
 	p := fl.planOf(outcomes)
-	failed := false
-	for _, o := range outcomes {
-		failed = failed || o.Verdict != plan.VerdictSuccess
-	}
 	if err := writePlan(e, p, f.format); err != nil {
 		return errorf(e, "plan", "%v", err)
 	}
 	switch {
-	case failed:
+	case failed(outcomes):
 		return exitFail
 	case *detailed && p.HasDrift():
 		return exitDrift
