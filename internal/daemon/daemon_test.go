@@ -233,6 +233,19 @@ pg_default_privileges: []
 ` + extra
 }
 
+// convergedDaemon resets the cluster, starts a daemon that follows a
+// signed repository of daemonVars and checks for drift every second, and
+// waits until it has converged the cluster.
+func convergedDaemon(t *testing.T) (*signedRepo, *proc) {
+	t.Helper()
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
+		"--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	return r, p
+}
+
 // converged waits until the daemon reports a successful reconcile with no
 // drift left.
 func converged(t *testing.T, p *proc, timeout time.Duration) {
@@ -381,11 +394,7 @@ func TestDaemonWebhook(t *testing.T) {
 // TestDaemonPrimaryDown: a killed primary shows up 0 and the daemon
 // recovers when it is back.
 func TestDaemonPrimaryDown(t *testing.T) {
-	cluster.ResetForReconciler(t)
-	r := newSignedRepo(t, daemonVars)
-	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
-		"--poll-interval", "1h", "--state-dir", t.TempDir())
-	converged(t, p, 60*time.Second)
+	_, p := convergedDaemon(t)
 	// The harness runs with synchronous_commit off: without a checkpoint,
 	// the kill could lose the commits that converged the cluster.
 	cluster.Primary.MustPsql(t, "postgres", "CHECKPOINT")
@@ -537,11 +546,7 @@ modes: {user: %s}
 // fought maxCorrections times, then left alone (and reported) until the
 // next commit.
 func TestDaemonCircuitBreaker(t *testing.T) {
-	cluster.ResetForReconciler(t)
-	r := newSignedRepo(t, daemonVars)
-	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
-		"--poll-interval", "1h", "--state-dir", t.TempDir())
-	converged(t, p, 60*time.Second)
+	r, p := convergedDaemon(t)
 	for i := 0; i < maxCorrections; i++ {
 		cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 		waitFor(t, 30*time.Second, "a correction", func() bool { return connlimit(t, "dbuser_app") == "20" })
