@@ -44,72 +44,38 @@ func runApply(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	if fl.target.commit == "" && !*dryRun {
+	if fl.target.prov.Commit == "" && !*dryRun {
 		fmt.Fprintf(e.stderr, "reconciler apply: warning: applying the work tree of %s, not a verified commit; the change log records no commit or signer (use --rev with --allowed-signers/--trusted-keys)\n", fl.target.display)
 	}
-	log := newLogger(e, *logFormat)
-	d := fl.dialer()
-	p := &plan.Plan{Commit: fl.target.commit, Signer: fl.target.signer}
-	failed := false
-	type applied struct {
-		cp  plan.ClusterPlan
-		res *plan.Result
-		err error
+	// Each cluster as the daemon reconciles it: the apply lock held from
+	// before the inspection to the end of the apply, so that the plan
+	// cannot go stale under another reconciler. A cluster whose lock is
+	// taken (busy), or whose instances cannot be inspected, is reported
+	// once, in the plan.
+	mode := reconcile.ModeApply
+	if *dryRun {
+		mode = reconcile.ModeDryRun
 	}
-	var results []applied
-	for _, c := range fl.desired.Clusters {
-		// The apply lock is held from before the inspection to the end of
-		// the apply, so the plan cannot go stale under another reconciler.
-		var lock *apply.Lock
-		if !*dryRun {
-			l, err := apply.AcquireLock(ctx, d, c)
-			if err != nil {
-				// Reported once, in the plan: the cluster was not
-				// inspected (unreachable primary, or busy: ErrBusy).
-				failed = true
-				p.Clusters = append(p.Clusters, plan.ClusterPlan{Name: c.Name, Errors: []string{err.Error()}})
-				continue
-			}
-			lock = l
-		}
-		// Instances that cannot be inspected are reported once, in the plan.
-		cp, live, errs := reconcile.PlanCluster(ctx, d, c)
-		p.Clusters = append(p.Clusters, cp)
-		failed = failed || len(errs) > 0
-		if c.Primary() == nil || live[c.Primary().Name()] == nil {
-			if lock != nil {
-				_ = lock.Release(context.WithoutCancel(ctx))
-			}
-			results = append(results, applied{cp: cp, err: fmt.Errorf("primary unreachable: nothing applied")})
-			continue
-		}
-		res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: d, Live: live}, cp, apply.Options{
-			DryRun: *dryRun, HBA: writer, Commit: fl.target.commit, Signer: fl.target.signer, Author: fl.target.author,
-			DBSU: c.Globals.DBSU, Logger: log, Lock: lock,
-		})
-		if lock != nil {
-			_ = lock.Release(context.WithoutCancel(ctx))
-		}
-		results = append(results, applied{cp: cp, res: res, err: err})
-	}
-	if err := writePlan(e, p, f.format); err != nil {
+	outcomes := fl.reconcile(ctx, reconcile.Options{Mode: mode, HBA: writer, Logger: newLogger(e, *logFormat)})
+	if err := writePlan(e, fl.planOf(outcomes), f.format); err != nil {
 		return errorf(e, "apply", "%v", err)
 	}
 	if *dryRun {
 		fmt.Fprintln(e.stdout, "\nDry run: nothing was changed.")
-		return boolExit(failed)
+		return boolExit(failed(outcomes))
 	}
 	var n struct{ applied, failed, refused, pending int }
 	fmt.Fprintln(e.stdout)
-	for _, r := range results {
-		if r.err != nil {
-			failed = true
-			fmt.Fprintf(e.stdout, "cluster %s: error: %v\n", r.cp.Name, r.err)
+	applied := true // every cluster counts the commit as applied
+	for _, r := range outcomes {
+		applied = applied && r.CommitApplied()
+		if r.Err != nil {
+			fmt.Fprintf(e.stdout, "cluster %s: error: %v\n", r.Cluster, r.Err)
 		}
-		if r.res == nil {
+		if r.Result == nil {
 			continue
 		}
-		for _, o := range r.res.Outcomes {
+		for _, o := range r.Result.Outcomes {
 			ch := o.Change
 			line := fmt.Sprintf("%s %s %s", ch.Action.Symbol(), ch.Kind, ch.Object)
 			switch o.Status {
@@ -123,11 +89,9 @@ func runApply(e *env, args []string) int {
 				fmt.Fprintf(e.stdout, "applied  %s: %s%s\n", ch.Instance, line, extra)
 			case plan.StatusFailed:
 				n.failed++
-				failed = true
 				fmt.Fprintf(e.stdout, "FAILED   %s: %s: %s%s\n", ch.Instance, line, o.Error, sqlstate(o.SQLState))
 			case plan.StatusRefused:
 				n.refused++
-				failed = true
 				fmt.Fprintf(e.stdout, "REFUSED  %s: %s: %s\n", ch.Instance, line, o.Error)
 			}
 		}
@@ -135,12 +99,12 @@ func runApply(e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "\nApply: %d applied, %d failed, %d refused; %d waiting for a restart.\n", n.applied, n.failed, n.refused, n.pending)
 	// Only an apply to every cluster of the commit makes it the last
 	// applied one: after --cluster, the others have not converged to it.
-	if !failed && len(f.clusters) == 0 && fl.target.src != nil && f.stateDir != "" && f.trusted() {
+	if applied && len(f.clusters) == 0 && fl.target.src != nil && f.stateDir != "" && f.trusted() {
 		if err := fl.target.src.MarkApplied(fl.target.snap); err != nil {
 			return errorf(e, "apply", "record the last applied commit: %v", err)
 		}
 	}
-	return boolExit(failed)
+	return boolExit(failed(outcomes))
 }
 
 func sqlstate(s string) string {

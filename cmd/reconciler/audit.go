@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/audit"
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 )
 
 // auditFlags are audit's own flags; where the spec comes from is
@@ -61,7 +62,7 @@ func runAudit(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	col := &audit.Collector{Connect: fl.dialer().Connect, Since: since}
+	col := &audit.Collector{Connect: dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit).Connect, Since: since}
 	if file := os.Getenv("PGSSLROOTCERT"); file != "" && file != "system" {
 		pem, err := os.ReadFile(file)
 		if err != nil {
@@ -72,7 +73,7 @@ func runAudit(e *env, args []string) int {
 			return errorf(e, "audit", "PGSSLROOTCERT %s holds no certificate", file)
 		}
 	}
-	opts := audit.Options{Profile: profile, Commit: fl.target.commit, Signer: fl.target.signer, Head: fl.target.commit, Since: since}
+	opts := audit.Options{Profile: profile, Commit: fl.target.prov.Commit, Signer: fl.target.prov.Signer, Head: fl.target.prov.Commit, Since: since}
 	switch {
 	case fl.target.src == nil:
 		opts.NoVerifier = "the spec was read from a directory, not from a commit of a repository (give --rev, or trusted keys)"

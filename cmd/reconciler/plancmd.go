@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pgreconciler/pgreconciler/internal/daemon"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -32,6 +33,9 @@ func (f *planFlags) register(fs flagSet) {
 type fleet struct {
 	target  *target
 	desired *model.Desired
+	// unread are the clusters whose change log could not be read when the
+	// commit was checked against it: apply checks them under the lock.
+	unread map[string]error
 }
 
 // loadFleet resolves and validates the spec and keeps the chosen clusters.
@@ -62,47 +66,79 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 		}
 		desired = &model.Desired{Clusters: keep}
 	}
+	fl := &fleet{target: t, desired: desired}
 	if t.src != nil && f.stateDir != "" && f.trusted() {
-		if code := checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
+		if fl.unread, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
 			return nil, code
 		}
 	}
-	return &fleet{target: t, desired: desired}, exitOK
+	return fl, exitOK
 }
 
 // checkChangeLogs checks the commit against what the change logs of the
 // chosen clusters record as applied, as the daemon does: with a state
 // directory, a commit older than one a cluster has applied is a rewind
 // (--allow-rewind), also when the state directory has lost it. A cluster
-// whose change log cannot be read is not checked (nothing can be applied
-// to it either).
-func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired *model.Desired) int {
-	floors, unread := reconcile.ChangeLogFloors(ctx, dbconn.New(dbconn.Settings{}, nil), desired.Clusters, 4)
+// whose change log cannot be read is returned: apply reads it again under
+// the cluster's apply lock, before anything is applied to it.
+func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired *model.Desired) (map[string]error, int) {
+	floors, unread := daemon.ChangeLogFloors(ctx, dbconn.New(dbconn.Settings{}, nil), desired.Clusters, 4)
 	for _, c := range desired.Clusters {
 		if err := unread[c.Name]; err != nil {
 			fmt.Fprintf(e.stderr, "reconciler %s: warning: commit not checked against the change log of cluster %s: %v\n", cmd, c.Name, err)
 		}
 	}
-	rep, err := t.src.Recheck(ctx, t.commit, floors)
+	rep, err := t.src.Recheck(ctx, t.prov.Commit, floors)
 	switch {
 	case err != nil:
-		return errorf(e, cmd, "%v", err)
+		return nil, errorf(e, cmd, "%v", err)
 	case rep.Refusal != nil:
 		fmt.Fprintf(e.stderr, "reconciler %s: refused: %v\n", cmd, rep.Refusal)
 		fmt.Fprintf(e.stderr, "reconciler %s: nothing was changed\n", cmd)
-		return exitFail
+		return nil, exitFail
 	}
-	return exitOK
+	return unread, exitOK
 }
 
-// dialer builds the session opener: libpq environment variables, and the
-// commit in application_name once known.
-func (fl *fleet) dialer() *dbconn.Dialer {
+// reconcile reconciles every chosen cluster with opts, one after the
+// other, as the daemon reconciles one (package reconcile): connections
+// from the libpq environment variables, the commit in application_name.
+func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconcile.Outcome {
 	d := dbconn.New(dbconn.Settings{}, nil)
-	if fl.target.commit != "" {
-		d = d.WithCommit(fl.target.commit)
+	opts.Provenance = fl.target.prov
+	var out []reconcile.Outcome
+	for _, c := range fl.desired.Clusters {
+		o := opts
+		if fl.unread[c.Name] != nil && opts.Mode == reconcile.ModeApply {
+			o.Gate = func(ctx context.Context) error {
+				return daemon.RecheckChangeLog(ctx, fl.target.src, d, c, fl.target.prov.Commit)
+			}
+		}
+		// A target always has a cluster and a dialer: err is never set.
+		oc, _ := reconcile.Cluster(ctx, reconcile.Target{Cluster: c, Dialer: d}, o)
+		out = append(out, oc)
 	}
-	return d
+	return out
+}
+
+// planOf is the plan the outcomes were reconciled from, as it is printed:
+// every cluster's, with the instances (and locks) that failed named once.
+func (fl *fleet) planOf(outcomes []reconcile.Outcome) *plan.Plan {
+	p := &plan.Plan{Commit: fl.target.prov.Commit, Signer: fl.target.prov.Signer}
+	for _, o := range outcomes {
+		p.Clusters = append(p.Clusters, o.Plan)
+	}
+	return p
+}
+
+// failed reports whether a reconcile did not succeed.
+func failed(outcomes []reconcile.Outcome) bool {
+	for _, o := range outcomes {
+		if o.Verdict != plan.VerdictSuccess {
+			return true
+		}
+	}
+	return false
 }
 
 func writePlan(e *env, p *plan.Plan, format string) error {
@@ -129,21 +165,15 @@ func runPlan(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	p := &plan.Plan{Commit: fl.target.commit, Signer: fl.target.signer}
-	d := fl.dialer()
-	failed := false
-	for _, c := range fl.desired.Clusters {
-		// An instance that cannot be inspected is reported once, in the
-		// plan (cp.Errors), whatever the format.
-		cp, _, errs := reconcile.PlanCluster(ctx, d, c)
-		failed = failed || len(errs) > 0
-		p.Clusters = append(p.Clusters, cp)
-	}
+	outcomes := fl.reconcile(ctx, reconcile.Options{Mode: reconcile.ModePlan})
+	// An instance that cannot be inspected is reported once, in the plan
+	// (its Errors), whatever the format.
+	p := fl.planOf(outcomes)
 	if err := writePlan(e, p, f.format); err != nil {
 		return errorf(e, "plan", "%v", err)
 	}
 	switch {
-	case failed:
+	case failed(outcomes):
 		return exitFail
 	case *detailed && p.HasDrift():
 		return exitDrift

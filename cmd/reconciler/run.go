@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/daemon"
 	"github.com/pgreconciler/pgreconciler/internal/preflight"
-	"github.com/pgreconciler/pgreconciler/internal/reconcile"
 )
 
 // runRun is the daemon: `reconciler run --config FILE`, or a single source
@@ -113,7 +113,7 @@ func runRun(e *env, args []string) int {
 		log.Error("the configuration has problems: not started", "problems", problems.Errors())
 		return exitFail
 	}
-	d, err := reconcile.New(cfg, log)
+	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return errorf(e, "run", "%v", err)
 	}
@@ -154,8 +154,6 @@ func runRun(e *env, args []string) int {
 	return exitOK
 }
 
-// memoryLimitFlag applies --memory-limit, when given, over the file's
-// memory_limit, and checks the configuration.
 // memoryLimitFlag sets the memory limit from --memory-limit when it was
 // given; the configuration's checks judge the value.
 func memoryLimitFlag(c *config.Config, given bool, value string) error {

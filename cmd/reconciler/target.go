@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
@@ -41,9 +42,7 @@ func (f *sourceFlags) trusted() bool { return len(f.trustedKeys) > 0 || f.allowe
 // target is a spec to work on and where it came from.
 type target struct {
 	fsys    fs.FS
-	commit  string
-	signer  string
-	author  string
+	prov    model.Provenance // the commit, its signer when verified, its author
 	snap    *source.Snapshot
 	src     *source.Source
 	display string // for messages: the directory, or the short commit
@@ -80,10 +79,8 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 	case err != nil:
 		return nil, errorf(e, cmd, "%v", err)
 	}
-	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: "commit " + short12(snap.Commit)}
-	if f.trusted() {
-		t.signer = snap.Signer.String()
-	} else {
+	t := &target{fsys: snap.FS, prov: snap.Provenance(), snap: snap, src: src, display: "commit " + short12(snap.Commit)}
+	if !f.trusted() {
 		fmt.Fprintf(e.stderr, "reconciler %s: warning: no trusted keys given: commit %s is NOT verified\n", cmd, short12(snap.Commit))
 	}
 	return t, exitOK

@@ -26,9 +26,9 @@ type Options struct {
 	DryRun bool
 	HBA    HBAWriter // nil: HBA changes are skipped with a clear reason
 
-	Commit, Signer, Author string // for the change log
-	DBSU                   string // dbsu name (local socket lockout check); default Globals.DBSU, then postgres
-	Logger                 *slog.Logger
+	Provenance model.Provenance // for the change log and the log lines
+	DBSU       string           // dbsu name (local socket lockout check); default Globals.DBSU, then postgres
+	Logger     *slog.Logger
 
 	// Hold, when set, says why a change is not to be executed ("" = go
 	// ahead): a drift class in observe mode, an object the circuit breaker
@@ -37,9 +37,12 @@ type Options struct {
 	// the drift metrics already show them.
 	Hold func(plan.Change) string
 
-	// Lock, when set, is the apply lock the caller already holds (taken
-	// before it inspected and planned); Apply uses its session and leaves
-	// releasing it to the caller.
+	// Lock is the cluster's apply lock, which the caller took (AcquireLock)
+	// before it inspected and planned, and releases after Apply returns:
+	// a plan made while another reconciler was applying is never replayed.
+	// Apply runs its primary session's checks on the lock's session and
+	// stops when that session is lost. Required unless DryRun or nothing is
+	// to be executed; Apply never takes the lock itself.
 	Lock *Lock
 }
 
@@ -50,11 +53,10 @@ const cleanupTimeout = 10 * time.Second
 // Apply executes the changes of cp in order and returns what became of
 // each (Result.Outcomes[i] is about cp.Changes[i]).
 //
-// It returns an error only for what stops the whole cluster: the primary
-// cannot be reached or is in recovery, another reconciler holds the apply
-// lock (errors.Is(err, ErrBusy)), a session to the primary broke and no new
-// one opens (or the lock's own session broke), or the change log cannot be
-// written. Changes not attempted then are StatusSkipped, and the Result is
+// It returns an error only for what stops the whole cluster: no apply
+// lock (Options.Lock) for a plan with changes to execute, the primary is
+// in recovery, a session to the primary broke and no new one opens (or the
+// lock's own session broke), or the change log cannot be written. Changes not attempted then are StatusSkipped, and the Result is
 // still returned. A change PostgreSQL or a writer refuses is an Outcome
 // (StatusFailed, with the SQLSTATE), a change whose statement ended its
 // session or was rejected as a whole message is StatusFailed too (with the
@@ -95,7 +97,6 @@ type executor struct {
 	res  *plan.Result
 
 	primary *model.Instance
-	lock    *pgx.Conn             // holds the advisory lock; runs nothing else
 	conns   map[connKey]*pgx.Conn // sessions by instance and database
 	own     map[string]bool       // the reconciler's login role(s) on the primary
 
@@ -160,30 +161,20 @@ func (e *executor) triage() []int {
 	return todo
 }
 
-// start connects to the primary, takes the apply lock and learns who the
-// reconciler is there.
+// start checks the apply lock the caller holds and learns, on its
+// session, who the reconciler is on the primary.
 func (e *executor) start() error {
 	e.primary = e.t.Cluster.Primary()
 	if e.primary == nil {
 		return fmt.Errorf("apply %s: the cluster has no primary instance", e.cluster())
 	}
-	var conn *pgx.Conn
-	if e.opts.Lock != nil {
-		conn = e.opts.Lock.conn // the caller holds the lock and releases it
-	} else {
-		c, err := e.t.Dialer.Connect(e.ctx, e.primary, "postgres")
-		if err != nil {
-			return fmt.Errorf("apply %s: %w", e.cluster(), err)
-		}
-		if err := tryLock(e.ctx, c); err != nil {
-			c.Close(context.WithoutCancel(e.ctx))
-			return fmt.Errorf("apply %s on %s: %w", e.cluster(), e.primary.Name(), err)
-		}
-		conn, e.lock = c, c // released by stop
+	conn, err := e.opts.Lock.session(e.t.Cluster)
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", e.cluster(), err)
 	}
 	var user string
 	var recovery bool
-	err := conn.QueryRow(e.ctx, `SELECT session_user, pg_is_in_recovery(), current_setting('is_superuser') = 'on',
+	err = conn.QueryRow(e.ctx, `SELECT session_user, pg_is_in_recovery(), current_setting('is_superuser') = 'on',
 		coalesce(current_setting('pg_stat_statements.track', true) <> 'none'
 			AND current_setting('pg_stat_statements.track_utility', true) = 'on', false),
 		current_setting('log_transaction_sample_rate')::float8 <> 0`).Scan(&user, &recovery,
@@ -201,19 +192,13 @@ func (e *executor) start() error {
 	return nil
 }
 
-// stop releases the lock and closes every session.
+// stop closes every session but the lock's, which the caller releases.
 func (e *executor) stop() {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
 	defer cancel()
 	for k, c := range e.conns {
 		c.Close(ctx)
 		delete(e.conns, k)
-	}
-	if e.lock != nil {
-		if err := unlock(ctx, e.lock); err != nil {
-			e.log.Warn("release apply lock", "cluster", e.cluster(), "instance", e.primary.Name(), "error", err)
-		}
-		e.lock.Close(ctx)
 	}
 }
 
@@ -372,7 +357,7 @@ func (e *executor) logChange(i int, level slog.Level, msg string, extra ...slog.
 	}
 	attrs := append([]slog.Attr{slog.String("cluster", e.cluster()), slog.String("instance", in),
 		slog.String("kind", string(c.Kind)), slog.String("action", c.Action.String()),
-		slog.String("object", c.Object), slog.String("commit", e.opts.Commit)}, extra...)
+		slog.String("object", c.Object), slog.String("commit", e.opts.Provenance.Commit)}, extra...)
 	e.log.LogAttrs(e.ctx, level, msg, attrs...)
 }
 

@@ -56,6 +56,12 @@ func BenchmarkApplyFromEmpty(b *testing.B) {
 	// The 70,200 log lines are formatted as in production, but not kept.
 	f.opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx := context.Background()
+	lock, err := apply.AcquireLock(ctx, f.dialer, f.cluster) // taken once, as a reconcile takes it before inspecting
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = lock.Release(ctx) }()
+	f.opts.Lock = lock
 	var elapsed time.Duration
 	b.ResetTimer()
 	for range b.N {

@@ -56,7 +56,7 @@ func (e *executor) logRow(i int) logRow {
 		msg += " (SQLSTATE " + o.SQLState + ")"
 	}
 	r := logRow{e.cluster(), in, string(c.Kind), c.Action.String(), c.Object,
-		strings.Join(redactedStatements(c), ";\n"), e.opts.Commit, e.opts.Signer, e.opts.Author,
+		strings.Join(redactedStatements(c), ";\n"), e.opts.Provenance.Commit, e.opts.Provenance.Signer, e.opts.Provenance.Author,
 		o.Status.String(), msg}
 	for k := range r {
 		r[k] = printable(r[k])

@@ -5,8 +5,10 @@
 // What it does:
 //
 //   - One writer per cluster: a session-level advisory lock (LockKey) on a
-//     dedicated primary session, held for the whole apply; a second
-//     reconciler gets ErrBusy.
+//     dedicated primary session. AcquireLock takes it (a second reconciler
+//     gets ErrBusy) and package reconcile holds it from before the
+//     inspection to the end of the apply; Apply requires it (Options.Lock)
+//     and never takes it itself.
 //   - Cluster-wide SQL (roles, memberships, comments, role settings,
 //     databases, schemas, extensions, default privileges) runs on the
 //     primary: consecutive changes for one database share one transaction,

@@ -267,7 +267,7 @@ func TestHBACancelledAfterWrite(t *testing.T) {
 	before := loadTime(t, env.Primary)
 	content := baseHBA + "host    all          all         10.9.0.0/16    scram-sha-256\n" +
 		"host    all          all         127.0.0.0/8    scram-sha-256\n"
-	res, err := apply.Apply(ctx, f.target(), plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{hbaChange(primaryName(), content)}}, f.opts)
+	res, err := f.applyTo(ctx, f.target(), plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{hbaChange(primaryName(), content)}}, f.opts)
 	if err != nil {
 		t.Logf("apply: %v", err)
 	}

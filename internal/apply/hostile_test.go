@@ -105,7 +105,7 @@ func TestLostLockStopsTheApply(t *testing.T) {
 		change(plan.KindRole, plan.ActionChange, "ll_kill", stmt(kill)),
 		createRole("ll_b", "NOLOGIN"),
 	}
-	res, err := apply.Apply(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
+	res, err := f.applyTo(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
 	if err == nil || !strings.Contains(err.Error(), "lock is lost") {
 		t.Fatalf("apply: %v, want the lost lock", err)
 	}

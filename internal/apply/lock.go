@@ -45,10 +45,12 @@ func unlock(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // Lock is a held apply lock: a dedicated session on the cluster's primary.
-// The daemon holds it across inspect, plan and apply, so that a plan made
-// while another reconciler was applying is never replayed (P14).
+// Package reconcile holds it across inspect, plan and apply, so that a
+// plan made while another reconciler was applying is never replayed (P14);
+// Apply requires it.
 type Lock struct {
-	conn *pgx.Conn
+	cluster string
+	conn    *pgx.Conn
 }
 
 // AcquireLock takes the cluster's apply lock without waiting; ErrBusy
@@ -66,7 +68,18 @@ func AcquireLock(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (*Lock
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("lock %s on %s: %w", c.Name, p.Name(), err)
 	}
-	return &Lock{conn: conn}, nil
+	return &Lock{cluster: c.Name, conn: conn}, nil
+}
+
+// session is the lock's session, for an apply to cluster c.
+func (l *Lock) session(c *model.Cluster) (*pgx.Conn, error) {
+	switch {
+	case l == nil:
+		return nil, errors.New("the apply lock is not held (take it with AcquireLock before inspecting)")
+	case l.cluster != c.Name:
+		return nil, fmt.Errorf("the apply lock held is cluster %s's", l.cluster)
+	}
+	return l.conn, nil
 }
 
 // Release gives the lock up and closes its session.
@@ -81,11 +94,8 @@ func (l *Lock) Release(ctx context.Context) error {
 // (a restart, an administrator terminating the reconciler's backends), the
 // apply goes on with new sessions only while it still holds the lock.
 func (e *executor) lockHeld() error {
-	conn := e.lock
-	if e.opts.Lock != nil {
-		conn = e.opts.Lock.conn
-	}
-	if conn == nil || conn.IsClosed() {
+	conn := e.opts.Lock.conn
+	if conn.IsClosed() {
 		return errors.New("the apply lock's session is closed: the lock is lost")
 	}
 	if err := conn.PgConn().Ping(e.ctx); err != nil {

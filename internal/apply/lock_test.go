@@ -26,35 +26,48 @@ func (w *blockingWriter) Read(ctx context.Context, in *model.Instance, path stri
 	return w.HBAWriter.Read(ctx, in, path)
 }
 
-// TestConcurrentApplyIsBusy (C01, P13): while one apply runs, a second
-// apply on the same cluster gets ErrBusy and changes nothing; once the
-// first is done, the lock is free again.
+// TestConcurrentApplyIsBusy (C01, P13): while one apply holds the
+// cluster's apply lock, a second reconciler cannot take it (ErrBusy); an
+// apply without the lock refuses to start and changes nothing; once the
+// first apply is done and its lock released, the lock is free again.
 func TestConcurrentApplyIsBusy(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
 	w := &blockingWriter{HBAWriter: apply.NewLocalWriter(), entered: make(chan struct{}), released: make(chan struct{})}
 	first := f.opts
 	first.HBA = w
 	done := make(chan error, 1)
 	go func() {
-		_, err := apply.Apply(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name,
+		_, err := f.applyTo(ctx, f.target(), plan.ClusterPlan{Name: env.Name,
 			Changes: []plan.Change{hbaChange(primaryName(), readHBA(t, env.Primary))}}, first)
 		done <- err
 	}()
 	<-w.entered
 
+	if l, err := apply.AcquireLock(ctx, f.dialer, f.cluster); !errors.Is(err, apply.ErrBusy) {
+		if l != nil {
+			_ = l.Release(ctx)
+		}
+		t.Errorf("second lock: %v, want ErrBusy", err)
+	}
 	second := plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{createRole("busy_second", "LOGIN")}}
-	res, err := apply.Apply(context.Background(), f.target(), second, f.opts)
-	if !errors.Is(err, apply.ErrBusy) {
-		t.Errorf("second apply: %v, want ErrBusy", err)
+	res, err := apply.Apply(ctx, f.target(), second, f.opts)
+	if err == nil || !strings.Contains(err.Error(), "apply lock is not held") {
+		t.Errorf("apply without the lock: %v", err)
 	}
 	if res == nil || res.Outcomes[0].Status != plan.StatusSkipped || !strings.Contains(res.Outcomes[0].Error, "not attempted") {
-		t.Errorf("second apply's outcome: %+v", res)
+		t.Errorf("the lockless apply's outcome: %+v", res)
+	}
+	var exists bool
+	queryRow(t, env.Primary, "postgres", "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'busy_second')", nil, &exists)
+	if exists {
+		t.Fatal("an apply without the lock created a role")
 	}
 	close(w.released)
 	if err := <-done; err != nil {
 		t.Fatalf("first apply: %v", err)
 	}
-	res, err = apply.Apply(context.Background(), f.target(), second, f.opts)
+	res, err = f.applyTo(ctx, f.target(), second, f.opts)
 	if err != nil || res.Outcomes[0].Status != plan.StatusApplied {
 		t.Fatalf("apply after the first one ended: %v %+v", err, res)
 	}

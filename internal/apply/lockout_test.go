@@ -76,7 +76,7 @@ func TestLockoutGuardReplicationFromMembers(t *testing.T) {
 	f.cluster.Instances = []*model.Instance{f.cluster.Primary()} // the replica is down: read the primary's live state only
 	tg := f.target()
 	f.cluster.Instances = all
-	res, err := apply.Apply(context.Background(), tg, plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{hbaChange(primaryName(), content)}}, f.opts)
+	res, err := f.applyTo(context.Background(), tg, plan.ClusterPlan{Name: env.Name, Changes: []plan.Change{hbaChange(primaryName(), content)}}, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

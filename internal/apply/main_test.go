@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -24,17 +22,7 @@ import (
 var env *testenv.Cluster
 
 func TestMain(m *testing.M) {
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-apply", BaseIP: 71})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	env = c
-	code := m.Run()
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{Name: "pg-apply", BaseIP: 71}, func(c *testenv.Cluster) { env = c })
 }
 
 // fixture is what one test applies with.
@@ -65,8 +53,8 @@ func newFixture(t testing.TB) *fixture {
 		logs:    logs,
 	}
 	f.opts = apply.Options{
-		Commit: commit, Signer: "SHA256:test-signer", Author: "Test Author <test@example.com>",
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Provenance: model.Provenance{Commit: commit, Signer: "SHA256:test-signer", Author: "Test Author <test@example.com>"},
+		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return f
 }
@@ -134,7 +122,7 @@ func (f *fixture) target() apply.Target {
 // cluster-wide error.
 func (f *fixture) apply(changes ...plan.Change) *plan.Result {
 	f.t.Helper()
-	res, err := apply.Apply(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
+	res, err := f.applyTo(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
 	if err != nil {
 		f.t.Fatalf("apply: %v", err)
 	}
@@ -142,6 +130,33 @@ func (f *fixture) apply(changes ...plan.Change) *plan.Result {
 		f.t.Fatalf("%d outcomes for %d changes", len(res.Outcomes), len(changes))
 	}
 	return res
+}
+
+// applyTo applies cp to tg as package reconcile does: under the apply
+// lock, taken with tg's dialer (so its session carries the test's commit)
+// when a change is to be executed, and released afterwards.
+func (f *fixture) applyTo(ctx context.Context, tg apply.Target, cp plan.ClusterPlan, opts apply.Options) (*plan.Result, error) {
+	if opts.Lock == nil && executes(cp, opts) {
+		l, err := apply.AcquireLock(ctx, tg.Dialer, tg.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = l.Release(context.WithoutCancel(ctx)) }()
+		opts.Lock = l
+	}
+	return apply.Apply(ctx, tg, cp, opts)
+}
+
+// executes reports whether an apply of cp with opts would execute a change
+// (and so needs the lock): not a dry run, and a change that is neither
+// report-only nor held back.
+func executes(cp plan.ClusterPlan, opts apply.Options) bool {
+	for _, c := range cp.Changes {
+		if !opts.DryRun && c.Action != plan.ActionReport && c.Action != plan.ActionNote && (opts.Hold == nil || opts.Hold(c) == "") {
+			return true
+		}
+	}
+	return false
 }
 
 // change is a cluster-wide change on the primary.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
@@ -119,7 +118,7 @@ func TestSecretParameter(t *testing.T) {
 		t.Fatalf("primary_conninfo is %q", got)
 	}
 	f.opts.DryRun = true
-	dry, err := apply.Apply(t.Context(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
+	dry, err := f.applyTo(t.Context(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,7 +92,7 @@ func TestEachKindConverges(t *testing.T) {
 	for i, r := range rows {
 		c := changes[i]
 		if r.Kind != string(c.Kind) || r.Object != c.Object || r.Action != c.Action.String() || r.Status != "applied" ||
-			r.Signer != f.opts.Signer || r.Author != f.opts.Author || r.Cluster != env.Name || r.Instance != primaryName() {
+			r.Signer != f.opts.Provenance.Signer || r.Author != f.opts.Provenance.Author || r.Cluster != env.Name || r.Instance != primaryName() {
 			t.Errorf("row %d: %+v, for change %s %s", i, r, c.Kind, c.Object)
 		}
 	}

@@ -15,11 +15,6 @@ func driftClasses() []string {
 	return []string{"user", "hba", "parameter", "database", "privilege"}
 }
 
-// results are the values of the result label of pgreconciler_reconcile_total.
-func results() []string {
-	return []string{ResultSuccess, ResultFailure, ResultBusy, ResultRefused}
-}
-
 // ObserveDrift sets the drift of a cluster from its plan: for each instance
 // and drift class, the number of changes that are drift (every action but
 // a note; reports count). instances is the cluster's current instance list:
@@ -93,18 +88,18 @@ func (r *Recorder) ObserveApplied(res *plan.Result) {
 }
 
 // ObserveReconcile records one reconcile of a cluster that took d and
-// finished at at. result is one of the Result constants; any other value is
-// recorded as ResultFailure. A success also sets the last-success time.
-func (r *Recorder) ObserveReconcile(cluster, result string, d time.Duration, at time.Time) {
-	if !slices.Contains(results(), result) {
-		result = ResultFailure
+// finished at at. A verdict that is not one of plan.Verdicts is recorded as
+// a failure. A success also sets the last-success time.
+func (r *Recorder) ObserveReconcile(cluster string, v plan.Verdict, d time.Duration, at time.Time) {
+	if !slices.Contains(plan.Verdicts(), v) {
+		v = plan.VerdictFailure
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cluster(cluster)
-	r.reconciles.WithLabelValues(cluster, result).Inc()
+	r.reconciles.WithLabelValues(cluster, string(v)).Inc()
 	r.durations.WithLabelValues(cluster).Observe(d.Seconds())
-	if result == ResultSuccess {
+	if v == plan.VerdictSuccess {
 		r.lastSuccess.WithLabelValues(cluster).Set(unixSeconds(at))
 	}
 }
@@ -154,8 +149,8 @@ func (r *Recorder) cluster(name string) *clusterSeries {
 	if cs == nil {
 		cs = &clusterSeries{instances: map[string]bool{}, drift: map[[2]string]bool{}}
 		r.clusters[name] = cs
-		for _, res := range results() {
-			r.reconciles.WithLabelValues(name, res)
+		for _, res := range plan.Verdicts() {
+			r.reconciles.WithLabelValues(name, string(res))
 		}
 	}
 	return cs

@@ -43,7 +43,7 @@ func populated(t *testing.T) *prometheus.Registry {
 	r.ObserveApplied(&plan.Result{Cluster: "pg-test", Outcomes: []plan.Outcome{
 		{Change: plan.Change{Kind: plan.KindRole, Action: plan.ActionCreate}, Status: plan.StatusApplied},
 	}})
-	r.ObserveReconcile("pg-test", ResultSuccess, 1500*time.Millisecond, at)
+	r.ObserveReconcile("pg-test", plan.VerdictSuccess, 1500*time.Millisecond, at)
 	r.SetInstanceUp("pg-test", "pg-test-1", true)
 	r.SetInstanceUp("pg-test", "pg-test-2", false)
 	r.SetPendingRestart("pg-test", "pg-test-1", 2)

@@ -11,15 +11,6 @@ import (
 
 const namespace = "pgreconciler"
 
-// Results of one reconcile of a cluster, the result label of
-// pgreconciler_reconcile_total.
-const (
-	ResultSuccess = "success" // the cluster was inspected and the plan applied (or observed) without error
-	ResultFailure = "failure" // an error: server down, a change failed, a writer failed
-	ResultBusy    = "busy"    // skipped: another reconciler held the cluster's apply lock
-	ResultRefused = "refused" // a guard refused changes (lockout, protected object); none failed
-)
-
 // Recorder records the reconciler's metrics on the registry it was
 // created with. Its methods are safe for concurrent use.
 type Recorder struct {

@@ -94,10 +94,10 @@ func TestDriftClassesCoverKinds(t *testing.T) {
 func TestObserveReconcile(t *testing.T) {
 	r, reg := newRecorder(t)
 	at := time.Unix(1700000000, 500_000_000)
-	r.ObserveReconcile("pg-test", ResultSuccess, 1500*time.Millisecond, at)
-	r.ObserveReconcile("pg-test", ResultBusy, 5*time.Millisecond, at.Add(time.Minute))
+	r.ObserveReconcile("pg-test", plan.VerdictSuccess, 1500*time.Millisecond, at)
+	r.ObserveReconcile("pg-test", plan.VerdictBusy, 5*time.Millisecond, at.Add(time.Minute))
 	r.ObserveReconcile("pg-test", "exploded", 400*time.Second, at.Add(2*time.Minute)) // unknown: failure
-	r.ObserveReconcile("pg-meta", ResultRefused, 20*time.Millisecond, at)
+	r.ObserveReconcile("pg-meta", plan.VerdictRefused, 20*time.Millisecond, at)
 	compare(t, reg, `
 # HELP pgreconciler_reconcile_total Reconciles of a cluster by result (success, failure, busy, refused).
 # TYPE pgreconciler_reconcile_total counter
@@ -195,7 +195,7 @@ func TestForgetCluster(t *testing.T) {
 	at := time.Unix(1700000000, 0)
 	for _, c := range []string{"pg-test", "pg-meta"} {
 		r.ObserveDrift(c, []string{c + "-1"}, plan.ClusterPlan{})
-		r.ObserveReconcile(c, ResultSuccess, time.Second, at)
+		r.ObserveReconcile(c, plan.VerdictSuccess, time.Second, at)
 		r.ObserveApplied(&plan.Result{Cluster: c, Outcomes: []plan.Outcome{
 			{Change: plan.Change{Kind: plan.KindRole, Action: plan.ActionCreate}, Status: plan.StatusApplied}}})
 		r.SetInstanceUp(c, c+"-1", true)
@@ -220,7 +220,7 @@ func TestForgetCluster(t *testing.T) {
 	}
 
 	// A forgotten cluster that comes back starts from zero again.
-	r.ObserveReconcile("pg-test", ResultFailure, time.Second, at)
+	r.ObserveReconcile("pg-test", plan.VerdictFailure, time.Second, at)
 	if n, _ := testutil.GatherAndCount(reg, "pgreconciler_reconcile_total"); n != 8 {
 		t.Errorf("reconcile series after pg-test is back: got %d, want 8", n)
 	}

@@ -2,9 +2,7 @@ package inspect
 
 import (
 	"context"
-	"fmt"
 	"maps"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -18,18 +16,7 @@ import (
 var cluster *testenv.Cluster
 
 func TestMain(m *testing.M) {
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-inspect", BaseIP: 61})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cluster = c
-	code := m.Run()
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{Name: "pg-inspect", BaseIP: 61}, func(c *testenv.Cluster) { cluster = c })
 }
 
 // fresh returns the shared cluster in its bootstrap state.

@@ -35,7 +35,7 @@ func bigFleet(groups, logins int) (cue string, sql string) {
 		}
 	}
 	vars := "pg_default_roles: []\npg_default_privileges: []\npg_default_hba_rules: []\npg_users: [\n" + users.String() + "]"
-	return specFor(vars), ddl.String()
+	return cluster.PigstySpec(vars), ddl.String()
 }
 
 // psqlFile runs a SQL script on the primary as the dbsu.
@@ -89,11 +89,11 @@ func BenchmarkPlan10kRoles(b *testing.B) {
 			d.Tracer = &rt
 			c := res.Desired.Cluster("pg-e2e")
 			c.Instances = c.Instances[:1] // one instance, as the workload says
-			cp, _, errs := PlanCluster(context.Background(), d, c)
-			if len(errs) > 0 {
-				b.Fatal(errs)
+			o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: d}, Options{Mode: ModePlan})
+			if err != nil || len(o.Instances) > 0 {
+				b.Fatal(err, o.Instances)
 			}
-			if n := len(driftOf(cp)); n != wantDrift {
+			if n := len(driftOf(o.Plan)); n != wantDrift {
 				b.Fatalf("%d drift items, want %d", n, wantDrift)
 			}
 			var ms runtime.MemStats
@@ -149,17 +149,24 @@ func BenchmarkApplyFromEmpty(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		d := dialer()
-		cp, live, errs := PlanCluster(context.Background(), d, c)
-		if len(errs) > 0 {
-			b.Fatal(errs)
+		// The apply is timed alone: the plan is made, and the lock taken,
+		// as Cluster does, outside the timer.
+		lock, err := apply.AcquireLock(context.Background(), d, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: d}, Options{Mode: ModePlan})
+		if err != nil || len(o.Instances) > 0 {
+			b.Fatal(err, o.Instances)
 		}
 		statements = 0
-		for _, ch := range cp.Changes {
+		for _, ch := range o.Plan.Changes {
 			statements += len(ch.Statements)
 		}
 		b.StartTimer()
-		out, err := apply.Apply(context.Background(), apply.Target{Cluster: c, Dialer: d, Live: live}, cp, apply.Options{})
+		out, err := apply.Apply(context.Background(), apply.Target{Cluster: c, Dialer: d, Live: o.Live}, o.Plan, apply.Options{Lock: lock})
 		b.StopTimer()
+		_ = lock.Release(context.Background())
 		if err != nil || out.Failed() {
 			b.Fatal(err)
 		}

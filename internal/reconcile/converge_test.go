@@ -30,35 +30,40 @@ pg_hba_rules: [
 pg_parameters: {log_min_duration_statement: "250ms", work_mem: "4MB"}
 `
 
+// planOf plans c as `reconciler plan` does, and fails the test when an
+// instance cannot be inspected.
 func planOf(t *testing.T, c *model.Cluster) (plan.ClusterPlan, map[string]*model.InstanceState) {
 	t.Helper()
-	cp, live, errs := PlanCluster(context.Background(), dialer(), c)
-	if len(errs) > 0 {
-		t.Fatalf("inspect: %v", errs)
+	o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: dialer()}, Options{Mode: ModePlan})
+	if err != nil || len(o.Instances) > 0 {
+		t.Fatalf("inspect: %v %v", err, o.Instances)
 	}
-	return cp, live
+	return o.Plan, o.Live
 }
 
+// testProvenance is what the tests' applies record in the change log.
+var testProvenance = model.Provenance{Commit: "0123456789abcdef0123456789abcdef01234567", Signer: "test", Author: "tester"}
+
+// applyAll reconciles c as `reconciler apply` does, fails the test unless
+// that succeeded, waits for the replica, and returns what the apply did
+// (no outcomes when nothing was to be executed).
 func applyAll(t *testing.T, c *model.Cluster) *plan.Result {
 	t.Helper()
-	cp, live := planOf(t, c)
-	res, err := apply.Apply(context.Background(), apply.Target{Cluster: c, Dialer: dialer(), Live: live}, cp,
-		apply.Options{HBA: apply.NewLocalWriter(), Commit: "0123456789abcdef0123456789abcdef01234567", Signer: "test", Author: "tester"})
+	o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: dialer()},
+		Options{Mode: ModeApply, HBA: apply.NewLocalWriter(), Provenance: testProvenance})
 	if err != nil {
-		t.Fatalf("apply: %v", err)
+		t.Fatal(err)
 	}
-	if res.Failed() {
-		for _, o := range res.Outcomes {
-			if o.Status == plan.StatusFailed || o.Status == plan.StatusRefused {
-				t.Errorf("%s %s %s: %s %s", o.Status, o.Change.Kind, o.Change.Object, o.Error, o.SQLState)
-			}
-		}
-		t.FailNow()
+	if o.Verdict != plan.VerdictSuccess {
+		t.Fatalf("apply: %s: %s", o.Verdict, o.Message)
 	}
 	if err := cluster.WaitReplay(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return res
+	if o.Result == nil {
+		return &plan.Result{Cluster: c.Name}
+	}
+	return o.Result
 }
 
 func driftOf(cp plan.ClusterPlan) []plan.Change {
@@ -85,8 +90,8 @@ func describe(chs []plan.Change) string {
 // names it exactly once, with the right kind and instance, and that apply
 // heals it.
 func TestConvergeThenDrift(t *testing.T) {
-	reset(t)
-	c := loadSpec(t, specFor(fullVars))
+	cluster.ResetForReconciler(t)
+	c := loadSpec(t, cluster.PigstySpec(fullVars))
 	// The replica is inspected, but cluster-wide objects are planned on the
 	// primary only: the replica gets them by replication.
 	initial, live := planOf(t, c)
@@ -117,23 +122,25 @@ func TestConvergeThenDrift(t *testing.T) {
 		instance string
 		object   string
 	}{
-		{"connection limit", func(t *testing.T) { sql(t, primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
-		{"membership", func(t *testing.T) { sql(t, primary, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
+		{"connection limit", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
+		{"membership", func(t *testing.T) { primary.MustPsql(t, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
 		{"role setting", func(t *testing.T) {
-			sql(t, primary, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
+			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
 		}, plan.KindRoleSetting, "pg-e2e-1", "dbuser_app"},
-		{"password", func(t *testing.T) { sql(t, primary, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`) }, plan.KindPassword, "pg-e2e-1", "dbuser_app"},
-		{"comment", func(t *testing.T) { sql(t, primary, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
-		{"database", func(t *testing.T) { sql(t, primary, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
-		{"schema", func(t *testing.T) { sql(t, primary, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
-		{"privilege", func(t *testing.T) { sql(t, primary, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
-		{"extension", func(t *testing.T) { sql(t, primary, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
+		{"password", func(t *testing.T) {
+			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`)
+		}, plan.KindPassword, "pg-e2e-1", "dbuser_app"},
+		{"comment", func(t *testing.T) { primary.MustPsql(t, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
+		{"database", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
+		{"schema", func(t *testing.T) { primary.MustPsql(t, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
+		{"privilege", func(t *testing.T) { primary.MustPsql(t, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
+		{"extension", func(t *testing.T) { primary.MustPsql(t, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
 		{"default privilege", func(t *testing.T) {
-			sql(t, primary, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
+			primary.MustPsql(t, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
 		}, plan.KindDefaultPrivilege, "pg-e2e-1", "app: FOR ROLE dbuser_app"},
 		{"parameter on the replica", func(t *testing.T) {
-			sql(t, replica, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
-			sql(t, replica, "postgres", `SELECT pg_reload_conf()`)
+			replica.MustPsql(t, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
+			replica.MustPsql(t, "postgres", `SELECT pg_reload_conf()`)
 			if err := replica.Reload(); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +185,7 @@ func TestConvergeThenDrift(t *testing.T) {
 	}
 
 	// A role made by hand is reported as unmanaged, never touched.
-	sql(t, primary, "postgres", `CREATE ROLE bob LOGIN`)
+	primary.MustPsql(t, "postgres", `CREATE ROLE bob LOGIN`)
 	cp, _ := planOf(t, c)
 	if d := driftOf(cp); len(d) > 0 {
 		t.Fatalf("an unmanaged role is not drift:%s", describe(d))

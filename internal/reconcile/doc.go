@@ -1,11 +1,29 @@
-// Package reconcile strings the other packages together for one cluster
-// (inspect every instance → diff → apply) and runs the daemon that does
-// it for a fleet: triggers, scheduling, one writer per cluster, backoff,
-// metrics, status; what survives its restart (refused commits and the
-// commit it died evaluating, in the state directory); the change-log
-// floors of the rewind check (floors.go); the process memory limit.
+// Package reconcile is the one place that reconciles one cluster:
+// Cluster(ctx, target, options) runs an ordered list of steps, each with
+// a doc comment stating its contract (steps.go), in the manner of Flux's
+// reconcilers —
 //
-// The CLI's plan and apply commands use the same per-cluster functions as
-// the daemon, so a plan printed in a pull request is computed exactly as
-// the daemon computes it.
+//	lock     ModeApply: take the cluster's apply lock before anything is read
+//	inspect  read every instance, in parallel (package inspect)
+//	diff     compute the plan (package diff, a pure function)
+//	guard    may the cluster be written: primary answered, lock held, Gate admits
+//	apply    execute the plan under the lock (package apply), or its dry run
+//	replan   inspect again after an apply that changed something
+//
+// — and returns a typed Outcome: the verdict (plan.Verdict), the plan the
+// apply worked from, what became of each change, the errors per instance,
+// what is left, and whether the commit counts as applied to the cluster.
+//
+// `reconciler plan` (ModePlan), `reconciler apply` (ModeApply, ModeDryRun)
+// and the daemon (package daemon) all call Cluster, so a plan printed in a
+// pull request is computed exactly as the daemon computes it, under the
+// same lock rules.
+//
+// What it does not do: it does not choose the commit or read the spec
+// (package source and spec, called by the daemon and the CLI), keeps no
+// state between reconciles, schedules nothing, records no metrics and
+// writes no log lines of its own (the caller reads the Outcome; only the
+// apply's per-change lines go to Options.Logger). It imports inspect,
+// diff, apply, dbconn, plan and model, and nothing above them (the
+// layering test in internal/ holds it to that).
 package reconcile

@@ -84,7 +84,7 @@ func (m logMark) statements(t *testing.T) []string {
 // server logs (every statement is logged: the spec leaves log_statement
 // alone) are the witness.
 func TestConvergedApplyIsQuiet(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	// fullVars with the parameters the reconciler's sessions run values of
 	// their own for, set to other values than the sessions': a plan or a
 	// read-back judged by the session would rewrite and reload them on
@@ -93,7 +93,7 @@ func TestConvergedApplyIsQuiet(t *testing.T) {
 	if vars == fullVars {
 		t.Fatal("fullVars changed: cannot put the session parameters in")
 	}
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	res := applyAll(t, c)
 	wrote := map[string]bool{}
 	for _, o := range res.Outcomes {
@@ -153,10 +153,10 @@ func TestConvergedApplyIsQuiet(t *testing.T) {
 // back) can never look loaded; the plan reports them instead of planning a
 // write and a reload that would come back on every apply.
 func TestFutureModificationTimes(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	vars := sessionParamsVars(false)
 	converge(t, vars)
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	future := time.Now().Add(time.Hour)
 	primary := cluster.Primary
 	for _, f := range []string{primary.HBAPath(), filepath.Join(primary.DataDir, "postgresql.auto.conf")} {

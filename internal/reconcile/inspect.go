@@ -10,10 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
-	"github.com/pgreconciler/pgreconciler/internal/diff"
 	"github.com/pgreconciler/pgreconciler/internal/inspect"
 	"github.com/pgreconciler/pgreconciler/internal/model"
-	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
 // InstanceError is an instance that could not be inspected.
@@ -24,11 +22,11 @@ type InstanceError struct {
 
 func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance, e.Err) }
 
-// InspectCluster reads the live state of every instance of a cluster, the
+// inspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
 // database could not be entered), whose state is kept.
-func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -37,7 +35,7 @@ func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := InspectInstance(ctx, d, c, in)
+			st, err := inspectInstance(ctx, d, c, in)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -55,10 +53,10 @@ func InspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 	return live, errs
 }
 
-// InspectInstance reads one instance. The primary is entered in every
+// inspectInstance reads one instance. The primary is entered in every
 // managed database; replicas only in postgres (cluster-wide objects reach
 // them by replication and are compared on the primary).
-func InspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
+func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
 	conn, err := d.Connect(ctx, in, "postgres")
 	if err != nil {
 		return nil, err
@@ -72,17 +70,6 @@ func InspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in
 		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs,
 		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) { return d.Connect(ctx, in, db) },
 	})
-}
-
-// PlanCluster inspects a cluster and computes its plan. Instance errors
-// are recorded in the plan (ClusterPlan.Errors) as well as returned.
-func PlanCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (plan.ClusterPlan, map[string]*model.InstanceState, []InstanceError) {
-	live, errs := InspectCluster(ctx, d, c)
-	cp := diff.Cluster(c, live)
-	for _, e := range errs {
-		cp.Errors = append(cp.Errors, e.Error())
-	}
-	return cp, live, errs
 }
 
 func sortErrors(errs []InstanceError) {

@@ -93,7 +93,7 @@ func alterEach(t *testing.T, s *testenv.Server, prefix string, other bool, only 
 		if other {
 			v = p.other
 		}
-		sql(t, s, "postgres", fmt.Sprintf("%s %s = '%s'", prefix, p.name, v))
+		s.MustPsql(t, "postgres", fmt.Sprintf("%s %s = '%s'", prefix, p.name, v))
 	}
 }
 
@@ -114,7 +114,7 @@ func reloadAndReplay(t *testing.T, servers ...*testenv.Server) {
 // witness it).
 func converge(t *testing.T, vars string) {
 	t.Helper()
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	applyAll(t, c)
 	if left := driftOf(first(planOf(t, c))); len(left) > 0 {
 		t.Fatalf("not converged after one apply:%s", describe(left))
@@ -144,10 +144,10 @@ func converge(t *testing.T, vars string) {
 // value: each parameter the spec sets is planned exactly where the server
 // differs, applied, and then in sync; a second apply changes nothing.
 func TestParametersJudgedByServer(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	converge(t, "") // everything but the parameters
 	vars := sessionParamsVars(false)
-	c := loadSpec(t, specFor(vars))
+	c := loadSpec(t, cluster.PigstySpec(vars))
 	primary, replica := cluster.Primary, cluster.Replicas[0]
 	names := func(value func(spec, other, fresh string) string, skip ...string) map[string]string {
 		m := map[string]string{}
@@ -218,7 +218,7 @@ func TestParametersJudgedByServer(t *testing.T) {
 			reloadAndReplay(t, replica)
 			wantParameterChanges(t, first(planOf(t, c)), map[string]map[string]string{replica.Name(): drifted})
 			converge(t, vars)
-			sql(t, primary, "postgres", strings.Replace(where.prefix, " SET", " RESET ALL", 1))
+			primary.MustPsql(t, "postgres", strings.Replace(where.prefix, " SET", " RESET ALL", 1))
 		})
 	}
 }

@@ -34,7 +34,7 @@ pg_databases: [
 func pigstyCreate(t *testing.T, name, owner string, revokeconn bool, defaultPrivileges []string) {
 	t.Helper()
 	db, o := pgx.Identifier{name}.Sanitize(), pgx.Identifier{owner}.Sanitize()
-	sql(t, cluster.Primary, "postgres", "CREATE DATABASE "+db+" OWNER "+o)
+	cluster.Primary.MustPsql(t, "postgres", "CREATE DATABASE "+db+" OWNER "+o)
 	var stmts []string
 	for _, role := range []string{"postgres", "dbuser_dba", "dbrole_admin"} { // template1's (pg-init-template.sql)
 		for _, p := range defaultPrivileges {
@@ -62,7 +62,7 @@ func pigstyCreate(t *testing.T, name, owner string, revokeconn bool, defaultPriv
 	for _, p := range defaultPrivileges {
 		stmts = append(stmts, "ALTER DEFAULT PRIVILEGES FOR ROLE "+o+" "+p)
 	}
-	sql(t, cluster.Primary, name, strings.Join(stmts, ";\n")) // psql as the dbsu, as Pigsty runs it
+	cluster.Primary.MustPsql(t, name, strings.Join(stmts, ";\n")) // psql as the dbsu, as Pigsty runs it
 }
 
 // privileges is everything pg-db.sql decides about a database: its ACL,
@@ -120,9 +120,9 @@ func samePrivileges(t *testing.T, db, twin string) {
 // show no drift, a second apply changes nothing, and drift from those
 // privileges (the least-privilege baseline) is planned and healed.
 func TestDatabasesAsPigstyMakesThem(t *testing.T) {
-	reset(t)
-	applyAll(t, loadSpec(t, specFor(pigstyRoles))) // Pigsty creates users before databases
-	c := loadSpec(t, specFor(pigstyDatabases))
+	cluster.ResetForReconciler(t)
+	applyAll(t, loadSpec(t, cluster.PigstySpec(pigstyRoles))) // Pigsty creates users before databases
+	c := loadSpec(t, cluster.PigstySpec(pigstyDatabases))
 	pigstyCreate(t, "twin", "dbuser_app", true, c.DefaultPrivileges)
 	pigstyCreate(t, "twin2", "dbuser_app", false, c.DefaultPrivileges)
 
@@ -150,7 +150,7 @@ func TestDatabasesAsPigstyMakesThem(t *testing.T) {
 	samePrivileges(t, "app2", "twin2")
 
 	primary := cluster.Primary
-	t.Cleanup(func() { sql(t, primary, "postgres", "REVOKE CREATE ON SCHEMA public FROM PUBLIC") })
+	t.Cleanup(func() { primary.MustPsql(t, "postgres", "REVOKE CREATE ON SCHEMA public FROM PUBLIC") })
 	for _, tc := range []struct {
 		name, db, drift, object string
 	}{
@@ -163,7 +163,7 @@ func TestDatabasesAsPigstyMakesThem(t *testing.T) {
 		{"PUBLIC may create in postgres's schema public", "postgres", "GRANT CREATE ON SCHEMA public TO PUBLIC", "schema postgres.public"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sql(t, primary, tc.db, tc.drift)
+			primary.MustPsql(t, tc.db, tc.drift)
 			got := driftOf(first(planOf(t, c)))
 			if len(got) != 1 || got[0].Kind != plan.KindPrivilege || got[0].Object != tc.object || got[0].Instance != "pg-e2e-1" {
 				t.Fatalf("want exactly one privilege drift of %s, got:%s", tc.object, describe(got))
@@ -182,8 +182,8 @@ func TestDatabasesAsPigstyMakesThem(t *testing.T) {
 // dbrole_admin to grant to. A new database still gets CREATE revoked
 // from PUBLIC, nothing fails, and nothing is left to plan.
 func TestDatabaseWithoutDbroleAdmin(t *testing.T) {
-	reset(t)
-	c := loadSpec(t, specFor(`pg_default_roles: []
+	cluster.ResetForReconciler(t)
+	c := loadSpec(t, cluster.PigstySpec(`pg_default_roles: []
 		pg_default_privileges: []
 		pg_databases: [{name: "bare"}]`))
 	if slices.ContainsFunc(c.Roles, func(r *model.Role) bool { return r.Name == "dbrole_admin" }) {
@@ -200,7 +200,7 @@ func TestDatabaseWithoutDbroleAdmin(t *testing.T) {
 	if want := []string{"pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"}; !slices.Equal(got.nspacl, want) {
 		t.Errorf("public's ACL %v, want %v", got.nspacl, want)
 	}
-	sql(t, cluster.Primary, "bare", "GRANT CREATE ON SCHEMA public TO PUBLIC")
+	cluster.Primary.MustPsql(t, "bare", "GRANT CREATE ON SCHEMA public TO PUBLIC")
 	drift := driftOf(first(planOf(t, c)))
 	if len(drift) != 1 || drift[0].Object != "schema bare.public" || len(drift[0].Statements) != 1 {
 		t.Fatalf("want the revoke alone, got:%s", describe(drift))

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Config describes one source: where the spec repository is, what to
@@ -89,6 +91,16 @@ type Snapshot struct {
 	// commit's objects into memory; it is a *SpecFS.
 	FS     fs.FS
 	Report *Report // the checks that admitted the commit
+}
+
+// Provenance is what the change log records of the snapshot's commit. An
+// unverified snapshot (Config.Unverified) has no signer.
+func (s *Snapshot) Provenance() model.Provenance {
+	p := model.Provenance{Commit: s.Commit, Author: s.Author}
+	if s.Signer.Method != "" {
+		p.Signer = s.Signer.String()
+	}
+	return p
 }
 
 // New checks cfg and prepares the source. It reads the SSH key and

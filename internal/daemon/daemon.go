@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sort"
 	"sync"
 	"time"
 
@@ -18,8 +19,6 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/drift"
-	"github.com/pgreconciler/pgreconciler/internal/model"
-	"github.com/pgreconciler/pgreconciler/internal/source"
 	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
@@ -31,18 +30,24 @@ import (
 // triggers. Reload (SIGHUP) checks the new file and, only when it is
 // valid, lets the running generation finish its in-flight reconciles and
 // starts a new one; status and metrics carry over.
+//
+// Who owns what (doc.go says why): mu guards the running configuration,
+// its generation and which sources there are; each sourceState guards its
+// own fields and its revisions; clusters guards every cluster's
+// scheduling, backoff, breaker and status. No two of these locks are ever
+// held at once.
 type Daemon struct {
-	log    *slog.Logger
-	reg    *prometheus.Registry
-	rec    *drift.Recorder
-	loader *spec.Loader
-	now    func() time.Time
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	rec      *drift.Recorder
+	loader   *spec.Loader
+	now      func() time.Time
+	clusters *clusterTable
 
-	mu       sync.Mutex
-	cfg      *config.Config
-	sources  map[string]*sourceState
-	clusters map[string]*clusterState
-	gen      *generation
+	mu      sync.Mutex
+	cfg     *config.Config
+	sources map[string]*sourceState
+	gen     *generation
 }
 
 // New creates a daemon with a configuration that has been loaded and
@@ -58,7 +63,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 		return nil, err
 	}
 	return &Daemon{log: log, reg: reg, rec: rec, loader: loader, now: time.Now,
-		cfg: cfg, sources: map[string]*sourceState{}, clusters: map[string]*clusterState{}}, nil
+		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
 // Run serves until ctx is done: HTTP on the configured address, and a
@@ -155,79 +160,9 @@ type generation struct {
 	cancel  context.CancelFunc // stops triggers and scheduling
 	workCtx context.Context    // given to reconciles; cancelled after grace
 	stopWk  context.CancelFunc
-	queue   chan job
+	queue   chan string    // clusters to reconcile (each at most once: clusterState.queued)
 	wg      sync.WaitGroup // triggers and workers
 	kicks   map[string]chan struct{}
-}
-
-// preparedSource is a source of a configuration that has not started yet.
-type preparedSource struct {
-	cfg    config.Source
-	src    *source.Source
-	secret []byte
-}
-
-// prepared is a configuration whose files have all been read and whose
-// sources are configured, ready to replace the running one.
-type prepared struct {
-	g       *generation
-	sources []preparedSource
-}
-
-// prepare reads everything a configuration needs (trust, keys, secrets)
-// and configures its sources, without touching the running daemon.
-func (d *Daemon) prepare(cfg *config.Config) (*prepared, error) {
-	g := &generation{cfg: cfg, queue: make(chan job, 1024), kicks: map[string]chan struct{}{}}
-	conn := cfg.Connection
-	per := map[string]dbconn.Settings{}
-	for name, s := range conn.Clusters {
-		per[name] = settings(s)
-	}
-	g.dialer = dbconn.New(settings(conn.Settings), per)
-	switch cfg.HBA.Writer {
-	case "ssh":
-		w, err := apply.NewSSHWriter(apply.SSHConfig{User: cfg.HBA.SSHUser, KeyFile: cfg.HBA.SSHKey,
-			KnownHostsFile: cfg.HBA.KnownHosts, Port: cfg.HBA.SSHPort})
-		if err != nil {
-			return nil, fmt.Errorf("hba writer: %w", err)
-		}
-		g.hba = w
-	default:
-		g.hba = apply.NewLocalWriter()
-	}
-	trust, err := source.LoadTrust(source.TrustFiles{PGPKeys: cfg.Trust.PGPKeys, AllowedSigners: cfg.Trust.AllowedSigners})
-	if err != nil {
-		return nil, err
-	}
-	pol, err := source.ParsePolicy(cfg.Trust.Mode)
-	if err != nil {
-		return nil, err
-	}
-	p := &prepared{g: g}
-	for _, sc := range cfg.Sources {
-		auth, err := authOf(sc.Auth)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
-		}
-		src, err := source.New(source.Config{
-			Name: sc.Name, URL: sc.URL, Branch: sc.Branch, Tag: sc.Tag, Path: sc.Path,
-			CacheDir: cfg.CacheDir, StateDir: cfg.StateDir, Auth: auth, Trust: trust, Policy: pol, AllowRewind: sc.AllowRewind,
-			Logger: d.log.With("source", sc.Name),
-		})
-		if err != nil {
-			return nil, err
-		}
-		ps := preparedSource{cfg: sc, src: src}
-		if sc.WebhookSecretFile != "" {
-			b, err := os.ReadFile(sc.WebhookSecretFile)
-			if err != nil {
-				return nil, fmt.Errorf("source %s: webhook secret: %w", sc.Name, err)
-			}
-			ps.secret = trimSecret(b)
-		}
-		p.sources = append(p.sources, ps)
-	}
-	return p, nil
 }
 
 // launch makes a prepared configuration the running one: it installs its
@@ -247,38 +182,38 @@ func (d *Daemon) launch(p *prepared) *generation {
 			st = &sourceState{name: ps.cfg.Name}
 			d.sources[ps.cfg.Name] = st
 		}
-		st.src, st.cfg, st.secret = ps.src, ps.cfg, ps.secret
 		installed = append(installed, st)
 		keep[ps.cfg.Name] = true
 		g.kicks[ps.cfg.Name] = make(chan struct{}, 1)
 	}
-	var goneSources, goneClusters []string
+	var goneSources []string
 	for name := range d.sources {
-		if keep[name] {
-			continue
-		}
-		delete(d.sources, name)
-		goneSources = append(goneSources, name)
-		for cname, cs := range d.clusters {
-			if cs.source == name {
-				delete(d.clusters, cname)
-				goneClusters = append(goneClusters, cname)
-			}
+		if !keep[name] {
+			delete(d.sources, name)
+			goneSources = append(goneSources, name)
 		}
 	}
 	d.gen = g
 	d.mu.Unlock()
+	for i, st := range installed {
+		st.install(p.sources[i])
+	}
 	if reload {
 		for _, st := range installed {
 			d.forgetRefused(st, cfg.StateDir)
 		}
 	}
 	for _, name := range goneSources {
+		for _, c := range d.clusters.forgetSource(name) {
+			d.rec.ForgetCluster(c)
+		}
 		d.rec.ForgetSource(name)
 		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)
 	}
-	for _, name := range goneClusters {
-		d.rec.ForgetCluster(name)
+	// What the last generation was asked to reconcile and did not start is
+	// asked of this one.
+	for _, name := range d.clusters.requeue() {
+		d.send(g, name)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -312,30 +247,6 @@ func (g *generation) stop(grace time.Duration) {
 	g.stopWk()
 }
 
-func settings(s config.Settings) dbconn.Settings {
-	return dbconn.Settings{User: s.User, Passfile: s.Passfile, SSLMode: s.SSLMode, SSLRootCert: s.SSLRootCert,
-		SSLCert: s.SSLCert, SSLKey: s.SSLKey, ConnectTimeout: s.ConnectTimeout.D()}
-}
-
-func authOf(a config.Auth) (source.Auth, error) {
-	out := source.Auth{Username: a.Username, SSHKeyFile: a.SSHKey, KnownHostsFile: a.KnownHosts}
-	if a.PasswordFile != "" {
-		b, err := os.ReadFile(a.PasswordFile)
-		if err != nil {
-			return out, fmt.Errorf("read password_file: %w", err)
-		}
-		out.Password = model.NewSecret(string(trimSecret(b)))
-	}
-	return out, nil
-}
-
-func trimSecret(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // kick asks a source to fetch now (webhook, fsnotify).
 func (d *Daemon) kick(name string) bool {
 	d.mu.Lock()
@@ -353,4 +264,23 @@ func (d *Daemon) kick(name string) bool {
 	default: // a fetch is already pending
 	}
 	return true
+}
+
+// source is the source named name; nil when there is none.
+func (d *Daemon) source(name string) *sourceState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sources[name]
+}
+
+// sourceList is every source, sorted by name.
+func (d *Daemon) sourceList() []*sourceState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*sourceState, 0, len(d.sources))
+	for _, st := range d.sources {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
 }

@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"crypto/hmac"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
 // ClusterStatus is what /status shows of a cluster.
@@ -21,7 +23,7 @@ type ClusterStatus struct {
 	Source         string          `json:"source"`
 	Commit         string          `json:"commit"`
 	Signer         string          `json:"signer"`
-	LastResult     string          `json:"last_result"`
+	LastResult     plan.Verdict    `json:"last_result"`
 	LastError      string          `json:"last_error,omitempty"`
 	LastRun        time.Time       `json:"last_run"`
 	LastSuccess    time.Time       `json:"last_success"`
@@ -82,13 +84,14 @@ func (d *Daemon) handler() http.Handler {
 // been fetched once.
 func (d *Daemon) ready() (bool, string) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.gen == nil {
+	loaded := d.gen != nil
+	d.mu.Unlock()
+	if !loaded {
 		return false, "configuration not loaded\n"
 	}
-	for _, s := range d.sources {
-		if !s.fetched {
-			return false, "source " + s.name + " not fetched yet\n"
+	for _, st := range d.sourceList() {
+		if !st.status().fetched {
+			return false, "source " + st.name + " not fetched yet\n"
 		}
 	}
 	return true, ""
@@ -97,30 +100,34 @@ func (d *Daemon) ready() (bool, string) {
 // Status returns a snapshot of what the daemon knows.
 func (d *Daemon) Status() Status {
 	ok, _ := d.ready()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := Status{Ready: ok, Sources: []SourceStatus{}, Clusters: []ClusterStatus{}}
-	for _, s := range d.sources {
-		ss := SourceStatus{Source: s.name, LastFetch: s.lastFetch, LastError: s.lastError}
-		if s.good != nil {
-			ss.Commit, ss.Signer, ss.Author = s.good.commit, s.good.signer, s.good.author
-		}
-		if s.refused != nil {
-			for _, c := range s.refused.Commits {
-				ss.Refused = append(ss.Refused, c.Commit)
-			}
-		}
-		sort.Strings(ss.Refused)
-		out.Sources = append(out.Sources, ss)
-	}
-	sort.Slice(out.Sources, func(i, j int) bool { return out.Sources[i].Source < out.Sources[j].Source })
-	for _, name := range d.clusterNames() {
-		cs := d.clusters[name]
-		st := cs.status
-		st.Source = cs.source
-		out.Clusters = append(out.Clusters, st)
+	out := Status{Ready: ok, Sources: []SourceStatus{}, Clusters: d.clusters.statuses()}
+	for _, st := range d.sourceList() {
+		out.Sources = append(out.Sources, st.status().SourceStatus)
 	}
 	return out
+}
+
+// sourceStatus is what /status shows of a source, and whether it was
+// fetched once.
+type sourceStatus struct {
+	SourceStatus
+	fetched bool
+}
+
+func (st *sourceState) status() sourceStatus {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ss := sourceStatus{SourceStatus{Source: st.name, LastFetch: st.lastFetch, LastError: st.lastError}, st.fetched}
+	if st.good != nil {
+		ss.Commit, ss.Signer, ss.Author = st.good.prov.Commit, st.good.prov.Signer, st.good.prov.Author
+	}
+	if st.refused != nil {
+		for _, c := range st.refused.Commits {
+			ss.Refused = append(ss.Refused, c.Commit)
+		}
+	}
+	sort.Strings(ss.Refused)
+	return ss
 }
 
 // webhook verifies a forge's push notification and kicks the source: a
@@ -128,18 +135,16 @@ func (d *Daemon) Status() Status {
 // ?source=NAME picks the source; with one source it may be left out.
 func (d *Daemon) webhook(w http.ResponseWriter, r *http.Request, forge string) {
 	name := r.URL.Query().Get("source")
-	d.mu.Lock()
-	if name == "" && len(d.sources) == 1 {
-		for n := range d.sources {
-			name = n
-		}
+	if all := d.sourceList(); name == "" && len(all) == 1 {
+		name = all[0].name
 	}
-	st := d.sources[name]
+	st := d.source(name)
 	var secret []byte
 	if st != nil {
+		st.mu.Lock()
 		secret = st.secret
+		st.mu.Unlock()
 	}
-	d.mu.Unlock()
 	if st == nil {
 		http.Error(w, "unknown source (use ?source=NAME)", http.StatusNotFound)
 		return

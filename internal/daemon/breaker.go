@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"sort"
@@ -19,7 +19,7 @@ const (
 )
 
 // breaker remembers the drift corrections of one cluster. Guarded by
-// Daemon.mu.
+// clusterTable.mu.
 type breaker struct {
 	corrections map[string][]time.Time // change key → times corrected by drift checks
 	open        map[string]bool        // change keys no longer corrected

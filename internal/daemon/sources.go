@@ -1,16 +1,12 @@
-package reconcile
+package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/drift"
@@ -19,9 +15,14 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
-// sourceState is what the daemon knows of one source. Guarded by Daemon.mu.
+// sourceState is what the daemon knows of one source. mu guards its
+// fields and the mutable fields of its revisions; saveMu orders the
+// writes of refused commits to the state directory (Daemon.remember).
 type sourceState struct {
 	name   string
+	saveMu sync.Mutex
+
+	mu     sync.Mutex
 	cfg    config.Source
 	src    *source.Source
 	secret []byte // webhook secret
@@ -31,24 +32,52 @@ type sourceState struct {
 	// reload) and the one being evaluated, as the state directory does;
 	// nil until read from it. Changed only through Daemon.remember.
 	refused   *source.Refused
-	saveMu    sync.Mutex
 	fetched   bool // a fetch reached the repository at least once
 	lastFetch time.Time
 	lastError string
 }
 
-// revision is a verified, valid commit and its model.
+// revision is a verified, valid commit and its model. Its fields below
+// prov are guarded by the mu of the source it belongs to.
 type revision struct {
-	commit, signer, author string
-	desired                *model.Desired
-	snap                   *source.Snapshot
-	marked                 bool // recorded as last applied in the state directory
-	pending                map[string]bool
+	prov    model.Provenance
+	desired *model.Desired
+	snap    *source.Snapshot
+
+	marked  bool            // recorded as last applied in the state directory
+	pending map[string]bool // clusters not converged to it yet
 	// floorPending are the clusters whose change log could not be read
 	// when the commit was accepted: it is read before the first apply to
 	// them, and a rewind found then brings back prev.
 	floorPending map[string]bool
 	prev         *revision
+}
+
+// install gives the source the configuration of a new generation.
+func (st *sourceState) install(ps preparedSource) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.src, st.cfg, st.secret = ps.src, ps.cfg, ps.secret
+}
+
+// repo is the source's repository of the running generation.
+func (st *sourceState) repo() *source.Source {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.src
+}
+
+// goodRevision is the revision clusters converge to; nil before the first.
+func (st *sourceState) goodRevision() *revision {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.good
+}
+
+func (st *sourceState) setError(msg string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.lastError = msg
 }
 
 // sourceLoop fetches a source when its poll interval elapses, when its
@@ -85,17 +114,12 @@ func (d *Daemon) sourceLoop(ctx context.Context, g *generation, name string) {
 // when the branch is refused, that is the last applied commit of the state
 // directory, so that drift keeps being corrected.
 func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
-	d.mu.Lock()
-	st := d.sources[name]
-	d.mu.Unlock()
+	st := d.source(name)
 	if st == nil || !d.loadRefused(st, g.cfg.StateDir) {
 		return
 	}
 	why := d.evaluate(ctx, g, st, "")
-	d.mu.Lock()
-	noGood := st.good == nil
-	d.mu.Unlock()
-	if why == "" || !noGood || g.cfg.StateDir == "" {
+	if why == "" || st.goodRevision() != nil || g.cfg.StateDir == "" {
 		return
 	}
 	last, err := source.LoadState(g.cfg.StateDir, name)
@@ -103,12 +127,12 @@ func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 		return
 	}
 	if d.evaluate(ctx, g, st, last.Commit) == "" {
-		d.mu.Lock()
-		ok := st.good != nil && st.good.commit == last.Commit
+		st.mu.Lock()
+		ok := st.good != nil && st.good.prov.Commit == last.Commit
 		if ok {
 			st.lastError = why
 		}
-		d.mu.Unlock()
+		st.mu.Unlock()
 		if ok {
 			d.log.Warn("the followed branch is refused: reconciling towards the last applied commit", "source", name, "commit", last.Commit)
 		}
@@ -123,7 +147,8 @@ func (d *Daemon) fetch(ctx context.Context, g *generation, name string) {
 func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, wanted string) string {
 	name, dir := st.name, g.cfg.StateDir
 	evaluating := false
-	snap, err := st.src.ResolveWith(ctx, wanted, func(commit string) error {
+	src := st.repo()
+	snap, err := src.ResolveWith(ctx, wanted, func(commit string) error {
 		err := d.admit(st, dir, commit)
 		evaluating = err == nil
 		return err
@@ -132,17 +157,17 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	var known *knownRefusal
 	if err == nil || errors.Is(err, errUnchanged) || errors.As(err, &known) || errors.As(err, &ref) {
 		now := d.now()
-		d.mu.Lock()
+		st.mu.Lock()
 		st.fetched, st.lastFetch = true, now
-		d.mu.Unlock()
+		st.mu.Unlock()
 		d.rec.SourceFetched(name, now)
 	}
 	switch {
 	case errors.Is(err, errUnchanged):
-		d.setError(st, "")
+		st.setError("")
 		return ""
 	case known != nil:
-		d.setError(st, known.Reason)
+		st.setError(known.Reason)
 		return known.Reason
 	case ref != nil:
 		d.refuse(st, dir, ref.Commit, string(ref.Kind), ref.Error(), "commit refused")
@@ -151,7 +176,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		if evaluating { // the tree could not be read
 			d.endEvaluating(st, dir)
 		}
-		d.setError(st, err.Error())
+		st.setError(err.Error())
 		if ctx.Err() == nil {
 			d.log.Warn("fetch failed: will retry", "source", name, "err", err)
 		}
@@ -162,7 +187,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	switch {
 	case err != nil && specReadFailed(err):
 		d.endEvaluating(st, dir)
-		d.setError(st, err.Error())
+		st.setError(err.Error())
 		d.log.Warn("cannot read the commit's spec: will retry", "source", name, "commit", snap.Commit, "err", err)
 		return ""
 	case err != nil:
@@ -181,17 +206,17 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	d.endEvaluating(st, dir)
 
 	floors, unread := ChangeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency)
-	rep, err := st.src.Recheck(ctx, snap.Commit, floors)
+	rep, err := src.Recheck(ctx, snap.Commit, floors)
 	switch {
 	case err != nil:
-		d.setError(st, err.Error())
+		st.setError(err.Error())
 		d.log.Warn("cannot check the commit against the change logs: will retry", "source", name, "commit", snap.Commit, "err", err)
 		return ""
 	case rep.Refusal != nil:
 		d.refuse(st, dir, snap.Commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
 		return rep.Refusal.Error()
 	}
-	rev := &revision{commit: snap.Commit, signer: snap.Signer.String(), author: snap.Author, desired: res.Desired,
+	rev := &revision{prov: snap.Provenance(), desired: res.Desired,
 		snap: snap, pending: map[string]bool{}, floorPending: map[string]bool{}}
 	for _, c := range res.Desired.Clusters {
 		rev.pending[c.Name] = true
@@ -201,14 +226,14 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot read the cluster's change log: it is read again before anything is applied to the cluster",
 			"source", name, "commit", snap.Commit, "cluster", cluster, "err", err)
 	}
-	d.mu.Lock()
+	st.mu.Lock()
 	old := st.good
 	if len(rev.floorPending) > 0 && old != nil {
 		rev.prev = old
 		old.prev = nil // one step back is kept, not the whole history
 	}
 	st.good, st.lastError = rev, ""
-	d.mu.Unlock()
+	st.mu.Unlock()
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
 	d.log.Info("new commit verified", "source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
 		"author", snap.Author, "clusters", len(res.Desired.Clusters), "change_log_floors", len(floors))
@@ -227,54 +252,6 @@ func specReadFailed(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// checkFloorLate reads the change log of a cluster that could not be read
-// when rev was accepted, before anything is applied to it (under the apply
-// lock). It returns why nothing may be applied, as a reconcile result:
-// the change log cannot be read (a failure: wait), or it records a commit
-// rev does not descend from (refused; the revision before rev, if any, is
-// the good one again).
-func (d *Daemon) checkFloorLate(ctx context.Context, g *generation, st *sourceState, rev *revision, c *model.Cluster) (result, why string) {
-	d.mu.Lock()
-	pending := rev.floorPending[c.Name]
-	d.mu.Unlock()
-	if !pending {
-		return "", ""
-	}
-	var floors []source.Floor
-	f, ok, err := ChangeLogFloor(ctx, g.dialer, c)
-	if ok {
-		floors = append(floors, f)
-	}
-	var rep *source.Report
-	if err == nil {
-		rep, err = st.src.Recheck(ctx, rev.commit, floors)
-	}
-	if err != nil {
-		return drift.ResultFailure, "the change log must be read before the first apply of commit " + short12(rev.commit) + ": " + err.Error()
-	}
-	if rep.Refusal != nil {
-		d.refuse(st, g.cfg.StateDir, rev.commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
-		d.mu.Lock()
-		back := st.good == rev
-		if back {
-			st.good = rev.prev
-		}
-		prev := rev.prev
-		d.mu.Unlock()
-		if back && prev != nil {
-			d.rec.SetSource(st.name, prev.commit, prev.signer)
-		}
-		return drift.ResultRefused, rep.Refusal.Error()
-	}
-	d.mu.Lock()
-	delete(rev.floorPending, c.Name)
-	if len(rev.floorPending) == 0 {
-		rev.prev = nil
-	}
-	d.mu.Unlock()
-	return "", ""
-}
-
 // forgetGone drops clusters a new commit no longer declares: their
 // metrics and status go; their databases are of course left alone.
 func (d *Daemon) forgetGone(old, now *revision) {
@@ -283,64 +260,11 @@ func (d *Daemon) forgetGone(old, now *revision) {
 	}
 	for _, c := range old.desired.Clusters {
 		if now.desired.Cluster(c.Name) == nil {
-			d.mu.Lock()
-			delete(d.clusters, c.Name)
-			d.mu.Unlock()
+			d.clusters.forget(c.Name)
 			d.rec.ForgetCluster(c.Name)
 			d.log.Info("cluster left the spec: no longer reconciled", "cluster", c.Name)
 		}
 	}
-}
-
-// watchRefs watches a local repository's refs so that a commit or push is
-// picked up at once; remote sources are polled only.
-func (d *Daemon) watchRefs(ctx context.Context, repo string, kick chan struct{}) *fsnotify.Watcher {
-	if source.IsRemote(repo) {
-		return nil
-	}
-	gitDir := filepath.Join(repo, ".git")
-	if st, err := os.Stat(gitDir); err != nil || !st.IsDir() {
-		gitDir = repo // a bare repository
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		d.log.Warn("cannot watch the repository; polling only", "repo", repo, "err", err)
-		return nil
-	}
-	for _, dir := range []string{gitDir, filepath.Join(gitDir, "refs", "heads"), filepath.Join(gitDir, "refs", "tags")} {
-		_ = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				_ = w.Add(p)
-			}
-			return nil
-		})
-	}
-	go func() {
-		var debounce <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if ev.Has(fsnotify.Create) {
-					if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-						_ = w.Add(ev.Name) // a new branch directory (feature/x)
-					}
-				}
-				debounce = time.After(100 * time.Millisecond)
-			case <-debounce:
-				select {
-				case kick <- struct{}{}:
-				default:
-				}
-			case <-w.Errors:
-			}
-		}
-	}()
-	return w
 }
 
 func short12(h string) string {

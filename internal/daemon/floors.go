@@ -1,7 +1,8 @@
-package reconcile
+package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
@@ -23,6 +25,10 @@ import (
 // trusted content; and its clusters are exactly the ones it would change,
 // so they are the ones a rewind could harm. The spec only says where to
 // look: the floors can refuse the commit, never admit it.
+//
+// A cluster whose change log could not be read then is checked under its
+// apply lock before anything is applied to it (RecheckChangeLog, as the
+// reconcile's Gate), by the daemon and by `reconciler apply --state-dir`.
 
 // floorTimeout bounds one change-log read (connect and query).
 const floorTimeout = 30 * time.Second
@@ -87,4 +93,72 @@ func ChangeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cl
 	wg.Wait()
 	sort.Slice(floors, func(i, j int) bool { return floors[i].Origin < floors[j].Origin })
 	return floors, unread
+}
+
+// RecheckChangeLog checks commit against the newest commit c's change log
+// records as applied, for a cluster whose change log could not be read
+// when the commit was accepted; it is meant to run under the apply lock,
+// before the first apply (reconcile.Options.Gate). A commit that does not
+// descend from it is refused: a *reconcile.Refusal wrapping the
+// *source.Refusal. A change log that cannot be read is an error too:
+// nothing may be applied until it is read.
+func RecheckChangeLog(ctx context.Context, src *source.Source, d *dbconn.Dialer, c *model.Cluster, commit string) error {
+	var floors []source.Floor
+	f, ok, err := ChangeLogFloor(ctx, d, c)
+	if ok {
+		floors = append(floors, f)
+	}
+	var rep *source.Report
+	if err == nil {
+		rep, err = src.Recheck(ctx, commit, floors)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("the change log must be read before the first apply of commit %s: %w", short12(commit), err)
+	case rep.Refusal != nil:
+		return &reconcile.Refusal{Err: rep.Refusal}
+	}
+	return nil
+}
+
+// floorGate is the reconcile Gate of cluster c towards rev: the change log
+// is read again under the lock while it has not been read for rev. When it
+// refuses rev, the refusal is remembered and the revision before rev, if
+// any, is the good one again.
+func (d *Daemon) floorGate(g *generation, st *sourceState, rev *revision, c *model.Cluster) func(context.Context) error {
+	return func(ctx context.Context) error {
+		st.mu.Lock()
+		pending := rev.floorPending[c.Name]
+		st.mu.Unlock()
+		if !pending {
+			return nil
+		}
+		err := RecheckChangeLog(ctx, st.repo(), g.dialer, c, rev.prov.Commit)
+		var ref *source.Refusal
+		switch {
+		case errors.As(err, &ref):
+			d.refuse(st, g.cfg.StateDir, rev.prov.Commit, string(ref.Kind), ref.Error(), "commit refused")
+			st.mu.Lock()
+			back := st.good == rev
+			if back {
+				st.good = rev.prev
+			}
+			prev := rev.prev
+			st.mu.Unlock()
+			if back && prev != nil {
+				d.rec.SetSource(st.name, prev.prov.Commit, prev.prov.Signer)
+			}
+		case err == nil:
+			st.mu.Lock()
+			delete(rev.floorPending, c.Name)
+			if len(rev.floorPending) == 0 {
+				rev.prev = nil
+			}
+			st.mu.Unlock()
+		}
+		if err != nil {
+			d.log.Error("nothing applied: checked against the cluster's change log", "cluster", c.Name, "err", err)
+		}
+		return err
+	}
 }

@@ -1,9 +1,8 @@
-package reconcile
+package daemon
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -149,6 +148,21 @@ func (p *proc) logs() string {
 	return p.log.String()
 }
 
+// get returns the body of the daemon's answer to GET path.
+func (p *proc) get(t *testing.T, path string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
 // metric returns the sum of the samples whose name and labels match
 // (labels as `k="v"` fragments), or -1.
 func (p *proc) metric(name string, labels ...string) float64 {
@@ -198,7 +212,7 @@ func newSignedRepo(t *testing.T, vars string) *signedRepo {
 }
 
 func (r *signedRepo) commit(vars, msg string, signed bool) string {
-	r.repo.WriteFile("fleet.cue", specFor(vars))
+	r.repo.WriteFile("fleet.cue", cluster.PigstySpec(vars))
 	var s gitenv.Signer
 	if signed {
 		s = r.signer
@@ -219,6 +233,19 @@ pg_default_privileges: []
 ` + extra
 }
 
+// convergedDaemon resets the cluster, starts a daemon that follows a
+// signed repository of daemonVars and checks for drift every second, and
+// waits until it has converged the cluster.
+func convergedDaemon(t *testing.T) (*signedRepo, *proc) {
+	t.Helper()
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
+		"--poll-interval", "1h", "--state-dir", t.TempDir())
+	converged(t, p, 60*time.Second)
+	return r, p
+}
+
 // converged waits until the daemon reports a successful reconcile with no
 // drift left.
 func converged(t *testing.T, p *proc, timeout time.Duration) {
@@ -234,7 +261,7 @@ func converged(t *testing.T, p *proc, timeout time.Duration) {
 // drift interval, and refuses an unsigned commit, staying on the last good
 // one.
 func TestDaemonFollowsSignedCommits(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	p := startDaemon(t, "--repo", r.repo.Dir, "--branch", "main", "--allowed-signers", r.signers,
 		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
@@ -259,7 +286,7 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	}
 
 	// A manual ALTER ROLE is undone within a drift interval.
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the manual change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// An unsigned commit is refused, counted, and nothing of it applied.
@@ -278,21 +305,11 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	if p.metric("pgreconciler_source_info", `signer="dba@example.com`) != 1 {
 		t.Error("pgreconciler_source_info does not show the signer of the last good commit")
 	}
-	resp, err := http.Get("http://" + p.addr + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := p.get(t, "/status")
 	if !bytes.Contains(body, []byte(bad)) || !bytes.Contains(body, []byte(`"last_result": "success"`)) {
 		t.Errorf("/status does not show the refusal and the last good result:\n%s", body)
 	}
-	metrics, err := http.Get("http://" + p.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(metrics.Body)
-	metrics.Body.Close()
+	metricsText := p.get(t, "/metrics")
 	changeLog, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
 	if err != nil {
 		t.Fatal(err)
@@ -310,16 +327,16 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 // TestDaemonObserveMode reports a manual change in pgreconciler_drift_items
 // and leaves it alone.
 func TestDaemonObserveMode(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
-	applyAll(t, loadSpec(t, specFor(daemonVars)))
-	// applyAll records a made-up commit in the change log, which the
-	// daemon would rightly refuse as a rewind (not in the repository).
-	sql(t, cluster.Primary, "postgres", "DROP SCHEMA pgreconciler CASCADE")
+	// Converged first by `reconciler apply` of the same signed commit.
+	if out, code := runCLI(t, "apply", "--repo", r.repo.Dir, "--allowed-signers", r.signers); code != 0 {
+		t.Fatalf("reconciler apply: exit %d\n%s", code, out)
+	}
 	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
 		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
 	converged(t, p, 60*time.Second)
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "drift_items to report the change", func() bool {
 		return p.metric("pgreconciler_drift_items", `cluster="pg-e2e"`, `instance="pg-e2e-1"`, `kind="user"`) == 1
 	})
@@ -332,7 +349,7 @@ func TestDaemonObserveMode(t *testing.T) {
 // TestDaemonWebhook: a remote source is polled rarely; a forge webhook
 // with a valid HMAC makes it fetch at once; a bad signature is refused.
 func TestDaemonWebhook(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	bare := gitenv.NewBare(t)
 	r.repo.Run("remote", "add", "origin", bare.Dir)
@@ -377,14 +394,10 @@ func TestDaemonWebhook(t *testing.T) {
 // TestDaemonPrimaryDown: a killed primary shows up 0 and the daemon
 // recovers when it is back.
 func TestDaemonPrimaryDown(t *testing.T) {
-	reset(t)
-	r := newSignedRepo(t, daemonVars)
-	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
-		"--poll-interval", "1h", "--state-dir", t.TempDir())
-	converged(t, p, 60*time.Second)
+	_, p := convergedDaemon(t)
 	// The harness runs with synchronous_commit off: without a checkpoint,
 	// the kill could lose the commits that converged the cluster.
-	sql(t, cluster.Primary, "postgres", "CHECKPOINT")
+	cluster.Primary.MustPsql(t, "postgres", "CHECKPOINT")
 	if err := cluster.Primary.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +410,7 @@ func TestDaemonPrimaryDown(t *testing.T) {
 	if err := cluster.Primary.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 120*time.Second, "recovery", func() bool {
 		return p.metric("pgreconciler_instance_up", `instance="pg-e2e-1"`) == 1 && connlimit(t, "dbuser_app") == "20"
 	})
@@ -406,7 +419,7 @@ func TestDaemonPrimaryDown(t *testing.T) {
 // TestTwoDaemons: two daemons on one cluster never apply at the same time:
 // every manual change is undone by exactly one of them.
 func TestTwoDaemons(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	args := []string{"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s", "--poll-interval", "1h"}
 	a := startDaemon(t, append(args, "--state-dir", t.TempDir())...)
@@ -418,7 +431,7 @@ func TestTwoDaemons(t *testing.T) {
 	// one daemon may win every heal, which would leave the last change
 	// below to a breaker that has tripped.
 	for i := 0; i < maxCorrections-1; i++ {
-		sql(t, cluster.Primary, "postgres", fmt.Sprintf(`ALTER ROLE dbuser_app CONNECTION LIMIT %d`, 3+i))
+		cluster.Primary.MustPsql(t, "postgres", fmt.Sprintf(`ALTER ROLE dbuser_app CONNECTION LIMIT %d`, 3+i))
 		waitFor(t, 30*time.Second, "the change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	}
 	// Each heal is one applied change, by one daemon: the change log has
@@ -438,26 +451,16 @@ func TestTwoDaemons(t *testing.T) {
 	// Deterministically: while someone else holds the apply lock, both
 	// daemons report busy and neither touches the cluster; once it is
 	// released, the drift is healed.
-	ctx := context.Background()
-	holder, err := cluster.Primary.Admin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", apply.LockKey); err != nil {
-		t.Fatal(err)
-	}
+	release := cluster.Primary.HoldAdvisoryLock(t, apply.LockKey)
 	busyA, busyB := a.metric("pgreconciler_reconcile_total", `result="busy"`), b.metric("pgreconciler_reconcile_total", `result="busy"`)
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 9`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 9`)
 	waitFor(t, 30*time.Second, "both daemons to report busy", func() bool {
 		return a.metric("pgreconciler_reconcile_total", `result="busy"`) > busyA && b.metric("pgreconciler_reconcile_total", `result="busy"`) > busyB
 	})
 	if got := connlimit(t, "dbuser_app"); got != "9" {
 		t.Fatalf("connection limit %s while another session held the apply lock", got)
 	}
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", apply.LockKey); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	waitFor(t, 30*time.Second, "the change to be healed after the lock was released", func() bool { return connlimit(t, "dbuser_app") == "20" })
 }
 
@@ -466,7 +469,7 @@ func TestTwoDaemons(t *testing.T) {
 // one takes effect: a key it adds makes a refused commit acceptable, and
 // its modes apply (here: observe mode).
 func TestDaemonReload(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	stateDir := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "reconciler.yml")
@@ -497,7 +500,7 @@ modes: {user: %s}
 		return strings.Contains(p.logs(), "the new configuration is invalid; keeping the running one") &&
 			strings.Contains(p.logs(), "modes.user")
 	})
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the running (apply) configuration to heal the change", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// A key file that is not there: refused by the configuration check,
@@ -508,13 +511,13 @@ modes: {user: %s}
 		return strings.Count(p.logs(), "the new configuration is invalid; keeping the running one") >= 2 &&
 			strings.Contains(p.logs(), "reconciler.yml:4:26: trust.allowed_signers: stat ")
 	})
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
 	waitFor(t, 30*time.Second, "the daemon to keep healing", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// A commit by a key not yet trusted is refused; the reload that trusts
 	// it judges the commit again and applies it.
 	bob := gitenv.NewSSHSigner(t, "ed25519", "bob@example.com")
-	r.repo.WriteFile("fleet.cue", specFor(withUsers(`{name: "dbuser_bob", password: "Bob.Secret.2026"}`, "")))
+	r.repo.WriteFile("fleet.cue", cluster.PigstySpec(withUsers(`{name: "dbuser_bob", password: "Bob.Secret.2026"}`, "")))
 	r.repo.Commit("bob's user", bob)
 	waitFor(t, 30*time.Second, "bob's commit to be refused", func() bool {
 		return p.metric("pgreconciler_verification_failures_total", `reason="untrusted"`) >= 1
@@ -530,7 +533,7 @@ modes: {user: %s}
 	write("observe", both)
 	hup()
 	waitFor(t, 30*time.Second, "the reload", func() bool { return strings.Count(p.logs(), "configuration reloaded") >= 2 })
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "drift to be observed", func() bool {
 		return p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1
 	})
@@ -543,16 +546,12 @@ modes: {user: %s}
 // fought maxCorrections times, then left alone (and reported) until the
 // next commit.
 func TestDaemonCircuitBreaker(t *testing.T) {
-	reset(t)
-	r := newSignedRepo(t, daemonVars)
-	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s",
-		"--poll-interval", "1h", "--state-dir", t.TempDir())
-	converged(t, p, 60*time.Second)
+	r, p := convergedDaemon(t)
 	for i := 0; i < maxCorrections; i++ {
-		sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+		cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 		waitFor(t, 30*time.Second, "a correction", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	}
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the breaker to report the object", func() bool {
 		return strings.Contains(p.logs(), "circuit breaker") &&
 			p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1
@@ -561,13 +560,7 @@ func TestDaemonCircuitBreaker(t *testing.T) {
 	if connlimit(t, "dbuser_app") != "3" {
 		t.Fatal("the breaker did not stop the corrections")
 	}
-	resp, err := http.Get("http://" + p.addr + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `"pg-e2e-1 role dbuser_app"`) {
+	if body := p.get(t, "/status"); !strings.Contains(string(body), `"pg-e2e-1 role dbuser_app"`) {
 		t.Errorf("/status does not list the flapping object:\n%s", body)
 	}
 	// A new commit closes the breaker.

@@ -1,10 +1,9 @@
-package reconcile
+package daemon
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,13 +24,8 @@ import (
 // status reads /status.
 func (p *proc) status(t *testing.T) Status {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var st Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+	if err := json.Unmarshal(p.get(t, "/status"), &st); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -88,7 +82,7 @@ func runCLI(t *testing.T, args ...string) (string, int) {
 // it as a rewind, naming that commit. A change log naming a commit the
 // repository does not have is a refusal too.
 func TestDaemonLostStateRefusesRewind(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	c1 := strings.TrimSpace(r.repo.Run("rev-parse", "HEAD"))
 	stateDir := t.TempDir()
@@ -115,7 +109,7 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 			t.Errorf("/status last_error %q does not say %q", why, want)
 		}
 	}
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 31`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 31`)
 	time.Sleep(2 * time.Second) // two drift intervals
 	if got := connlimit(t, "dbuser_app"); got != "31" {
 		t.Fatalf("connection limit %s: the rewound commit was applied", got)
@@ -162,7 +156,7 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 	// A commit the repository does not know (history rewritten, or applied
 	// from another clone) is newest in the change log.
 	ghost := strings.Repeat("5a", 20)
-	sql(t, cluster.Primary, "postgres", fmt.Sprintf(`INSERT INTO pgreconciler.change_log (cluster, kind, action, object, commit, status)
+	cluster.Primary.MustPsql(t, "postgres", fmt.Sprintf(`INSERT INTO pgreconciler.change_log (cluster, kind, action, object, commit, status)
 		VALUES ('pg-e2e', 'role', 'change', 'dbuser_app', '%s', 'applied')`, ghost))
 	out, code = runCLI(t, planArgs...)
 	if code != 1 || !strings.Contains(out, "the last applied commit "+ghost) || !strings.Contains(out, "is not in the repository") {
@@ -177,7 +171,7 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 // instead, and a reload judges the commit again. The daemon runs with the
 // configured memory limit.
 func TestDaemonRemembersRefusedCommit(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	stateDir := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "reconciler.yml")
@@ -207,7 +201,7 @@ func TestDaemonRemembersRefusedCommit(t *testing.T) {
 		t.Fatalf("state directory: %+v", refused)
 	}
 
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) // drift while it is down
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) // drift while it is down
 	p = startDaemonEnv(t, []string{"GOMEMLIMIT=200MiB"}, "--config", cfgFile)
 	waitFor(t, 60*time.Second, "the drift to be healed towards the last applied commit", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	if p.evaluated(bad) {
@@ -237,7 +231,7 @@ func TestDaemonRemembersRefusedCommit(t *testing.T) {
 // towards the last applied commit meanwhile. --memory-limit reaches the
 // runtime.
 func TestDaemonDiesWhileEvaluating(t *testing.T) {
-	reset(t)
+	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
 	stateDir := t.TempDir()
 	args := []string{"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1s", "--poll-interval", "1h",
@@ -271,7 +265,7 @@ all: vars: _big
 		t.Fatalf("after the kill: %+v, %v; the evaluation ended before the kill, make the commit slower", rf, err)
 	}
 
-	sql(t, cluster.Primary, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	p = startDaemon(t, args...)
 	waitFor(t, 60*time.Second, "the drift to be healed towards the last applied commit", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	if why := p.sourceError(t); !strings.Contains(why, "refuse commit "+slow+": the daemon died while evaluating this commit") {

@@ -1,4 +1,4 @@
-package reconcile
+package daemon
 
 import (
 	"errors"
@@ -33,9 +33,9 @@ func (k *knownRefusal) Error() string { return k.Reason }
 // refused commits, once per process; it reports whether the source may be
 // fetched (a corrupt file stops it, and is read again at the next fetch).
 func (d *Daemon) loadRefused(st *sourceState, dir string) bool {
-	d.mu.Lock()
+	st.mu.Lock()
 	loaded := st.refused != nil
-	d.mu.Unlock()
+	st.mu.Unlock()
 	if loaded {
 		return true
 	}
@@ -43,15 +43,15 @@ func (d *Daemon) loadRefused(st *sourceState, dir string) bool {
 	if dir != "" {
 		var err error
 		if r, err = source.LoadRefused(dir, st.name); err != nil {
-			d.setError(st, err.Error())
+			st.setError(err.Error())
 			d.log.Error("cannot read the refused commits of the source: not fetching it (fix or remove the file)", "source", st.name, "err", err)
 			return false
 		}
 	}
 	ev := r.Evaluating
-	d.mu.Lock()
+	st.mu.Lock()
 	st.refused = r
-	d.mu.Unlock()
+	st.mu.Unlock()
 	for _, c := range r.Commits {
 		d.log.Info("commit refused before the restart: not read again until a reload", "source", st.name, "commit", c.Commit, "kind", c.Kind)
 	}
@@ -63,19 +63,19 @@ func (d *Daemon) loadRefused(st *sourceState, dir string) bool {
 	return true
 }
 
-// remember changes what the source remembers (under Daemon.mu) and writes
-// it to the state directory. st.saveMu orders the changes and writes, so a
+// remember changes what the source remembers (under st.mu) and writes it
+// to the state directory. st.saveMu orders the changes and writes, so a
 // write never reads a change in progress.
 func (d *Daemon) remember(st *sourceState, dir string, change func(r *source.Refused)) error {
 	st.saveMu.Lock()
 	defer st.saveMu.Unlock()
-	d.mu.Lock()
+	st.mu.Lock()
 	if st.refused == nil { // a reload before the first fetch
 		st.refused = &source.Refused{Source: st.name}
 	}
 	change(st.refused)
 	r := st.refused
-	d.mu.Unlock()
+	st.mu.Unlock()
 	if dir == "" {
 		return nil
 	}
@@ -87,10 +87,10 @@ func (d *Daemon) remember(st *sourceState, dir string, change func(r *source.Ref
 // recorded as being evaluated (a failure to record it is a reason to wait,
 // not to evaluate unprotected).
 func (d *Daemon) admit(st *sourceState, dir, commit string) error {
-	d.mu.Lock()
-	good := st.good != nil && st.good.commit == commit
+	st.mu.Lock()
+	good := st.good != nil && st.good.prov.Commit == commit
 	known, refused := st.refused.Find(commit)
-	d.mu.Unlock()
+	st.mu.Unlock()
 	switch {
 	case good:
 		return errUnchanged
@@ -122,7 +122,7 @@ func (d *Daemon) refuse(st *sourceState, dir, commit, kind, reason, msg string) 
 	err := d.remember(st, dir, func(r *source.Refused) {
 		fresh = r.Add(source.RefusedCommit{Commit: commit, Kind: kind, Reason: reason, At: d.now().UTC()})
 	})
-	d.setError(st, reason)
+	st.setError(reason)
 	if err != nil {
 		d.log.Error("cannot remember the refused commit in the state directory: a restart will judge it again", "source", st.name, "commit", commit, "err", err)
 	}
@@ -139,10 +139,4 @@ func (d *Daemon) forgetRefused(st *sourceState, dir string) {
 	if err != nil {
 		d.log.Error("cannot forget the refused commits in the state directory: a restart will not judge them again", "source", st.name, "err", err)
 	}
-}
-
-func (d *Daemon) setError(st *sourceState, msg string) {
-	d.mu.Lock()
-	st.lastError = msg
-	d.mu.Unlock()
 }

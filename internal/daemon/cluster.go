@@ -1,0 +1,227 @@
+package daemon
+
+import (
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/config"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
+)
+
+// reconcileCluster reconciles one cluster towards its source's good
+// revision (package reconcile: lock, inspect, diff, guard, apply,
+// re-plan), then tells what came of it: metrics, log lines, status,
+// backoff, the circuit breaker, and the commit as applied once every
+// cluster of it has converged.
+func (d *Daemon) reconcileCluster(g *generation, j job) {
+	st := d.source(j.source)
+	if st == nil {
+		return
+	}
+	rev := st.goodRevision()
+	if rev == nil {
+		return
+	}
+	c := rev.desired.Cluster(j.cluster)
+	if c == nil {
+		return
+	}
+	log := d.log.With("cluster", c.Name)
+	start := d.now()
+	mode := reconcile.ModePlan
+	if g.cfg.Modes.AnyApply() {
+		mode = reconcile.ModeApply
+	}
+	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
+		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log,
+		Gate: d.floorGate(g, st, rev, c),
+		Hold: func(ch plan.Change) string {
+			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
+				return "observe mode: drift class " + ch.Kind.DriftClass() + " is not corrected"
+			}
+			if !d.clusters.breakerAllows(c.Name, ch) {
+				return "circuit breaker: corrected too often; left alone until the next commit"
+			}
+			return ""
+		},
+	})
+	if err != nil { // a revision's cluster always has what a reconcile needs
+		log.Error("cannot reconcile", "err", err)
+		return
+	}
+	end := d.now()
+	if o.Verdict == plan.VerdictBusy {
+		d.rec.ObserveReconcile(c.Name, o.Verdict, end.Sub(start), end)
+		log.Info("another reconciler is applying to this cluster: skipped")
+		return
+	}
+	d.tell(log, o)
+	d.observe(c, o.Left, o.Live)
+	if o.Result != nil {
+		d.rec.ObserveApplied(o.Result)
+		if !j.fresh {
+			d.recordCorrections(c.Name, o.Result)
+		}
+	}
+	d.rec.ObserveReconcile(c.Name, o.Verdict, end.Sub(start), end)
+	d.clusters.record(c.Name, rev.prov, o, end)
+	if o.CommitApplied() {
+		d.markApplied(st, rev, c.Name)
+	}
+}
+
+// tell logs what a reconcile found wrong.
+func (d *Daemon) tell(log *slog.Logger, o reconcile.Outcome) {
+	if len(o.Instances) > 0 {
+		var msgs []string
+		for _, e := range o.Instances {
+			msgs = append(msgs, e.Error())
+		}
+		log.Warn("inspection failed", "err", strings.Join(msgs, "; "))
+	}
+	if o.LockErr != nil {
+		log.Error("cannot take the apply lock: nothing applied", "err", o.LockErr)
+	}
+	switch {
+	case o.Result == nil:
+	case o.Err != nil:
+		log.Error("apply failed", "err", o.Err)
+	case o.Verdict == plan.VerdictRefused:
+		log.Warn("a guard refused some changes", "refused", o.Message)
+	case o.Result.Failed():
+		log.Error("some changes failed", "failures", o.Message)
+	}
+	if o.Stale != nil {
+		log.Warn("cannot re-read the cluster after applying: drift shown is from before the apply", "err", o.Stale.Error())
+	}
+}
+
+// observe records drift, instance health and pending restarts.
+func (d *Daemon) observe(c *model.Cluster, cp plan.ClusterPlan, live map[string]*model.InstanceState) {
+	var names, unreached []string
+	for _, in := range c.Instances {
+		names = append(names, in.Name())
+		st := live[in.Name()]
+		d.rec.SetInstanceUp(c.Name, in.Name(), st != nil)
+		if st == nil {
+			unreached = append(unreached, in.Name())
+		} else {
+			n := 0
+			for _, s := range st.Settings {
+				if s.PendingRestart {
+					n++
+				}
+			}
+			d.rec.SetPendingRestart(c.Name, in.Name(), n)
+		}
+	}
+	d.rec.ObserveDrift(c.Name, names, cp, unreached...)
+}
+
+// recordCorrections counts what a drift check corrected; objects corrected
+// too often stop being corrected until the next commit.
+func (d *Daemon) recordCorrections(cluster string, res *plan.Result) {
+	for _, k := range d.clusters.recordCorrections(cluster, res, d.now()) {
+		d.log.Warn("object keeps drifting back: no longer corrected until the next commit (circuit breaker); find what changes it",
+			"cluster", cluster, "change", k, "corrections", maxCorrections, "window", correctionWindow.String())
+	}
+}
+
+// markApplied records a commit as the source's last applied one once
+// every cluster it declares has converged to it.
+func (d *Daemon) markApplied(st *sourceState, rev *revision, cluster string) {
+	st.mu.Lock()
+	delete(rev.pending, cluster)
+	done := len(rev.pending) == 0 && !rev.marked && st.good == rev
+	if done {
+		rev.marked = true
+	}
+	src := st.src
+	st.mu.Unlock()
+	if !done {
+		return
+	}
+	if err := src.MarkApplied(rev.snap); err != nil {
+		d.log.Error("cannot record the last applied commit", "source", st.name, "commit", rev.prov.Commit, "err", err)
+		return
+	}
+	d.log.Info("commit applied to every cluster", "source", st.name, "commit", rev.prov.Commit)
+}
+
+func (t *clusterTable) breakerAllows(cluster string, ch plan.Change) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cs := t.m[cluster]
+	return cs == nil || cs.breaker.allows(ch)
+}
+
+// recordCorrections counts the corrections of a drift check and returns
+// the changes whose breaker tripped now.
+func (t *clusterTable) recordCorrections(cluster string, res *plan.Result, at time.Time) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cs := t.m[cluster]
+	if cs == nil {
+		return nil
+	}
+	tripped := cs.breaker.record(res, at)
+	cs.status.Flapping = cs.breaker.flapping()
+	return tripped
+}
+
+// record updates the status a cluster shows at /status from a reconcile
+// towards prov that ended at at, and its backoff.
+func (t *clusterTable) record(cluster string, prov model.Provenance, o reconcile.Outcome, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	cs := t.m[cluster]
+	if cs == nil {
+		return
+	}
+	s := &cs.status
+	s.Commit, s.Signer, s.LastResult, s.LastError, s.LastRun = prov.Commit, prov.Signer, o.Verdict, o.Message, at
+	s.Flapping = cs.breaker.flapping()
+	s.Drift = map[string]int{}
+	s.PendingRestart = map[string]bool{}
+	for _, ch := range o.Left.Changes {
+		if ch.Drift() {
+			s.Drift[ch.Kind.DriftClass()]++
+		}
+		if ch.RequiresRestart {
+			s.PendingRestart[ch.Instance] = true
+		}
+	}
+	if o.Result != nil {
+		for _, oc := range o.Result.Outcomes {
+			if oc.Pending {
+				s.PendingRestart[oc.Change.Instance] = true
+			}
+		}
+	}
+	switch o.Verdict {
+	case plan.VerdictSuccess:
+		s.LastSuccess = at
+		cs.backoff, cs.notUntil = 0, time.Time{}
+	case plan.VerdictFailure, plan.VerdictRefused:
+		cs.backoff = min(max(cs.backoff*2, minBackoff), maxBackoff)
+		cs.notUntil = at.Add(cs.backoff)
+	}
+}
+
+// statuses is what /status shows of every cluster, sorted by name.
+func (t *clusterTable) statuses() []ClusterStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := []ClusterStatus{}
+	for _, cs := range t.m {
+		s := cs.status
+		s.Source = cs.source
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Cluster < out[j].Cluster })
+	return out
+}

@@ -1,0 +1,34 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestApplyChecksChangeLogUnderLock: `reconciler apply --state-dir` whose
+// check against a cluster's change log could not read it reads it again
+// under the cluster's apply lock (the reconcile's Gate, as the daemon
+// does), and applies nothing while it cannot be read.
+func TestApplyChecksChangeLogUnderLock(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, withUsers(`{name: "dbuser_gated"}`, ""))
+	// A change log that exists and cannot be read.
+	cluster.Primary.MustPsql(t, "postgres", `CREATE SCHEMA pgreconciler;
+		CREATE VIEW pgreconciler.change_log AS SELECT 1 AS id, (1/0)::text AS commit, now() AS at, 'applied' AS status`)
+	out, code := runCLI(t, "apply", "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--state-dir", t.TempDir())
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		"warning: commit not checked against the change log of cluster pg-e2e",
+		"cluster pg-e2e: error: the change log must be read before the first apply of commit",
+		"division by zero",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if roleExists(t, "dbuser_gated") {
+		t.Fatal("applied although the change log could not be read")
+	}
+}
