@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
@@ -80,11 +81,11 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 	case err != nil:
 		return nil, errorf(e, cmd, "%v", err)
 	}
-	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: "commit " + short12(snap.Commit)}
+	t := &target{fsys: snap.FS, commit: snap.Commit, author: snap.Author, snap: snap, src: src, display: "commit " + model.ShortHash(snap.Commit)}
 	if f.trusted() {
 		t.signer = snap.Signer.String()
 	} else {
-		fmt.Fprintf(e.stderr, "reconciler %s: warning: no trusted keys given: commit %s is NOT verified\n", cmd, short12(snap.Commit))
+		fmt.Fprintf(e.stderr, "reconciler %s: warning: no trusted keys given: commit %s is NOT verified\n", cmd, model.ShortHash(snap.Commit))
 	}
 	return t, exitOK
 }
@@ -117,11 +118,4 @@ func (f *sourceFlags) source(e *env) (*source.Source, error) {
 		cfg.Unverified = true
 	}
 	return source.New(cfg)
-}
-
-func short12(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

@@ -6,14 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
-
-// driftClasses are the values of the kind label of
-// pgreconciler_drift_items: every plan.Kind.DriftClass().
-func driftClasses() []string {
-	return []string{"user", "hba", "parameter", "database", "privilege"}
-}
 
 // results are the values of the result label of pgreconciler_reconcile_total.
 func results() []string {
@@ -39,14 +34,14 @@ func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.Clust
 		if slices.Contains(unreached, inst) {
 			continue
 		}
-		for _, class := range driftClasses() {
-			counts[[2]string{inst, class}] = 0
+		for _, class := range model.DriftClasses() { // the values of the kind label
+			counts[[2]string{inst, string(class)}] = 0
 		}
 	}
 	for _, c := range p.Changes {
 		if c.Drift() {
 			current[c.Instance] = true
-			counts[[2]string{c.Instance, c.Kind.DriftClass()}]++
+			counts[[2]string{c.Instance, string(c.Kind.DriftClass())}]++
 		}
 	}
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // The three forms of a plan: text in the style of terraform plan for
@@ -57,16 +59,9 @@ func (p *Plan) header() string {
 	if p.Commit == "" {
 		return ""
 	}
-	h := "commit " + shortHash(p.Commit)
+	h := "commit " + model.ShortHash(p.Commit)
 	if p.Signer != "" {
 		h += ", signed by " + p.Signer
-	}
-	return h
-}
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
 	}
 	return h
 }
@@ -181,7 +176,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("### pgreconciler plan\n\n")
 	if h := p.header(); h != "" {
-		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, shortHash(p.Commit), "`"+shortHash(p.Commit)+"`", 1))
+		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, model.ShortHash(p.Commit), "`"+model.ShortHash(p.Commit)+"`", 1))
 	}
 	b.WriteString("| cluster | add | change | remove | needs a human | restart |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, cp := range p.Clusters {

@@ -30,22 +30,22 @@ const (
 var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
 	KindDatabase, KindSchema, KindExtension, KindPrivilege, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
 
-// DriftClass groups kinds into the drift classes of the metrics and the
-// daemon's per-class mode: user, hba, parameter, database, privilege.
-func (k Kind) DriftClass() string {
+// DriftClass is the drift class of the kind: the metrics and the daemon's
+// per-class mode count and hold changes by it.
+func (k Kind) DriftClass() model.DriftClass {
 	switch k {
 	case KindRole, KindMembership, KindRoleSetting, KindPassword, KindComment, KindUnmanaged:
-		return "user"
+		return model.DriftUser
 	case KindDatabase, KindSchema, KindExtension:
-		return "database"
+		return model.DriftDatabase
 	case KindPrivilege, KindDefaultPrivilege:
-		return "privilege"
+		return model.DriftPrivilege
 	case KindHBA:
-		return "hba"
+		return model.DriftHBA
 	case KindParameter:
-		return "parameter"
+		return model.DriftParameter
 	}
-	return string(k)
+	return model.DriftClass(k)
 }
 
 // Action is what a change does. It is a small closed set.

@@ -223,7 +223,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 			HBA: g.hba, Commit: rev.commit, Signer: rev.signer, Author: rev.author, DBSU: c.Globals.DBSU, Lock: lock,
 			Logger: d.log, Hold: func(ch plan.Change) string {
 				if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
-					return "observe mode: drift class " + ch.Kind.DriftClass() + " is not corrected"
+					return "observe mode: drift class " + string(ch.Kind.DriftClass()) + " is not corrected"
 				}
 				if !d.breakerAllows(c.Name, ch) {
 					return "circuit breaker: corrected too often; left alone until the next commit"
@@ -391,7 +391,7 @@ func (d *Daemon) record(c *model.Cluster, rev *revision, cp plan.ClusterPlan, re
 	s.PendingRestart = map[string]bool{}
 	for _, ch := range cp.Changes {
 		if ch.Drift() {
-			s.Drift[ch.Kind.DriftClass()]++
+			s.Drift[string(ch.Kind.DriftClass())]++
 		}
 		if ch.RequiresRestart {
 			s.PendingRestart[ch.Instance] = true
