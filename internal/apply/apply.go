@@ -183,10 +183,7 @@ func (e *executor) start() error {
 	}
 	var user string
 	var recovery bool
-	err := conn.QueryRow(e.ctx, `SELECT session_user, pg_is_in_recovery(), current_setting('is_superuser') = 'on',
-		coalesce(current_setting('pg_stat_statements.track', true) <> 'none'
-			AND current_setting('pg_stat_statements.track_utility', true) = 'on', false),
-		current_setting('log_transaction_sample_rate')::float8 <> 0`).Scan(&user, &recovery,
+	err := conn.QueryRow(e.ctx, sessionSQL).Scan(&user, &recovery,
 		&e.facts.superuser, &e.facts.pgssTracksUtility, &e.facts.sampled)
 	if err != nil {
 		return fmt.Errorf("apply %s: read session of %s: %w", e.cluster(), e.primary.Name(), err)

@@ -118,8 +118,7 @@ func (e *executor) ownedDatabases(role string) ([]string, error) {
 		return nil, err
 	}
 	var dbs []string
-	err = conn.QueryRow(e.ctx, `SELECT coalesce(array_agg(d.datname::text ORDER BY d.datname), '{}')
-		FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1`, role).Scan(&dbs)
+	err = conn.QueryRow(e.ctx, ownedDatabasesSQL, role).Scan(&dbs)
 	if err != nil {
 		return nil, fmt.Errorf("list databases owned by %s on %s: %w", role, e.primary.Name(), err)
 	}
