@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -234,6 +235,19 @@ type jsonChange struct {
 	RequiresRestart bool     `json:"requires_restart"`
 	Reason          string   `json:"reason,omitempty"`
 	HBADiff         []string `json:"hba_diff,omitempty"`
+	Intent          *Intent  `json:"intent,omitempty"`
+}
+
+// intent is the JSON form of c's intent, nil when it has none. It holds no
+// secret: a password and a parameter's value are never marshalled (After
+// shows a value that may be shown), and pg_hba.conf is hba_diff.
+func (c Change) intent() *Intent {
+	in := c.Intent
+	in.HBA = nil
+	if reflect.ValueOf(in).IsZero() {
+		return nil
+	}
+	return &in
 }
 
 type jsonCluster struct {
@@ -264,7 +278,8 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 				hd = ch.HBA.Diff
 			}
 			jc.Changes = append(jc.Changes, jsonChange{Kind: ch.Kind, Action: ch.Action, Object: ch.Object, Instance: ch.Instance,
-				Before: ch.Before, After: ch.After, SQL: sql, RequiresRestart: ch.RequiresRestart, Reason: ch.Reason, HBADiff: hd})
+				Before: ch.Before, After: ch.After, SQL: sql, RequiresRestart: ch.RequiresRestart, Reason: ch.Reason, HBADiff: hd,
+				Intent: ch.intent()})
 		}
 		out.Clusters = append(out.Clusters, jc)
 	}

@@ -140,7 +140,7 @@ func (s Statement) String() string {
 type Change struct {
 	Kind     Kind
 	Action   Action
-	Object   string // role name, "member->role", "db.schema", parameter name, "pg_hba.conf" …
+	Object   string // for display: role name, "member in role", "db.schema", parameter name, "pg_hba.conf" …
 	Cluster  string
 	Instance string // instance name; cluster-wide changes carry the primary's
 
@@ -151,22 +151,19 @@ type Change struct {
 	RequiresRestart bool
 	Reason          string
 
-	// HBA carries the rendered file for KindHBA changes.
-	HBA *HBAFile
-
-	// Parameter carries what a KindParameter change sets, so that the
-	// executor can validate it against the server's pg_settings right
-	// before writing and read it back after the reload.
-	Parameter *ParameterChange
+	// Intent is what the change means, as data: its Statements are
+	// rendered from it (Render), the executor's guards read it, never the
+	// SQL text.
+	Intent
 }
 
 // ParameterChange is one server parameter to set or reset on an instance.
 // Value is a model.Secret because some values hold credentials
 // (pgconf.MaySecret): only the executor reveals it.
 type ParameterChange struct {
-	Name  string
-	Value model.Secret // the spec's value; ignored when Reset
-	Reset bool         // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
+	Name  string       `json:"name"`
+	Value model.Secret `json:"-"`               // the spec's value; ignored when Reset
+	Reset bool         `json:"reset,omitempty"` // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
 }
 
 // HBAFile is the desired pg_hba.conf of one instance.
