@@ -162,14 +162,10 @@ func (b *builder) dropDatabase(d *model.Database, live *model.LiveDatabase) {
 // Inside an existing database that could not be entered nothing is
 // planned (inspect reports why).
 func (b *builder) schemas(d *model.Database, live *model.LiveDatabase) {
-	if live != nil && !live.Inside {
+	have, ok := inside(live, func(l *model.LiveDatabase) []model.LiveSchema { return l.Schemas },
+		func(s model.LiveSchema) string { return s.Name })
+	if !ok {
 		return
-	}
-	have := map[string]model.LiveSchema{}
-	if live != nil {
-		for _, s := range live.Schemas {
-			have[s.Name] = s
-		}
 	}
 	for _, s := range d.Schemas {
 		cur, exists := have[s.Name]
@@ -191,6 +187,23 @@ func (b *builder) schemas(d *model.Database, live *model.LiveDatabase) {
 	}
 }
 
+// inside returns the objects of a live database (none for a database the
+// plan creates) by name, or false when the database exists but could not
+// be entered: nothing is planned inside it (inspect says why).
+func inside[T any](live *model.LiveDatabase, objects func(*model.LiveDatabase) []T, name func(T) string) (map[string]T, bool) {
+	have := map[string]T{}
+	if live == nil {
+		return have, true
+	}
+	if !live.Inside {
+		return nil, false
+	}
+	for _, o := range objects(live) {
+		have[name(o)] = o
+	}
+	return have, true
+}
+
 func ownerOf(o string) string {
 	if o == "" {
 		return ""
@@ -200,14 +213,10 @@ func ownerOf(o string) string {
 
 // extensions plans CREATE/ALTER/DROP EXTENSION inside a database.
 func (b *builder) extensions(d *model.Database, live *model.LiveDatabase) {
-	if live != nil && !live.Inside {
+	have, ok := inside(live, func(l *model.LiveDatabase) []model.LiveExtension { return l.Extensions },
+		func(e model.LiveExtension) string { return e.Name })
+	if !ok {
 		return
-	}
-	have := map[string]model.LiveExtension{}
-	if live != nil {
-		for _, e := range live.Extensions {
-			have[e.Name] = e
-		}
 	}
 	for _, e := range d.Extensions {
 		cur, exists := have[e.Name]

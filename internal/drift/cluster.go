@@ -130,14 +130,8 @@ func (r *Recorder) ForgetCluster(cluster string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.clusters, cluster)
-	match := prometheus.Labels{"cluster": cluster}
-	r.driftItems.DeletePartialMatch(match)
-	r.reconciles.DeletePartialMatch(match)
-	r.durations.DeletePartialMatch(match)
-	r.lastSuccess.DeletePartialMatch(match)
-	r.applied.DeletePartialMatch(match)
-	r.pendingRestart.DeletePartialMatch(match)
-	r.instanceUp.DeletePartialMatch(match)
+	deleteMatching(prometheus.Labels{"cluster": cluster}, r.driftItems, r.reconciles, r.durations, r.lastSuccess,
+		r.applied, r.pendingRestart, r.instanceUp)
 }
 
 // cluster returns the series bookkeeping of a cluster, creating it on first
@@ -154,4 +148,11 @@ func (r *Recorder) cluster(name string) *clusterSeries {
 		}
 	}
 	return cs
+}
+
+// deleteMatching deletes the series of every vector that match.
+func deleteMatching(match prometheus.Labels, vecs ...interface{ DeletePartialMatch(prometheus.Labels) int }) {
+	for _, v := range vecs {
+		v.DeletePartialMatch(match)
+	}
 }

@@ -50,10 +50,7 @@ func (r *Recorder) ForgetSource(source string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.sources, source)
-	match := prometheus.Labels{"source": source}
-	r.sourceInfo.DeletePartialMatch(match)
-	r.sourceFetched.DeletePartialMatch(match)
-	r.verifyFailures.DeletePartialMatch(match)
+	deleteMatching(prometheus.Labels{"source": source}, r.sourceInfo, r.sourceFetched, r.verifyFailures)
 }
 
 // source zero-fills the verification failure counters of a source on first
