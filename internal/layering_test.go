@@ -54,9 +54,12 @@ func allowedImports() map[string][]string {
 		// One cluster: lock, inspect, diff, guard, apply, re-plan.
 		"internal/reconcile": with("internal/inspect", "internal/diff", "internal/apply", "internal/dbconn"),
 		// apply re-reads a setting as inspect reads it (the read-back).
-		"internal/apply":   with("internal/inspect", "internal/dbconn", "internal/hba", "internal/pgconf", "internal/scram"),
+		"internal/apply":   with("internal/inspect", "internal/dbconn", "internal/hba", "internal/pgconf", "internal/scram", "internal/protect"),
 		"internal/inspect": with("internal/pgconf"),
-		"internal/diff":    with("internal/hba", "internal/pgconf", "internal/privs", "internal/scram"),
+		"internal/diff":    with("internal/hba", "internal/pgconf", "internal/privs", "internal/scram", "internal/protect"),
+		// The protection policy, defined once: diff reports and apply refuses
+		// with the same functions, on the changes\' intent.
+		"internal/protect": with(),
 		"internal/drift":   with(),
 		"internal/source":  with(),
 		"internal/spec":    with("schema", "internal/hba", "internal/privs", "internal/scram", "internal/pgbouncer"),
@@ -69,9 +72,9 @@ func allowedImports() map[string][]string {
 		// Patroni's REST API and the pure topology.
 		"internal/patroni":   with(),
 		"internal/preflight": with("internal/config", "internal/source"),
-		"internal/config":    nil,
+		"internal/config":    {"internal/model"}, // the drift class and its labels
 		"internal/dbconn":    {"internal/model"},
-		"internal/plan":      {"internal/model"},
+		"internal/plan":      {"internal/model", "internal/pgconf"}, // changes render their SQL (literals, parameter values)
 		"internal/model":     nil,
 		"internal/hba":       {"internal/model"},
 		"internal/pgconf":    {"internal/model"},

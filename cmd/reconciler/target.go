@@ -79,9 +79,9 @@ func (f *sourceFlags) resolve(ctx context.Context, e *env, cmd string) (*target,
 	case err != nil:
 		return nil, errorf(e, cmd, "%v", err)
 	}
-	t := &target{fsys: snap.FS, prov: snap.Provenance(), snap: snap, src: src, display: "commit " + short12(snap.Commit)}
+	t := &target{fsys: snap.FS, prov: snap.Provenance(), snap: snap, src: src, display: "commit " + model.ShortHash(snap.Commit)}
 	if !f.trusted() {
-		fmt.Fprintf(e.stderr, "reconciler %s: warning: no trusted keys given: commit %s is NOT verified\n", cmd, short12(snap.Commit))
+		fmt.Fprintf(e.stderr, "reconciler %s: warning: no trusted keys given: commit %s is NOT verified\n", cmd, model.ShortHash(snap.Commit))
 	}
 	return t, exitOK
 }
@@ -114,11 +114,4 @@ func (f *sourceFlags) source(e *env) (*source.Source, error) {
 		cfg.Unverified = true
 	}
 	return source.New(cfg)
-}
-
-func short12(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

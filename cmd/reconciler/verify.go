@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
@@ -41,7 +42,7 @@ func runVerify(e *env, args []string) int {
 	}
 	from := "first contact: only the target is checked"
 	if rep.LastApplied != "" {
-		from = "since " + short12(rep.LastApplied)
+		from = "since " + model.ShortHash(rep.LastApplied)
 	}
 	fmt.Fprintf(e.stdout, "target %s, policy %s, %s\n", rep.Target, rep.Policy, from)
 	if rep.Rewind {

@@ -12,6 +12,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 )
 
 // Target is the cluster an apply works on.
@@ -98,7 +99,7 @@ type executor struct {
 
 	primary *model.Instance
 	conns   map[connKey]*pgx.Conn // sessions by instance and database
-	own     map[string]bool       // the reconciler's login role(s) on the primary
+	policy  protect.Policy        // who is protected: the reconciler's login role(s) on the primary, dbsu …
 
 	facts          facts
 	changeLogReady bool     // pgreconciler.change_log is known to exist
@@ -124,7 +125,6 @@ func newExecutor(ctx context.Context, t Target, cp plan.ClusterPlan, opts Option
 		ctx: ctx, t: t, opts: opts, cp: cp, log: log,
 		res:   &plan.Result{Cluster: cp.Name, Outcomes: make([]plan.Outcome, len(cp.Changes))},
 		conns: map[connKey]*pgx.Conn{},
-		own:   map[string]bool{},
 	}
 }
 
@@ -174,10 +174,7 @@ func (e *executor) start() error {
 	}
 	var user string
 	var recovery bool
-	err = conn.QueryRow(e.ctx, `SELECT session_user, pg_is_in_recovery(), current_setting('is_superuser') = 'on',
-		coalesce(current_setting('pg_stat_statements.track', true) <> 'none'
-			AND current_setting('pg_stat_statements.track_utility', true) = 'on', false),
-		current_setting('log_transaction_sample_rate')::float8 <> 0`).Scan(&user, &recovery,
+	err = conn.QueryRow(e.ctx, sessionSQL).Scan(&user, &recovery,
 		&e.facts.superuser, &e.facts.pgssTracksUtility, &e.facts.sampled)
 	if err != nil {
 		return fmt.Errorf("apply %s: read session of %s: %w", e.cluster(), e.primary.Name(), err)
@@ -185,10 +182,11 @@ func (e *executor) start() error {
 	if recovery {
 		return fmt.Errorf("apply %s: primary %s is in recovery (failover?): inspect again before applying", e.cluster(), e.primary.Name())
 	}
-	e.own[user] = true
+	self := []string{user}
 	if live := e.t.Live[e.primary.Name()]; live != nil && live.Session.User != "" {
-		e.own[live.Session.User] = true
+		self = append(self, live.Session.User)
 	}
+	e.policy = protect.New(e.t.Cluster.Globals, e.dbsu(), self...)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,28 +13,6 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
-
-// changeLogDDL creates the change log in the primary's postgres database.
-// Sent as one simple query, it runs as one implicit transaction.
-const changeLogDDL = `CREATE SCHEMA IF NOT EXISTS pgreconciler;
-CREATE TABLE IF NOT EXISTS pgreconciler.change_log (
-	id        bigserial PRIMARY KEY,
-	at        timestamptz NOT NULL DEFAULT now(),
-	cluster   text,
-	instance  text,
-	kind      text,
-	action    text,
-	object    text,
-	statement text,
-	commit    text,
-	signer    text,
-	author    text,
-	status    text,
-	error     text
-);
-REVOKE ALL ON SCHEMA pgreconciler FROM PUBLIC;
-REVOKE ALL ON TABLE pgreconciler.change_log FROM PUBLIC;
-REVOKE ALL ON SEQUENCE pgreconciler.change_log_id_seq FROM PUBLIC`
 
 // logRow is one change_log row, in the column order of writeChangeLog. It
 // never holds a secret: statements are their redacted String forms.
@@ -138,7 +115,7 @@ func (e *executor) ensureChangeLog(ctx context.Context) error {
 // (" on pg-test-1") completes its errors.
 func createChangeLog(ctx context.Context, conn *pgx.Conn, where string) error {
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('pgreconciler.change_log') IS NOT NULL").Scan(&exists); err != nil {
+	if err := conn.QueryRow(ctx, changeLogExistsSQL).Scan(&exists); err != nil {
 		return fmt.Errorf("look up change log%s: %w", where, err)
 	}
 	if !exists {
@@ -238,9 +215,6 @@ type AppliedCommit struct {
 	Commit string    // as recorded: a full hash, unless someone wrote the table by hand
 	At     time.Time // when it was applied, by the primary's clock
 }
-
-//go:embed sql/last_applied.sql
-var lastAppliedSQL string
 
 // LastApplied returns the commit of the most recent applied change recorded
 // in the change log of the database conn is connected to (the primary's

@@ -31,10 +31,18 @@
 //     but kept out of pg_stat_statements when the session may (superuser):
 //     tens of thousands of one-off DDL statements would evict the
 //     application's entries.
-//   - Guards that hold whatever the plan says: protected roles (dbsu,
-//     replicator, admin, monitor, pg_*, the reconciler's own login) are
-//     never removed; the reconciler's own role never gets a new password,
-//     NOLOGIN or NOSUPERUSER; a role owning a database is never dropped.
+//   - Guards that hold whatever the plan says, reading each change's
+//     intent (plan.RoleChange, plan.PasswordChange …), never its SQL text,
+//     and asking the protection policy the diff plans with (package
+//     protect): protected roles (dbsu, replicator, admin, monitor, pg_*,
+//     the reconciler's own login) are never removed; the reconciler's own
+//     role, the dbsu and the replication user never get a new password;
+//     none of them loses LOGIN, the reconciler's own role and the dbsu not
+//     SUPERUSER, the replication user not REPLICATION; the reconciler's own
+//     role gets no CONNECTION LIMIT 0 (unless a superuser) and no VALID
+//     UNTIL in the past; a role owning a database is never dropped. A role
+//     change or removal, or a password change, whose intent is missing
+//     cannot be judged and is refused.
 //   - Parameters per instance: the server's own pg_settings row validates
 //     the value (and the library files of shared_preload_libraries) right
 //     before ALTER SYSTEM; one reload per instance; a read-back proves the
@@ -52,6 +60,10 @@
 //     reads back the newest applied commit (sql/last_applied.sql): the
 //     floor of the rewind check.
 //   - Dry run: logs what would run, connects to nothing, writes nothing.
+//
+// Its catalog reads are fresh reads right before the write they guard, in
+// embedded sql/*.sql files (queries.go) that can be pasted into psql; the
+// advisory lock's two calls stay in lock.go.
 //
 // What it does not do: it does not compute plans (package diff) or read
 // the live state (package inspect), never restarts a server, never retries a

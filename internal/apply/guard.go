@@ -2,10 +2,11 @@ package apply
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 )
 
 // refusal returns why a guard refuses change c whatever the plan says, or
@@ -27,34 +28,59 @@ func (e *executor) refusal(c *plan.Change) string {
 		return fmt.Sprintf("cluster-wide change planned for %s, but the primary is %s: the plan is stale",
 			c.Instance, e.primary.Name())
 	}
-	if c.Kind == plan.KindRole && c.Action == plan.ActionRemove {
-		if why := e.protected(c.Object); why != "" {
-			return fmt.Sprintf("role %s is %s: never removed", c.Object, why)
+	return e.protection(c)
+}
+
+// protection returns why the protection policy (package protect, the one
+// diff plans with) refuses c, or "". It reads the change's intent, never
+// its SQL: a role change or removal and a password change that do not say
+// which role they touch are refused, since they cannot be judged.
+func (e *executor) protection(c *plan.Change) string {
+	switch {
+	case c.Kind == plan.KindRole && c.Action != plan.ActionCreate && c.Role == nil:
+		return "role change without its role (no intent in the plan): cannot be judged, not executed"
+	case c.Kind == plan.KindPassword && c.Password == nil:
+		return "password change without its role (no intent in the plan): cannot be judged, not executed"
+	}
+	if r := c.Role; r != nil {
+		if c.Action == plan.ActionRemove {
+			if who := e.policy.Removal(r.Name); who != protect.None {
+				return fmt.Sprintf("role %s is %s: never removed", r.Name, who)
+			}
+		}
+		for _, rf := range e.policy.Attributes(r.Name, r.Attrs, e.facts.superuser, e.now()) {
+			switch rf.Attr {
+			case plan.AttrConnLimit:
+				return fmt.Sprintf("role %s is %s and not a superuser: an apply never sets CONNECTION LIMIT 0", r.Name, rf.Who)
+			case plan.AttrValidUntil:
+				return fmt.Sprintf("role %s is %s: an apply never sets VALID UNTIL in the past (%s)", r.Name, rf.Who, r.Attrs.ValidUntil)
+			}
+			return fmt.Sprintf("role %s is %s: an apply never makes it %s", r.Name, rf.Who, r.Attrs.Keyword(rf.Attr))
 		}
 	}
-	if c.Kind == plan.KindPassword {
-		if why := e.passwordProtected(c.Object); why != "" {
-			return fmt.Sprintf("role %s is %s: an apply never changes its password", c.Object, why)
+	if p := c.Password; p != nil {
+		if who := e.policy.Password(p.Role); who != protect.None {
+			return fmt.Sprintf("role %s is %s: an apply never changes its password", p.Role, who)
 		}
 	}
 	for _, s := range c.Statements {
-		if !s.Password.IsZero() {
-			if why := e.passwordProtected(s.PasswordRole); why != "" {
-				return fmt.Sprintf("role %s is %s: an apply never changes its password", s.PasswordRole, why)
-			}
+		if s.Password.IsZero() || s.PasswordRole == "" {
+			continue
 		}
-		if c.Kind == plan.KindRole && e.own[c.Object] {
-			for _, kw := range []string{"NOLOGIN", "NOSUPERUSER"} {
-				if hasKeyword(s.SQL, kw) {
-					return fmt.Sprintf("role %s is the reconciler's own login role: an apply never makes it %s", c.Object, kw)
-				}
-			}
-			if !e.facts.superuser && connLimitZero.MatchString(s.SQL) {
-				return fmt.Sprintf("role %s is the reconciler's own login role and not a superuser: an apply never sets CONNECTION LIMIT 0", c.Object)
-			}
+		if who := e.policy.Password(s.PasswordRole); who != protect.None {
+			return fmt.Sprintf("role %s is %s: an apply never changes its password", s.PasswordRole, who)
 		}
 	}
 	return ""
+}
+
+// now is the primary's clock as inspect read it (the clock VALID UNTIL is
+// compared with), or this host's when there is none.
+func (e *executor) now() time.Time {
+	if live := e.t.Live[e.primary.Name()]; live != nil && !live.Now.IsZero() {
+		return live.Now
+	}
+	return time.Now()
 }
 
 // unsendable says why change c holds text that must not be sent, or "": a
@@ -84,40 +110,6 @@ func unsendable(c *plan.Change) string {
 	return ""
 }
 
-// connLimitZero finds CONNECTION LIMIT 0 in a role statement.
-var connLimitZero = regexp.MustCompile(`(?i)\bCONNECTION\s+LIMIT\s+0\b`)
-
-// passwordProtected says why a role's password is never changed by an
-// apply, or "": the reconciler's own login (it would lock itself out), the
-// dbsu (Patroni and local tools hold it) and the replication user (the
-// replicas' Patroni holds the old one and could not reconnect).
-func (e *executor) passwordProtected(role string) string {
-	switch {
-	case role == "":
-		return ""
-	case e.own[role]:
-		return "the reconciler's own login role"
-	case role == e.dbsu():
-		return "the dbsu"
-	case role == e.t.Cluster.Globals.ReplicationUser:
-		return "the replication user"
-	}
-	return ""
-}
-
-// protected says why a role may never be removed, or "".
-func (e *executor) protected(name string) string {
-	switch {
-	case e.own[name]:
-		return "the reconciler's own login role"
-	case e.t.Cluster.Globals.Protected(name) || name == e.dbsu():
-		return "a system role (dbsu, replicator, admin or monitor)"
-	case strings.HasPrefix(name, "pg_"):
-		return "reserved (pg_ prefix)"
-	}
-	return ""
-}
-
 // dbsu is the database superuser's name.
 func (e *executor) dbsu() string {
 	switch {
@@ -127,58 +119,4 @@ func (e *executor) dbsu() string {
 		return e.t.Cluster.Globals.DBSU
 	}
 	return "postgres"
-}
-
-// hasKeyword reports whether the SQL text holds kw (upper case) as a bare
-// keyword, outside string literals, quoted identifiers and comments.
-func hasKeyword(sql, kw string) bool {
-	for i := 0; i < len(sql); {
-		ch := sql[i]
-		switch {
-		case ch == '\'' || ch == '"':
-			i = skipQuoted(sql, i+1, ch)
-		case ch == '-' && strings.HasPrefix(sql[i:], "--"):
-			for i < len(sql) && sql[i] != '\n' {
-				i++
-			}
-		case ch == '/' && strings.HasPrefix(sql[i:], "/*"):
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return false
-			}
-			i += end + 4
-		case isWordByte(ch):
-			j := i
-			for j < len(sql) && isWordByte(sql[j]) {
-				j++
-			}
-			if strings.EqualFold(sql[i:j], kw) {
-				return true
-			}
-			i = j
-		default:
-			i++
-		}
-	}
-	return false
-}
-
-// skipQuoted returns the index after the quote closing a literal or
-// identifier opened before i (a doubled quote is part of it).
-func skipQuoted(s string, i int, q byte) int {
-	for i < len(s) {
-		if s[i] == q {
-			if i+1 < len(s) && s[i+1] == q {
-				i += 2
-				continue
-			}
-			return i + 1
-		}
-		i++
-	}
-	return i
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }

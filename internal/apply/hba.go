@@ -71,7 +71,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		return nil
 	}
 	var path string
-	if err := conn.QueryRow(e.ctx, "SHOW hba_file").Scan(&path); err != nil {
+	if err := conn.QueryRow(e.ctx, hbaFileSQL).Scan(&path); err != nil {
 		return fmt.Errorf("read hba_file of %s: %w", in.Name(), err)
 	}
 	prev, info, err := w.Read(e.ctx, in, path)
@@ -89,7 +89,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 	written := !bytes.Equal(prev, candidate)
 	if !written {
 		var loaded time.Time
-		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
+		if err := conn.QueryRow(ctx, confLoadTimeSQL).Scan(&loaded); err != nil {
 			return fmt.Errorf("read configuration load time of %s: %w", in.Name(), err)
 		}
 		if !info.ModTime.After(loaded) {
@@ -150,7 +150,7 @@ const hbaSettleTimeout = time.Minute
 // checkHBAFile reads pg_hba_file_rules, which parses the file now on disk,
 // and returns its error rows as "line N: message; …", or "".
 func (e *executor) checkHBAFile(ctx context.Context, conn *pgx.Conn, in *model.Instance, want int) (string, error) {
-	rows, _ := conn.Query(ctx, `SELECT line_number, coalesce(type, ''), coalesce(error, '') FROM pg_hba_file_rules`)
+	rows, _ := conn.Query(ctx, hbaFileRulesSQL)
 	var r model.HBARow
 	var bad []string
 	n := 0

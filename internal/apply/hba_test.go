@@ -17,7 +17,7 @@ import (
 
 func hbaChange(instance, content string) plan.Change {
 	return plan.Change{Kind: plan.KindHBA, Action: plan.ActionChange, Object: "pg_hba.conf", Cluster: env.Name,
-		Instance: instance, HBA: &plan.HBAFile{Content: content}}
+		Instance: instance, Intent: plan.Intent{HBA: &plan.HBAFile{Content: content}}}
 }
 
 func readHBA(t testing.TB, s *testenv.Server) string {

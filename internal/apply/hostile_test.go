@@ -26,7 +26,7 @@ func TestHostileTextInABatch(t *testing.T) {
 		createRole("hb_b", "NOLOGIN"),
 		change(plan.KindRole, plan.ActionCreate, "hb_utf8", stmt("CREATE ROLE hb_utf8"), stmt("COMMENT ON ROLE hb_utf8 IS 'bad \xff byte'")),
 		change(plan.KindComment, plan.ActionCreate, "hb_b", stmt("COMMENT ON ROLE hb_b IS 'kept'")),
-		change(plan.KindRole, plan.ActionChange, "hb_kill", stmt("SELECT pg_terminate_backend(pg_backend_pid())")),
+		roleChange(plan.ActionChange, "hb_kill", plan.RoleAttrs{}, stmt("SELECT pg_terminate_backend(pg_backend_pid())")),
 		createRole("hb_c", "NOLOGIN"),
 		parameter(primaryName(), "work_mem", "7MB"),
 		hbaChange(primaryName(), hbaText),
@@ -102,7 +102,7 @@ func TestLostLockStopsTheApply(t *testing.T) {
 		quote("pgreconciler@"+f.commit[:12]+"%")
 	changes := []plan.Change{
 		createRole("ll_a", "NOLOGIN"),
-		change(plan.KindRole, plan.ActionChange, "ll_kill", stmt(kill)),
+		roleChange(plan.ActionChange, "ll_kill", plan.RoleAttrs{}, stmt(kill)),
 		createRole("ll_b", "NOLOGIN"),
 	}
 	res, err := f.applyTo(context.Background(), f.target(), plan.ClusterPlan{Name: env.Name, Changes: changes}, f.opts)

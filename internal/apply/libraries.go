@@ -39,8 +39,7 @@ func (e *executor) checkLibraries(conn *pgx.Conn, in *model.Instance, value stri
 		return ""
 	}
 	var libdir, dlpath string
-	err = conn.QueryRow(e.ctx, `SELECT (SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'),
-		current_setting('dynamic_library_path')`).Scan(&libdir, &dlpath)
+	err = conn.QueryRow(e.ctx, libraryPathSQL).Scan(&libdir, &dlpath)
 	if err != nil {
 		return fmt.Sprintf("cannot check the libraries of shared_preload_libraries on %s: %s", in.Name(), message(err))
 	}
@@ -50,8 +49,7 @@ func (e *executor) checkLibraries(conn *pgx.Conn, in *model.Instance, value stri
 			return fmt.Sprintf("refused value for shared_preload_libraries on %s: %v", in.Name(), err)
 		}
 		var found bool
-		err = conn.QueryRow(e.ctx, `SELECT coalesce(bool_or(f.size IS NOT NULL AND NOT f.isdir), false)
-			FROM unnest($1::text[]) AS p(path), LATERAL pg_stat_file(p.path, true) AS f`, cands).Scan(&found)
+		err = conn.QueryRow(e.ctx, libraryInstalledSQL, cands).Scan(&found)
 		if err != nil {
 			return fmt.Sprintf("cannot check library %q on %s: %s", lib, in.Name(), message(err))
 		}

@@ -82,8 +82,7 @@ func TestDryRunAndObserveWriteNothing(t *testing.T) {
 	original, before := readHBA(t, env.Primary), loadTime(t, env.Primary)
 	changes := []plan.Change{
 		createRole("dry_role", "LOGIN"),
-		change(plan.KindPassword, plan.ActionChange, "dry_role", plan.Statement{SQL: "ALTER ROLE dry_role PASSWORD " + plan.PasswordPlaceholder,
-			Password: model.NewSecret("dry-secret-password"), PasswordRole: "dry_role"}),
+		passwordChange("dry_role", alterPassword("dry_role"), "dry-secret-password", ""),
 		parameter(primaryName(), "work_mem", "16MB"),
 		hbaChange(primaryName(), baseHBA),
 	}
@@ -105,7 +104,7 @@ func TestDryRunAndObserveWriteNothing(t *testing.T) {
 	f.opts.DryRun = false
 	f.opts.Hold = func(c plan.Change) string {
 		if c.Kind.DriftClass() != "user" {
-			return "observe mode: drift class " + c.Kind.DriftClass() + " is not corrected"
+			return "observe mode: drift class " + string(c.Kind.DriftClass()) + " is not corrected"
 		}
 		return ""
 	}

@@ -96,9 +96,7 @@ func (e *executor) victims(conn *pgx.Conn, in *model.Instance) ([]victim, error)
 		clients = append(clients, live.Replication...)
 		logicalDB = make([]string, len(clients))
 	}
-	rows, _ := conn.Query(e.ctx, `SELECT r.usename::text, coalesce(host(r.client_addr), ''), coalesce(s.ssl, false),
-		coalesce(a.datname::text, '') FROM pg_stat_replication r
-		LEFT JOIN pg_stat_ssl s ON s.pid = r.pid LEFT JOIN pg_stat_activity a ON a.pid = r.pid`)
+	rows, _ := conn.Query(e.ctx, replicationClientsSQL)
 	var c model.ReplicationClient
 	var db string
 	_, err := pgx.ForEachRow(rows, []any{&c.User, &c.ClientAddr, &c.SSL, &db}, func() error {
@@ -125,9 +123,7 @@ func (e *executor) victims(conn *pgx.Conn, in *model.Instance) ([]victim, error)
 	}
 	var own model.Session
 	var ssl bool
-	err = conn.QueryRow(e.ctx, `SELECT session_user::text, current_database()::text, coalesce(host(inet_client_addr()), ''),
-		coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false), current_setting('ssl')::bool`).
-		Scan(&own.User, &own.Database, &own.ClientAddr, &own.SSL, &ssl)
+	err = conn.QueryRow(e.ctx, ownSessionSQL).Scan(&own.User, &own.Database, &own.ClientAddr, &own.SSL, &ssl)
 	if err != nil {
 		return nil, fmt.Errorf("read own session on %s: %w", in.Name(), err)
 	}
@@ -192,13 +188,7 @@ func connOf(user, database, addr string, ssl bool) (hba.Conn, string) {
 // or through other roles, whatever the INHERIT flags, superuser status not
 // counted: what PostgreSQL 15 matches +group and samerole against.
 func (e *executor) membership(conn *pgx.Conn, users []string) (hba.Membership, error) {
-	rows, _ := conn.Query(e.ctx, `WITH RECURSIVE m(member, roleid) AS (
-			SELECT a.member, a.roleid FROM pg_auth_members a JOIN pg_roles u ON u.oid = a.member
-			WHERE u.rolname = ANY($1)
-			UNION
-			SELECT m.member, a.roleid FROM m JOIN pg_auth_members a ON a.member = m.roleid)
-		SELECT u.rolname::text, g.rolname::text FROM m
-		JOIN pg_roles u ON u.oid = m.member JOIN pg_roles g ON g.oid = m.roleid`, users)
+	rows, _ := conn.Query(e.ctx, membershipsSQL, users)
 	set := map[[2]string]bool{}
 	var u, g string
 	if _, err := pgx.ForEachRow(rows, []any{&u, &g}, func() error {

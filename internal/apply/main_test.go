@@ -174,6 +174,22 @@ func createRole(name, attrs string) plan.Change {
 	return change(plan.KindRole, plan.ActionCreate, name, stmt("CREATE ROLE "+ident(name)+" "+attrs))
 }
 
+// roleChange is a role change with its intent (what the executor's guards
+// read) and the statements given.
+func roleChange(action plan.Action, name string, attrs plan.RoleAttrs, stmts ...plan.Statement) plan.Change {
+	c := change(plan.KindRole, action, name, stmts...)
+	c.Role = &plan.RoleChange{Name: name, Attrs: attrs}
+	return c
+}
+
+// rendered is a cluster-wide change on the primary with the statements the
+// diff engine renders from its intent.
+func rendered(c plan.Change) plan.Change {
+	c.Cluster, c.Instance = env.Name, primaryName()
+	c.Statements = c.Render(150000)
+	return c
+}
+
 // wantStatus fails the test unless every outcome has the wanted status.
 func wantStatus(t testing.TB, res *plan.Result, want plan.Status) {
 	t.Helper()

@@ -221,7 +221,7 @@ func shownSetting(name, setting string) string {
 // postmaster's pg_hba.conf rules are then reloaded too.
 func reloadConf(ctx context.Context, conn *pgx.Conn) error {
 	var before time.Time
-	if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&before); err != nil {
+	if err := conn.QueryRow(ctx, confLoadTimeSQL).Scan(&before); err != nil {
 		return fmt.Errorf("read configuration load time: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
@@ -231,7 +231,7 @@ func reloadConf(ctx context.Context, conn *pgx.Conn) error {
 	defer cancel()
 	for {
 		var reloaded bool
-		err := conn.QueryRow(ctx, "SELECT pg_conf_load_time() > $1", before).Scan(&reloaded)
+		err := conn.QueryRow(ctx, reloadedSinceSQL, before).Scan(&reloaded)
 		if err != nil {
 			return fmt.Errorf("wait for the reload: %w", err)
 		}

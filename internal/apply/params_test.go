@@ -15,7 +15,7 @@ import (
 func parameter(instance, name, value string) plan.Change {
 	return plan.Change{Kind: plan.KindParameter, Action: plan.ActionChange, Object: name, Cluster: env.Name, Instance: instance,
 		Statements: []plan.Statement{{SQL: "ALTER SYSTEM SET " + name + " = " + quote(value), NoTx: true}},
-		Parameter:  &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}
+		Intent:     plan.Intent{Parameter: &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}}
 }
 
 // TestParameters (S08, P11): sighup, user and superuser-backend parameters
@@ -93,7 +93,7 @@ func secretParameter(instance, name, value string) plan.Change {
 		Before: model.Redacted, After: model.Redacted,
 		Statements: []plan.Statement{{SQL: "ALTER SYSTEM SET " + ident(name) + " = " + plan.PasswordPlaceholder,
 			Password: model.NewSecret(value), NoTx: true}},
-		Parameter: &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}
+		Intent: plan.Intent{Parameter: &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}}
 }
 
 // TestSecretParameter (S5): parameter values that may hold a credential

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/scram"
 )
@@ -169,17 +170,7 @@ func withPassword(s plan.Statement) (sql, hash string, err error) {
 	default:
 		return "", "", errors.New("empty password")
 	}
-	return strings.Replace(s.SQL, plan.PasswordPlaceholder, quoteLiteral(hash), 1), hash, nil
-}
-
-// quoteLiteral quotes s as an SQL string literal that reads the same
-// whatever standard_conforming_strings says (quote_literal's rules).
-func quoteLiteral(s string) string {
-	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"
-	if strings.Contains(s, `\`) {
-		return "E" + strings.ReplaceAll(q, `\`, `\\`)
-	}
-	return q
+	return strings.Replace(s.SQL, plan.PasswordPlaceholder, pgconf.QuoteLiteral(hash), 1), hash, nil
 }
 
 // scrub removes every secret, and every longer part of a hash (salt,

@@ -16,8 +16,10 @@ import (
 var md5Hash = regexp.MustCompile(`md5[0-9a-f]{32}`)
 
 func passwordChange(role, sql, password, encryption string) plan.Change {
-	return change(plan.KindPassword, plan.ActionChange, role, plan.Statement{SQL: sql, Password: model.NewSecret(password),
+	c := change(plan.KindPassword, plan.ActionChange, role, plan.Statement{SQL: sql, Password: model.NewSecret(password),
 		PasswordRole: role, PasswordEncryption: encryption})
+	c.Password = &plan.PasswordChange{Role: role, Password: model.NewSecret(password), Encryption: encryption}
+	return c
 }
 
 func alterPassword(role string) string {

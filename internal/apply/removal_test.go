@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -14,16 +13,8 @@ import (
 // terminate sessions, REASSIGN OWNED + DROP OWNED in every database, DROP
 // ROLE.
 func removal(role, successor string, dbs ...string) plan.Change {
-	r := ident(role)
-	stmts := []plan.Statement{
-		stmt("ALTER ROLE " + r + " NOLOGIN"),
-		stmt("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = " + quote(role) + " AND pid <> pg_backend_pid()"),
-	}
-	for _, db := range dbs {
-		stmts = append(stmts, in(db, "REASSIGN OWNED BY "+r+" TO "+ident(successor)), in(db, "DROP OWNED BY "+r))
-	}
-	stmts = append(stmts, stmt("DROP ROLE "+r))
-	return change(plan.KindRole, plan.ActionRemove, role, stmts...)
+	return rendered(plan.Change{Kind: plan.KindRole, Action: plan.ActionRemove, Object: role,
+		Intent: plan.Intent{Role: &plan.RoleChange{Name: role, Drop: &plan.RoleDrop{Successor: successor, Databases: dbs}}}})
 }
 
 // TestRemoveRoleOwningObjectsInTwoDatabases (S01, S02): the procedure runs
@@ -102,8 +93,7 @@ func TestGuardsRefuseWhateverThePlanSays(t *testing.T) {
 	f.dialer = dialerAs("reconciler_bot", botPW).WithCommit(f.commit)
 
 	pwChange := func(role string) plan.Change {
-		return change(plan.KindPassword, plan.ActionChange, role, plan.Statement{
-			SQL: "ALTER ROLE " + ident(role) + " PASSWORD " + plan.PasswordPlaceholder, Password: model.NewSecret(rand.Text()), PasswordRole: role})
+		return passwordChange(role, alterPassword(role), rand.Text(), "")
 	}
 	changes := []plan.Change{
 		removal(env.ReplUser, "postgres", "postgres"),
@@ -116,8 +106,10 @@ func TestGuardsRefuseWhateverThePlanSays(t *testing.T) {
 		pwChange("reconciler_bot"),
 		pwChange(env.ReplUser),
 		pwChange("postgres"),
-		change(plan.KindRole, plan.ActionChange, "reconciler_bot", stmt("ALTER ROLE reconciler_bot NOLOGIN")),
-		change(plan.KindRole, plan.ActionChange, "reconciler_bot", stmt("ALTER ROLE reconciler_bot WITH nosuperuser")),
+		rendered(plan.Change{Kind: plan.KindRole, Action: plan.ActionChange, Object: "reconciler_bot",
+			Intent: plan.Intent{Role: &plan.RoleChange{Name: "reconciler_bot", Attrs: plan.RoleAttrs{Login: new(bool)}}}}),
+		rendered(plan.Change{Kind: plan.KindRole, Action: plan.ActionChange, Object: "reconciler_bot",
+			Intent: plan.Intent{Role: &plan.RoleChange{Name: "reconciler_bot", Attrs: plan.RoleAttrs{Superuser: new(bool)}}}}),
 	}
 	res := f.apply(changes...)
 	wantStatus(t, res, plan.StatusRefused)

@@ -40,7 +40,7 @@ func stepsOf(stmts []plan.Statement) []step {
 func (e *executor) steps(i int) error {
 	c := &e.cp.Changes[i]
 	if c.Kind == plan.KindRole && c.Action == plan.ActionRemove {
-		dbs, err := e.ownedDatabases(c.Object)
+		dbs, err := e.ownedDatabases(c.Role.Name) // refusal: a removal has its role
 		if err != nil {
 			e.fail([]int{i}, err)
 			if isFatal(err) {
@@ -50,7 +50,7 @@ func (e *executor) steps(i int) error {
 		}
 		if len(dbs) > 0 {
 			e.done(i, plan.StatusRefused, fmt.Sprintf("role %s owns database(s) %s: give them another owner before removing it",
-				c.Object, strings.Join(dbs, ", ")), "")
+				c.Role.Name, strings.Join(dbs, ", ")), "")
 			return nil
 		}
 	}
@@ -118,8 +118,7 @@ func (e *executor) ownedDatabases(role string) ([]string, error) {
 		return nil, err
 	}
 	var dbs []string
-	err = conn.QueryRow(e.ctx, `SELECT coalesce(array_agg(d.datname::text ORDER BY d.datname), '{}')
-		FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1`, role).Scan(&dbs)
+	err = conn.QueryRow(e.ctx, ownedDatabasesSQL, role).Scan(&dbs)
 	if err != nil {
 		return nil, fmt.Errorf("list databases owned by %s on %s: %w", role, e.primary.Name(), err)
 	}

@@ -5,22 +5,61 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 )
 
-func TestHasKeyword(t *testing.T) {
-	for sql, want := range map[string]bool{
-		`ALTER ROLE bot NOLOGIN`:                         true,
-		`ALTER ROLE bot WITH nologin CONNECTION LIMIT 1`: true,
-		`ALTER ROLE "NOLOGIN" LOGIN`:                     false,
-		`COMMENT ON ROLE bot IS 'NOLOGIN soon'`:          false,
-		`ALTER ROLE bot LOGIN -- NOLOGIN`:                false,
-		`ALTER ROLE bot /* NOLOGIN */ LOGIN`:             false,
-		`ALTER ROLE nologin_bot LOGIN`:                   false,
-		`ALTER ROLE 'it''s' NOLOGIN`:                     true,
+// TestGuardsReadIntent: the executor's protection guard judges a change by
+// its intent, never by its SQL text. SQL that says NOLOGIN or CONNECTION
+// LIMIT 0 under an intent that does not is not refused (the intent is what
+// the plan means; its SQL is rendered from it); an intent that does is
+// refused whatever the SQL says; a role named like a keyword is a name.
+func TestGuardsReadIntent(t *testing.T) {
+	c := &model.Cluster{Name: "pg-g", Globals: model.Globals{DBSU: "postgres", ReplicationUser: "replicator",
+		AdminUser: "dbuser_dba", MonitorUser: "dbuser_monitor"},
+		Instances: []*model.Instance{{Cluster: "pg-g", Seq: 1, IP: "10.0.0.1", Role: model.RolePrimary, Port: 5432}}}
+	e := &executor{t: Target{Cluster: c}, primary: c.Instances[0], cp: plan.ClusterPlan{Name: "pg-g"},
+		policy: protect.New(c.Globals, "", "bot", "NOLOGIN")}
+	f, tr := false, true
+	zero := 0
+	role := func(name string, action plan.Action, attrs plan.RoleAttrs, sql string) *plan.Change {
+		return &plan.Change{Kind: plan.KindRole, Action: action, Object: "display text", Instance: "pg-g-1",
+			Intent: plan.Intent{Role: &plan.RoleChange{Name: name, Attrs: attrs}}, Statements: []plan.Statement{{SQL: sql}}}
+	}
+	for _, tc := range []struct {
+		name string
+		c    *plan.Change
+		want string // a part of the refusal, "" for none
+	}{
+		{"SQL says NOLOGIN, intent does not", role("bot", plan.ActionChange, plan.RoleAttrs{CreateDB: &f}, `ALTER ROLE bot NOLOGIN`), ""},
+		{"SQL says CONNECTION LIMIT 0, intent does not", role("bot", plan.ActionChange, plan.RoleAttrs{}, `ALTER ROLE bot CONNECTION LIMIT 0`), ""},
+		{"intent says NOLOGIN, SQL does not", role("bot", plan.ActionChange, plan.RoleAttrs{Login: &f}, `COMMENT ON ROLE bot IS 'x'`),
+			"role bot is the reconciler's own login role: an apply never makes it NOLOGIN"},
+		{"intent says NOSUPERUSER for the dbsu", role("postgres", plan.ActionChange, plan.RoleAttrs{Superuser: &f}, `SELECT 1`),
+			"never makes it NOSUPERUSER"},
+		{"intent says NOREPLICATION for the replication user", role("replicator", plan.ActionChange, plan.RoleAttrs{Replication: &f}, `SELECT 1`),
+			"never makes it NOREPLICATION"},
+		{"intent says CONNECTION LIMIT 0", role("bot", plan.ActionChange, plan.RoleAttrs{ConnLimit: &zero}, `SELECT 1`),
+			"never sets CONNECTION LIMIT 0"},
+		{"intent says VALID UNTIL in the past", role("bot", plan.ActionChange, plan.RoleAttrs{ValidUntil: "2001-01-01 00:00:00+00"}, `SELECT 1`),
+			"never sets VALID UNTIL in the past"},
+		{"a role named NOLOGIN given LOGIN", role("NOLOGIN", plan.ActionChange, plan.RoleAttrs{Login: &tr}, `ALTER ROLE "NOLOGIN" LOGIN`), ""},
+		{"a role named NOLOGIN made NOLOGIN", role("NOLOGIN", plan.ActionChange, plan.RoleAttrs{Login: &f}, `ALTER ROLE "NOLOGIN" LOGIN`), "never makes it NOLOGIN"},
+		{"removal read from the intent, not Object", role("pg_monitor", plan.ActionRemove, plan.RoleAttrs{}, `DROP ROLE app`), "role pg_monitor is reserved"},
+		{"removal of a business role", role("app", plan.ActionRemove, plan.RoleAttrs{}, `DROP ROLE postgres`), ""},
+		{"role change without intent", &plan.Change{Kind: plan.KindRole, Action: plan.ActionChange, Object: "app", Instance: "pg-g-1",
+			Statements: []plan.Statement{{SQL: `ALTER ROLE app LOGIN`}}}, "cannot be judged"},
+		{"password of the replication user", &plan.Change{Kind: plan.KindPassword, Action: plan.ActionChange, Object: "app", Instance: "pg-g-1",
+			Intent: plan.Intent{Password: &plan.PasswordChange{Role: "replicator"}}}, "role replicator is the replication user"},
+		{"password of a business user", &plan.Change{Kind: plan.KindPassword, Action: plan.ActionChange, Object: "replicator", Instance: "pg-g-1",
+			Intent: plan.Intent{Password: &plan.PasswordChange{Role: "app"}}}, ""},
+		{"password change without intent", &plan.Change{Kind: plan.KindPassword, Action: plan.ActionChange, Object: "app", Instance: "pg-g-1"},
+			"cannot be judged"},
 	} {
-		if got := hasKeyword(sql, "NOLOGIN"); got != want {
-			t.Errorf("hasKeyword(%q) = %v", sql, got)
+		got := e.refusal(tc.c)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: refusal %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

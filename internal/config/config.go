@@ -14,6 +14,8 @@ import (
 	"cuelang.org/go/cue/cuecontext"
 	cueerrors "cuelang.org/go/cue/errors"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Config is the daemon's configuration.
@@ -113,19 +115,18 @@ const (
 	ModeObserve = "observe"
 )
 
-// Of returns the mode of a drift class (user, database, privilege,
-// parameter, hba).
-func (m Modes) Of(class string) string {
+// Of returns the mode of a drift class.
+func (m Modes) Of(class model.DriftClass) string {
 	switch class {
-	case "user":
+	case model.DriftUser:
 		return m.User
-	case "database":
+	case model.DriftDatabase:
 		return m.Database
-	case "privilege":
+	case model.DriftPrivilege:
 		return m.Privilege
-	case "parameter":
+	case model.DriftParameter:
 		return m.Parameter
-	case "hba":
+	case model.DriftHBA:
 		return m.HBA
 	}
 	return ModeObserve
@@ -133,7 +134,7 @@ func (m Modes) Of(class string) string {
 
 // AnyApply reports whether some class is in apply mode.
 func (m Modes) AnyApply() bool {
-	for _, c := range []string{"user", "database", "privilege", "parameter", "hba"} {
+	for _, c := range model.DriftClasses() {
 		if m.Of(c) == ModeApply {
 			return true
 		}
@@ -278,10 +279,9 @@ func (c *Config) Problems() Problems {
 	default:
 		bad("hba.writer: %q: want local or ssh", c.HBA.Writer)
 	}
-	for _, m := range []struct{ class, mode string }{{"user", c.Modes.User}, {"database", c.Modes.Database},
-		{"privilege", c.Modes.Privilege}, {"parameter", c.Modes.Parameter}, {"hba", c.Modes.HBA}} {
-		if m.mode != ModeApply && m.mode != ModeObserve {
-			bad("modes.%s: %q: want apply or observe", m.class, m.mode)
+	for _, class := range model.DriftClasses() {
+		if mode := c.Modes.Of(class); mode != ModeApply && mode != ModeObserve {
+			bad("modes.%s: %q: want apply or observe", class, mode)
 		}
 	}
 	return errs

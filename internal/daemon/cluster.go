@@ -41,7 +41,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		Gate: d.floorGate(g, st, rev, c),
 		Hold: func(ch plan.Change) string {
 			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
-				return "observe mode: drift class " + ch.Kind.DriftClass() + " is not corrected"
+				return "observe mode: drift class " + string(ch.Kind.DriftClass()) + " is not corrected"
 			}
 			if !d.clusters.breakerAllows(c.Name, ch) {
 				return "circuit breaker: corrected too often; left alone until the next commit"
@@ -189,7 +189,7 @@ func (t *clusterTable) record(cluster string, prov model.Provenance, o reconcile
 	s.PendingRestart = map[string]bool{}
 	for _, ch := range o.Left.Changes {
 		if ch.Drift() {
-			s.Drift[ch.Kind.DriftClass()]++
+			s.Drift[string(ch.Kind.DriftClass())]++
 		}
 		if ch.RequiresRestart {
 			s.PendingRestart[ch.Instance] = true

@@ -114,7 +114,7 @@ func RecheckChangeLog(ctx context.Context, src *source.Source, d *dbconn.Dialer,
 	}
 	switch {
 	case err != nil:
-		return fmt.Errorf("the change log must be read before the first apply of commit %s: %w", short12(commit), err)
+		return fmt.Errorf("the change log must be read before the first apply of commit %s: %w", model.ShortHash(commit), err)
 	case rep.Refusal != nil:
 		return &reconcile.Refusal{Err: rep.Refusal}
 	}
@@ -137,7 +137,7 @@ func (d *Daemon) floorGate(g *generation, st *sourceState, rev *revision, c *mod
 		var ref *source.Refusal
 		switch {
 		case errors.As(err, &ref):
-			d.refuse(st, g.cfg.StateDir, rev.prov.Commit, string(ref.Kind), ref.Error(), "commit refused")
+			d.refuse(st, g.cfg.StateDir, rev.prov.Commit, ref.Kind, ref.Error(), "commit refused")
 			st.mu.Lock()
 			back := st.good == rev
 			if back {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/config"
-	"github.com/pgreconciler/pgreconciler/internal/drift"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 	"github.com/pgreconciler/pgreconciler/internal/spec"
@@ -170,7 +169,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		st.setError(known.Reason)
 		return known.Reason
 	case ref != nil:
-		d.refuse(st, dir, ref.Commit, string(ref.Kind), ref.Error(), "commit refused")
+		d.refuse(st, dir, ref.Commit, ref.Kind, ref.Error(), "commit refused")
 		return ref.Error()
 	case err != nil:
 		if evaluating { // the tree could not be read
@@ -194,13 +193,13 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		// Not a failure to read: a verdict on the commit (the per-commit
 		// budget of package spec, for one). Refused, and remembered.
 		why := fmt.Sprintf("refuse commit %s: %v", snap.Commit, err)
-		d.refuse(st, dir, snap.Commit, drift.ReasonInvalid, why, "spec refused")
+		d.refuse(st, dir, snap.Commit, model.RefusalInvalid, why, "spec refused")
 		return why
 	case res.Err() != nil:
 		// Invalid, over a limit, or out of evaluation time: remembered
 		// like any refusal, so that a costly commit is evaluated once.
 		why := fmt.Sprintf("refuse commit %s: %v", snap.Commit, res.Err())
-		d.refuse(st, dir, snap.Commit, drift.ReasonInvalid, why, "spec invalid")
+		d.refuse(st, dir, snap.Commit, model.RefusalInvalid, why, "spec invalid")
 		return why
 	}
 	d.endEvaluating(st, dir)
@@ -213,7 +212,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot check the commit against the change logs: will retry", "source", name, "commit", snap.Commit, "err", err)
 		return ""
 	case rep.Refusal != nil:
-		d.refuse(st, dir, snap.Commit, string(rep.Refusal.Kind), rep.Refusal.Error(), "commit refused")
+		d.refuse(st, dir, snap.Commit, rep.Refusal.Kind, rep.Refusal.Error(), "commit refused")
 		return rep.Refusal.Error()
 	}
 	rev := &revision{prov: snap.Provenance(), desired: res.Desired,
@@ -239,7 +238,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		"author", snap.Author, "clusters", len(res.Desired.Clusters), "change_log_floors", len(floors))
 	d.forgetGone(old, rev)
 	for _, c := range res.Desired.Clusters {
-		d.enqueue(g, job{cluster: c.Name, source: name, reason: "commit " + short12(snap.Commit), fresh: true})
+		d.enqueue(g, job{cluster: c.Name, source: name, reason: "commit " + model.ShortHash(snap.Commit), fresh: true})
 	}
 	return ""
 }
@@ -265,11 +264,4 @@ func (d *Daemon) forgetGone(old, now *revision) {
 			d.log.Info("cluster left the spec: no longer reconciled", "cluster", c.Name)
 		}
 	}
-}
-
-func short12(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
 }

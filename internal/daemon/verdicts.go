@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pgreconciler/pgreconciler/internal/drift"
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
 
@@ -56,7 +56,7 @@ func (d *Daemon) loadRefused(st *sourceState, dir string) bool {
 		d.log.Info("commit refused before the restart: not read again until a reload", "source", st.name, "commit", c.Commit, "kind", c.Kind)
 	}
 	if ev != nil {
-		d.refuse(st, dir, ev.Commit, drift.ReasonInvalid, fmt.Sprintf(
+		d.refuse(st, dir, ev.Commit, model.RefusalInvalid, fmt.Sprintf(
 			"refuse commit %s: the daemon died while evaluating this commit (from %s): out of memory, most likely; it is not read again until a reload (SIGHUP)",
 			ev.Commit, ev.Since.UTC().Format(time.RFC3339)), "the daemon died while evaluating a commit: refused")
 	}
@@ -117,7 +117,7 @@ func (d *Daemon) endEvaluating(st *sourceState, dir string) {
 
 // refuse records a verdict on commit (ending its evaluation), shows it as
 // the source's error, and logs and counts it once per commit.
-func (d *Daemon) refuse(st *sourceState, dir, commit, kind, reason, msg string) {
+func (d *Daemon) refuse(st *sourceState, dir, commit string, kind model.RefusalKind, reason, msg string) {
 	var fresh bool
 	err := d.remember(st, dir, func(r *source.Refused) {
 		fresh = r.Add(source.RefusedCommit{Commit: commit, Kind: kind, Reason: reason, At: d.now().UTC()})

@@ -67,14 +67,7 @@ func (d *Dialer) AppName() string {
 	if d.commit == "" {
 		return AppName
 	}
-	return AppName + "@" + short(d.commit)
-}
-
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
+	return AppName + "@" + model.ShortHash(d.commit)
 }
 
 // Connect opens a session to database on the instance.

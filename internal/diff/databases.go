@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
-	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -41,53 +40,24 @@ func (b *builder) databases() {
 }
 
 func (b *builder) createDatabase(d *model.Database) {
-	var opts []string
-	add := func(key, v string, quote func(string) string) {
-		if v != "" {
-			opts = append(opts, key+" "+quote(v))
-		}
+	dc := &plan.DatabaseChange{Name: d.Name, Owner: d.Owner, Tablespace: d.Tablespace,
+		AllowConn: d.AllowConn, ConnLimit: d.ConnLimit, IsTemplate: d.IsTemplate,
+		Template: d.Template, Encoding: d.Encoding, Strategy: d.Strategy, Locale: d.Locale,
+		LCCollate: d.LCCollate, LCCtype: d.LCCtype, LocaleProvider: d.LocaleProvider, ICULocale: d.ICULocale}
+	if b.version >= 160000 {
+		dc.ICURules = d.ICURules
 	}
-	add("OWNER", d.Owner, ident)
-	add("TEMPLATE", d.Template, ident)
-	add("ENCODING", d.Encoding, literal)
-	add("STRATEGY", d.Strategy, func(s string) string { return s })
-	add("LOCALE", d.Locale, literal)
-	add("LC_COLLATE", d.LCCollate, literal)
-	add("LC_CTYPE", d.LCCtype, literal)
-	add("LOCALE_PROVIDER", d.LocaleProvider, func(s string) string { return s })
-	add("ICU_LOCALE", d.ICULocale, literal)
-	if b.pl.Version >= 160000 {
-		add("ICU_RULES", d.ICURules, literal)
+	if b.version >= 170000 {
+		dc.BuiltinLocale = d.BuiltinLocale
 	}
-	if b.pl.Version >= 170000 {
-		add("BUILTIN_LOCALE", d.BuiltinLocale, literal)
-	}
-	add("TABLESPACE", d.Tablespace, ident)
-	if d.AllowConn != nil {
-		opts = append(opts, "ALLOW_CONNECTIONS "+onOff(*d.AllowConn))
-	}
-	if d.ConnLimit != nil {
-		opts = append(opts, fmt.Sprintf("CONNECTION LIMIT %d", *d.ConnLimit))
-	}
-	if d.IsTemplate != nil {
-		opts = append(opts, "IS_TEMPLATE "+onOff(*d.IsTemplate))
-	}
-	create := "CREATE DATABASE " + ident(d.Name)
-	if len(opts) > 0 {
-		create += " " + strings.Join(opts, " ")
-	}
-	ch := plan.Change{Kind: plan.KindDatabase, Action: plan.ActionCreate, Object: d.Name, After: strings.Join(opts, " "),
+	ch := plan.Change{Kind: plan.KindDatabase, Action: plan.ActionCreate, Object: d.Name, After: strings.Join(dc.CreateClauses(), " "),
+		Intent: plan.Intent{Database: dc,
+			Comment:  &plan.CommentChange{On: plan.OnDatabase, Name: d.Name, Text: d.Comment},
+			Settings: newSettings(plan.OnDatabase, d.Name, d.Settings)},
 		Reason: "database does not exist"}
-	ch.Statements = append(ch.Statements, noTx("%s", create),
-		stmt("COMMENT ON DATABASE %s IS %s", ident(d.Name), literal(d.Comment)))
-	for _, s := range d.Settings {
-		if !s.Reset {
-			ch.Statements = append(ch.Statements, stmt("ALTER DATABASE %s SET %s = %s", ident(d.Name), ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
-		}
-	}
 	// pg-db.sql's privileges, all of them: nothing holds them yet.
 	for _, n := range b.databaseNeeds(d, d.Owner) {
-		ch.Statements = append(ch.Statements, n.stmt)
+		ch.Grants = append(ch.Grants, n.grant)
 	}
 	b.add(phDatabaseCreate, ch)
 }
@@ -96,36 +66,40 @@ func (b *builder) createDatabase(d *model.Database) {
 // options (encoding, locale, template …) are never re-applied, as in
 // Pigsty; a difference is noted.
 func (b *builder) alterDatabase(d *model.Database, live *model.LiveDatabase) {
-	var stmts []plan.Statement
+	dc := &plan.DatabaseChange{Name: d.Name}
 	var before, after []string
-	diffField := func(what, have, want string, s plan.Statement) {
-		stmts = append(stmts, s)
+	diffField := func(what, have, want string) {
 		before, after = append(before, what+" "+have), append(after, what+" "+want)
 	}
 	if d.Owner != "" && d.Owner != live.Owner {
-		diffField("owner", live.Owner, d.Owner, stmt("ALTER DATABASE %s OWNER TO %s", ident(d.Name), ident(d.Owner)))
+		dc.Owner = d.Owner
+		diffField("owner", live.Owner, d.Owner)
 	}
 	if d.ConnLimit != nil && *d.ConnLimit != live.ConnLimit {
-		diffField("connlimit", fmt.Sprint(live.ConnLimit), fmt.Sprint(*d.ConnLimit), stmt("ALTER DATABASE %s CONNECTION LIMIT %d", ident(d.Name), *d.ConnLimit))
+		dc.ConnLimit = d.ConnLimit
+		diffField("connlimit", fmt.Sprint(live.ConnLimit), fmt.Sprint(*d.ConnLimit))
 	}
 	if d.AllowConn != nil && *d.AllowConn != live.AllowConn {
-		diffField("allowconn", onOff(live.AllowConn), onOff(*d.AllowConn), stmt("ALTER DATABASE %s ALLOW_CONNECTIONS %s", ident(d.Name), onOff(*d.AllowConn)))
+		dc.AllowConn = d.AllowConn
+		diffField("allowconn", onOff(live.AllowConn), onOff(*d.AllowConn))
 	}
 	if d.IsTemplate != nil && *d.IsTemplate != live.IsTemplate {
-		diffField("is_template", onOff(live.IsTemplate), onOff(*d.IsTemplate), stmt("ALTER DATABASE %s IS_TEMPLATE %s", ident(d.Name), onOff(*d.IsTemplate)))
+		dc.IsTemplate = d.IsTemplate
+		diffField("is_template", onOff(live.IsTemplate), onOff(*d.IsTemplate))
 	}
 	if d.Tablespace != "" && d.Tablespace != live.Tablespace {
-		diffField("tablespace", live.Tablespace, d.Tablespace, noTx("ALTER DATABASE %s SET TABLESPACE %s", ident(d.Name), ident(d.Tablespace)))
+		dc.Tablespace = d.Tablespace
+		diffField("tablespace", live.Tablespace, d.Tablespace)
 	}
-	if len(stmts) > 0 {
+	if len(before) > 0 {
 		b.add(phDatabaseAlter, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionChange, Object: d.Name,
-			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts, Reason: "database attributes differ"})
+			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Intent: plan.Intent{Database: dc}, Reason: "database attributes differ"})
 	}
 	if have := deref(live.Comment); have != d.Comment {
 		b.add(phDatabaseAlter, plan.Change{Kind: plan.KindComment, Action: plan.ActionChange, Object: "database " + d.Name,
 			Before: have, After: d.Comment,
-			Statements: []plan.Statement{stmt("COMMENT ON DATABASE %s IS %s", ident(d.Name), literal(d.Comment))},
-			Reason:     "comment differs"})
+			Intent: plan.Intent{Comment: &plan.CommentChange{On: plan.OnDatabase, Name: d.Name, Text: d.Comment}},
+			Reason: "comment differs"})
 	}
 	b.databaseSettings(d, live)
 	b.databasePrivileges(d, live)
@@ -137,10 +111,11 @@ func (b *builder) databaseSettings(d *model.Database, live *model.LiveDatabase) 
 	for _, s := range live.Settings {
 		have[s.Name] = s.Value
 	}
-	stmts, before, after := b.settings("ALTER DATABASE "+ident(d.Name), d.Settings, have)
-	if len(stmts) > 0 {
+	set, before, after := b.settings(d.Settings, have)
+	if len(set) > 0 {
 		b.add(phDatabaseAlter, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionChange, Object: d.Name + " settings",
-			Before: before, After: after, Statements: stmts, Reason: "database settings differ"})
+			Before: before, After: after, Intent: plan.Intent{Settings: &plan.SettingsChange{On: plan.OnDatabase, Name: d.Name, Settings: set}},
+			Reason: "database settings differ"})
 	}
 }
 
@@ -175,50 +150,58 @@ func (b *builder) creationOnly(d *model.Database, live *model.LiveDatabase) {
 }
 
 func (b *builder) dropDatabase(d *model.Database, live *model.LiveDatabase) {
-	ch := plan.Change{Kind: plan.KindDatabase, Action: plan.ActionRemove, Object: d.Name, Before: "exists", After: "absent",
-		Reason: "state: absent"}
+	dc := &plan.DatabaseChange{Name: d.Name}
 	if live.IsTemplate {
-		ch.Statements = append(ch.Statements, stmt("ALTER DATABASE %s IS_TEMPLATE false", ident(d.Name)))
+		dc.IsTemplate = ptrTo(false) // a template cannot be dropped
 	}
-	ch.Statements = append(ch.Statements, noTx("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident(d.Name)))
-	b.add(phDropDatabase, ch)
+	b.add(phDropDatabase, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionRemove, Object: d.Name, Before: "exists", After: "absent",
+		Intent: plan.Intent{Database: dc}, Reason: "state: absent"})
 }
 
 // schemas plans CREATE SCHEMA / owner changes / drops inside a database.
 // Inside an existing database that could not be entered nothing is
 // planned (inspect reports why).
 func (b *builder) schemas(d *model.Database, live *model.LiveDatabase) {
-	if live != nil && !live.Inside {
+	have, ok := inside(live, func(l *model.LiveDatabase) []model.LiveSchema { return l.Schemas },
+		func(s model.LiveSchema) string { return s.Name })
+	if !ok {
 		return
-	}
-	have := map[string]model.LiveSchema{}
-	if live != nil {
-		for _, s := range live.Schemas {
-			have[s.Name] = s
-		}
 	}
 	for _, s := range d.Schemas {
 		cur, exists := have[s.Name]
-		object := d.Name + "." + s.Name
+		ch := plan.Change{Kind: plan.KindSchema, Object: d.Name + "." + s.Name,
+			Intent: plan.Intent{Schema: &plan.SchemaChange{Database: d.Name, Name: s.Name, Owner: s.Owner}}}
 		switch {
 		case s.Absent && exists:
-			b.add(phDropInside, plan.Change{Kind: plan.KindSchema, Action: plan.ActionRemove, Object: object,
-				Before: "exists", After: "absent", Reason: "state: absent",
-				Statements: []plan.Statement{inDB(d.Name, "DROP SCHEMA IF EXISTS %s CASCADE", ident(s.Name))}})
+			ch.Action, ch.Before, ch.After, ch.Reason = plan.ActionRemove, "exists", "absent", "state: absent"
+			ch.Schema.Owner = ""
+			b.add(phDropInside, ch)
 		case s.Absent:
 		case !exists:
-			sql := "CREATE SCHEMA IF NOT EXISTS " + ident(s.Name)
-			if s.Owner != "" {
-				sql += " AUTHORIZATION " + ident(s.Owner)
-			}
-			b.add(phInside, plan.Change{Kind: plan.KindSchema, Action: plan.ActionCreate, Object: object,
-				After: ownerOf(s.Owner), Reason: "schema does not exist", Statements: []plan.Statement{inDB(d.Name, "%s", sql)}})
+			ch.Action, ch.After, ch.Reason = plan.ActionCreate, ownerOf(s.Owner), "schema does not exist"
+			b.add(phInside, ch)
 		case s.Owner != "" && s.Owner != cur.Owner:
-			b.add(phInside, plan.Change{Kind: plan.KindSchema, Action: plan.ActionChange, Object: object,
-				Before: "owner " + cur.Owner, After: "owner " + s.Owner, Reason: "owner differs",
-				Statements: []plan.Statement{inDB(d.Name, "ALTER SCHEMA %s OWNER TO %s", ident(s.Name), ident(s.Owner))}})
+			ch.Action, ch.Before, ch.After, ch.Reason = plan.ActionChange, "owner "+cur.Owner, "owner "+s.Owner, "owner differs"
+			b.add(phInside, ch)
 		}
 	}
+}
+
+// inside returns the objects of a live database (none for a database the
+// plan creates) by name, or false when the database exists but could not
+// be entered: nothing is planned inside it (inspect says why).
+func inside[T any](live *model.LiveDatabase, objects func(*model.LiveDatabase) []T, name func(T) string) (map[string]T, bool) {
+	have := map[string]T{}
+	if live == nil {
+		return have, true
+	}
+	if !live.Inside {
+		return nil, false
+	}
+	for _, o := range objects(live) {
+		have[name(o)] = o
+	}
+	return have, true
 }
 
 func ownerOf(o string) string {
@@ -230,49 +213,37 @@ func ownerOf(o string) string {
 
 // extensions plans CREATE/ALTER/DROP EXTENSION inside a database.
 func (b *builder) extensions(d *model.Database, live *model.LiveDatabase) {
-	if live != nil && !live.Inside {
+	have, ok := inside(live, func(l *model.LiveDatabase) []model.LiveExtension { return l.Extensions },
+		func(e model.LiveExtension) string { return e.Name })
+	if !ok {
 		return
-	}
-	have := map[string]model.LiveExtension{}
-	if live != nil {
-		for _, e := range live.Extensions {
-			have[e.Name] = e
-		}
 	}
 	for _, e := range d.Extensions {
 		cur, exists := have[e.Name]
-		object := d.Name + "." + e.Name
+		ch := plan.Change{Kind: plan.KindExtension, Object: d.Name + "." + e.Name,
+			Intent: plan.Intent{Extension: &plan.ExtensionChange{Database: d.Name, Name: e.Name}}}
 		switch {
 		case e.Absent && exists:
-			b.add(phDropInside, plan.Change{Kind: plan.KindExtension, Action: plan.ActionRemove, Object: object,
-				Before: "version " + cur.Version, After: "absent", Reason: "state: absent",
-				Statements: []plan.Statement{inDB(d.Name, "DROP EXTENSION IF EXISTS %s CASCADE", ident(e.Name))}})
+			ch.Action, ch.Before, ch.After, ch.Reason = plan.ActionRemove, "version "+cur.Version, "absent", "state: absent"
+			b.add(phDropInside, ch)
 		case e.Absent:
 		case !exists:
-			sql := "CREATE EXTENSION IF NOT EXISTS " + ident(e.Name)
-			if e.Schema != "" {
-				sql += " WITH SCHEMA " + ident(e.Schema)
-			}
-			if e.Version != "" {
-				sql += " VERSION " + literal(e.Version)
-			}
-			b.add(phInside, plan.Change{Kind: plan.KindExtension, Action: plan.ActionCreate, Object: object,
-				After: strings.TrimSpace(e.Schema + " " + e.Version), Reason: "extension is not installed",
-				Statements: []plan.Statement{inDB(d.Name, "%s CASCADE", sql)}})
+			ch.Extension.Schema, ch.Extension.Version = e.Schema, e.Version
+			ch.Action, ch.After, ch.Reason = plan.ActionCreate, strings.TrimSpace(e.Schema+" "+e.Version), "extension is not installed"
+			b.add(phInside, ch)
 		default:
-			var stmts []plan.Statement
 			var before, after []string
 			if e.Version != "" && e.Version != cur.Version {
-				stmts = append(stmts, inDB(d.Name, "ALTER EXTENSION %s UPDATE TO %s", ident(e.Name), literal(e.Version)))
+				ch.Extension.Version = e.Version
 				before, after = append(before, "version "+cur.Version), append(after, "version "+e.Version)
 			}
 			if e.Schema != "" && e.Schema != cur.Schema {
-				stmts = append(stmts, inDB(d.Name, "ALTER EXTENSION %s SET SCHEMA %s", ident(e.Name), ident(e.Schema)))
+				ch.Extension.Schema = e.Schema
 				before, after = append(before, "schema "+cur.Schema), append(after, "schema "+e.Schema)
 			}
-			if len(stmts) > 0 {
-				b.add(phInside, plan.Change{Kind: plan.KindExtension, Action: plan.ActionChange, Object: object,
-					Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts, Reason: "extension differs"})
+			if len(before) > 0 {
+				ch.Action, ch.Before, ch.After, ch.Reason = plan.ActionChange, strings.Join(before, ", "), strings.Join(after, ", "), "extension differs"
+				b.add(phInside, ch)
 			}
 		}
 	}

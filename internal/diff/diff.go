@@ -1,14 +1,13 @@
 package diff
 
 import (
-	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 )
 
 // phase orders the changes of a plan for execution: creates before grants,
@@ -48,6 +47,8 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 		b.index()
 		b.now = b.pl.Now.UTC()
 		b.self = b.pl.Session.User
+		b.version = b.pl.Version
+		b.policy = protect.New(c.Globals, "", b.self)
 		b.roles()
 		b.databases()
 		b.privileges()
@@ -64,8 +65,15 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 		out.Instances = append(out.Instances, plan.Instance{Name: in.Name(), Role: string(in.Role),
 			Addr: net.JoinHostPort(in.IP, strconv.Itoa(in.Port))})
 	}
+	n := 0
 	for _, ph := range b.phases {
-		out.Changes = append(out.Changes, ph...)
+		n += len(ph)
+	}
+	out.Changes = make([]plan.Change, 0, n)
+	for _, ph := range b.phases {
+		for _, ch := range ph {
+			out.Changes = append(out.Changes, *ch)
+		}
 	}
 	return out
 }
@@ -73,10 +81,12 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 type builder struct {
 	c       *model.Cluster
 	primary *model.Instance
-	pl      *model.InstanceState // the primary's live state
-	now     time.Time            // the primary's clock, UTC
-	self    string               // the role the reconciler logs in as
-	phases  [nPhases][]plan.Change
+	pl      *model.InstanceState    // the primary's live state
+	now     time.Time               // the primary's clock, UTC
+	self    string                  // the role the reconciler logs in as
+	version int                     // the primary's server_version_num
+	policy  protect.Policy          // who must never be locked out or removed
+	phases  [nPhases][]*plan.Change // pointers: a plan of tens of thousands of changes grows these cheaply
 
 	// Indexes: clusters hold tens of thousands of roles.
 	liveRoles map[string]*model.LiveRole
@@ -102,40 +112,16 @@ func (b *builder) index() {
 }
 
 // add appends a change to a phase, filling in the cluster and, for
-// cluster-wide changes, the primary's instance name.
+// cluster-wide changes, the primary's instance name. The statements of a
+// planned change are rendered from its intent; a report or a note has
+// none.
 func (b *builder) add(ph phase, ch plan.Change) {
 	ch.Cluster = b.c.Name
 	if ch.Instance == "" && b.primary != nil {
 		ch.Instance = b.primary.Name()
 	}
-	b.phases[ph] = append(b.phases[ph], ch)
-}
-
-// stmt builds a statement for the maintenance database.
-func stmt(format string, args ...any) plan.Statement {
-	return plan.Statement{SQL: fmt.Sprintf(format, args...)}
-}
-
-// inDB builds a statement that runs in database db.
-func inDB(db, format string, args ...any) plan.Statement {
-	return plan.Statement{SQL: fmt.Sprintf(format, args...), Database: db}
-}
-
-// noTx builds a statement PostgreSQL refuses inside a transaction block.
-func noTx(format string, args ...any) plan.Statement {
-	return plan.Statement{SQL: fmt.Sprintf(format, args...), NoTx: true}
-}
-
-// protected reports whether a role must never be locked out by a plan:
-// the dbsu and the role the reconciler itself logs in as.
-func (b *builder) lockoutProtected(name string) (bool, string) {
-	switch name {
-	case b.self:
-		return true, "it is the role the reconciler logs in as"
-	case b.c.Globals.DBSU:
-		return true, "it is the dbsu (pg_dbsu)"
-	}
-	return false, ""
+	ch.Statements = ch.Render(b.version)
+	b.phases[ph] = append(b.phases[ph], &ch)
 }
 
 func onOff(b bool) string {
@@ -145,10 +131,4 @@ func onOff(b bool) string {
 	return "false"
 }
 
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = ident(n)
-	}
-	return strings.Join(q, ", ")
-}
+func ptrTo[T any](v T) *T { return &v }

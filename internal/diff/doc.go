@@ -40,14 +40,22 @@
 //   - pg_hba.conf is compared per instance, semantically and in order, with
 //     the rendered desired file; error rows are drift.
 //
-// Lockout guard at plan time: nothing may lock out the dbsu or the
+// Every change carries its intent as data (the role and the attributes it
+// sets, the membership, the database and its options …, see package
+// plan); diff decides the intent and its display text (Before, After,
+// Reason), and its statements are rendered from the intent by
+// plan.Change.Render, so diff spells no SQL itself.
+//
+// Lockout guard at plan time, by the protection policy the executor also
+// applies (package protect): nothing may lock out the dbsu or the
 // reconciler's own login role, so NOLOGIN, NOSUPERUSER or a new password
-// for them, and CONNECTION LIMIT 0 for the reconciler's role when it is
-// not a superuser, is reported (Action Report), never planned as a
+// for them, CONNECTION LIMIT 0 for the reconciler's role when it is not a
+// superuser, and a VALID UNTIL in the past for it, is reported (Action
+// Report, with the refused attributes as its intent), never planned as a
 // statement. Nor may the replicas lose their stream: NOLOGIN,
 // NOREPLICATION or a new password for the replication user is reported
-// too (Patroni on the replicas holds its password). Built-in pg_* roles
-// never get statements.
+// too (Patroni on the replicas holds its password). The system users are
+// never dropped; built-in pg_* roles never get statements.
 //
 // A server parameter value that may hold a credential (pgconf.MaySecret:
 // primary_conninfo, archive_command …) is never shown in a plan: Before and

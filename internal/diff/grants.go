@@ -16,13 +16,13 @@ const adminGroup = "dbrole_admin"
 
 // grantNeed is one thing Pigsty's SQL makes true of an ACL: grantee holds
 // privs (WITH GRANT OPTION when option is set) or, when absent is set,
-// holds none of them. stmt makes it true.
+// holds none of them. grant makes it true.
 type grantNeed struct {
 	grantee string // "" is PUBLIC
 	privs   string // aclitem letters: C CREATE, T TEMPORARY, c CONNECT, U USAGE
 	option  bool
 	absent  bool
-	stmt    plan.Statement
+	grant   plan.Grant
 }
 
 // unmet returns the letters of n.privs that a does not satisfy.
@@ -79,31 +79,32 @@ func privNames(letters string) string {
 // that will not exist are left out (Pigsty's would fail): without
 // pg_default_roles, dbrole_admin gets nothing.
 func (b *builder) databaseNeeds(d *model.Database, owner string) []grantNeed {
-	db := ident(d.Name)
 	var needs []grantNeed
-	grant := func(role, privs, format string, option bool) {
+	grant := func(role, privs, privilege string, option bool) {
 		if role != "" && b.roleWillExist(role) {
-			needs = append(needs, grantNeed{grantee: role, privs: privs, option: option, stmt: stmt(format, db, ident(role))})
+			needs = append(needs, grantNeed{grantee: role, privs: privs, option: option, grant: plan.Grant{On: plan.OnDatabase,
+				Database: d.Name, Privileges: []string{privilege}, Grantee: role, Option: option}})
 		}
 	}
-	public := func(privs, format string, absent bool) {
-		needs = append(needs, grantNeed{privs: privs, absent: absent, stmt: stmt(format, db)})
+	public := func(privs, privilege string, absent bool) {
+		needs = append(needs, grantNeed{privs: privs, absent: absent, grant: plan.Grant{On: plan.OnDatabase,
+			Database: d.Name, Privileges: []string{privilege}, Revoke: absent}})
 	}
-	grant(d.Owner, "CTc", "GRANT ALL PRIVILEGES ON DATABASE %s TO %s", false)
+	grant(d.Owner, "CTc", "ALL PRIVILEGES", false)
 	switch {
 	case d.RevokeConn == nil:
 	case *d.RevokeConn:
 		g := b.c.Globals
-		public("c", "REVOKE CONNECT ON DATABASE %s FROM PUBLIC", true)
-		grant(g.ReplicationUser, "c", "GRANT CONNECT ON DATABASE %s TO %s", false)
-		grant(g.MonitorUser, "c", "GRANT CONNECT ON DATABASE %s TO %s", false)
-		grant(g.AdminUser, "c", "GRANT CONNECT ON DATABASE %s TO %s WITH GRANT OPTION", true)
-		grant(owner, "c", "GRANT CONNECT ON DATABASE %s TO %s WITH GRANT OPTION", true)
+		public("c", "CONNECT", true)
+		grant(g.ReplicationUser, "c", "CONNECT", false)
+		grant(g.MonitorUser, "c", "CONNECT", false)
+		grant(g.AdminUser, "c", "CONNECT", true)
+		grant(owner, "c", "CONNECT", true)
 	default:
-		public("c", "GRANT CONNECT ON DATABASE %s TO PUBLIC", false)
+		public("c", "CONNECT", false)
 	}
-	public("C", "REVOKE CREATE ON DATABASE %s FROM PUBLIC", true)
-	grant(adminGroup, "C", "GRANT CREATE ON DATABASE %s TO %s", false)
+	public("C", "CREATE", true)
+	grant(adminGroup, "C", "CREATE", false)
 	return needs
 }
 
@@ -128,13 +129,17 @@ func (b *builder) publicSchema(d *model.Database, live *model.LiveDatabase, decl
 	if slices.ContainsFunc(d.Schemas, func(s model.Schema) bool { return s.Name == "public" && s.Absent }) {
 		return
 	}
-	needs := []grantNeed{{privs: "C", absent: true, stmt: inDB(d.Name, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")}}
+	onPublic := plan.Grant{On: plan.OnSchema, Database: d.Name, Schema: "public", Privileges: []string{"CREATE"}}
+	revoke := onPublic
+	revoke.Revoke = true
+	needs := []grantNeed{{privs: "C", absent: true, grant: revoke}}
 	reason := "schema public's privileges differ from Pigsty's pg-init-template.sql"
 	if declared {
 		reason = "schema public's privileges differ from Pigsty's pg-db.sql"
 		if b.roleWillExist(adminGroup) {
-			needs = append(needs, grantNeed{grantee: adminGroup, privs: "C",
-				stmt: inDB(d.Name, "GRANT CREATE ON SCHEMA public TO %s", ident(adminGroup))})
+			toAdmin := onPublic
+			toAdmin.Grantee = adminGroup
+			needs = append(needs, grantNeed{grantee: adminGroup, privs: "C", grant: toAdmin})
 		}
 	}
 	object := "schema " + d.Name + ".public"
@@ -153,7 +158,7 @@ func (b *builder) publicSchema(d *model.Database, live *model.LiveDatabase, decl
 	for _, n := range needs {
 		_, a := n.describe(n.privs, objectACL{})
 		after = append(after, a)
-		ch.Statements = append(ch.Statements, n.stmt)
+		ch.Grants = append(ch.Grants, n.grant)
 	}
 	ch.After = strings.Join(after, ", ")
 	b.add(phPrivilege, ch)
@@ -192,7 +197,7 @@ func schemaOf(d *model.LiveDatabase, name string) *model.LiveSchema {
 // grantChange plans, as one change of object, the statements of the needs
 // that a does not satisfy.
 func (b *builder) grantChange(object string, a objectACL, needs []grantNeed, reason string) {
-	var stmts []plan.Statement
+	var grants []plan.Grant
 	var before, after []string
 	for _, n := range needs {
 		letters := n.unmet(a)
@@ -201,11 +206,11 @@ func (b *builder) grantChange(object string, a objectACL, needs []grantNeed, rea
 		}
 		bf, af := n.describe(letters, a)
 		before, after = append(before, bf), append(after, af)
-		stmts = append(stmts, n.stmt)
+		grants = append(grants, n.grant)
 	}
-	if len(stmts) == 0 {
+	if len(grants) == 0 {
 		return
 	}
 	b.add(phPrivilege, plan.Change{Kind: plan.KindPrivilege, Action: plan.ActionChange, Object: object,
-		Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts, Reason: reason})
+		Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Intent: plan.Intent{Grants: grants}, Reason: reason})
 }

@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -18,113 +17,73 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 			have[m.Role] = m
 		}
 	}
-	pg16 := b.pl.Version >= 160000
+	pg16 := b.version >= 160000
 	var plain []string // missing memberships without options: one GRANT
 	for _, m := range r.MemberOf {
-		object := r.Name + " in " + m.Role
 		cur, member := have[m.Role]
-		if m.Revoke {
-			if !member {
-				continue
+		switch {
+		case m.Revoke && member:
+			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
+			if pg16 {
+				mc.Grantor = cur.Grantor
 			}
-			sql := fmt.Sprintf("REVOKE %s FROM %s", ident(m.Role), ident(r.Name))
-			if pg16 && cur.Grantor != "" {
-				sql += " GRANTED BY " + ident(cur.Grantor)
-			}
-			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: object,
-				Before: "member", After: "not a member", Statements: []plan.Statement{stmt("%s", sql)},
-				Reason: "state: revoke"})
-			continue
-		}
-		if !member {
-			opts := grantOptions(m, pg16)
-			if len(opts) == 0 {
+			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: r.Name + " in " + m.Role,
+				Before: "member", After: "not a member", Intent: plan.Intent{Membership: mc}, Reason: "state: revoke"})
+		case m.Revoke:
+		case !member:
+			admin := m.Admin != nil && *m.Admin
+			if !admin && (!pg16 || m.Inherit == nil && m.Set == nil) {
 				plain = append(plain, m.Role)
 				continue
 			}
-			sql := fmt.Sprintf("GRANT %s TO %s", ident(m.Role), ident(r.Name))
-			if len(opts) > 0 {
-				sql += " WITH " + strings.Join(opts, ", ")
+			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
+			if admin {
+				mc.Admin = m.Admin
 			}
-			b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate, Object: object,
-				Before: "not a member", After: describeMembership(m, pg16), Statements: []plan.Statement{stmt("%s", sql)},
-				Reason: "membership missing"})
-			continue
+			if pg16 {
+				mc.Inherit, mc.Set = m.Inherit, m.Set
+			}
+			b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate, Object: r.Name + " in " + m.Role,
+				Before: "not a member", After: "member with " + strings.ToLower(strings.Join(mc.Options(b.version), ", ")),
+				Intent: plan.Intent{Membership: mc}, Reason: "membership missing"})
+		default:
+			b.membershipOptions(r, m, cur, pg16)
 		}
-		b.membershipOptions(r, m, cur, pg16, object)
 	}
 	if len(plain) > 0 {
 		// One statement for all of a role's new memberships: a 10,000-user
 		// fleet in 5 groups each is 10,000 statements, not 50,000.
 		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate,
 			Object: r.Name + " in " + strings.Join(plain, ", "), Before: "not a member", After: "member",
-			Statements: []plan.Statement{stmt("GRANT %s TO %s", quoteList(plain), ident(r.Name))},
-			Reason:     "membership missing"})
+			Intent: plan.Intent{Membership: &plan.MembershipChange{Member: r.Name, Roles: plain}},
+			Reason: "membership missing"})
 	}
-}
-
-// grantOptions renders the WITH clause of a new grant.
-func grantOptions(m model.Membership, pg16 bool) []string {
-	var opts []string
-	if m.Admin != nil && *m.Admin {
-		if pg16 {
-			opts = append(opts, "ADMIN TRUE")
-		} else {
-			opts = append(opts, "ADMIN OPTION")
-		}
-	}
-	if pg16 {
-		if m.Inherit != nil {
-			opts = append(opts, "INHERIT "+strings.ToUpper(onOff(*m.Inherit)))
-		}
-		if m.Set != nil {
-			opts = append(opts, "SET "+strings.ToUpper(onOff(*m.Set)))
-		}
-	}
-	return opts
 }
 
 // membershipOptions plans ADMIN (and, on PostgreSQL 16+, INHERIT and SET)
 // option changes of an existing membership.
-func (b *builder) membershipOptions(r *model.Role, m model.Membership, cur model.LiveMembership, pg16 bool, object string) {
-	var stmts []plan.Statement
+func (b *builder) membershipOptions(r *model.Role, m model.Membership, cur model.LiveMembership, pg16 bool) {
+	names := [3]string{"admin", "inherit", "set"}
+	want, have := [3]*bool{m.Admin}, [3]bool{cur.Admin}
+	if pg16 && cur.Inherit != nil {
+		want[1], have[1] = m.Inherit, *cur.Inherit
+	}
+	if pg16 && cur.Set != nil {
+		want[2], have[2] = m.Set, *cur.Set
+	}
+	var to [3]*bool
 	var before, after []string
-	option := func(name string, want *bool, have bool) {
-		if want == nil || *want == have {
-			return
-		}
-		if *want {
-			with := name + " OPTION"
-			if pg16 {
-				with = name + " TRUE"
-			}
-			stmts = append(stmts, stmt("GRANT %s TO %s WITH %s", ident(m.Role), ident(r.Name), with))
-		} else {
-			stmts = append(stmts, stmt("REVOKE %s OPTION FOR %s FROM %s", name, ident(m.Role), ident(r.Name)))
-		}
-		before = append(before, strings.ToLower(name)+" "+onOff(have))
-		after = append(after, strings.ToLower(name)+" "+onOff(*want))
-	}
-	option("ADMIN", m.Admin, cur.Admin)
-	if pg16 {
-		if cur.Inherit != nil {
-			option("INHERIT", m.Inherit, *cur.Inherit)
-		}
-		if cur.Set != nil {
-			option("SET", m.Set, *cur.Set)
+	for i := range want {
+		if want[i] != nil && *want[i] != have[i] {
+			to[i] = want[i]
+			before, after = append(before, names[i]+" "+onOff(have[i])), append(after, names[i]+" "+onOff(*want[i]))
 		}
 	}
-	if len(stmts) > 0 {
-		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: object,
-			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Statements: stmts,
-			Reason: "membership options differ"})
+	if len(before) == 0 {
+		return
 	}
-}
-
-func describeMembership(m model.Membership, pg16 bool) string {
-	s := "member"
-	if opts := grantOptions(m, pg16); len(opts) > 0 {
-		s += " with " + strings.ToLower(strings.Join(opts, ", "))
-	}
-	return s
+	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: r.Name + " in " + m.Role,
+		Before: strings.Join(before, ", "), After: strings.Join(after, ", "),
+		Intent: plan.Intent{Membership: &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}, Admin: to[0], Inherit: to[1], Set: to[2]}},
+		Reason: "membership options differ"})
 }

@@ -26,7 +26,7 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 	for _, p := range in.Parameters {
 		ls := liveSetting(st, p.Name)
 		ch := plan.Change{Kind: plan.KindParameter, Object: p.Name, Instance: in.Name(), After: shown(p.Name, p.Value),
-			Parameter: &plan.ParameterChange{Name: p.Name, Value: model.NewSecret(p.Value)}}
+			Intent: plan.Intent{Parameter: &plan.ParameterChange{Name: p.Name, Value: model.NewSecret(p.Value)}}}
 		if ls == nil {
 			ch.Action, ch.Reason = plan.ActionReport, "the server does not know this parameter; not planned"
 			b.add(phParameter, ch)
@@ -44,7 +44,6 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 			// After a lost reload (P14): write it again and reload.
 			ch.Action, ch.Before = plan.ActionChange, "unknown"
 			ch.Reason = "cannot tell the server's value: " + ls.Unknown + "; writing it and reloading settles it"
-			ch.Statements = []plan.Statement{alterSystem(p.Name, p.Value)}
 			b.add(phParameter, ch)
 			continue
 		case ls.Unknown != "":
@@ -78,20 +77,8 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 			ch.Before = display(*ls.FileValue, ls) + " (written, pending restart)"
 		}
 		ch.Action, ch.Reason = plan.ActionChange, "value differs"
-		ch.Statements = []plan.Statement{alterSystem(p.Name, p.Value)}
 		b.add(phParameter, ch)
 	}
-}
-
-// alterSystem is the ALTER SYSTEM SET statement of a parameter. A value
-// that may hold a credential is its Password, never part of its SQL.
-func alterSystem(name, value string) plan.Statement {
-	if value == "" || !pgconf.MaySecret(name) {
-		return noTx("ALTER SYSTEM SET %s = %s", ident(name), pgconf.QuoteValue(name, value))
-	}
-	st := noTx("ALTER SYSTEM SET %s = %s", ident(name), plan.PasswordPlaceholder)
-	st.Password = model.NewSecret(value)
-	return st
 }
 
 // shown is a parameter value as a plan may show it: Redacted for a value

@@ -3,6 +3,7 @@ package diff
 import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 	"github.com/pgreconciler/pgreconciler/internal/scram"
 )
 
@@ -17,12 +18,7 @@ func (b *builder) password(r *model.Role, live *model.LiveRole) {
 		return
 	}
 	ch := plan.Change{Kind: plan.KindPassword, Object: r.Name, After: model.Redacted,
-		Statements: []plan.Statement{{
-			SQL:                "ALTER ROLE " + ident(r.Name) + " PASSWORD " + plan.PasswordPlaceholder,
-			Password:           r.Password,
-			PasswordRole:       r.Name,
-			PasswordEncryption: b.c.Globals.PasswordEncryption,
-		}}}
+		Intent: plan.Intent{Password: &plan.PasswordChange{Role: r.Name, Password: r.Password, Encryption: b.c.Globals.PasswordEncryption}}}
 	if live == nil {
 		ch.Action, ch.Before, ch.Reason = plan.ActionCreate, "none", "new role"
 		b.add(phPassword, ch)
@@ -33,17 +29,17 @@ func (b *builder) password(r *model.Role, live *model.LiveRole) {
 		return
 	}
 	ch.Action, ch.Before, ch.Reason = plan.ActionChange, state, why
-	switch ok, who := b.lockoutProtected(r.Name); {
-	case ok:
-		ch.Action, ch.Statements = plan.ActionReport, nil
-		ch.Reason = "not planned: " + who + "; set its password by hand (" + why + ")"
-	case r.Name == b.c.Globals.ReplicationUser:
-		ch.Action, ch.Statements = plan.ActionReport, nil
-		ch.Reason = "not planned: it is the replication user (pg_replication_username), and Patroni on the replicas would " +
+	switch who := b.policy.Password(r.Name); {
+	case who == protect.Replication:
+		ch.Action = plan.ActionReport
+		ch.Reason = "not planned: " + protectedBecause(who) + ", and Patroni on the replicas would " +
 			"keep the old password and could not reconnect; change it by hand, together with " +
 			"postgresql.authentication.replication in patroni.yml on every member (" + why + ")"
+	case who != protect.None:
+		ch.Action = plan.ActionReport
+		ch.Reason = "not planned: " + protectedBecause(who) + "; set its password by hand (" + why + ")"
 	case state == "unknown":
-		ch.Action, ch.Statements = plan.ActionReport, nil
+		ch.Action = plan.ActionReport
 	}
 	b.add(phPassword, ch)
 }

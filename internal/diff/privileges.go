@@ -3,7 +3,6 @@ package diff
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -130,22 +129,17 @@ func (b *builder) ownerPrivileges(db, owner string, want []privKey, have map[pri
 		}
 		return order[i].objType < order[j].objType
 	})
-	var stmts []plan.Statement
+	dp := &plan.DefaultPrivileges{Database: db, Owner: owner}
 	n := 0
 	for _, key := range order {
-		grantee := ident(key.grantee)
-		if key.grantee == "PUBLIC" {
-			grantee = "PUBLIC"
+		grantee := key.grantee
+		if grantee == "PUBLIC" {
+			grantee = "" // plan.DefaultGrant's PUBLIC
 		}
-		with := ""
-		if key.grant {
-			with = " WITH GRANT OPTION"
-		}
-		privs := strings.Join(missing[key], ", ")
-		stmts = append(stmts, inDB(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT %s ON %s TO %s%s", ident(owner), privs, key.objType, grantee, with))
+		dp.Grants = append(dp.Grants, plan.DefaultGrant{Privileges: missing[key], ObjectType: key.objType, Grantee: grantee, Option: key.grant})
 		n += len(missing[key])
 	}
 	b.add(phPrivilege, plan.Change{Kind: plan.KindDefaultPrivilege, Action: plan.ActionChange,
-		Object: db + ": FOR ROLE " + owner, After: fmt.Sprintf("%d default privilege(s) granted", n), Statements: stmts,
+		Object: db + ": FOR ROLE " + owner, After: fmt.Sprintf("%d default privilege(s) granted", n), Intent: plan.Intent{DefaultPrivileges: dp},
 		Reason: "default privileges missing"})
 }

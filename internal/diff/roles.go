@@ -8,25 +8,25 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/pgconf"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
+	"github.com/pgreconciler/pgreconciler/internal/protect"
 )
 
 // attribute is one tri-state role attribute.
 type attribute struct {
-	name       string
-	yes, no    string
+	attr       plan.RoleAttr
 	want       func(*model.Role) *bool
 	have       func(*model.LiveRole) bool
 	defaultNew bool // its value in CREATE ROLE when the spec has no opinion
 }
 
 var attributes = []attribute{
-	{"login", "LOGIN", "NOLOGIN", func(r *model.Role) *bool { return r.Login }, func(l *model.LiveRole) bool { return l.Login }, true},
-	{"superuser", "SUPERUSER", "NOSUPERUSER", func(r *model.Role) *bool { return r.Superuser }, func(l *model.LiveRole) bool { return l.Superuser }, false},
-	{"createdb", "CREATEDB", "NOCREATEDB", func(r *model.Role) *bool { return r.CreateDB }, func(l *model.LiveRole) bool { return l.CreateDB }, false},
-	{"createrole", "CREATEROLE", "NOCREATEROLE", func(r *model.Role) *bool { return r.CreateRole }, func(l *model.LiveRole) bool { return l.CreateRole }, false},
-	{"inherit", "INHERIT", "NOINHERIT", func(r *model.Role) *bool { return r.Inherit }, func(l *model.LiveRole) bool { return l.Inherit }, true},
-	{"replication", "REPLICATION", "NOREPLICATION", func(r *model.Role) *bool { return r.Replication }, func(l *model.LiveRole) bool { return l.Replication }, false},
-	{"bypassrls", "BYPASSRLS", "NOBYPASSRLS", func(r *model.Role) *bool { return r.BypassRLS }, func(l *model.LiveRole) bool { return l.BypassRLS }, false},
+	{plan.AttrLogin, func(r *model.Role) *bool { return r.Login }, func(l *model.LiveRole) bool { return l.Login }, true},
+	{plan.AttrSuperuser, func(r *model.Role) *bool { return r.Superuser }, func(l *model.LiveRole) bool { return l.Superuser }, false},
+	{plan.AttrCreateDB, func(r *model.Role) *bool { return r.CreateDB }, func(l *model.LiveRole) bool { return l.CreateDB }, false},
+	{plan.AttrCreateRole, func(r *model.Role) *bool { return r.CreateRole }, func(l *model.LiveRole) bool { return l.CreateRole }, false},
+	{plan.AttrInherit, func(r *model.Role) *bool { return r.Inherit }, func(l *model.LiveRole) bool { return l.Inherit }, true},
+	{plan.AttrReplication, func(r *model.Role) *bool { return r.Replication }, func(l *model.LiveRole) bool { return l.Replication }, false},
+	{plan.AttrBypassRLS, func(r *model.Role) *bool { return r.BypassRLS }, func(l *model.LiveRole) bool { return l.BypassRLS }, false},
 }
 
 // roles plans every declared role: creates in dependency order (a role
@@ -84,109 +84,127 @@ func orderRoles(roles []*model.Role) []*model.Role {
 }
 
 func (b *builder) createRole(r *model.Role) {
-	var opts []string
+	var attrs plan.RoleAttrs
 	for _, a := range attributes {
 		v := a.defaultNew
 		if w := a.want(r); w != nil {
 			v = *w
-		} else if a.name != "login" {
+		} else if a.attr != plan.AttrLogin {
 			continue // PostgreSQL's default: say nothing
 		}
-		opts = append(opts, pick(v, a.yes, a.no))
+		attrs.SetFlag(a.attr, v)
 	}
 	if r.ConnLimit != nil {
-		opts = append(opts, fmt.Sprintf("CONNECTION LIMIT %d", *r.ConnLimit))
+		attrs.ConnLimit = ptrTo(*r.ConnLimit)
 	}
 	if exp, ok := b.wantExpiry(r); ok {
-		opts = append(opts, "VALID UNTIL "+literal(exp))
+		attrs.ValidUntil = exp
 	}
-	ch := plan.Change{Kind: plan.KindRole, Action: plan.ActionCreate, Object: r.Name,
-		After:  strings.Join(opts, " "),
-		Reason: "role does not exist"}
-	ch.Statements = append(ch.Statements, stmt("CREATE ROLE %s %s", ident(r.Name), strings.Join(opts, " ")))
-	ch.Statements = append(ch.Statements, stmt("COMMENT ON ROLE %s IS %s", ident(r.Name), literal(r.Comment)))
-	for _, s := range r.Settings {
-		if !s.Reset {
-			ch.Statements = append(ch.Statements, stmt("ALTER ROLE %s SET %s = %s", ident(r.Name), ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
-		}
-	}
-	b.add(phRoleCreate, ch)
+	b.add(phRoleCreate, plan.Change{Kind: plan.KindRole, Action: plan.ActionCreate, Object: r.Name,
+		After:  strings.Join(attrs.Clauses(), " "),
+		Reason: "role does not exist",
+		Intent: plan.Intent{Role: &plan.RoleChange{Name: r.Name, Attrs: attrs},
+			Comment:  &plan.CommentChange{On: plan.OnRole, Name: r.Name, Text: r.Comment},
+			Settings: newSettings(plan.OnRole, r.Name, r.Settings)}})
 }
 
-func pick(v bool, yes, no string) string {
-	if v {
-		return yes
+// newSettings are the settings an object is created with: the ones the
+// spec sets (RESET is the default anyway); nil when there are none.
+func newSettings(on plan.ObjectType, name string, want []model.Setting) *plan.SettingsChange {
+	var set []model.Setting
+	for _, s := range want {
+		if !s.Reset {
+			set = append(set, s)
+		}
 	}
-	return no
+	if len(set) == 0 {
+		return nil
+	}
+	return &plan.SettingsChange{On: on, Name: name, Settings: set}
 }
 
 // alterRole plans the attribute, expiry, comment and setting changes of an
-// existing role.
+// existing role. What the protection policy refuses (package protect) is
+// reported instead, and planned as usual otherwise.
 func (b *builder) alterRole(r *model.Role, live *model.LiveRole) {
-	var opts, before, after, guarded []string
+	var set plan.RoleAttrs
 	for _, a := range attributes {
-		w := a.want(r)
-		if w == nil || *w == a.have(live) {
-			continue
+		if w := a.want(r); w != nil && *w != a.have(live) {
+			set.SetFlag(a.attr, *w)
 		}
-		if reason := b.attributeGuard(r.Name, a, *w); reason != "" {
-			guarded = append(guarded, pick(*w, a.yes, a.no)+" ("+reason+")")
-			continue
-		}
-		opts = append(opts, pick(*w, a.yes, a.no))
-		before = append(before, pick(!*w, a.yes, a.no))
-		after = append(after, pick(*w, a.yes, a.no))
 	}
 	if r.ConnLimit != nil && *r.ConnLimit != live.ConnLimit {
-		if *r.ConnLimit == 0 && r.Name == b.self && !live.Superuser {
-			guarded = append(guarded, "CONNECTION LIMIT 0 (it is the role the reconciler logs in as, and not a superuser)")
-		} else {
-			opts = append(opts, fmt.Sprintf("CONNECTION LIMIT %d", *r.ConnLimit))
-			before = append(before, fmt.Sprintf("connlimit %d", live.ConnLimit))
-			after = append(after, fmt.Sprintf("connlimit %d", *r.ConnLimit))
-		}
+		set.ConnLimit = ptrTo(*r.ConnLimit)
 	}
 	if exp, ok := b.wantExpiry(r); ok && !b.expiryInSync(r, live) {
-		if t, err := time.Parse("2006-01-02 15:04:05-07", exp); err == nil && r.Name == b.self && t.Before(b.now) {
-			guarded = append(guarded, "VALID UNTIL "+exp+" (in the past, and it is the role the reconciler logs in as)")
-		} else {
-			opts = append(opts, "VALID UNTIL "+literal(exp))
-			before = append(before, "valid until "+describeExpiry(live))
-			after = append(after, "valid until "+exp)
+		set.ValidUntil = exp
+	}
+	var guarded []string
+	var held plan.RoleAttrs
+	if refused := b.policy.Attributes(r.Name, set, live.Superuser, b.now); len(refused) > 0 {
+		var attrs []plan.RoleAttr
+		for _, rf := range refused {
+			guarded = append(guarded, set.Keyword(rf.Attr)+" ("+attributeGuard(rf)+")")
+			attrs = append(attrs, rf.Attr)
+		}
+		held, set = set.Split(attrs...)
+	}
+	var before, after []string
+	for _, a := range attributes {
+		if v := set.Flag(a.attr); v != nil {
+			before, after = append(before, plan.FlagKeyword(a.attr, !*v)), append(after, plan.FlagKeyword(a.attr, *v))
 		}
 	}
-	if len(opts) > 0 {
+	if set.ConnLimit != nil {
+		before, after = append(before, fmt.Sprintf("connlimit %d", live.ConnLimit)), append(after, fmt.Sprintf("connlimit %d", *set.ConnLimit))
+	}
+	if set.ValidUntil != "" {
+		before, after = append(before, "valid until "+describeExpiry(live)), append(after, "valid until "+set.ValidUntil)
+	}
+	if !set.Empty() {
 		b.add(phRoleAlter, plan.Change{Kind: plan.KindRole, Action: plan.ActionChange, Object: r.Name,
 			Before: strings.Join(before, ", "), After: strings.Join(after, ", "),
-			Statements: []plan.Statement{stmt("ALTER ROLE %s %s", ident(r.Name), strings.Join(opts, " "))},
-			Reason:     "attributes differ"})
+			Intent: plan.Intent{Role: &plan.RoleChange{Name: r.Name, Attrs: set}},
+			Reason: "attributes differ"})
 	}
 	if len(guarded) > 0 {
 		b.add(phRoleAlter, plan.Change{Kind: plan.KindRole, Action: plan.ActionReport, Object: r.Name,
 			After:  strings.Join(guarded, ", "),
+			Intent: plan.Intent{Role: &plan.RoleChange{Name: r.Name, Attrs: held}},
 			Reason: "not planned: it would lock out a role the reconciler must keep; change it by hand if you mean it"})
 	}
 	if have := deref(live.Comment); have != r.Comment {
 		b.add(phRoleAlter, plan.Change{Kind: plan.KindComment, Action: plan.ActionChange, Object: r.Name,
 			Before: have, After: r.Comment,
-			Statements: []plan.Statement{stmt("COMMENT ON ROLE %s IS %s", ident(r.Name), literal(r.Comment))},
-			Reason:     "comment differs"})
+			Intent: plan.Intent{Comment: &plan.CommentChange{On: plan.OnRole, Name: r.Name, Text: r.Comment}},
+			Reason: "comment differs"})
 	}
 	b.roleSettings(r, live)
 }
 
-// attributeGuard returns why an attribute change may not be planned, or "".
-func (b *builder) attributeGuard(role string, a attribute, want bool) string {
-	if want {
-		return ""
+// attributeGuard is why the policy refuses an attribute change, as a plan
+// says it.
+func attributeGuard(rf protect.Refusal) string {
+	switch {
+	case rf.Attr == plan.AttrConnLimit:
+		return protectedBecause(rf.Who) + ", and not a superuser"
+	case rf.Attr == plan.AttrValidUntil:
+		return "in the past, and " + protectedBecause(rf.Who)
+	case rf.Who == protect.Replication:
+		return protectedBecause(rf.Who) + ": replicas would lose their stream"
 	}
-	if ok, why := b.lockoutProtected(role); ok && (a.name == "login" || a.name == "superuser") {
-		return why
+	return protectedBecause(rf.Who)
+}
+
+// protectedBecause is how a plan says why a role is protected.
+func protectedBecause(w protect.Who) string {
+	switch w {
+	case protect.Self:
+		return "it is the role the reconciler logs in as"
+	case protect.DBSU, protect.Replication:
+		return "it is " + w.String()
 	}
-	if role == b.c.Globals.ReplicationUser && (a.name == "login" || a.name == "replication") {
-		return "it is the replication user (pg_replication_username): replicas would lose their stream"
-	}
-	return ""
+	return "it is a protected system user"
 }
 
 func deref(s *string) string {
@@ -251,27 +269,28 @@ func (b *builder) roleSettings(r *model.Role, live *model.LiveRole) {
 			have[s.Name] = s.Value
 		}
 	}
-	stmts, before, after := b.settings("ALTER ROLE "+ident(r.Name), r.Settings, have)
-	if len(stmts) > 0 {
+	set, before, after := b.settings(r.Settings, have)
+	if len(set) > 0 {
 		b.add(phRoleAlter, plan.Change{Kind: plan.KindRoleSetting, Action: plan.ActionChange, Object: r.Name,
-			Before: before, After: after, Statements: stmts, Reason: "role settings differ"})
+			Before: before, After: after, Intent: plan.Intent{Settings: &plan.SettingsChange{On: plan.OnRole, Name: r.Name, Settings: set}},
+			Reason: "role settings differ"})
 	}
 }
 
-// settings plans `<alter> SET name = value` / `<alter> RESET name` for the
-// settings the spec lists (role or database), against the live ones.
-func (b *builder) settings(alter string, want []model.Setting, have map[string]string) ([]plan.Statement, string, string) {
-	var stmts []plan.Statement
+// settings returns the settings the spec lists (role or database) that
+// differ from the live ones: to SET, or to RESET.
+func (b *builder) settings(want []model.Setting, have map[string]string) ([]model.Setting, string, string) {
+	var set []model.Setting
 	var before, after []string
 	for _, s := range want {
-		cur, set := have[s.Name]
+		cur, isSet := have[s.Name]
 		switch {
-		case s.Reset && set:
-			stmts = append(stmts, stmt("%s RESET %s", alter, ident(s.Name)))
+		case s.Reset && isSet:
+			set = append(set, s)
 			before, after = append(before, s.Name+"="+cur), append(after, s.Name+" reset")
-		case !s.Reset && (!set || !b.sameSetting(s.Name, s.Value, cur)):
-			stmts = append(stmts, stmt("%s SET %s = %s", alter, ident(s.Name), pgconf.QuoteValue(s.Name, s.Value)))
-			if set {
+		case !s.Reset && (!isSet || !b.sameSetting(s.Name, s.Value, cur)):
+			set = append(set, s)
+			if isSet {
 				before = append(before, s.Name+"="+cur)
 			} else {
 				before = append(before, s.Name+" not set")
@@ -279,7 +298,7 @@ func (b *builder) settings(alter string, want []model.Setting, have map[string]s
 			after = append(after, s.Name+"="+s.Value)
 		}
 	}
-	return stmts, strings.Join(before, ", "), strings.Join(after, ", ")
+	return set, strings.Join(before, ", "), strings.Join(after, ", ")
 }
 
 // sameSetting compares a parameter value as PostgreSQL would, using the
@@ -295,10 +314,11 @@ func (b *builder) sameSetting(name, want, have string) bool {
 // dropRole plans Pigsty's removal procedure for a role with state: absent.
 func (b *builder) dropRole(r *model.Role) {
 	ch := plan.Change{Kind: plan.KindRole, Action: plan.ActionRemove, Object: r.Name, Before: "exists", After: "absent",
-		Reason: "state: absent"}
-	if ok, why := b.lockoutProtected(r.Name); ok || b.c.Globals.Protected(r.Name) {
-		if why == "" {
-			why = "it is a protected system user"
+		Intent: plan.Intent{Role: &plan.RoleChange{Name: r.Name}}, Reason: "state: absent"}
+	if who := b.policy.Removal(r.Name); who != protect.None {
+		why := "it is a protected system user"
+		if who == protect.Self || who == protect.DBSU {
+			why = protectedBecause(who)
 		}
 		ch.Action, ch.Reason = plan.ActionReport, "not planned: "+why
 		b.add(phDropRole, ch)
@@ -316,19 +336,14 @@ func (b *builder) dropRole(r *model.Role) {
 		b.add(phDropRole, ch)
 		return
 	}
-	successor := b.c.Globals.DBSU
-	ch.Statements = append(ch.Statements,
-		stmt("ALTER ROLE %s NOLOGIN", ident(r.Name)),
-		stmt("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()", literal(r.Name)))
+	drop := &plan.RoleDrop{Successor: b.c.Globals.DBSU}
 	for _, d := range b.pl.Databases {
 		if !d.AllowConn || d.Name == "template0" || b.dropsDatabase(d.Name) {
 			continue // a database this plan drops is gone before the role (phDropDatabase)
 		}
-		ch.Statements = append(ch.Statements,
-			inDB(d.Name, "REASSIGN OWNED BY %s TO %s", ident(r.Name), ident(successor)),
-			inDB(d.Name, "DROP OWNED BY %s", ident(r.Name)))
+		drop.Databases = append(drop.Databases, d.Name)
 	}
-	ch.Statements = append(ch.Statements, stmt("DROP ROLE %s", ident(r.Name)))
+	ch.Role.Drop = drop
 	b.add(phDropRole, ch)
 }
 
@@ -355,13 +370,13 @@ func (b *builder) unmanaged() {
 			continue
 		}
 		b.add(phNote, plan.Change{Kind: plan.KindUnmanaged, Action: plan.ActionNote, Object: l.Name,
-			Before: liveSummary(l), Reason: "exists but is not in the spec; left alone"})
+			Before: liveSummary(l), Intent: plan.Intent{Role: &plan.RoleChange{Name: l.Name}}, Reason: "exists but is not in the spec; left alone"})
 	}
 }
 
 func liveSummary(l *model.LiveRole) string {
 	var parts []string
-	parts = append(parts, pick(l.Login, "LOGIN", "NOLOGIN"))
+	parts = append(parts, plan.FlagKeyword(plan.AttrLogin, l.Login))
 	if l.Superuser {
 		parts = append(parts, "SUPERUSER")
 	}

@@ -6,14 +6,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
-
-// driftClasses are the values of the kind label of
-// pgreconciler_drift_items: every plan.Kind.DriftClass().
-func driftClasses() []string {
-	return []string{"user", "hba", "parameter", "database", "privilege"}
-}
 
 // ObserveDrift sets the drift of a cluster from its plan: for each instance
 // and drift class, the number of changes that are drift (every action but
@@ -34,14 +29,14 @@ func (r *Recorder) ObserveDrift(cluster string, instances []string, p plan.Clust
 		if slices.Contains(unreached, inst) {
 			continue
 		}
-		for _, class := range driftClasses() {
-			counts[[2]string{inst, class}] = 0
+		for _, class := range model.DriftClasses() { // the values of the kind label
+			counts[[2]string{inst, string(class)}] = 0
 		}
 	}
 	for _, c := range p.Changes {
 		if c.Drift() {
 			current[c.Instance] = true
-			counts[[2]string{c.Instance, c.Kind.DriftClass()}]++
+			counts[[2]string{c.Instance, string(c.Kind.DriftClass())}]++
 		}
 	}
 
@@ -130,14 +125,8 @@ func (r *Recorder) ForgetCluster(cluster string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.clusters, cluster)
-	match := prometheus.Labels{"cluster": cluster}
-	r.driftItems.DeletePartialMatch(match)
-	r.reconciles.DeletePartialMatch(match)
-	r.durations.DeletePartialMatch(match)
-	r.lastSuccess.DeletePartialMatch(match)
-	r.applied.DeletePartialMatch(match)
-	r.pendingRestart.DeletePartialMatch(match)
-	r.instanceUp.DeletePartialMatch(match)
+	deleteMatching(prometheus.Labels{"cluster": cluster}, r.driftItems, r.reconciles, r.durations, r.lastSuccess,
+		r.applied, r.pendingRestart, r.instanceUp)
 }
 
 // cluster returns the series bookkeeping of a cluster, creating it on first
@@ -154,4 +143,11 @@ func (r *Recorder) cluster(name string) *clusterSeries {
 		}
 	}
 	return cs
+}
+
+// deleteMatching deletes the series of every vector that match.
+func deleteMatching(match prometheus.Labels, vecs ...interface{ DeletePartialMatch(prometheus.Labels) int }) {
+	for _, v := range vecs {
+		v.DeletePartialMatch(match)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -49,7 +50,7 @@ func populated(t *testing.T) *prometheus.Registry {
 	r.SetPendingRestart("pg-test", "pg-test-1", 2)
 	r.SetSource("fleet", "0123456789abcdef0123456789abcdef01234567", "dba@example.com")
 	r.SourceFetched("fleet", at)
-	r.VerificationFailed("fleet", ReasonUnsigned)
+	r.VerificationFailed("fleet", model.RefusalUnsigned)
 	return reg
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -85,7 +86,7 @@ pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="user"} 0
 // no drift series appears and disappears with its changes.
 func TestDriftClassesCoverKinds(t *testing.T) {
 	for _, k := range plan.Kinds {
-		if !slices.Contains(driftClasses(), k.DriftClass()) {
+		if !slices.Contains(model.DriftClasses(), k.DriftClass()) {
 			t.Errorf("kind %s: drift class %q is not zero-filled", k, k.DriftClass())
 		}
 	}
@@ -249,15 +250,15 @@ pgreconciler_source_last_fetch_timestamp_seconds{source="fleet"} 1.7e+09
 	compare(t, reg, sourceInfoHeader+`
 pgreconciler_source_info{revision="3333333333333333333333333333333333333333",signer="carol@example.com",source="infra"} 1
 `, "pgreconciler_source_info", "pgreconciler_source_last_fetch_timestamp_seconds")
-	if n, _ := testutil.GatherAndCount(reg, "pgreconciler_verification_failures_total"); n != len(reasons()) {
-		t.Errorf("verification failure series: got %d, want %d (infra only)", n, len(reasons()))
+	if n, _ := testutil.GatherAndCount(reg, "pgreconciler_verification_failures_total"); n != len(model.RefusalKinds()) {
+		t.Errorf("verification failure series: got %d, want %d (infra only)", n, len(model.RefusalKinds()))
 	}
 }
 
 func TestVerificationFailed(t *testing.T) {
 	r, reg := newRecorder(t)
-	r.VerificationFailed("fleet", ReasonUnsigned)
-	r.VerificationFailed("fleet", ReasonUnsigned)
+	r.VerificationFailed("fleet", model.RefusalUnsigned)
+	r.VerificationFailed("fleet", model.RefusalUnsigned)
 	r.VerificationFailed("fleet", "refuse commit 0123abc: key of mallory") // free text: other
 	compare(t, reg, `
 # HELP pgreconciler_verification_failures_total Commits of a source refused by verification (signature, history, spec tree), by reason.

@@ -5,27 +5,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// Reasons a source refuses a commit, the reason label of
-// pgreconciler_verification_failures_total.
-const (
-	ReasonUnsigned     = "unsigned"      // the commit carries no signature
-	ReasonUntrusted    = "untrusted"     // signed by a key that is not trusted
-	ReasonBadSignature = "bad_signature" // the signature does not verify
-	ReasonExpired      = "expired"       // the key was expired, revoked or outside its validity
-	ReasonRewind       = "rewind"        // the target does not descend from the last applied commit
-	ReasonHistory      = "history"       // a commit between the last applied one and the target fails
-	ReasonTree         = "tree"          // the spec tree breaks the tree rules (symlink, size …)
-	ReasonInvalid      = "invalid"       // signed, but the spec is invalid (schema, checks, policy)
-	ReasonOther        = "other"         // anything else
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
-
-// reasons are the values of the reason label.
-func reasons() []string {
-	return []string{ReasonUnsigned, ReasonUntrusted, ReasonBadSignature, ReasonExpired,
-		ReasonRewind, ReasonHistory, ReasonTree, ReasonInvalid, ReasonOther}
-}
 
 // SetSource records the verified revision of a source and its signer. The
 // source keeps exactly one pgreconciler_source_info series: the previous
@@ -50,16 +32,17 @@ func (r *Recorder) SourceFetched(source string, at time.Time) {
 	r.sourceFetched.WithLabelValues(source).Set(unixSeconds(at))
 }
 
-// VerificationFailed counts a refused commit of a source. reason is one of
-// the Reason constants; any other value is counted as ReasonOther.
-func (r *Recorder) VerificationFailed(source, reason string) {
-	if !slices.Contains(reasons(), reason) {
-		reason = ReasonOther
+// VerificationFailed counts a refused commit of a source by the kind of
+// refusal, the reason label (model.RefusalKinds); any other value is
+// counted as model.RefusalOther.
+func (r *Recorder) VerificationFailed(source string, kind model.RefusalKind) {
+	if !slices.Contains(model.RefusalKinds(), kind) {
+		kind = model.RefusalOther
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.source(source)
-	r.verifyFailures.WithLabelValues(source, reason).Inc()
+	r.verifyFailures.WithLabelValues(source, string(kind)).Inc()
 }
 
 // ForgetSource deletes every series of a source that left the configuration.
@@ -67,10 +50,7 @@ func (r *Recorder) ForgetSource(source string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.sources, source)
-	match := prometheus.Labels{"source": source}
-	r.sourceInfo.DeletePartialMatch(match)
-	r.sourceFetched.DeletePartialMatch(match)
-	r.verifyFailures.DeletePartialMatch(match)
+	deleteMatching(prometheus.Labels{"source": source}, r.sourceInfo, r.sourceFetched, r.verifyFailures)
 }
 
 // source zero-fills the verification failure counters of a source on first
@@ -80,7 +60,7 @@ func (r *Recorder) source(name string) {
 		return
 	}
 	r.sources[name] = nil
-	for _, reason := range reasons() {
-		r.verifyFailures.WithLabelValues(name, reason)
+	for _, kind := range model.RefusalKinds() {
+		r.verifyFailures.WithLabelValues(name, string(kind))
 	}
 }

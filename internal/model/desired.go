@@ -197,9 +197,9 @@ type Membership struct {
 
 // Setting is a per-role or per-database parameter (ALTER … SET).
 type Setting struct {
-	Name  string
-	Value string
-	Reset bool // value DEFAULT: RESET the parameter
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+	Reset bool   `json:"reset,omitempty"` // value DEFAULT: RESET the parameter
 }
 
 // DatabaseState is a database object's state field.

@@ -25,12 +25,12 @@ import "strings"
 func QuoteValue(name, value string) string {
 	l, ok := listParamOf(name)
 	if !ok {
-		return quoteLiteral(value)
+		return QuoteLiteral(value)
 	}
 	elems, ok := l.split(value)
 	switch {
 	case !ok:
-		return quoteLiteral(value)
+		return QuoteLiteral(value)
 	case len(elems) == 0 && l.identifiers:
 		return "''"
 	case len(elems) == 0:
@@ -38,15 +38,16 @@ func QuoteValue(name, value string) string {
 	}
 	lits := make([]string, len(elems))
 	for i, e := range elems {
-		lits[i] = quoteLiteral(e)
+		lits[i] = QuoteLiteral(e)
 	}
 	return strings.Join(lits, ", ")
 }
 
-// quoteLiteral is PostgreSQL's quote_literal(): '…' with quotes doubled,
+// QuoteLiteral is PostgreSQL's quote_literal(): '…' with quotes doubled,
 // and the E'…' form with backslashes doubled when there is a backslash,
 // so the result reads the same whatever standard_conforming_strings says.
-func quoteLiteral(s string) string {
+// It is the one SQL string quoting of the project (plans, the executor).
+func QuoteLiteral(s string) string {
 	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"
 	if strings.Contains(s, `\`) {
 		return "E" + strings.ReplaceAll(q, `\`, `\\`)

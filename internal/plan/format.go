@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // The three forms of a plan: text in the style of terraform plan for
@@ -57,16 +60,9 @@ func (p *Plan) header() string {
 	if p.Commit == "" {
 		return ""
 	}
-	h := "commit " + shortHash(p.Commit)
+	h := "commit " + model.ShortHash(p.Commit)
 	if p.Signer != "" {
 		h += ", signed by " + p.Signer
-	}
-	return h
-}
-
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
 	}
 	return h
 }
@@ -181,7 +177,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("### pgreconciler plan\n\n")
 	if h := p.header(); h != "" {
-		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, shortHash(p.Commit), "`"+shortHash(p.Commit)+"`", 1))
+		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, model.ShortHash(p.Commit), "`"+model.ShortHash(p.Commit)+"`", 1))
 	}
 	b.WriteString("| cluster | add | change | remove | needs a human | restart |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, cp := range p.Clusters {
@@ -239,6 +235,19 @@ type jsonChange struct {
 	RequiresRestart bool     `json:"requires_restart"`
 	Reason          string   `json:"reason,omitempty"`
 	HBADiff         []string `json:"hba_diff,omitempty"`
+	Intent          *Intent  `json:"intent,omitempty"`
+}
+
+// intent is the JSON form of c's intent, nil when it has none. It holds no
+// secret: a password and a parameter's value are never marshalled (After
+// shows a value that may be shown), and pg_hba.conf is hba_diff.
+func (c Change) intent() *Intent {
+	in := c.Intent
+	in.HBA = nil
+	if reflect.ValueOf(in).IsZero() {
+		return nil
+	}
+	return &in
 }
 
 type jsonCluster struct {
@@ -269,7 +278,8 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 				hd = ch.HBA.Diff
 			}
 			jc.Changes = append(jc.Changes, jsonChange{Kind: ch.Kind, Action: ch.Action, Object: ch.Object, Instance: ch.Instance,
-				Before: ch.Before, After: ch.After, SQL: sql, RequiresRestart: ch.RequiresRestart, Reason: ch.Reason, HBADiff: hd})
+				Before: ch.Before, After: ch.After, SQL: sql, RequiresRestart: ch.RequiresRestart, Reason: ch.Reason, HBADiff: hd,
+				Intent: ch.intent()})
 		}
 		out.Clusters = append(out.Clusters, jc)
 	}

@@ -30,22 +30,22 @@ const (
 var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
 	KindDatabase, KindSchema, KindExtension, KindPrivilege, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
 
-// DriftClass groups kinds into the drift classes of the metrics and the
-// daemon's per-class mode: user, hba, parameter, database, privilege.
-func (k Kind) DriftClass() string {
+// DriftClass is the drift class of the kind: the metrics and the daemon's
+// per-class mode count and hold changes by it.
+func (k Kind) DriftClass() model.DriftClass {
 	switch k {
 	case KindRole, KindMembership, KindRoleSetting, KindPassword, KindComment, KindUnmanaged:
-		return "user"
+		return model.DriftUser
 	case KindDatabase, KindSchema, KindExtension:
-		return "database"
+		return model.DriftDatabase
 	case KindPrivilege, KindDefaultPrivilege:
-		return "privilege"
+		return model.DriftPrivilege
 	case KindHBA:
-		return "hba"
+		return model.DriftHBA
 	case KindParameter:
-		return "parameter"
+		return model.DriftParameter
 	}
-	return string(k)
+	return model.DriftClass(k)
 }
 
 // Action is what a change does. It is a small closed set.
@@ -140,7 +140,7 @@ func (s Statement) String() string {
 type Change struct {
 	Kind     Kind
 	Action   Action
-	Object   string // role name, "member->role", "db.schema", parameter name, "pg_hba.conf" …
+	Object   string // for display: role name, "member in role", "db.schema", parameter name, "pg_hba.conf" …
 	Cluster  string
 	Instance string // instance name; cluster-wide changes carry the primary's
 
@@ -151,22 +151,19 @@ type Change struct {
 	RequiresRestart bool
 	Reason          string
 
-	// HBA carries the rendered file for KindHBA changes.
-	HBA *HBAFile
-
-	// Parameter carries what a KindParameter change sets, so that the
-	// executor can validate it against the server's pg_settings right
-	// before writing and read it back after the reload.
-	Parameter *ParameterChange
+	// Intent is what the change means, as data: its Statements are
+	// rendered from it (Render), the executor's guards read it, never the
+	// SQL text.
+	Intent
 }
 
 // ParameterChange is one server parameter to set or reset on an instance.
 // Value is a model.Secret because some values hold credentials
 // (pgconf.MaySecret): only the executor reveals it.
 type ParameterChange struct {
-	Name  string
-	Value model.Secret // the spec's value; ignored when Reset
-	Reset bool         // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
+	Name  string       `json:"name"`
+	Value model.Secret `json:"-"`               // the spec's value; ignored when Reset
+	Reset bool         `json:"reset,omitempty"` // ALTER SYSTEM RESET: the spec no longer sets it (never planned today)
 }
 
 // HBAFile is the desired pg_hba.conf of one instance.

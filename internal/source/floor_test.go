@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // recheck runs Recheck and fails on an error.
@@ -35,7 +37,7 @@ func TestChangeLogFloorRefusesRewindWithoutState(t *testing.T) {
 		t.Fatalf("without floors %s is a first contact: %+v", c1, rep)
 	}
 	rep := recheck(t, s, c1, floor)
-	if rep.Refusal == nil || rep.Refusal.Kind != RefusedRewind || rep.FirstContact || !rep.Rewind {
+	if rep.Refusal == nil || rep.Refusal.Kind != model.RefusalRewind || rep.FirstContact || !rep.Rewind {
 		t.Fatalf("rewind to %s below the floor %s: %+v", c1, c2, rep)
 	}
 	for _, want := range []string{"not a descendant of the last applied commit " + c2, "the change_log of cluster pg-test on pg-test-1", "allow_rewind"} {
@@ -46,7 +48,7 @@ func TestChangeLogFloorRefusesRewindWithoutState(t *testing.T) {
 	// The floor is where the strict walk starts: the unsigned commit
 	// between it and the target is found, which a first contact misses.
 	rep = recheck(t, s, c4, floor)
-	if rep.Refusal == nil || rep.Refusal.Commit != unsigned || rep.Refusal.Kind != RefusedHistory {
+	if rep.Refusal == nil || rep.Refusal.Commit != unsigned || rep.Refusal.Kind != model.RefusalHistory {
 		t.Fatalf("refusal %+v, want the unsigned %s in the history since the floor", rep.Refusal, unsigned)
 	}
 	if rep := recheck(t, s, c2, floor); rep.Refusal != nil || !slices.Equal(verdictCommits(rep), []string{c2}) {
@@ -68,7 +70,7 @@ func TestChangeLogFloorNotInRepository(t *testing.T) {
 	s := newLocal(t, f.repo, f.trust, nil)
 	for _, commit := range []string{strings.Repeat("ab", 20), "not-a-hash"} {
 		rep := recheck(t, s, c1, Floor{Commit: commit, At: time.Now(), Origin: "the change_log of cluster pg-x on pg-x-1"})
-		if rep.Refusal == nil || rep.Refusal.Kind != RefusedRewind || rep.FirstContact ||
+		if rep.Refusal == nil || rep.Refusal.Kind != model.RefusalRewind || rep.FirstContact ||
 			!strings.Contains(rep.Refusal.Reason, commit+" (the newest in the change_log of cluster pg-x on pg-x-1") ||
 			!strings.Contains(rep.Refusal.Reason, "is not in the repository") {
 			t.Errorf("floor %s: %+v", commit, rep.Refusal)
@@ -121,7 +123,7 @@ func TestResolveWithHook(t *testing.T) {
 		t.Fatalf("ResolveWith = %v, hook saw %v; want the hook's error for %s, the tree unread", err, seen, c1)
 	}
 	_, err = s.ResolveWith(context.Background(), "", func(string) error { return nil })
-	if r := new(Refusal); !errors.As(err, &r) || r.Kind != RefusedTree {
+	if r := new(Refusal); !errors.As(err, &r) || r.Kind != model.RefusalTree {
 		t.Fatalf("with a hook that lets it through: %v, want the tree refusal", err)
 	}
 

@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Policy says which commits must carry a trusted signature.
@@ -167,7 +169,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 		case errors.Is(err, plumbing.ErrObjectNotFound):
 			rep.Rewind = true
 			if !s.cfg.AllowRewind {
-				rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
+				rep.Refusal = &Refusal{Commit: rep.Target, Kind: model.RefusalRewind, Reason: fmt.Sprintf(
 					"%s is not in the repository, so the target cannot be shown to descend from it (history rewritten?); %s", last, allow)}
 			}
 		case err != nil:
@@ -181,7 +183,7 @@ func (s *Source) evaluate(ctx context.Context, repo *git.Repository, target *obj
 			if !desc {
 				rep.Rewind = true
 				if !s.cfg.AllowRewind {
-					rep.Refusal = &Refusal{Commit: rep.Target, Kind: RefusedRewind, Reason: fmt.Sprintf(
+					rep.Refusal = &Refusal{Commit: rep.Target, Kind: model.RefusalRewind, Reason: fmt.Sprintf(
 						"not a descendant of %s (force push, rollback or rewritten history); %s", last, allow)}
 				}
 			}
@@ -221,8 +223,8 @@ func historyRefusal(target string, failed []Verdict) *Refusal {
 	reason := first.Reason
 	kind := kindOfVerdict(first.Reason)
 	if first.Commit != target {
-		kind = RefusedHistory
-		reason = fmt.Sprintf("%s (in the history of target %s, strict policy)", reason, short(target))
+		kind = model.RefusalHistory
+		reason = fmt.Sprintf("%s (in the history of target %s, strict policy)", reason, model.ShortHash(target))
 	}
 	if len(failed) > 1 {
 		reason = fmt.Sprintf("%s; %d more commits fail verification", reason, len(failed)-1)
@@ -282,7 +284,7 @@ func (s *Source) firstParentChain(ctx context.Context, target, last *object.Comm
 	}
 	i := lo
 	if i == len(chain) && overflow {
-		return nil, &Refusal{Commit: target.Hash.String(), Kind: RefusedHistory, Reason: fmt.Sprintf(
+		return nil, &Refusal{Commit: target.Hash.String(), Kind: model.RefusalHistory, Reason: fmt.Sprintf(
 			"more than %d commits on the first-parent chain since the last applied commit %s; raise the walk limit or use the head policy",
 			s.maxWalk(), last.Hash)}
 	}

@@ -3,6 +3,8 @@ package source
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Refusal is the error for a commit the source will not hand out: a missing
@@ -13,46 +15,25 @@ type Refusal struct {
 	Commit string // full hash of the offending commit
 	Path   string // for tree refusals: the path inside the repository
 	Reason string
-	Kind   RefusalKind
+	Kind   model.RefusalKind // for metrics and alerts: unsigned, untrusted, bad_signature, expired, rewind, history or tree
 }
 
-// RefusalKind classifies refusals for metrics and alerts.
-type RefusalKind string
-
-const (
-	RefusedUnsigned     RefusalKind = "unsigned"      // the target carries no signature
-	RefusedUntrusted    RefusalKind = "untrusted"     // signed by a key that is not trusted
-	RefusedBadSignature RefusalKind = "bad_signature" // the signature does not verify
-	RefusedExpired      RefusalKind = "expired"       // the key was expired, revoked or outside its validity
-	RefusedRewind       RefusalKind = "rewind"        // not a descendant of the last applied commit
-	RefusedHistory      RefusalKind = "history"       // a commit before the target fails (strict policy)
-	RefusedTree         RefusalKind = "tree"          // the spec tree breaks the tree rules
-)
-
 // kindOfVerdict classifies a failed signature verdict.
-func kindOfVerdict(reason string) RefusalKind {
+func kindOfVerdict(reason string) model.RefusalKind {
 	switch {
 	case reason == ErrUnsigned.Error():
-		return RefusedUnsigned
+		return model.RefusalUnsigned
 	case strings.Contains(reason, "unknown key"):
-		return RefusedUntrusted
+		return model.RefusalUntrusted
 	case strings.Contains(reason, "revoked"), strings.Contains(reason, "expired"), strings.Contains(reason, "not valid"):
-		return RefusedExpired
+		return model.RefusalExpired
 	}
-	return RefusedBadSignature
+	return model.RefusalBadSignature
 }
 
 func (r *Refusal) Error() string {
 	if r.Path != "" {
-		return fmt.Sprintf("refuse commit %s: %s: %s", short(r.Commit), r.Path, r.Reason)
+		return fmt.Sprintf("refuse commit %s: %s: %s", model.ShortHash(r.Commit), r.Path, r.Reason)
 	}
 	return fmt.Sprintf("refuse commit %s: %s", r.Commit, r.Reason)
-}
-
-// short abbreviates a commit hash for messages about paths in its tree.
-func short(hash string) string {
-	if len(hash) > 12 {
-		return hash[:12]
-	}
-	return hash
 }

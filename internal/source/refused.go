@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Refused is what the state directory remembers of the commits of one
@@ -33,10 +35,10 @@ type Evaluating struct {
 
 // RefusedCommit is one refused commit.
 type RefusedCommit struct {
-	Commit string    `json:"commit"` // full hash
-	Kind   string    `json:"kind"`   // a RefusalKind, or "invalid" for a spec
-	Reason string    `json:"reason"` // the error; at most MaxReason bytes
-	At     time.Time `json:"at"`
+	Commit string            `json:"commit"` // full hash
+	Kind   model.RefusalKind `json:"kind"`   // why: a Refusal's kind, or invalid for a spec
+	Reason string            `json:"reason"` // the error; at most MaxReason bytes
+	At     time.Time         `json:"at"`
 }
 
 // MaxRefused bounds the refused commits remembered per source; MaxReason

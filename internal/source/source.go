@@ -260,7 +260,7 @@ func (s *Source) ResolveWith(ctx context.Context, rev string, before func(commit
 // it only after the snapshot was applied successfully.
 func (s *Source) MarkApplied(snap *Snapshot) error {
 	if s.cfg.StateDir == "" {
-		return fmt.Errorf("mark %s applied: source %s has no state directory", short(snap.Commit), s.cfg.Name)
+		return fmt.Errorf("mark %s applied: source %s has no state directory", model.ShortHash(snap.Commit), s.cfg.Name)
 	}
 	return SaveState(s.cfg.StateDir, State{Source: s.cfg.Name, Commit: snap.Commit,
 		Signer: snap.Signer.Fingerprint, AppliedAt: s.now().UTC()})

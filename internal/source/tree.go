@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // Limits bound the spec tree read from a commit. Zero fields take the
@@ -201,12 +203,12 @@ func sortNodes(ns []*node) {
 }
 
 func (r *treeReader) refuse(at, reason string) error {
-	return &Refusal{Commit: r.commit.Hash.String(), Path: at, Reason: reason, Kind: RefusedTree}
+	return &Refusal{Commit: r.commit.Hash.String(), Path: at, Reason: reason, Kind: model.RefusalTree}
 }
 
 func (r *treeReader) fail(at string, err error) error {
 	if at == "" {
 		at = "."
 	}
-	return fmt.Errorf("read spec tree of commit %s at %s: %w", short(r.commit.Hash.String()), at, err)
+	return fmt.Errorf("read spec tree of commit %s at %s: %w", model.ShortHash(r.commit.Hash.String()), at, err)
 }

@@ -1,0 +1,2 @@
+-- Where the server reads pg_hba.conf from.
+SHOW hba_file
