@@ -13,7 +13,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
-// fromEmptyPlan is the L02 workload: 100 group roles and 10,000 login
+// fromEmptyPlan is the workload of case L02 (docs/promises.md): 100 group roles and 10,000 login
 // roles, each commented, and 50,000 memberships (every login in 5 groups),
 // in the diff engine's order. ldap2pg 6.6 needs 5.9 s for it (20,206
 // autocommit statements).
@@ -41,7 +41,7 @@ func fromEmptyPlan() ([]plan.Change, []string) {
 	return append(append(creates, comments...), grants...), roles
 }
 
-// BenchmarkApplyFromEmpty applies the L02 plan to a cluster without those
+// BenchmarkApplyFromEmpty applies the plan of case L02 to a cluster without those
 // roles (target: 1.2 s); the roles are dropped between iterations,
 // outside the timer.
 func BenchmarkApplyFromEmpty(b *testing.B) {

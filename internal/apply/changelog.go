@@ -180,7 +180,7 @@ func RecordObserved(ctx context.Context, conn *pgx.Conn, obs []Observed) error {
 }
 
 // logError is a failure to write the change log. It stops the apply: no
-// change is made that the change log cannot trace (P16).
+// change is made that the change log cannot trace (promise P16; docs/promises.md).
 type logError struct{ err error }
 
 func (e *logError) Error() string { return e.err.Error() }

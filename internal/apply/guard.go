@@ -10,7 +10,7 @@ import (
 )
 
 // refusal returns why a guard refuses change c whatever the plan says, or
-// "" (P7, P12). It needs no database: guards that do (the owner of a
+// "" (promises P7, P12; docs/promises.md). It needs no database: guards that do (the owner of a
 // database, the lockout guard, parameter validation) run right before
 // their change.
 func (e *executor) refusal(c *plan.Change) string {

@@ -15,7 +15,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
-// hba replaces pg_hba.conf on the change's instance (P9, P10):
+// hba replaces pg_hba.conf on the change's instance (promises P9, P10; docs/promises.md):
 //
 //  1. parse the candidate; refuse it if PostgreSQL would reject a line;
 //  2. lockout guard (see lockout); refuse before anything is written;

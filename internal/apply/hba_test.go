@@ -55,7 +55,7 @@ local   replication  all                        trust
 host    replication  replicator  127.0.0.0/8    scram-sha-256
 `
 
-// TestHBALocalWriter (P9): a candidate is written on the primary and the
+// TestHBALocalWriter (promise P9; docs/promises.md): a candidate is written on the primary and the
 // replica, checked, reloaded and survived; applying it again writes
 // nothing.
 func TestHBALocalWriter(t *testing.T) {
@@ -114,7 +114,7 @@ func TestHBALocalWriter(t *testing.T) {
 	}
 }
 
-// TestHBARejectedCandidateIsRestored (H04): a line our parser accepts but
+// TestHBARejectedCandidateIsRestored (case H04; docs/promises.md): a line our parser accepts but
 // PostgreSQL rejects (silently, in PostgreSQL 15: a RADIUS server name
 // that does not resolve) puts the previous bytes back, without a reload.
 func TestHBARejectedCandidateIsRestored(t *testing.T) {
@@ -133,7 +133,7 @@ func TestHBARejectedCandidateIsRestored(t *testing.T) {
 	unchanged(t, env.Primary, original, before)
 }
 
-// TestHBALockoutGuard (H01, H02, H03, P10): candidates that would shut out
+// TestHBALockoutGuard (promise P10; cases H01, H02, H03; docs/promises.md): candidates that would shut out
 // the dbsu's socket, the replica's replication or the reconciler itself
 // are refused with the rule and the victim, and nothing is written; a
 // +group rule lets the reconciler in through a transitive membership.
@@ -182,7 +182,7 @@ func TestHBALockoutGuard(t *testing.T) {
 	}
 }
 
-// TestHBAReloadLockoutIsUndone (H05): a rule the guard lets through (ident
+// TestHBAReloadLockoutIsUndone (case H05; docs/promises.md): a rule the guard lets through (ident
 // is not reject) but the login fails with is undone: previous file
 // restored and reloaded, and the reconciler can log in again.
 func TestHBAReloadLockoutIsUndone(t *testing.T) {
@@ -225,7 +225,7 @@ func TestHBARefusedByParserOrWithoutWriter(t *testing.T) {
 	unchanged(t, env.Primary, original, before)
 }
 
-// TestHBAFileLeftUnloadedIsReloaded (H07): a run that wrote the file but
+// TestHBAFileLeftUnloadedIsReloaded (case H07; docs/promises.md): a run that wrote the file but
 // stopped before its reload leaves the candidate on disk, newer than the
 // loaded configuration; the next run writes nothing but reloads.
 func TestHBAFileLeftUnloadedIsReloaded(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
-// TestHostileTextInABatch (issue #18, P14): in one batch, a statement
+// TestHostileTextInABatch (issue #18; promise P14; docs/promises.md): in one batch, a statement
 // holding a NUL byte is refused before it is sent, a statement the server
 // rejects as a whole message (invalid UTF-8: the transaction is aborted
 // before the run's savepoint exists) and a statement that ends its own

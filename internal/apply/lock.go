@@ -46,7 +46,7 @@ func unlock(ctx context.Context, conn *pgx.Conn) error {
 
 // Lock is a held apply lock: a dedicated session on the cluster's primary.
 // Package reconcile holds it across inspect, plan and apply, so that a
-// plan made while another reconciler was applying is never replayed (P14);
+// plan made while another reconciler was applying is never replayed (promise P14; docs/promises.md);
 // Apply requires it.
 type Lock struct {
 	cluster string

@@ -26,7 +26,7 @@ func (w *blockingWriter) Read(ctx context.Context, in *model.Instance, path stri
 	return w.HBAWriter.Read(ctx, in, path)
 }
 
-// TestConcurrentApplyIsBusy (C01, P13): while one apply holds the
+// TestConcurrentApplyIsBusy (promise P13; case C01; docs/promises.md): while one apply holds the
 // cluster's apply lock, a second reconciler cannot take it (ErrBusy); an
 // apply without the lock refuses to start and changes nothing; once the
 // first apply is done and its lock released, the lock is free again.
@@ -73,7 +73,7 @@ func TestConcurrentApplyIsBusy(t *testing.T) {
 	}
 }
 
-// TestDryRunAndObserveWriteNothing (P19, P15): a dry run logs what it
+// TestDryRunAndObserveWriteNothing (promises P19, P15; docs/promises.md): a dry run logs what it
 // would do and connects to nothing; changes of a class in observe mode
 // and report-only changes are skipped.
 func TestDryRunAndObserveWriteNothing(t *testing.T) {
@@ -126,7 +126,7 @@ func TestDryRunAndObserveWriteNothing(t *testing.T) {
 	unchanged(t, env.Primary, original, before)
 }
 
-// TestEmptyPlanSendsNothing (S05, idempotence): a plan without changes to
+// TestEmptyPlanSendsNothing (idempotence; case S05; docs/promises.md): a plan without changes to
 // execute opens no session, so it sends no statement at all.
 func TestEmptyPlanSendsNothing(t *testing.T) {
 	f := newFixture(t)

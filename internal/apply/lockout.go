@@ -11,7 +11,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// victim is a connection a new pg_hba.conf must keep letting in (P10).
+// victim is a connection a new pg_hba.conf must keep letting in (promise P10; docs/promises.md).
 type victim struct {
 	conn hba.Conn
 	who  string // "replicator replication from 127.0.0.2 (ssl)"

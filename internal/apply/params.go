@@ -20,7 +20,7 @@ import (
 const reloadTimeout = 30 * time.Second
 
 // parameters executes consecutive parameter changes, instance by instance
-// (in order of first appearance), each instance reloaded once (P11).
+// (in order of first appearance), each instance reloaded once (promise P11; docs/promises.md).
 func (e *executor) parameters(idx []int) error {
 	var order []string
 	by := map[string][]int{}

@@ -18,7 +18,7 @@ func parameter(instance, name, value string) plan.Change {
 		Intent:     plan.Intent{Parameter: &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}}
 }
 
-// TestParameters (S08, P11): sighup, user and superuser-backend parameters
+// TestParameters (promise P11; case S08; docs/promises.md): sighup, user and superuser-backend parameters
 // are live after one reload per instance, postmaster parameters are
 // reported pending without a restart, and values that would keep the
 // server from starting are refused before anything is written.
@@ -96,7 +96,7 @@ func secretParameter(instance, name, value string) plan.Change {
 		Intent: plan.Intent{Parameter: &plan.ParameterChange{Name: name, Value: model.NewSecret(value)}}}
 }
 
-// TestSecretParameter (S5): parameter values that may hold a credential
+// TestSecretParameter (promise P12; docs/promises.md): parameter values that may hold a credential
 // are written, but neither the change log, the apply's log (of a dry run
 // too) nor the outcomes and their errors show them.
 func TestSecretParameter(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 )
 
 // quietSettings keep a statement, and any error about it, out of the
-// server log and pg_stat_activity (P12). log_min_messages matters as much
+// server log and pg_stat_activity (promise P12; docs/promises.md). log_min_messages matters as much
 // as log_min_error_statement: a syntax error's ERROR line itself quotes the
 // text near the error, the secret. They need a superuser (or, in
 // PostgreSQL 15, GRANT SET ON PARAMETER); without it the SET fails before

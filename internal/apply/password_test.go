@@ -26,7 +26,7 @@ func alterPassword(role string) string {
 	return "ALTER ROLE " + ident(role) + " PASSWORD " + plan.PasswordPlaceholder
 }
 
-// TestPasswordsNeverLeak is X01: with log_statement = all,
+// TestPasswordsNeverLeak (case X01, docs/promises.md): with log_statement = all,
 // log_min_duration_statement = 0 and pg_stat_statements tracking utility
 // statements (the harness's settings), create and rotate passwords given
 // as plaintext, md5 and SCRAM verifier, and make two password statements
@@ -74,7 +74,7 @@ func TestPasswordsNeverLeak(t *testing.T) {
 		t.Errorf("syntax error outcome: %q (%s); want the verifier redacted from PostgreSQL's message", o.Error, o.SQLState)
 	}
 
-	// S07: the server holds verifiers, the new password logs in, the old one does not.
+	// Case S07 (docs/promises.md): the server holds verifiers, the new password logs in, the old one does not.
 	ctx := context.Background()
 	var stored, storedMD5, storedSCRAM string
 	queryRow(t, env.Primary, "postgres", `SELECT (SELECT rolpassword FROM pg_authid WHERE rolname = 'leaky'),

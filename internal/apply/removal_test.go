@@ -17,7 +17,7 @@ func removal(role, successor string, dbs ...string) plan.Change {
 		Intent: plan.Intent{Role: &plan.RoleChange{Name: role, Drop: &plan.RoleDrop{Successor: successor, Databases: dbs}}}})
 }
 
-// TestRemoveRoleOwningObjectsInTwoDatabases (S01, S02): the procedure runs
+// TestRemoveRoleOwningObjectsInTwoDatabases (cases S01, S02; docs/promises.md): the procedure runs
 // per database, the role is gone, its tables belong to the successor, its
 // default privileges and its open session are gone.
 func TestRemoveRoleOwningObjectsInTwoDatabases(t *testing.T) {
@@ -81,7 +81,7 @@ func TestRemovalStopsAtTheFailingStep(t *testing.T) {
 	}
 }
 
-// TestGuardsRefuseWhateverThePlanSays (S03, P7, P12): protected roles are
+// TestGuardsRefuseWhateverThePlanSays (promises P7, P12; case S03; docs/promises.md): protected roles are
 // never removed, a database owner is never dropped, the reconciler's own
 // login role keeps its password, LOGIN and SUPERUSER, and neither the
 // replication user's nor the dbsu's password is changed.

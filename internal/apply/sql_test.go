@@ -109,7 +109,7 @@ func TestEachKindConverges(t *testing.T) {
 
 // TestFailingChangeIsRolledBackAlone: in one database transaction, the
 // failing changes are reported with their SQLSTATE and leave no trace,
-// while the changes around them commit (P14).
+// while the changes around them commit (promise P14; docs/promises.md).
 func TestFailingChangeIsRolledBackAlone(t *testing.T) {
 	f := newFixture(t)
 	res := f.apply(

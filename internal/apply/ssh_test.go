@@ -26,7 +26,7 @@ func sshWriter(t *testing.T, s *sshd.Server, knownHosts string) apply.HBAWriter 
 	return w
 }
 
-// TestHBAViaSSH (P9, P17, F06, F07): the SSH writer replaces pg_hba.conf
+// TestHBAViaSSH (promises P9, P17; cases F06, F07; docs/promises.md): the SSH writer replaces pg_hba.conf
 // as the postgres user, keeping owner and mode, with only the ed25519
 // host key pinned while the server also offers ecdsa; an unknown host and
 // a changed host key are refused before anything is written.

@@ -36,7 +36,7 @@ func stepsOf(stmts []plan.Statement) []step {
 // the primary, and stops at the first failing step (the steps before it
 // stay committed; the next plan starts from there). A role removal is
 // first checked against pg_database: a role that owns a database is never
-// dropped (P8).
+// dropped (promise P8; docs/promises.md).
 func (e *executor) steps(i int) error {
 	c := &e.cp.Changes[i]
 	if c.Kind == plan.KindRole && c.Action == plan.ActionRemove {

@@ -19,7 +19,7 @@ const runSavepoint = "pgreconciler_run"
 // runTx executes consecutive transactional changes (indices into the plan)
 // that all run in database db on the primary, in one transaction: every
 // change that succeeds commits, every change that fails is rolled back on
-// its own and recorded with its SQLSTATE (P14). For runs in the postgres
+// its own and recorded with its SQLSTATE (promise P14; docs/promises.md). For runs in the postgres
 // database the change-log rows are written in the same transaction.
 //
 // When the transaction itself is lost (the server rejected a whole message,

@@ -116,7 +116,7 @@ func TestScrub(t *testing.T) {
 }
 
 // TestShownSetting: readBack's "pg_settings shows …" never quotes a value
-// that may hold a credential (S5).
+// that may hold a credential (promise P12; docs/promises.md).
 func TestShownSetting(t *testing.T) {
 	if got := shownSetting("primary_conninfo", "host=10.0.0.1 password=s3cret"); strings.Contains(got, "s3cret") {
 		t.Errorf("shownSetting shows a conninfo: %q", got)

@@ -7,7 +7,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
-// The circuit breaker (P15): an object that keeps drifting back after the
+// The circuit breaker (promise P15; docs/promises.md): an object that keeps drifting back after the
 // daemon corrected it — another tool or a person fighting the spec — is
 // corrected at most maxCorrections times per correctionWindow by drift
 // checks; after that the daemon stops correcting it, keeps reporting it as

@@ -228,7 +228,7 @@ func TestLockoutGuards(t *testing.T) {
 	}
 }
 
-// TestReplicationPassword (B4): a new password for the replication user
+// TestReplicationPassword (promise P10; docs/promises.md): a new password for the replication user
 // is reported, not planned: the replicas' Patroni keeps the old one.
 func TestReplicationPassword(t *testing.T) {
 	c, live := fixture()
@@ -246,7 +246,7 @@ func TestReplicationPassword(t *testing.T) {
 	}
 }
 
-// TestSelfConnLimitZero (B4): CONNECTION LIMIT 0 on the role the
+// TestSelfConnLimitZero (promise P10; docs/promises.md): CONNECTION LIMIT 0 on the role the
 // reconciler logs in as locks it out unless it is a superuser.
 func TestSelfConnLimitZero(t *testing.T) {
 	c, live := fixture()
@@ -305,7 +305,7 @@ func TestDropRole(t *testing.T) {
 	}
 }
 
-// TestDropRoleAndDatabase (B2): the role's REASSIGN/DROP OWNED skip a
+// TestDropRoleAndDatabase (promise P8; docs/promises.md): the role's REASSIGN/DROP OWNED skip a
 // database the same plan drops before it.
 func TestDropRoleAndDatabase(t *testing.T) {
 	c, live := fixture()
@@ -434,7 +434,7 @@ func TestParameterServerValue(t *testing.T) {
 	}
 }
 
-// TestSecretParameter (S5): a parameter value that may hold a credential
+// TestSecretParameter (promise P12; docs/promises.md): a parameter value that may hold a credential
 // reaches the executor, but no form of the plan shows it.
 func TestSecretParameter(t *testing.T) {
 	c, live := fixture()

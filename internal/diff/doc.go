@@ -7,7 +7,8 @@
 // server clock in the live state, so the same inputs always give the same
 // plan.
 //
-// Pigsty's semantics (pigsty-model.md):
+// Pigsty's semantics (its roles/pgsql/templates/pg-user.sql and pg-db.sql,
+// and its role removal procedure):
 //   - attributes are tri-state: a nil field is "no opinion" and never
 //     produces a change;
 //   - memberships and default privileges are additive: only a membership

@@ -41,7 +41,7 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 		}
 		switch {
 		case ls.Unknown != "" && ls.Unloaded:
-			// After a lost reload (P14): write it again and reload.
+			// After a lost reload (promise P14; docs/promises.md): write it again and reload.
 			ch.Action, ch.Before = plan.ActionChange, "unknown"
 			ch.Reason = "cannot tell the server's value: " + ls.Unknown + "; writing it and reloading settles it"
 			b.add(phParameter, ch)

@@ -157,7 +157,7 @@ func TestConvergeThenDrift(t *testing.T) {
 			}
 		}, plan.KindHBA, "pg-e2e-2", "pg_hba.conf"},
 		{"hba written but not reloaded", func(t *testing.T) {
-			// The right bytes on disk, newer than the last reload (H07):
+			// The right bytes on disk, newer than the last reload (case H07; docs/promises.md):
 			// apply writes nothing and reloads.
 			// pg_stat_file has whole seconds: touch it in a second that
 			// began after the last reload.

@@ -77,7 +77,7 @@ func (m logMark) statements(t *testing.T) []string {
 	return out
 }
 
-// TestConvergedApplyIsQuiet (P14): an apply right after one that converged
+// TestConvergedApplyIsQuiet (promise P14; docs/promises.md): an apply right after one that converged
 // a primary and a replica — parameters written with ALTER SYSTEM and
 // reloaded, pg_hba.conf written and reloaded on both — sends no modifying
 // statement and no reload to either, and writes neither pg_hba.conf. The

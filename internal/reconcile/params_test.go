@@ -182,7 +182,7 @@ func TestParametersJudgedByServer(t *testing.T) {
 		converge(t, vars)
 	})
 	t.Run("written but not reloaded", func(t *testing.T) {
-		// A lost reload (P14): the files are newer than the last load, so
+		// A lost reload (promise P14; docs/promises.md): the files are newer than the last load, so
 		// the server's value of a parameter the reconciler's sessions run
 		// a value of their own for cannot be told; it is written again and
 		// reloaded.
