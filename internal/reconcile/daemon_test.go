@@ -170,13 +170,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // roleExists asks the primary.
 func roleExists(t *testing.T, name string) bool {
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
-	return err == nil && strings.TrimSpace(string(out)) == "1"
+	v, err := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
+	return err == nil && v == "1"
 }
 
 func connlimit(t *testing.T, name string) string {
-	out, _ := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
-	return strings.TrimSpace(string(out))
+	v, _ := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
+	return v
 }
 
 // signedRepo is a spec repository whose commits are signed with an SSH
@@ -293,14 +293,14 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	}
 	metricsText, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
-	changeLog, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
+	changeLog, err := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(changeLog, []byte("dbuser_app")) {
+	if !strings.Contains(changeLog, "dbuser_app") {
 		t.Fatalf("the change log shows no change of dbuser_app: the leak check would prove nothing:\n%s", changeLog)
 	}
-	for where, text := range map[string][]byte{"daemon log": []byte(p.logs()), "/status": body, "/metrics": metricsText, "change log": changeLog} {
+	for where, text := range map[string][]byte{"daemon log": []byte(p.logs()), "/status": body, "/metrics": metricsText, "change log": []byte(changeLog)} {
 		if bytes.Contains(text, []byte("App.Secret.2026")) {
 			t.Errorf("a password reached the %s", where)
 		}
@@ -424,12 +424,12 @@ func TestTwoDaemons(t *testing.T) {
 	// Each heal is one applied change, by one daemon: the change log has
 	// exactly one CONNECTION LIMIT 20 row per manual change (plus the one
 	// of the first apply).
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c",
+	n, err := cluster.Primary.LocalValue(t.Context(), "postgres",
 		`SELECT count(*) FROM pgreconciler.change_log WHERE object = 'dbuser_app' AND statement LIKE '%CONNECTION LIMIT 20%' AND status = 'applied'`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, want := strings.TrimSpace(string(out)), strconv.Itoa(maxCorrections); n != want {
+	if want := strconv.Itoa(maxCorrections); n != want {
 		t.Errorf("%s applied CONNECTION LIMIT 20 changes, want %s (one per drift, none twice)", n, want)
 	}
 	overlap := regexp.MustCompile(`"msg":"another reconciler is applying`)

@@ -89,9 +89,8 @@ func dialer() *dbconn.Dialer { return dbconn.New(dbconn.Settings{}, nil) }
 // sql runs SQL as the dbsu over the primary's or replica's socket.
 func sql(t *testing.T, s *testenv.Server, db, stmt string) {
 	t.Helper()
-	out, err := s.Psql("-v", "ON_ERROR_STOP=1", "-d", db, "-c", stmt)
-	if err != nil {
-		t.Fatalf("psql %q: %v\n%s", stmt, err, out)
+	if err := s.LocalExec(t.Context(), db, stmt); err != nil {
+		t.Fatalf("run %q: %v", stmt, err)
 	}
 }
 

@@ -167,7 +167,7 @@ func TestParametersJudgedByServer(t *testing.T) {
 		for _, s := range cluster.Servers() {
 			for _, p := range sessionParams() {
 				if p.name == "application_name" || strings.HasPrefix(p.name, "tcp_keepalives_") {
-					continue // psql sets its own; over a unix socket SHOW says 0
+					continue // the harness session sets its own; over a unix socket SHOW says 0
 				}
 				if got := show(t, s, p.name); got != shown(p.spec) {
 					t.Errorf("%s on %s: a new session gets %q, want %q", p.name, s.Name(), got, shown(p.spec))
@@ -248,9 +248,9 @@ func displayed(v string) string {
 // who has no settings of its own.
 func show(t *testing.T, s *testenv.Server, name string) string {
 	t.Helper()
-	out, err := s.Psql("-At", "-c", "SHOW "+name)
+	v, err := s.LocalValue(t.Context(), "postgres", "SHOW "+name)
 	if err != nil {
-		t.Fatalf("SHOW %s: %v\n%s", name, err, out)
+		t.Fatalf("SHOW %s: %v", name, err)
 	}
-	return strings.TrimSpace(string(out))
+	return v
 }

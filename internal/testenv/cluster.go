@@ -23,6 +23,7 @@ type Options struct {
 	BaseIP    int               // last octet of the primary's 127.0.0.X, default 1; replicas follow
 	ExtraConf map[string]string // extra postgresql.conf settings (cannot change addresses or port)
 	Args      []string          // extra postmaster arguments, e.g. "--work-mem=8MB" as Patroni passes them
+	Major     int               // PostgreSQL major version; 0 means Major() ($PGRECONCILER_PG_VERSION, else 18)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -38,6 +39,15 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BaseIP == 0 {
 		o.BaseIP = 1
 	}
+	if o.Major == 0 {
+		m, err := Major()
+		if err != nil {
+			return o, err
+		}
+		o.Major = m
+	} else if _, err := parseMajor("options", strconv.Itoa(o.Major)); err != nil {
+		return o, err
+	}
 	if o.BaseIP < 1 || o.BaseIP+o.Replicas > 254 {
 		return o, fmt.Errorf("check options: addresses 127.0.0.%d to 127.0.0.%d are not usable", o.BaseIP, o.BaseIP+o.Replicas)
 	}
@@ -50,7 +60,9 @@ func (o Options) withDefaults() (Options, error) {
 // Cluster is a running primary with its streaming replicas.
 type Cluster struct {
 	Name     string
-	Port     int // shared by every server, each on its own address
+	Port     int    // shared by every server, each on its own address
+	Major    int    // PostgreSQL major version: 13 … 18
+	Version  string // the full version postgres reports, e.g. "18.4"
 	Primary  *Server
 	Replicas []*Server
 
@@ -80,13 +92,16 @@ func StartCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	binDir, err := findBinDir()
+	bins, err := findBinaries(opts.Major)
 	if err != nil {
 		return nil, err
 	}
 	acct, err := lookupAccount()
 	if err != nil {
 		return nil, err
+	}
+	if err := acct.canReach(filepath.Join(bins.dir, "postgres")); err != nil {
+		return nil, fmt.Errorf("check PostgreSQL %d programs: %w", opts.Major, err)
 	}
 	for _, tmp := range sockdir.Parents() {
 		sweepStale(tmp)
@@ -98,6 +113,8 @@ func StartCluster(opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{
 		Name:             opts.Name,
+		Major:            bins.major,
+		Version:          bins.version,
 		SuperUser:        "dbuser_dba",
 		SuperPassword:    rand.Text(),
 		ReplUser:         "replicator",
@@ -105,7 +122,7 @@ func StartCluster(opts Options) (*Cluster, error) {
 		MonitorUser:      "dbuser_monitor",
 		MonitorPassword:  rand.Text(),
 		PostgresPassword: rand.Text(),
-		binDir:           binDir,
+		binDir:           bins.dir,
 		acct:             acct,
 		baseDir:          base,
 		extraConf:        opts.ExtraConf,
@@ -168,7 +185,7 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("start test cluster: %v", err)
 	}
-	t.Logf("test cluster %s started on port %d in %s", c.Name, c.Port, time.Since(start).Round(time.Millisecond))
+	t.Logf("test cluster %s (PostgreSQL %s) started on port %d in %s", c.Name, c.Version, c.Port, time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			c.logTails(t)
