@@ -148,7 +148,9 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 	cfg.RuntimeParams["tcp_keepalives_idle"] = "30"
 	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
 	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
-	cfg.RuntimeParams["idle_session_timeout"] = "0"
+	// idle_session_timeout (PostgreSQL 14+) cannot go in the startup packet:
+	// PostgreSQL 13 refuses the whole login for an unknown parameter.
+	cfg.AfterConnect = noIdleSessionTimeout
 	if d.Tracer != nil {
 		cfg.Tracer = d.Tracer
 	}
@@ -216,4 +218,18 @@ func SQLState(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// noIdleSessionTimeout turns idle_session_timeout off for the session on
+// servers that have it (PostgreSQL 14+), one round trip at connect.
+func noIdleSessionTimeout(ctx context.Context, pc *pgconn.PgConn) error {
+	v := pc.ParameterStatus("server_version") // "13.23", "18.4", "18beta1"
+	n := len(v) - len(strings.TrimLeft(v, "0123456789"))
+	if major, err := strconv.Atoi(v[:n]); err != nil || major < 14 {
+		return nil
+	}
+	if err := pc.Exec(ctx, "SET idle_session_timeout = 0").Close(); err != nil {
+		return fmt.Errorf("turn idle_session_timeout off: %w", err)
+	}
+	return nil
 }
