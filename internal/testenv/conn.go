@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"strconv"
 	"strings"
 
@@ -85,7 +86,7 @@ func (s *Server) Admin(ctx context.Context) (*pgx.Conn, error) {
 
 // admin is Admin for any database; quiet sessions are not logged.
 func (s *Server) admin(ctx context.Context, db string, quiet bool) (*pgx.Conn, error) {
-	conn, tcpErr := connectAs(ctx, s.ConnString(s.cl.SuperUser, s.cl.SuperPassword, db), quiet)
+	conn, tcpErr := s.connectAs(ctx, s.ConnString(s.cl.SuperUser, s.cl.SuperPassword, db), quiet)
 	if tcpErr == nil {
 		if conn.PgConn().ParameterStatus("is_superuser") == "on" {
 			return conn, nil
@@ -96,18 +97,26 @@ func (s *Server) admin(ctx context.Context, db string, quiet bool) (*pgx.Conn, e
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), tcpErr)
 	}
-	conn, sockErr := connectAs(ctx, s.socketConnString(db), quiet)
+	conn, sockErr := s.connectAs(ctx, s.socketConnString(db), quiet)
 	if sockErr != nil {
 		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), errors.Join(tcpErr, sockErr))
 	}
 	return conn, nil
 }
 
-// connectAs opens a harness session (application_name set, quiet if asked).
-func connectAs(ctx context.Context, connString string, quiet bool) (*pgx.Conn, error) {
+// connectAs opens a harness session (application_name set, quiet if
+// asked); over the unix socket, as the server account.
+func (s *Server) connectAs(ctx context.Context, connString string, quiet bool) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("parse connection string: %w", err)
+	}
+	acct, tcp := s.cl.acct, cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if network == "unix" {
+			return acct.dialUnix(ctx, addr)
+		}
+		return tcp(ctx, network, addr)
 	}
 	cfg.RuntimeParams["application_name"] = harnessAppName
 	if quiet {
@@ -130,11 +139,12 @@ func (s *Server) Exec(ctx context.Context, sql string, args ...any) error {
 }
 
 // Local opens a session as the bootstrap superuser postgres over the unix
-// socket (trusted by the harness's pg_hba.conf): emergency access that does
+// socket, from the postgres OS user (trusted by the harness's pg_hba.conf,
+// and by peer or ident rules such as Pigsty's): emergency access that does
 // not depend on the TCP rules of pg_hba.conf, nor on dbuser_dba. Its
 // statements are logged; its application_name is "pgreconciler-testenv".
 func (s *Server) Local(ctx context.Context, db string) (*pgx.Conn, error) {
-	conn, err := connectAs(ctx, s.socketConnString(db), false)
+	conn, err := s.connectAs(ctx, s.socketConnString(db), false)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s over its socket: %w", s.Name(), err)
 	}

@@ -134,7 +134,7 @@ func (c *Cluster) run(dir string, env []string, program string, args ...string) 
 // bootstrap creates Pigsty's system roles with SCRAM passwords and records
 // the bootstrap state Reset returns to.
 func (c *Cluster) bootstrap(ctx context.Context) error {
-	conn, err := connectAs(ctx, c.Primary.socketConnString("postgres"), true)
+	conn, err := c.Primary.connectAs(ctx, c.Primary.socketConnString("postgres"), true)
 	if err != nil {
 		return fmt.Errorf("connect for bootstrap: %w", err)
 	}

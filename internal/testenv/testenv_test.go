@@ -135,6 +135,26 @@ func TestCluster(t *testing.T) {
 		if v, _ := c.Primary.LocalValue(ctx, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'harness_local'"); v != "0" {
 			t.Fatal("the statements of a failed LocalExec script were not rolled back together")
 		}
+		// Peer authentication, as Pigsty's "local all postgres ident": the
+		// session comes from the postgres OS user when the test runs as root.
+		if !c.acct.switched {
+			return
+		}
+		if err := os.WriteFile(c.Primary.HBAPath(), []byte("local all postgres peer\nhost all all 127.0.0.0/8 scram-sha-256\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Primary.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := c.Primary.LocalValue(ctx, "postgres", "SELECT current_user"); err != nil || v != "postgres" {
+			t.Fatalf("LocalValue under peer authentication: %q, %v", v, err)
+		}
+		if id := os.Geteuid(); id != 0 {
+			t.Fatalf("the test process runs as uid %d after a peer connection", id)
+		}
+		if err := c.Reset(ctx); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("reset", func(t *testing.T) { testReset(t, c) })
