@@ -40,7 +40,7 @@ func bigFleet(groups, logins int) (cue string, sql string) {
 // psqlFile runs a SQL script on the primary as the dbsu.
 func psqlFile(b *testing.B, script string) {
 	b.Helper()
-	if err := cluster.Primary.LocalExec(b.Context(), "postgres", script); err != nil {
+	if err := cluster.Primary.LocalExec(context.Background(), "postgres", script); err != nil {
 		b.Fatalf("run script: %v", err)
 	}
 }

@@ -170,12 +170,12 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // roleExists asks the primary.
 func roleExists(t *testing.T, name string) bool {
-	v, err := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
+	v, err := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
 	return err == nil && v == "1"
 }
 
 func connlimit(t *testing.T, name string) string {
-	v, _ := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
+	v, _ := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
 	return v
 }
 
@@ -293,7 +293,7 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	}
 	metricsText, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
-	changeLog, err := cluster.Primary.LocalValue(t.Context(), "postgres", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
+	changeLog, err := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestTwoDaemons(t *testing.T) {
 	// Each heal is one applied change, by one daemon: the change log has
 	// exactly one CONNECTION LIMIT 20 row per manual change (plus the one
 	// of the first apply).
-	n, err := cluster.Primary.LocalValue(t.Context(), "postgres",
+	n, err := cluster.Primary.LocalValue(context.Background(), "postgres",
 		`SELECT count(*) FROM pgreconciler.change_log WHERE object = 'dbuser_app' AND statement LIKE '%CONNECTION LIMIT 20%' AND status = 'applied'`)
 	if err != nil {
 		t.Fatal(err)

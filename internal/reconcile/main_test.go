@@ -89,7 +89,7 @@ func dialer() *dbconn.Dialer { return dbconn.New(dbconn.Settings{}, nil) }
 // sql runs SQL as the dbsu over the primary's or replica's socket.
 func sql(t *testing.T, s *testenv.Server, db, stmt string) {
 	t.Helper()
-	if err := s.LocalExec(t.Context(), db, stmt); err != nil {
+	if err := s.LocalExec(context.Background(), db, stmt); err != nil {
 		t.Fatalf("run %q: %v", stmt, err)
 	}
 }

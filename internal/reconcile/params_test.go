@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // two that only the role or the database can give a session. other is a
 // second value, for drift.
 func sessionParams() []struct{ name, spec, other, fresh string } {
-	return []struct{ name, spec, other, fresh string }{
+	params := []struct{ name, spec, other, fresh string }{
 		{"idle_in_transaction_session_timeout", "10min", "1h", "0ms"},
 		{"statement_timeout", "5min", "1min", "0ms"},
 		{"lock_timeout", "10s", "1min", "0ms"},
@@ -29,6 +30,12 @@ func sessionParams() []struct{ name, spec, other, fresh string } {
 		{"work_mem", "8MB", "16MB", "4096kB"},
 		{"log_min_duration_statement", "250ms", "1s", "0ms"},
 	}
+	if cluster.Major < 14 { // idle_session_timeout is new in 14
+		params = slices.DeleteFunc(params, func(p struct{ name, spec, other, fresh string }) bool {
+			return p.name == "idle_session_timeout"
+		})
+	}
+	return params
 }
 
 // sessionParamsVars sets the session parameters in pg_parameters, to
@@ -248,7 +255,7 @@ func displayed(v string) string {
 // who has no settings of its own.
 func show(t *testing.T, s *testenv.Server, name string) string {
 	t.Helper()
-	v, err := s.LocalValue(t.Context(), "postgres", "SHOW "+name)
+	v, err := s.LocalValue(context.Background(), "postgres", "SHOW "+name)
 	if err != nil {
 		t.Fatalf("SHOW %s: %v", name, err)
 	}
