@@ -25,7 +25,9 @@ func (b *builder) databases() {
 			}
 			continue
 		case live == nil:
-			b.createDatabase(d)
+			if !b.createDatabase(d) {
+				continue // refused: nothing inside it either
+			}
 		default:
 			b.alterDatabase(d, live)
 		}
@@ -40,7 +42,15 @@ func (b *builder) databases() {
 	}
 }
 
-func (b *builder) createDatabase(d *model.Database) {
+// createDatabase plans CREATE DATABASE and what comes with it. An option
+// the server's version does not have refuses the whole database (reported,
+// false): creation-only options cannot be added later.
+func (b *builder) createDatabase(d *model.Database) bool {
+	if why := b.unsupportedDatabaseOptions(d); why != "" {
+		b.add(phDatabaseCreate, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionReport, Object: d.Name,
+			Before: "absent", After: "exists", Reason: "not planned: " + why})
+		return false
+	}
 	var opts []string
 	add := func(key, v string, quote func(string) string) {
 		if v != "" {
@@ -56,12 +66,8 @@ func (b *builder) createDatabase(d *model.Database) {
 	add("LC_CTYPE", d.LCCtype, literal)
 	add("LOCALE_PROVIDER", d.LocaleProvider, func(s string) string { return s })
 	add("ICU_LOCALE", d.ICULocale, literal)
-	if b.pl.Version >= 160000 {
-		add("ICU_RULES", d.ICURules, literal)
-	}
-	if b.pl.Version >= 170000 {
-		add("BUILTIN_LOCALE", d.BuiltinLocale, literal)
-	}
+	add("ICU_RULES", d.ICURules, literal)
+	add("BUILTIN_LOCALE", d.BuiltinLocale, literal)
 	add("TABLESPACE", d.Tablespace, ident)
 	if d.AllowConn != nil {
 		opts = append(opts, "ALLOW_CONNECTIONS "+onOff(*d.AllowConn))
@@ -90,6 +96,7 @@ func (b *builder) createDatabase(d *model.Database) {
 		ch.Statements = append(ch.Statements, n.stmt)
 	}
 	b.add(phDatabaseCreate, ch)
+	return true
 }
 
 // alterDatabase plans changes to an existing database. Creation-only

@@ -38,6 +38,11 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 				Reason: "state: revoke"})
 			continue
 		}
+		if why := b.cannotGrant(m, len(grants) > 0); why != "" {
+			b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+				Before: describeGrants(grants), After: describeMembership(m, true), Reason: "not planned: " + why})
+			continue
+		}
 		if len(grants) == 0 {
 			opts := grantOptions(m, pg16)
 			if len(opts) == 0 {
@@ -176,4 +181,12 @@ func describeMembership(m model.Membership, pg16 bool) string {
 		s += " with " + strings.ToLower(strings.Join(opts, ", "))
 	}
 	return s
+}
+
+// describeGrants is a live membership for a report.
+func describeGrants(grants []model.LiveMembership) string {
+	if len(grants) == 0 {
+		return "not a member"
+	}
+	return "member"
 }

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -57,6 +58,99 @@ func TestMembershipGrantors16(t *testing.T) {
 	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Admin: ptr(false)}}
 	m = changesOf(Cluster(c, live), plan.KindMembership)
 	if len(m) != 1 || sqlOf(m[0]) != `REVOKE ADMIN OPTION FOR "dbrole_readonly" FROM "app"` {
+		t.Fatalf("PostgreSQL 15: %+v", m)
+	}
+}
+
+// TestRefusedForTheVersion: what a spec asks for that the server's major
+// does not have is reported, never planned, naming the version.
+func TestRefusedForTheVersion(t *testing.T) {
+	report := func(t *testing.T, p plan.ClusterPlan, kind plan.Kind, reason string) {
+		t.Helper()
+		for _, ch := range p.Changes {
+			if ch.Kind == kind && ch.Action == plan.ActionReport && len(ch.Statements) == 0 && strings.Contains(ch.Reason, reason) {
+				return
+			}
+		}
+		t.Fatalf("no %s report saying %q: %+v", kind, reason, p.Changes)
+	}
+	t.Run("predefined role", func(t *testing.T) {
+		c, live := onVersion(160004)
+		c.Role("app").MemberOf = append(c.Role("app").MemberOf, model.Membership{Role: "pg_maintain"},
+			model.Membership{Role: "pg_signal_autovacuum_worker"})
+		p := Cluster(c, live)
+		report(t, p, plan.KindMembership, "PostgreSQL 16 has no role pg_maintain (new in 17)")
+		report(t, p, plan.KindMembership, "PostgreSQL 16 has no role pg_signal_autovacuum_worker (new in 18)")
+		if m := changesOf(p, plan.KindMembership); len(m) != 2 {
+			t.Fatalf("something else planned: %+v", m)
+		}
+		live["pg-x-1"].Version = 170000
+		live["pg-x-1"].Roles = append(live["pg-x-1"].Roles, &model.LiveRole{Name: "pg_maintain", Inherit: true, ConnLimit: -1})
+		m := changesOf(Cluster(c, live), plan.KindMembership)
+		if len(m) != 2 || sqlOf(m[1]) != `GRANT "pg_maintain" TO "app"` {
+			t.Fatalf("PostgreSQL 17: %+v", m)
+		}
+	})
+	t.Run("membership options before 16", func(t *testing.T) {
+		c, live := onVersion(150018)
+		c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Set: ptr(false)}}
+		report(t, Cluster(c, live), plan.KindMembership, "PostgreSQL 15 has no INHERIT or SET option on a membership (new in 16)")
+	})
+	t.Run("database options", func(t *testing.T) {
+		c, live := onVersion(150018)
+		c.Databases = []*model.Database{{Name: "app", State: model.DatabaseCreate, Owner: "app", LocaleProvider: "icu",
+			ICULocale: "und", ICURules: "&a < b", Schemas: []model.Schema{{Name: "s1"}}}}
+		p := Cluster(c, live)
+		report(t, p, plan.KindDatabase, "PostgreSQL 15 has no ICU_RULES (new in 16)")
+		if len(p.Changes) != 1 {
+			t.Fatalf("planned inside a refused database: %+v", p.Changes)
+		}
+		live["pg-x-1"].Version = 160004
+		db := changesOf(Cluster(c, live), plan.KindDatabase)
+		if len(db) != 1 || !strings.Contains(sqlOf(db[0]), `ICU_RULES '&a < b'`) {
+			t.Fatalf("PostgreSQL 16: %+v", db)
+		}
+		c.Databases[0].LocaleProvider, c.Databases[0].ICULocale, c.Databases[0].ICURules = "builtin", "", ""
+		c.Databases[0].BuiltinLocale = "C.UTF-8"
+		report(t, Cluster(c, live), plan.KindDatabase, "PostgreSQL 16 has no LOCALE_PROVIDER builtin (new in 17), no BUILTIN_LOCALE (new in 17)")
+		live["pg-x-1"].Version = 130023
+		c.Databases[0].LocaleProvider, c.Databases[0].BuiltinLocale, c.Databases[0].Strategy = "", "", "wal_log"
+		report(t, Cluster(c, live), plan.KindDatabase, "PostgreSQL 13 has no STRATEGY (new in 15)")
+	})
+	t.Run("parameter", func(t *testing.T) {
+		c, live := onVersion(130023)
+		c.Instances[0].Parameters = []model.Parameter{{Name: "idle_session_timeout", Value: "0"}}
+		report(t, Cluster(c, live), plan.KindParameter, "PostgreSQL 13 does not know this parameter")
+	})
+}
+
+// TestGrantNeedsAdmin16: from PostgreSQL 16 a reconciler that is not a
+// superuser may grant only roles it holds ADMIN OPTION on (directly or
+// through a group); CREATEROLE no longer suffices.
+func TestGrantNeedsAdmin16(t *testing.T) {
+	c, live := onVersion(160004)
+	st := live["pg-x-1"]
+	st.Session.User, st.Session.Superuser = "dbuser_bot", false
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "dbuser_bot", Login: true, CreateRole: true, ConnLimit: -1})
+	st.Role("app").MemberOf = nil
+	p := Cluster(c, live)
+	m := changesOf(p, plan.KindMembership)
+	if len(m) != 1 || m[0].Action != plan.ActionReport ||
+		!strings.Contains(m[0].Reason, "from PostgreSQL 16 only a role with ADMIN OPTION on dbrole_readonly may grant it, and dbuser_bot has none") {
+		t.Fatalf("without ADMIN: %+v", m)
+	}
+	// ADMIN through a group is enough.
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "grp", ConnLimit: -1,
+		MemberOf: []model.LiveMembership{{Role: "dbrole_readonly", Admin: true, Grantor: "postgres"}}})
+	st.Role("dbuser_bot").MemberOf = []model.LiveMembership{{Role: "grp", Grantor: "postgres"}}
+	m = changesOf(Cluster(c, live), plan.KindMembership)
+	if len(m) != 1 || sqlOf(m[0]) != `GRANT "dbrole_readonly" TO "app"` {
+		t.Fatalf("with ADMIN through grp: %+v", m)
+	}
+	// Before 16, CREATEROLE was enough.
+	st.Version = 150018
+	st.Role("dbuser_bot").MemberOf = nil
+	if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || m[0].Action != plan.ActionCreate {
 		t.Fatalf("PostgreSQL 15: %+v", m)
 	}
 }
