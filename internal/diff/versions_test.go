@@ -154,3 +154,38 @@ func TestGrantNeedsAdmin16(t *testing.T) {
 		t.Fatalf("PostgreSQL 15: %+v", m)
 	}
 }
+
+// TestMD5Deprecated18: PostgreSQL 18 deprecates md5 passwords: a spec that
+// asks for one is reported, a stored one the spec leaves alone is noted;
+// 17 says nothing.
+func TestMD5Deprecated18(t *testing.T) {
+	c, live := onVersion(180004)
+	c.Role("app").Password = model.NewSecret("md5" + strings.Repeat("0", 32))
+	live["pg-x-1"].Role("app").Password = c.Role("app").Password
+	live["pg-x-1"].Role("dbrole_readonly").Password = model.NewSecret("md5" + strings.Repeat("1", 32))
+	p := Cluster(c, live)
+	pw := map[string]plan.Change{}
+	for _, ch := range changesOf(p, plan.KindPassword) {
+		pw[ch.Object] = ch
+	}
+	if len(pw) != 2 || pw["app"].Action != plan.ActionReport ||
+		!strings.Contains(pw["app"].Reason, "the spec holds an md5 hash: PostgreSQL 18 deprecates md5 passwords") ||
+		pw["dbrole_readonly"].Action != plan.ActionNote {
+		t.Fatalf("PostgreSQL 18: %+v", pw)
+	}
+	c.Role("app").Password = model.NewSecret("plain secret")
+	c.Globals.PasswordEncryption = "md5"
+	found := false
+	for _, ch := range changesOf(Cluster(c, live), plan.KindPassword) {
+		found = found || ch.Object == "app" && ch.Action == plan.ActionReport && strings.Contains(ch.Reason, "pg_pwd_enc is md5: PostgreSQL 18")
+	}
+	if !found {
+		t.Fatal("pg_pwd_enc md5 on PostgreSQL 18: no report")
+	}
+	live["pg-x-1"].Version = 170000
+	for _, ch := range changesOf(Cluster(c, live), plan.KindPassword) {
+		if strings.Contains(ch.Reason, "deprecates") {
+			t.Fatalf("PostgreSQL 17: %+v", ch)
+		}
+	}
+}
