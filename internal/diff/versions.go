@@ -2,9 +2,11 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/privs"
 )
 
 // What a spec may ask for that an older PostgreSQL does not have: refused
@@ -100,4 +102,13 @@ func (b *builder) unsupportedDatabaseOptions(d *model.Database) string {
 		return ""
 	}
 	return fmt.Sprintf("%s has no %s", b.serverVersion(), strings.Join(missing, ", no "))
+}
+
+// unsupportedPrivileges says why a pg_default_privileges clause cannot be
+// granted on the primary's version (MAINTAIN is new in 17), or "".
+func (b *builder) unsupportedPrivileges(cl privs.Clause, objType string, names []string) string {
+	if objType == "TABLES" && b.pl.Version < 170000 && slices.Contains(names, "MAINTAIN") {
+		return b.serverVersion() + " has no MAINTAIN privilege (new in 17)"
+	}
+	return ""
 }

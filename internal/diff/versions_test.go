@@ -189,3 +189,39 @@ func TestMD5Deprecated18(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintain17: the MAINTAIN privilege (and ALL including it on tables)
+// is PostgreSQL 17's; a clause with it is refused on 16.
+func TestMaintain17(t *testing.T) {
+	c, live := onVersion(160004)
+	c.DefaultPrivileges = []string{"GRANT MAINTAIN ON TABLES TO dbrole_readonly"}
+	st := live["pg-x-1"]
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "postgres", Login: true, Superuser: true})
+	c.Globals.DBSU, c.Globals.AdminUser = "postgres", "dbuser_dba"
+	dp := changesOf(Cluster(c, live), plan.KindDefaultPrivilege)
+	if len(dp) != 1 || dp[0].Action != plan.ActionReport || dp[0].Reason != "not planned: PostgreSQL 16 has no MAINTAIN privilege (new in 17)" {
+		t.Fatalf("PostgreSQL 16: %+v", dp)
+	}
+	st.Version = 170000
+	dp = changesOf(Cluster(c, live), plan.KindDefaultPrivilege)
+	if len(dp) != 2 || sqlOf(dp[0]) != `ALTER DEFAULT PRIVILEGES FOR ROLE "postgres" GRANT MAINTAIN ON TABLES TO "dbrole_readonly"` {
+		t.Fatalf("PostgreSQL 17: %+v", dp)
+	}
+	// ALL: every table privilege, MAINTAIN included from 17.
+	c.DefaultPrivileges = []string{"GRANT ALL ON TABLES TO dbrole_readonly"}
+	var acl []model.DefaultACL
+	for _, p := range []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"} {
+		for _, owner := range []string{"postgres", "dbuser_dba"} {
+			acl = append(acl, model.DefaultACL{Owner: owner, ObjectType: "TABLES", Grantee: "dbrole_readonly", Privilege: p})
+		}
+	}
+	st.Database("postgres").DefaultACL = acl
+	dp = changesOf(Cluster(c, live), plan.KindDefaultPrivilege)
+	if len(dp) != 2 || !strings.Contains(sqlOf(dp[0]), "GRANT MAINTAIN ON TABLES") {
+		t.Fatalf("ALL on PostgreSQL 17 without MAINTAIN: %+v", dp)
+	}
+	st.Version = 160004
+	if dp := changesOf(Cluster(c, live), plan.KindDefaultPrivilege); len(dp) != 0 {
+		t.Fatalf("ALL on PostgreSQL 16: %+v", dp)
+	}
+}
