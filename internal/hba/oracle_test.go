@@ -83,7 +83,7 @@ func versionDifferences() map[string]versionDifference {
 	return map[string]versionDifference{
 		// clientname is new in 14; 13 still takes clientcert=1 and, for
 		// cert, verify-ca.
-		"hostssl all all 0.0.0.0/0 cert clientname=CN map=m":   {before14, `unrecognized authentication option name: "clientname"`},
+		"hostssl all all 0.0.0.0/0 cert clientname=CN map=m":  {before14, `unrecognized authentication option name: "clientname"`},
 		"hostssl all all 0.0.0.0/0 cert clientcert=verify-ca": {before14, ""},
 		"hostssl all all 0.0.0.0/0 md5 clientcert=1":          {before14, ""},
 		// 18's new oauth method takes map too.
