@@ -38,6 +38,9 @@ func TestConnect(t *testing.T) {
 	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET idle_session_timeout = '1min'"); c.Major >= 14 && err != nil {
 		t.Fatal(err)
 	}
+	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET createrole_self_grant = 'set, inherit'"); c.Major >= 16 && err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Primary.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +60,14 @@ func TestConnect(t *testing.T) {
 	}
 	if idle != "30" || interval != "10" || count != "6" || idleSession != wantIdle {
 		t.Fatalf("keepalives idle=%s interval=%s count=%s, idle_session_timeout=%s (want %s)", idle, interval, count, idleSession, wantIdle)
+	}
+	// From 16, a role the reconciler creates does not make it a member.
+	var selfGrant string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(current_setting('createrole_self_grant', true), 'none')").Scan(&selfGrant); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[bool]string{true: "", false: "none"}[c.Major >= 16]; selfGrant != want {
+		t.Fatalf("createrole_self_grant = %q, want %q", selfGrant, want)
 	}
 
 	// A per-cluster override wins over the environment, and a failed login
