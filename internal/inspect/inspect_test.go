@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/scram"
+	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
 // TestPrimaryEveryField creates one object of every kind by SQL and checks
@@ -107,6 +108,12 @@ func TestPrimaryEveryField(t *testing.T) {
 		predefined := []string{"pg_monitor", "postgres"}
 		if c.Major >= 14 {
 			predefined = append(predefined, "pg_read_all_data")
+		}
+		// Every predefined role of this major is one a spec may name.
+		for _, r := range st.Roles {
+			if strings.HasPrefix(r.Name, "pg_") && !spec.BuiltinRoles[r.Name] {
+				t.Errorf("PostgreSQL %d's predefined role %s is not in spec.BuiltinRoles", c.Major, r.Name)
+			}
 		}
 		for _, name := range predefined {
 			if st.Role(name) == nil {
