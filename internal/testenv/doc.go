@@ -30,7 +30,9 @@
 // What it does not do: it never touches the system's own clusters or port
 // 5432, it does not install PostgreSQL (scripts/install-deps.sh does; a
 // missing binary is an error, never a skip), it needs no psql (Server.Local
-// and friends talk to a server over its unix socket through pgx), and Reset
+// and friends talk to a server over its unix socket through pgx, from the
+// postgres OS user when run as root, so peer rules let them in; run as
+// another user, peer rules see that user), and Reset
 // does not remove objects that bootstrap roles created inside the postgres
 // and template1 databases.
 package testenv
