@@ -1,7 +1,9 @@
 # pgreconciler — a GitOps reconciler for PostgreSQL fleets.
 #
-#   make demo   the main job on a throwaway local primary + replica
-#   make test   every test, against real PostgreSQL, sshd, git and gpg
+#   make demo          the main job on a throwaway local primary + replica
+#   make test          every test, against real PostgreSQL, sshd, git and gpg
+#                      (PostgreSQL 18), and the version-sensitive ones on 13-17
+#   make test-matrix   every test on every PostgreSQL major, 13 to 18
 #
 # Both install what a fresh Debian machine lacks (scripts/install-deps.sh).
 
@@ -13,21 +15,53 @@ PKGS     := ./...
 # Seconds each fuzz target runs in `make test` (its seed corpus always runs).
 FUZZTIME ?= 10s
 
+# PostgreSQL majors. The whole suite runs on PGRECONCILER_PG_VERSION
+# (Pigsty v4's default, 18); `make test` runs the version-sensitive tests
+# on every other major of PGRECONCILER_PG_VERSIONS too, `make test-matrix`
+# everything on each. `make deps` installs them all (internal/testenv reads
+# PGRECONCILER_PG_VERSION; a major that is not installed is an error).
+PGRECONCILER_PG_VERSION  ?= 18
+PGRECONCILER_PG_VERSIONS ?= 13 14 15 16 17 18
+# The version-sensitive tests: whole packages (catalog reads, apply, the
+# HBA, parameter and SCRAM oracles, the dialer, the CLI against a server,
+# drift's change log) and, in VERSIONED_RUN_PKGS, the tests VERSIONED_RUN
+# names (full round trips: converge, idempotence, parameters judged by the
+# server, Pigsty's databases; the daemon's scheduling is not version-sensitive).
+VERSIONED_PKGS     := ./internal/testenv ./internal/inspect ./internal/apply ./internal/hba ./internal/pgconf \
+                      ./internal/scram ./internal/dbconn ./internal/drift ./cmd/reconciler
+VERSIONED_RUN_PKGS := ./internal/reconcile
+VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModificationTimes|ParametersJudgedByServer|DatabasesAsPigstyMakesThem|DatabaseWithoutDbroleAdmin)$$
+
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build test demo bench lint fmt deps fuzz clean
+.PHONY: help build test test-matrix demo bench lint fmt deps fuzz clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/reconciler (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/reconciler
 
-deps: ## install missing system packages (PostgreSQL 15, openssh-server, gpg, promtool, systemd-nspawn …)
-	@scripts/install-deps.sh
+deps: ## install what is missing: system packages (openssh-server, gpg, promtool, systemd-nspawn …), PostgreSQL 13-18
+	@PGRECONCILER_PG_VERSIONS="$(sort $(PGRECONCILER_PG_VERSIONS) $(PGRECONCILER_PG_VERSION))" scripts/install-deps.sh
 
-test: deps lint ## run every test (installs what is missing first)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+test: deps lint ## every test on PostgreSQL 18, the version-sensitive ones on 13-17 too, then the fuzz targets
+	PGRECONCILER_PG_VERSION=$(PGRECONCILER_PG_VERSION) $(GO) test -count=1 -timeout 20m $(PKGS)
+	@failed=; for v in $(PGRECONCILER_PG_VERSIONS); do \
+	  [ "$$v" = "$(PGRECONCILER_PG_VERSION)" ] && continue; \
+	  echo "== PostgreSQL $$v: the version-sensitive tests"; \
+	  PGRECONCILER_PG_VERSION=$$v $(GO) test -count=1 -timeout 20m $(VERSIONED_PKGS) || failed="$$failed $$v"; \
+	  PGRECONCILER_PG_VERSION=$$v $(GO) test -count=1 -timeout 20m -run '$(VERSIONED_RUN)' $(VERSIONED_RUN_PKGS) || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "version-sensitive tests failed on PostgreSQL:$$failed"; exit 1; fi
+	$(MAKE) --no-print-directory fuzz
+
+test-matrix: deps lint ## every test on every PostgreSQL major of PGRECONCILER_PG_VERSIONS, then the fuzz targets
+	@failed=; for v in $(PGRECONCILER_PG_VERSIONS); do \
+	  echo "== PostgreSQL $$v: every test"; \
+	  PGRECONCILER_PG_VERSION=$$v $(GO) test -count=1 -timeout 20m $(PKGS) || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "tests failed on PostgreSQL:$$failed"; exit 1; fi
 	$(MAKE) --no-print-directory fuzz
 
 fuzz: ## run each fuzz target for FUZZTIME
@@ -40,7 +74,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 	  done; \
 	done
 
-demo: deps build ## run the reconciler against a throwaway primary + replica (DEMO_KEEP=1 keeps it running)
+demo: deps build ## run the reconciler against a throwaway primary + replica (DEMO_KEEP=1 keeps it running, DEMO_PG_VERSION=16 picks the major)
 	@$(GO) run ./scripts/demo --bin $(BIN) --dir .demo --examples examples/repo
 
 bench: ## run the benchmarks (figures go in BENCHMARKS.md)

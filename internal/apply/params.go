@@ -140,7 +140,7 @@ func (e *executor) writeParameter(conn *pgx.Conn, in *model.Instance, i int) (*w
 				return nil, nil
 			}
 		}
-		sql = "ALTER SYSTEM SET " + name + " = " + pgconf.QuoteValue(s.Name, value)
+		sql = "ALTER SYSTEM SET " + name + " = " + pgconf.QuoteSetting(value, s)
 	}
 	if pgconf.MaySecret(s.Name) && !p.Reset {
 		// The value may hold a credential: keep the statement out of the

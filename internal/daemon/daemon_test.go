@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -184,13 +185,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // roleExists asks the primary.
 func roleExists(t *testing.T, name string) bool {
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
-	return err == nil && strings.TrimSpace(string(out)) == "1"
+	v, err := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
+	return err == nil && v == "1"
 }
 
 func connlimit(t *testing.T, name string) string {
-	out, _ := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
-	return strings.TrimSpace(string(out))
+	v, _ := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT rolconnlimit FROM pg_roles WHERE rolname = '"+name+"'")
+	return v
 }
 
 // signedRepo is a spec repository whose commits are signed with an SSH
@@ -286,7 +287,7 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 	}
 
 	// A manual ALTER ROLE is undone within a drift interval.
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the manual change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// An unsigned commit is refused, counted, and nothing of it applied.
@@ -310,14 +311,14 @@ func TestDaemonFollowsSignedCommits(t *testing.T) {
 		t.Errorf("/status does not show the refusal and the last good result:\n%s", body)
 	}
 	metricsText := p.get(t, "/metrics")
-	changeLog, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
+	changeLog, err := cluster.Primary.LocalValue(context.Background(), "postgres", "SELECT string_agg(concat_ws('|', object, statement, error), E'\n') FROM pgreconciler.change_log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(changeLog, []byte("dbuser_app")) {
+	if !strings.Contains(changeLog, "dbuser_app") {
 		t.Fatalf("the change log shows no change of dbuser_app: the leak check would prove nothing:\n%s", changeLog)
 	}
-	for where, text := range map[string][]byte{"daemon log": []byte(p.logs()), "/status": body, "/metrics": metricsText, "change log": changeLog} {
+	for where, text := range map[string][]byte{"daemon log": []byte(p.logs()), "/status": body, "/metrics": metricsText, "change log": []byte(changeLog)} {
 		if bytes.Contains(text, []byte("App.Secret.2026")) {
 			t.Errorf("a password reached the %s", where)
 		}
@@ -336,7 +337,7 @@ func TestDaemonObserveMode(t *testing.T) {
 	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
 		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
 	converged(t, p, 60*time.Second)
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "drift_items to report the change", func() bool {
 		return p.metric("pgreconciler_drift_items", `cluster="pg-e2e"`, `instance="pg-e2e-1"`, `kind="user"`) == 1
 	})
@@ -397,7 +398,7 @@ func TestDaemonPrimaryDown(t *testing.T) {
 	_, p := convergedDaemon(t)
 	// The harness runs with synchronous_commit off: without a checkpoint,
 	// the kill could lose the commits that converged the cluster.
-	cluster.Primary.MustPsql(t, "postgres", "CHECKPOINT")
+	cluster.Primary.MustLocal(t, "postgres", "CHECKPOINT")
 	if err := cluster.Primary.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +411,7 @@ func TestDaemonPrimaryDown(t *testing.T) {
 	if err := cluster.Primary.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 120*time.Second, "recovery", func() bool {
 		return p.metric("pgreconciler_instance_up", `instance="pg-e2e-1"`) == 1 && connlimit(t, "dbuser_app") == "20"
 	})
@@ -431,18 +432,18 @@ func TestTwoDaemons(t *testing.T) {
 	// one daemon may win every heal, which would leave the last change
 	// below to a breaker that has tripped.
 	for i := 0; i < maxCorrections-1; i++ {
-		cluster.Primary.MustPsql(t, "postgres", fmt.Sprintf(`ALTER ROLE dbuser_app CONNECTION LIMIT %d`, 3+i))
+		cluster.Primary.MustLocal(t, "postgres", fmt.Sprintf(`ALTER ROLE dbuser_app CONNECTION LIMIT %d`, 3+i))
 		waitFor(t, 30*time.Second, "the change to be healed", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	}
 	// Each heal is one applied change, by one daemon: the change log has
 	// exactly one CONNECTION LIMIT 20 row per manual change (plus the one
 	// of the first apply).
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c",
+	n, err := cluster.Primary.LocalValue(context.Background(), "postgres",
 		`SELECT count(*) FROM pgreconciler.change_log WHERE object = 'dbuser_app' AND statement LIKE '%CONNECTION LIMIT 20%' AND status = 'applied'`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, want := strings.TrimSpace(string(out)), strconv.Itoa(maxCorrections); n != want {
+	if want := strconv.Itoa(maxCorrections); n != want {
 		t.Errorf("%s applied CONNECTION LIMIT 20 changes, want %s (one per drift, none twice)", n, want)
 	}
 	overlap := regexp.MustCompile(`"msg":"another reconciler is applying`)
@@ -453,7 +454,7 @@ func TestTwoDaemons(t *testing.T) {
 	// released, the drift is healed.
 	release := cluster.Primary.HoldAdvisoryLock(t, apply.LockKey)
 	busyA, busyB := a.metric("pgreconciler_reconcile_total", `result="busy"`), b.metric("pgreconciler_reconcile_total", `result="busy"`)
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 9`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 9`)
 	waitFor(t, 30*time.Second, "both daemons to report busy", func() bool {
 		return a.metric("pgreconciler_reconcile_total", `result="busy"`) > busyA && b.metric("pgreconciler_reconcile_total", `result="busy"`) > busyB
 	})
@@ -500,7 +501,7 @@ modes: {user: %s}
 		return strings.Contains(p.logs(), "the new configuration is invalid; keeping the running one") &&
 			strings.Contains(p.logs(), "modes.user")
 	})
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the running (apply) configuration to heal the change", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// A key file that is not there: refused by the configuration check,
@@ -511,7 +512,7 @@ modes: {user: %s}
 		return strings.Count(p.logs(), "the new configuration is invalid; keeping the running one") >= 2 &&
 			strings.Contains(p.logs(), "reconciler.yml:4:26: trust.allowed_signers: stat ")
 	})
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 4`)
 	waitFor(t, 30*time.Second, "the daemon to keep healing", func() bool { return connlimit(t, "dbuser_app") == "20" })
 
 	// A commit by a key not yet trusted is refused; the reload that trusts
@@ -533,7 +534,7 @@ modes: {user: %s}
 	write("observe", both)
 	hup()
 	waitFor(t, 30*time.Second, "the reload", func() bool { return strings.Count(p.logs(), "configuration reloaded") >= 2 })
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "drift to be observed", func() bool {
 		return p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1
 	})
@@ -548,10 +549,10 @@ modes: {user: %s}
 func TestDaemonCircuitBreaker(t *testing.T) {
 	r, p := convergedDaemon(t)
 	for i := 0; i < maxCorrections; i++ {
-		cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+		cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 		waitFor(t, 30*time.Second, "a correction", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	}
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	waitFor(t, 30*time.Second, "the breaker to report the object", func() bool {
 		return strings.Contains(p.logs(), "circuit breaker") &&
 			p.metric("pgreconciler_drift_items", `instance="pg-e2e-1"`, `kind="user"`) == 1

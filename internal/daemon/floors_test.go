@@ -13,7 +13,7 @@ func TestApplyChecksChangeLogUnderLock(t *testing.T) {
 	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, withUsers(`{name: "dbuser_gated"}`, ""))
 	// A change log that exists and cannot be read.
-	cluster.Primary.MustPsql(t, "postgres", `CREATE SCHEMA pgreconciler;
+	cluster.Primary.MustLocal(t, "postgres", `CREATE SCHEMA pgreconciler;
 		CREATE VIEW pgreconciler.change_log AS SELECT 1 AS id, (1/0)::text AS commit, now() AS at, 'applied' AS status`)
 	out, code := runCLI(t, "apply", "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--state-dir", t.TempDir())
 	if code != 1 {

@@ -109,7 +109,7 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 			t.Errorf("/status last_error %q does not say %q", why, want)
 		}
 	}
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 31`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 31`)
 	time.Sleep(2 * time.Second) // two drift intervals
 	if got := connlimit(t, "dbuser_app"); got != "31" {
 		t.Fatalf("connection limit %s: the rewound commit was applied", got)
@@ -156,7 +156,7 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 	// A commit the repository does not know (history rewritten, or applied
 	// from another clone) is newest in the change log.
 	ghost := strings.Repeat("5a", 20)
-	cluster.Primary.MustPsql(t, "postgres", fmt.Sprintf(`INSERT INTO pgreconciler.change_log (cluster, kind, action, object, commit, status)
+	cluster.Primary.MustLocal(t, "postgres", fmt.Sprintf(`INSERT INTO pgreconciler.change_log (cluster, kind, action, object, commit, status)
 		VALUES ('pg-e2e', 'role', 'change', 'dbuser_app', '%s', 'applied')`, ghost))
 	out, code = runCLI(t, planArgs...)
 	if code != 1 || !strings.Contains(out, "the last applied commit "+ghost) || !strings.Contains(out, "is not in the repository") {
@@ -201,7 +201,7 @@ func TestDaemonRemembersRefusedCommit(t *testing.T) {
 		t.Fatalf("state directory: %+v", refused)
 	}
 
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) // drift while it is down
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) // drift while it is down
 	p = startDaemonEnv(t, []string{"GOMEMLIMIT=200MiB"}, "--config", cfgFile)
 	waitFor(t, 60*time.Second, "the drift to be healed towards the last applied commit", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	if p.evaluated(bad) {
@@ -265,7 +265,7 @@ all: vars: _big
 		t.Fatalf("after the kill: %+v, %v; the evaluation ended before the kill, make the commit slower", rf, err)
 	}
 
-	cluster.Primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
+	cluster.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`)
 	p = startDaemon(t, args...)
 	waitFor(t, 60*time.Second, "the drift to be healed towards the last applied commit", func() bool { return connlimit(t, "dbuser_app") == "20" })
 	if why := p.sourceError(t); !strings.Contains(why, "refuse commit "+slow+": the daemon died while evaluating this commit") {

@@ -141,7 +141,10 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 	cfg.RuntimeParams["tcp_keepalives_idle"] = "30"
 	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
 	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
-	cfg.RuntimeParams["idle_session_timeout"] = "0"
+	// idle_session_timeout (PostgreSQL 14+) and createrole_self_grant (16+)
+	// cannot go in the startup packet: an older server refuses the whole
+	// login for an unknown parameter.
+	cfg.AfterConnect = versionedSettings
 	if d.Tracer != nil {
 		cfg.Tracer = d.Tracer
 	}
@@ -209,4 +212,26 @@ func SQLState(err error) string {
 		return pe.Code
 	}
 	return ""
+}
+
+// versionedSettings sets, in one round trip at connect, what only newer
+// servers have: idle_session_timeout off (14+), and createrole_self_grant
+// empty (16+), so that a reconciler that is not a superuser does not
+// become a member (SET, INHERIT) of every role it creates: it creates what
+// the spec says, no more (the ADMIN OPTION 16 gives a role's creator stays).
+func versionedSettings(ctx context.Context, pc *pgconn.PgConn) error {
+	v := pc.ParameterStatus("server_version") // "13.23", "18.4", "18beta1"
+	n := len(v) - len(strings.TrimLeft(v, "0123456789"))
+	major, err := strconv.Atoi(v[:n])
+	if err != nil || major < 14 {
+		return nil
+	}
+	sql := "SET idle_session_timeout = 0"
+	if major >= 16 {
+		sql += "; SET createrole_self_grant = ''"
+	}
+	if _, err := pc.Exec(ctx, sql).ReadAll(); err != nil {
+		return fmt.Errorf("set session parameters: %w", err)
+	}
+	return nil
 }

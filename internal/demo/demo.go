@@ -24,6 +24,7 @@ type Options struct {
 	Out      io.Writer // the narration
 	Keep     bool      // leave everything running until ctx is done, printing the URLs
 	Wait     time.Duration
+	PGMajor  int // the PostgreSQL major of the servers: 0 is 18, what a Pigsty v4 user has (DEMO_PG_VERSION)
 }
 
 type run struct {

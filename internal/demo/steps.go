@@ -13,7 +13,11 @@ import (
 )
 
 func (r *run) startCluster() error {
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-test", BaseIP: 11})
+	major := r.PGMajor
+	if major == 0 {
+		major = testenv.DefaultMajor
+	}
+	c, err := testenv.StartCluster(testenv.Options{Name: "pg-test", BaseIP: 11, Major: major})
 	if err != nil {
 		return err
 	}
@@ -35,8 +39,8 @@ func (r *run) startCluster() error {
 	pg := []string{"PGUSER=" + c.SuperUser, "PGPASSFILE=" + pgpass, "PGSSLMODE=verify-full", "PGSSLROOTCERT=" + ca}
 	r.exports = append([]string{"PATH=" + shellQuote(bin) + ":$PATH"}, quoteAll(pg)...)
 	r.env = environment(append([]string{"PATH=" + bin + ":" + os.Getenv("PATH")}, pg...))
-	r.say("primary %s %s and replica %s %s on port %d (PostgreSQL 15, SSL on, streaming replication) in %s\n",
-		c.Primary.Name(), c.Primary.Addr, c.Replicas[0].Name(), c.Replicas[0].Addr, c.Port, r.clusterDir())
+	r.say("primary %s %s and replica %s %s on port %d (PostgreSQL %s, SSL on, streaming replication) in %s\n",
+		c.Primary.Name(), c.Primary.Addr, c.Replicas[0].Name(), c.Replicas[0].Addr, c.Port, c.Version, r.clusterDir())
 	r.say("every command below runs in %s with\n    export %s\n", r.Base, strings.Join(r.exports, " "))
 	r.say("(the reconciler takes host and port from the spec, the login from libpq's environment)\n")
 	return nil

@@ -24,7 +24,9 @@ func (b *builder) databases() {
 			}
 			continue
 		case live == nil:
-			b.createDatabase(d)
+			if !b.createDatabase(d) {
+				continue // refused: nothing inside it either
+			}
 		default:
 			b.alterDatabase(d, live)
 		}
@@ -39,17 +41,20 @@ func (b *builder) databases() {
 	}
 }
 
-func (b *builder) createDatabase(d *model.Database) {
+// createDatabase plans CREATE DATABASE and what comes with it. An option
+// the server's version does not have refuses the whole database (reported,
+// false): creation-only options cannot be added later.
+func (b *builder) createDatabase(d *model.Database) bool {
+	if why := b.unsupportedDatabaseOptions(d); why != "" {
+		b.add(phDatabaseCreate, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionReport, Object: d.Name,
+			Before: "absent", After: "exists", Reason: "not planned: " + why})
+		return false
+	}
 	dc := &plan.DatabaseChange{Name: d.Name, Owner: d.Owner, Tablespace: d.Tablespace,
 		AllowConn: d.AllowConn, ConnLimit: d.ConnLimit, IsTemplate: d.IsTemplate,
 		Template: d.Template, Encoding: d.Encoding, Strategy: d.Strategy, Locale: d.Locale,
-		LCCollate: d.LCCollate, LCCtype: d.LCCtype, LocaleProvider: d.LocaleProvider, ICULocale: d.ICULocale}
-	if b.version >= 160000 {
-		dc.ICURules = d.ICURules
-	}
-	if b.version >= 170000 {
-		dc.BuiltinLocale = d.BuiltinLocale
-	}
+		LCCollate: d.LCCollate, LCCtype: d.LCCtype, LocaleProvider: d.LocaleProvider, ICULocale: d.ICULocale,
+		ICURules: d.ICURules, BuiltinLocale: d.BuiltinLocale}
 	ch := plan.Change{Kind: plan.KindDatabase, Action: plan.ActionCreate, Object: d.Name, After: strings.Join(dc.CreateClauses(), " "),
 		Intent: plan.Intent{Database: dc,
 			Comment:  &plan.CommentChange{On: plan.OnDatabase, Name: d.Name, Text: d.Comment},
@@ -60,6 +65,7 @@ func (b *builder) createDatabase(d *model.Database) {
 		ch.Grants = append(ch.Grants, n.grant)
 	}
 	b.add(phDatabaseCreate, ch)
+	return true
 }
 
 // alterDatabase plans changes to an existing database. Creation-only

@@ -10,45 +10,50 @@ import (
 // memberships plans the role's membership edges. They are additive: a
 // membership the spec does not list is left alone; only state revoke or
 // absent revokes one.
+//
+// PostgreSQL 16+ keeps one grant per grantor: a member holds the role if
+// any grant says so, with an option if any of its grants has it, and a
+// revoke (of the membership or of an option) is made once per grantor
+// whose grant holds it, GRANTED BY that grantor; a plain REVOKE would only
+// take the reconciler's own grant and be planned again on every pass.
 func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
-	have := map[string]model.LiveMembership{}
+	have := map[string][]model.LiveMembership{} // the grants of each role
 	if live != nil {
 		for _, m := range live.MemberOf {
-			have[m.Role] = m
+			have[m.Role] = append(have[m.Role], m)
 		}
 	}
 	pg16 := b.version >= 160000
 	var plain []string // missing memberships without options: one GRANT
 	for _, m := range r.MemberOf {
-		cur, member := have[m.Role]
-		switch {
-		case m.Revoke && member:
-			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
-			if pg16 {
-				mc.Grantor = cur.Grantor
-			}
-			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: r.Name + " in " + m.Role,
-				Before: "member", After: "not a member", Intent: plan.Intent{Membership: mc}, Reason: "state: revoke"})
-		case m.Revoke:
-		case !member:
-			admin := m.Admin != nil && *m.Admin
-			if !admin && (!pg16 || m.Inherit == nil && m.Set == nil) {
-				plain = append(plain, m.Role)
+		object := r.Name + " in " + m.Role
+		grants := have[m.Role]
+		if m.Revoke {
+			if len(grants) == 0 {
 				continue
 			}
-			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
-			if admin {
-				mc.Admin = m.Admin
-			}
-			if pg16 {
-				mc.Inherit, mc.Set = m.Inherit, m.Set
-			}
-			b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate, Object: r.Name + " in " + m.Role,
-				Before: "not a member", After: "member with " + strings.ToLower(strings.Join(mc.Options(b.version), ", ")),
-				Intent: plan.Intent{Membership: mc}, Reason: "membership missing"})
-		default:
-			b.membershipOptions(r, m, cur, pg16)
+			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}, Grantors: grantorsOf(grants, pg16, nil)}
+			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: object,
+				Before: "member", After: "not a member", Intent: plan.Intent{Membership: mc}, Reason: "state: revoke"})
+			continue
 		}
+		if why := b.cannotGrant(m, len(grants) > 0); why != "" {
+			b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+				Before: describeGrants(grants), After: describeMembership(m, b.version), Reason: "not planned: " + why})
+			continue
+		}
+		if len(grants) > 0 {
+			b.membershipOptions(r, m, grants, pg16, object)
+			continue
+		}
+		mc := newMembership(r.Name, m, pg16)
+		if len(mc.Options(b.version)) == 0 {
+			plain = append(plain, m.Role)
+			continue
+		}
+		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate, Object: object,
+			Before: "not a member", After: describeMembership(m, b.version),
+			Intent: plan.Intent{Membership: mc}, Reason: "membership missing"})
 	}
 	if len(plain) > 0 {
 		// One statement for all of a role's new memberships: a 10,000-user
@@ -60,30 +65,107 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 	}
 }
 
-// membershipOptions plans ADMIN (and, on PostgreSQL 16+, INHERIT and SET)
-// option changes of an existing membership.
-func (b *builder) membershipOptions(r *model.Role, m model.Membership, cur model.LiveMembership, pg16 bool) {
-	names := [3]string{"admin", "inherit", "set"}
-	want, have := [3]*bool{m.Admin}, [3]bool{cur.Admin}
-	if pg16 && cur.Inherit != nil {
-		want[1], have[1] = m.Inherit, *cur.Inherit
+// newMembership is the intent of a new membership m of member: ADMIN when
+// granted, and on PostgreSQL 16+ INHERIT and SET as the spec says.
+func newMembership(member string, m model.Membership, pg16 bool) *plan.MembershipChange {
+	mc := &plan.MembershipChange{Member: member, Roles: []string{m.Role}}
+	if m.Admin != nil && *m.Admin {
+		mc.Admin = m.Admin
 	}
-	if pg16 && cur.Set != nil {
-		want[2], have[2] = m.Set, *cur.Set
+	if pg16 {
+		mc.Inherit, mc.Set = m.Inherit, m.Set
 	}
-	var to [3]*bool
-	var before, after []string
-	for i := range want {
-		if want[i] != nil && *want[i] != have[i] {
-			to[i] = want[i]
-			before, after = append(before, names[i]+" "+onOff(have[i])), append(after, names[i]+" "+onOff(*want[i]))
+	return mc
+}
+
+// grantorsOf lists the grantors of the grants a revoke must take, on
+// PostgreSQL 16+ (holds reports whether a grant holds what is revoked;
+// nil: every grant). Before 16 there is one grant and no GRANTED BY: nil.
+// A grant whose grantor is unknown is revoked without GRANTED BY ("").
+func grantorsOf(grants []model.LiveMembership, pg16 bool, holds func(model.LiveMembership) bool) []string {
+	if !pg16 {
+		return nil
+	}
+	var out []string
+	for _, g := range grants {
+		if holds == nil || holds(g) {
+			out = append(out, g.Grantor)
 		}
+	}
+	return out
+}
+
+// membershipOptions plans ADMIN (and, on PostgreSQL 16+, INHERIT and SET)
+// option changes of an existing membership: an option is on when any of
+// its grants has it, and turning it off revokes it from every grant that
+// has it.
+func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []model.LiveMembership, pg16 bool, object string) {
+	mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
+	var before, after []string
+	option := func(name string, want *bool, to **bool) {
+		have, known := false, false
+		for _, g := range grants {
+			if v, ok := optionOf(name, g); ok {
+				have, known = have || v, true
+			}
+		}
+		if want == nil || !known || *want == have {
+			return
+		}
+		*to = want
+		if !*want {
+			if mc.OptionGrantors == nil {
+				mc.OptionGrantors = map[string][]string{}
+			}
+			mc.OptionGrantors[name] = grantorsOf(grants, pg16, func(g model.LiveMembership) bool { v, _ := optionOf(name, g); return v })
+		}
+		before = append(before, strings.ToLower(name)+" "+onOff(have))
+		after = append(after, strings.ToLower(name)+" "+onOff(*want))
+	}
+	option("ADMIN", m.Admin, &mc.Admin)
+	if pg16 {
+		option("INHERIT", m.Inherit, &mc.Inherit)
+		option("SET", m.Set, &mc.Set)
 	}
 	if len(before) == 0 {
 		return
 	}
-	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: r.Name + " in " + m.Role,
+	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: object,
 		Before: strings.Join(before, ", "), After: strings.Join(after, ", "),
-		Intent: plan.Intent{Membership: &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}, Admin: to[0], Inherit: to[1], Set: to[2]}},
-		Reason: "membership options differ"})
+		Intent: plan.Intent{Membership: mc}, Reason: "membership options differ"})
+}
+
+// optionOf is one option of a grant; INHERIT and SET are unknown (false)
+// before PostgreSQL 16.
+func optionOf(name string, g model.LiveMembership) (bool, bool) {
+	switch name {
+	case "ADMIN":
+		return g.Admin, true
+	case "INHERIT":
+		if g.Inherit != nil {
+			return *g.Inherit, true
+		}
+	case "SET":
+		if g.Set != nil {
+			return *g.Set, true
+		}
+	}
+	return false, false
+}
+
+// describeMembership is a membership of the spec as a plan shows it.
+func describeMembership(m model.Membership, version int) string {
+	s := "member"
+	if opts := newMembership("", m, version >= 160000).Options(version); len(opts) > 0 {
+		s += " with " + strings.ToLower(strings.Join(opts, ", "))
+	}
+	return s
+}
+
+// describeGrants is a live membership for a report.
+func describeGrants(grants []model.LiveMembership) string {
+	if len(grants) == 0 {
+		return "not a member"
+	}
+	return "member"
 }

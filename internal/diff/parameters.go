@@ -28,7 +28,7 @@ func (b *builder) parameters(in *model.Instance, st *model.InstanceState) {
 		ch := plan.Change{Kind: plan.KindParameter, Object: p.Name, Instance: in.Name(), After: shown(p.Name, p.Value),
 			Intent: plan.Intent{Parameter: &plan.ParameterChange{Name: p.Name, Value: model.NewSecret(p.Value)}}}
 		if ls == nil {
-			ch.Action, ch.Reason = plan.ActionReport, "the server does not know this parameter; not planned"
+			ch.Action, ch.Reason = plan.ActionReport, fmt.Sprintf("PostgreSQL %d does not know this parameter; not planned", st.Version/10000)
 			b.add(phParameter, ch)
 			continue
 		}

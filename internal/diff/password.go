@@ -14,6 +14,7 @@ import (
 // hash) from it. The passwords of the dbsu, of the reconciler's own role
 // and of the replication user are reported, never changed.
 func (b *builder) password(r *model.Role, live *model.LiveRole) {
+	b.md5Deprecated(r, live)
 	if r.Password.IsZero() {
 		return
 	}
@@ -83,4 +84,29 @@ func (b *builder) passwordState(r *model.Role, live *model.LiveRole) (string, st
 		return "differs", "the stored md5 hash does not match the spec's password"
 	}
 	return "stored as plaintext", "the server holds an unhashed password"
+}
+
+// md5Deprecated reports md5 passwords on PostgreSQL 18+, which deprecates
+// them (a WARNING when one is set or used to log in, md5_password_warnings):
+// a spec that asks for one (an md5 hash, or a plaintext password with
+// pg_pwd_enc md5) is a finding to fix (report); an md5 hash stored for a
+// role whose password the spec leaves alone is noted.
+func (b *builder) md5Deprecated(r *model.Role, live *model.LiveRole) {
+	if b.pl.Version < 180000 {
+		return
+	}
+	const why = " deprecates md5 passwords (a WARNING whenever one is set or used to log in); store a SCRAM-SHA-256 verifier"
+	kind := r.Password.Kind()
+	switch {
+	case kind == model.SecretMD5 || kind == model.SecretPlaintext && b.c.Globals.PasswordEncryption == "md5":
+		asks := "the spec holds an md5 hash"
+		if kind == model.SecretPlaintext {
+			asks = "pg_pwd_enc is md5"
+		}
+		b.add(phNote, plan.Change{Kind: plan.KindPassword, Action: plan.ActionReport, Object: r.Name,
+			After: "md5", Reason: asks + ": " + b.serverVersion() + why})
+	case kind == model.SecretNone && live != nil && live.Password.Kind() == model.SecretMD5:
+		b.add(phNote, plan.Change{Kind: plan.KindPassword, Action: plan.ActionNote, Object: r.Name,
+			Before: "md5", Reason: "the stored password is an md5 hash: " + b.serverVersion() + why})
+	}
 }

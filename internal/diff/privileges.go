@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -73,6 +74,16 @@ func (b *builder) wantedPrivileges() []privKey {
 			continue
 		}
 		objType, names := cl.Expanded()
+		if why := b.unsupportedPrivileges(cl, objType, names); why != "" {
+			b.add(phPrivilege, plan.Change{Kind: plan.KindDefaultPrivilege, Action: plan.ActionReport, Object: clause,
+				Reason: "not planned: " + why})
+			continue
+		}
+		if objType == "TABLES" && b.pl.Version >= 170000 && slices.ContainsFunc(cl.Privileges, func(p string) bool {
+			return p == "ALL" || p == "ALL PRIVILEGES"
+		}) {
+			names = append(names, "MAINTAIN") // ALL includes it from 17
+		}
 		for _, n := range names {
 			k := privKey{objType, cl.Grantee, n, cl.GrantOption}
 			if !seen[k] {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/scram"
+	"github.com/pgreconciler/pgreconciler/internal/spec"
 )
 
 // TestPrimaryEveryField creates one object of every kind by SQL and checks
@@ -45,10 +46,12 @@ func TestPrimaryEveryField(t *testing.T) {
 		"CREATE DATABASE tmpl IS_TEMPLATE true",
 		"REVOKE ALL ON DATABASE tmpl FROM PUBLIC",
 		"GRANT CONNECT ON DATABASE tmpl TO PUBLIC",
-		"CREATE DATABASE icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
 		"ALTER SYSTEM SET checkpoint_timeout = '10min'",
 		"ALTER SYSTEM SET shared_buffers = '256MB'",
 	)
+	if c.Major >= 15 { // a database's own locale provider
+		execIn(t, p, "postgres", "CREATE DATABASE icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+	}
 	execIn(t, p, "app",
 		"CREATE SCHEMA s1 AUTHORIZATION r_md5",
 		"GRANT USAGE ON SCHEMA s1 TO g_read",
@@ -82,7 +85,7 @@ func TestPrimaryEveryField(t *testing.T) {
 		if st.Cluster != "pg-inspect" || st.Instance != "pg-inspect-1" || st.Addr != p.Addr || st.Port != p.Port {
 			t.Errorf("names: %q %q %s:%d", st.Cluster, st.Instance, st.Addr, st.Port)
 		}
-		if st.Version < 150000 || st.Version >= 160000 || st.InRecovery {
+		if st.Version/10000 != c.Major || st.InRecovery {
 			t.Errorf("version %d, in recovery %t", st.Version, st.InRecovery)
 		}
 		if d := time.Since(st.Now); d < -time.Hour || d > time.Hour {
@@ -102,7 +105,17 @@ func TestPrimaryEveryField(t *testing.T) {
 		if !slices.IsSortedFunc(st.Roles, func(a, b *model.LiveRole) int { return cmp.Compare(a.Name, b.Name) }) {
 			t.Error("roles are not sorted by name")
 		}
-		for _, name := range []string{"pg_monitor", "pg_read_all_data", "postgres"} {
+		predefined := []string{"pg_monitor", "postgres"}
+		if c.Major >= 14 {
+			predefined = append(predefined, "pg_read_all_data")
+		}
+		// Every predefined role of this major is one a spec may name.
+		for _, r := range st.Roles {
+			if strings.HasPrefix(r.Name, "pg_") && !spec.BuiltinRoles[r.Name] {
+				t.Errorf("PostgreSQL %d's predefined role %s is not in spec.BuiltinRoles", c.Major, r.Name)
+			}
+		}
+		for _, name := range predefined {
 			if st.Role(name) == nil {
 				t.Errorf("role %s is missing", name)
 			}
@@ -120,13 +133,19 @@ func TestPrimaryEveryField(t *testing.T) {
 			t.Error("r_inf has a password or dbuser_monitor has none")
 		}
 		comment := "every attribute"
+		// PostgreSQL 16+ records a superuser's grant as the bootstrap
+		// superuser's, with the INHERIT and SET options.
+		grantor, on := c.SuperUser, (*bool)(nil)
+		if c.Major >= 16 {
+			grantor, on = "postgres", ptr(true)
+		}
 		want := map[string]model.LiveRole{
 			"r_all": {Name: "r_all", Superuser: true, CreateRole: true, CreateDB: true, Login: true,
 				Replication: true, BypassRLS: true, ConnLimit: 7, Comment: &comment},
 			"r_md5": {Name: "r_md5", Inherit: true, Login: true, ConnLimit: -1,
-				MemberOf: []model.LiveMembership{{Role: "g_read", Admin: true, Grantor: c.SuperUser}}},
+				MemberOf: []model.LiveMembership{{Role: "g_read", Admin: true, Inherit: on, Set: on, Grantor: grantor}}},
 			"r_inf": {Name: "r_inf", Inherit: true, ConnLimit: -1, ValidUntil: &time.Time{}, Infinity: true,
-				MemberOf: []model.LiveMembership{{Role: "g_read", Grantor: c.SuperUser}},
+				MemberOf: []model.LiveMembership{{Role: "g_read", Inherit: on, Set: on, Grantor: grantor}},
 				Settings: []model.LiveRoleSetting{
 					{Name: "application_name", Value: "a=b"},
 					{Name: "search_path", Value: "app, public"},
@@ -134,7 +153,7 @@ func TestPrimaryEveryField(t *testing.T) {
 				}},
 			"g_read": {Name: "g_read", Inherit: true, ConnLimit: -1},
 			"dbuser_monitor": {Name: "dbuser_monitor", Inherit: true, Login: true, ConnLimit: -1,
-				MemberOf: []model.LiveMembership{{Role: "pg_monitor", Grantor: "postgres"}}},
+				MemberOf: []model.LiveMembership{{Role: "pg_monitor", Inherit: on, Set: on, Grantor: "postgres"}}},
 		}
 		for name, w := range want {
 			r := st.Role(name)
@@ -161,20 +180,24 @@ func TestPrimaryEveryField(t *testing.T) {
 		for _, d := range st.Databases {
 			names = append(names, d.Name)
 		}
-		if want := []string{"app", "closed", "icu", "postgres", "template0", "template1", "tmpl"}; !slices.Equal(names, want) {
+		want := []string{"app", "closed", "icu", "postgres", "template0", "template1", "tmpl"}
+		if c.Major < 15 {
+			want = slices.DeleteFunc(want, func(n string) bool { return n == "icu" })
+		}
+		if !slices.Equal(names, want) {
 			t.Errorf("databases %v, want %v", names, want)
 		}
 		app := *st.Database("app")
 		comment := "business database"
 		inside := app.Schemas != nil
 		app.Schemas, app.Extensions, app.DefaultACL = nil, nil, nil
-		want := model.LiveDatabase{Name: "app", Owner: "r_md5", ConnLimit: 5, AllowConn: true, Comment: &comment,
+		wantApp := model.LiveDatabase{Name: "app", Owner: "r_md5", ConnLimit: 5, AllowConn: true, Comment: &comment,
 			Encoding: "UTF8", Collate: "C.UTF-8", Ctype: "C.UTF-8", LocaleProvider: "libc", Tablespace: "pg_default",
 			ACL:      []string{"=T/r_md5", "r_md5=CTc/r_md5"},
 			Settings: []model.Setting{{Name: "statement_timeout", Value: "1min"}, {Name: "work_mem", Value: "4MB"}},
 			Inside:   true}
-		if !reflect.DeepEqual(app, want) || !inside {
-			t.Errorf("app:\n got %+v\nwant %+v", app, want)
+		if !reflect.DeepEqual(app, wantApp) || !inside {
+			t.Errorf("app:\n got %+v\nwant %+v", app, wantApp)
 		}
 		for _, tc := range []struct {
 			name                string
@@ -196,25 +219,37 @@ func TestPrimaryEveryField(t *testing.T) {
 		if acl := st.Database("tmpl").ACL; !slices.Contains(acl, "=c/"+c.SuperUser) {
 			t.Errorf("tmpl's ACL %v lacks the explicit CONNECT for PUBLIC", acl)
 		}
-		if icu := st.Database("icu"); icu.LocaleProvider != "icu" || icu.ICULocale != "en-US" {
+		if icu := st.Database("icu"); c.Major >= 15 && (icu.LocaleProvider != "icu" || icu.ICULocale != "en-US") {
 			t.Errorf("icu: provider %q, locale %q", icu.LocaleProvider, icu.ICULocale)
 		}
 	})
 
 	t.Run("inside app", func(t *testing.T) {
 		app := st.Database("app")
-		// PostgreSQL 15's public schema: owned by pg_database_owner, USAGE
-		// for PUBLIC, no CREATE.
-		wantSchemas := []model.LiveSchema{
-			{Name: "public", Owner: "pg_database_owner", ACL: []string{"pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"}},
+		// PostgreSQL 15+'s public schema: owned by pg_database_owner, USAGE
+		// for PUBLIC, no CREATE; before, the bootstrap superuser's with
+		// CREATE for PUBLIC.
+		public := model.LiveSchema{Name: "public", Owner: "pg_database_owner",
+			ACL: []string{"pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"}}
+		if c.Major < 15 {
+			public = model.LiveSchema{Name: "public", Owner: "postgres", ACL: []string{"postgres=UC/postgres", "=UC/postgres"}}
+		}
+		wantSchemas := []model.LiveSchema{public,
 			{Name: "s1", Owner: "r_md5", ACL: []string{"r_md5=UC/r_md5", "g_read=U/r_md5"}}}
 		if !reflect.DeepEqual(app.Schemas, wantSchemas) {
 			t.Errorf("schemas %+v", app.Schemas)
 		}
-		wantExts := []model.LiveExtension{{Name: "pg_stat_statements", Schema: "public", Version: "1.10"},
-			{Name: "pgcrypto", Schema: "s1", Version: "1.3"}, {Name: "plpgsql", Schema: "pg_catalog", Version: "1.0"}}
+		// Extension versions are each major's defaults, as the control
+		// files say.
+		wantExts := []model.LiveExtension{{Name: "pg_stat_statements", Schema: "public"},
+			{Name: "pgcrypto", Schema: "s1"}, {Name: "plpgsql", Schema: "pg_catalog", Version: "1.0"}}
+		for i := range wantExts {
+			if wantExts[i].Version == "" {
+				wantExts[i].Version = queryText(t, p, "app", "SELECT default_version FROM pg_available_extensions WHERE name = $1", wantExts[i].Name)
+			}
+		}
 		if !reflect.DeepEqual(app.Extensions, wantExts) {
-			t.Errorf("extensions %+v", app.Extensions)
+			t.Errorf("extensions %+v, want %+v", app.Extensions, wantExts)
 		}
 		acl := func(schema, objType, grantee, priv string, grantable bool) model.DefaultACL {
 			return model.DefaultACL{Owner: "r_md5", Schema: schema, ObjectType: objType, Grantee: grantee,
@@ -226,7 +261,11 @@ func TestPrimaryEveryField(t *testing.T) {
 		wantACL = append(wantACL, acl("", "FUNCTIONS", "r_md5", "EXECUTE", false),
 			acl("", "SCHEMAS", "g_read", "USAGE", false), acl("", "SCHEMAS", "r_md5", "CREATE", false),
 			acl("", "SCHEMAS", "r_md5", "USAGE", false), acl("", "TABLES", "g_read", "SELECT", false))
-		for _, priv := range []string{"DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"} {
+		tablePrivs := []string{"DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"}
+		if c.Major >= 17 {
+			tablePrivs = slices.Insert(tablePrivs, 2, "MAINTAIN")
+		}
+		for _, priv := range tablePrivs {
 			wantACL = append(wantACL, acl("", "TABLES", "r_md5", priv, false))
 		}
 		wantACL = append(wantACL, acl("", "TYPES", "PUBLIC", "USAGE", false), acl("", "TYPES", "g_read", "USAGE", false),
@@ -247,13 +286,17 @@ func TestPrimaryEveryField(t *testing.T) {
 		cpt.BootVal, cpt.MinVal, cpt.MaxVal = "", "", ""
 		want := model.LiveSetting{Name: "checkpoint_timeout", Setting: "600", Unit: "s", Context: "sighup",
 			VarType: "integer", Source: "configuration file", SourceFile: auto, ResetVal: "600",
-			FileValue: v("10min"), FileSource: auto, FileApplied: true}
+			FileValue: v("10min"), FileSource: auto, FileApplied: true, Version: st.Version}
 		if !reflect.DeepEqual(cpt, want) {
 			t.Errorf("checkpoint_timeout:\n got %+v\nwant %+v", cpt, want)
 		}
 		sb := *st.Settings["shared_buffers"]
+		bootSB := "16384" // 128MB; 8MB before 15
+		if c.Major < 15 {
+			bootSB = "1024"
+		}
 		if sb.Setting != "16384" || sb.Unit != "8kB" || sb.Context != "postmaster" || !sb.PendingRestart ||
-			sb.SourceFile == auto || sb.BootVal != "16384" || sb.MinVal != "16" ||
+			sb.SourceFile == auto || sb.BootVal != bootSB || sb.MinVal != "16" ||
 			sb.FileValue == nil || *sb.FileValue != "256MB" || sb.FileSource != auto || sb.FileApplied ||
 			sb.FileError != "setting could not be applied" {
 			t.Errorf("shared_buffers: %+v", sb)

@@ -100,3 +100,20 @@ func execIn(tb testing.TB, s *testenv.Server, db string, stmts ...string) {
 		}
 	}
 }
+
+// queryText runs a one-value query as superuser in database db of s.
+func queryText(tb testing.TB, s *testenv.Server, db, sql string, args ...any) string {
+	tb.Helper()
+	conn, err := s.Connect(tb.Context(), cluster.SuperUser, cluster.SuperPassword, db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var v string
+	if err := conn.QueryRow(tb.Context(), sql, args...).Scan(&v); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -15,7 +15,7 @@ func scanSettings(rows pgx.Rows) (map[string]*model.LiveSetting, error) {
 	out := map[string]*model.LiveSetting{}
 	var s model.LiveSetting
 	_, err := pgx.ForEachRow(rows, []any{&s.Name, &s.Setting, &s.Unit, &s.Context, &s.VarType, &s.Source,
-		&s.SourceFile, &s.BootVal, &s.ResetVal, &s.EnumVals, &s.MinVal, &s.MaxVal, &s.PendingRestart}, func() error {
+		&s.SourceFile, &s.BootVal, &s.ResetVal, &s.EnumVals, &s.MinVal, &s.MaxVal, &s.PendingRestart, &s.Version}, func() error {
 		setting := s
 		out[setting.Name] = &setting
 		return nil

@@ -191,6 +191,7 @@ type LiveSetting struct {
 	EnumVals       []string
 	MinVal, MaxVal string
 	PendingRestart bool
+	Version        int // server_version_num of the server it was read from; 0 (a row made by hand) reads as 150000
 
 	// SessionSetting and SessionSource are the inspecting session's own
 	// value and its source (client, user, database …) when it did not run

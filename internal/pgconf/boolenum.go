@@ -62,6 +62,13 @@ func normalizeEnum(value string, s *model.LiveSetting) (string, error) {
 			return enumShown(s.Name, e), nil
 		}
 	}
+	if major(s) < 14 && strings.EqualFold(s.Name, "password_encryption") {
+		// PostgreSQL 13 still takes the Boolean spellings of before 10 as md5.
+		switch v {
+		case "on", "true", "yes", "1":
+			return "md5", nil
+		}
+	}
 	if hasOnOff(s.EnumVals) {
 		switch v {
 		case "true", "yes", "1":

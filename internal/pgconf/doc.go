@@ -14,13 +14,21 @@
 // Reloadable and friends read the parameter's context.
 //
 // Fixed knowledge is limited to what pg_settings does not expose and is
-// checked against a real PostgreSQL 15 by the oracle test: which string
-// parameters are GUC_LIST_QUOTE lists, the keywords quote_identifier()
-// quotes, and the one visible enum synonym (wal_compression "on" shown as
-// "pglz"; the display of every visible value is checked for the enums a
-// session can set, acceptance only for the others), and the parameters
-// whose values may hold a credential (MaySecret), which the oracle test
-// checks are plain string parameters, so that no refusal quotes them.
+// checked against a real server of every major from 13 to 18 by the
+// oracle test (`make test` runs it on each): which string parameters are
+// GUC_LIST_QUOTE lists (unix_socket_directories from 14,
+// oauth_validator_libraries in 18), the keywords quote_identifier() quotes
+// (more in 16 and 17), the wording of range errors (with units from 17),
+// the one visible enum synonym (wal_compression "on" shown as "pglz"; the
+// display of every visible value is checked for the enums a session can
+// set, acceptance only for the others) and 13's Boolean spellings of
+// password_encryption (md5), PostgreSQL 18's log_connections aspects ("on"
+// is receipt, authentication and authorization: Equal compares aspects,
+// Validate makes the check hook's refusals), and the parameters whose
+// values may hold a credential (MaySecret), which the oracle test checks
+// are plain string parameters, so that no refusal quotes them. The rules
+// are those of the server a setting was read from (model.LiveSetting's
+// Version; a row made by hand reads as PostgreSQL 15).
 //
 // What it does not do: no I/O and no SQL execution; no check hooks (time
 // zones, tablespaces, library files, DateStyle's rewriting to "ISO, MDY"

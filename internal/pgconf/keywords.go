@@ -1,10 +1,18 @@
 package pgconf
 
-// isKeyword reports whether quote_identifier() quotes w for being a
-// keyword: the PostgreSQL 15 keywords that are not unreserved
-// (SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'; the oracle
-// test compares this set with the server's).
-func isKeyword(w string) bool {
+// isKeyword reports whether quote_identifier() of PostgreSQL major quotes
+// w for being a keyword: the keywords that are not unreserved (SELECT word
+// FROM pg_get_keywords() WHERE catcode <> 'U'; the oracle test compares
+// this set with each major's). 13 to 15 share one set; 16 and 17 add the
+// SQL/JSON constructors and system_user, merge_action; 18 adds none.
+func isKeyword(w string, major int) bool {
+	switch w {
+	case "json_array", "json_arrayagg", "json_object", "json_objectagg", "system_user":
+		return major >= 16
+	case "json", "json_exists", "json_query", "json_scalar", "json_serialize", "json_table", "json_value",
+		"merge_action":
+		return major >= 17
+	}
 	switch w {
 	case
 		"all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",

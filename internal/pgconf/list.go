@@ -14,10 +14,11 @@ import (
 // named "a, b" (shown as "a, b" in double quotes) and the next restart fails;
 // the elements must be given one literal each: = 'a', 'b'.
 //
-// The PostgreSQL 15 set, as ALTER SYSTEM shows it (the oracle test checks
-// it): search_path and temp_tablespaces hold SQL identifiers, read with
+// The set, as ALTER SYSTEM shows it (the oracle test checks it on every
+// major): search_path and temp_tablespaces hold SQL identifiers, read with
 // SplitIdentifierString (unquoted names are downcased and cut to 63
-// bytes); the preload library lists and unix_socket_directories hold paths,
+// bytes); the preload library lists, unix_socket_directories (PostgreSQL
+// 14+: 13 takes one string) and oauth_validator_libraries (18+) hold paths,
 // read with SplitDirectoriesString (names end at a comma, case is kept).
 //
 // Other list parameters (DateStyle, listen_addresses, log_destination,
@@ -27,15 +28,19 @@ import (
 // strings.
 type listParam struct {
 	identifiers bool
+	major       int // the server's, for quote_identifier()'s keywords
 }
 
-func listParamOf(name string) (listParam, bool) {
+// listParamOf tells whether name is such a list on PostgreSQL major.
+func listParamOf(name string, major int) (listParam, bool) {
 	switch strings.ToLower(name) {
 	case "search_path", "temp_tablespaces":
-		return listParam{identifiers: true}, true
+		return listParam{identifiers: true, major: major}, true
 	case "shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
-		"unix_socket_directories":
-		return listParam{}, true
+		"oauth_validator_libraries":
+		return listParam{major: major}, true
+	case "unix_socket_directories":
+		return listParam{major: major}, major >= 14
 	}
 	return listParam{}, false
 }
@@ -127,7 +132,7 @@ func (l listParam) display(elems []string) string {
 	}
 	quoted := make([]string, len(elems))
 	for i, e := range elems {
-		quoted[i] = quoteIdent(e)
+		quoted[i] = quoteIdent(e, l.major)
 	}
 	return strings.Join(quoted, ", ")
 }
@@ -158,14 +163,14 @@ func (l listParam) check(value string, elems []string, s *model.LiveSetting) err
 
 // quoteIdent is PostgreSQL's quote_identifier() with quote_all_identifiers
 // off: names of lowercase letters, digits and '_' (not starting with a
-// digit) that are not keywords stay bare.
-func quoteIdent(s string) string {
+// digit) that are not keywords of that major stay bare.
+func quoteIdent(s string, major int) string {
 	safe := s != "" && (s[0] >= 'a' && s[0] <= 'z' || s[0] == '_')
 	for i := 0; safe && i < len(s); i++ {
 		c := s[i]
 		safe = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
 	}
-	if safe && !isKeyword(s) {
+	if safe && !isKeyword(s, major) {
 		return s
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`

@@ -12,7 +12,7 @@ const intRangeHint = "Value exceeds integer range."
 
 // normalizeInt is guc.c's parse_int plus the range check of
 // parse_and_validate_value; the result is pg_settings' "%d". Range errors
-// use PostgreSQL 15's wording, which gives the bounds without the unit.
+// use the server's wording: the bounds carry the unit from PostgreSQL 17.
 func normalizeInt(value string, s *model.LiveSetting) (string, error) {
 	bu, err := parseBaseUnit(s.Unit)
 	if err != nil {
@@ -39,7 +39,7 @@ func normalizeInt(value string, s *model.LiveSetting) (string, error) {
 	if errLo == nil && errHi == nil && (i < lo || i > hi) {
 		u := unitSuffix(s.Unit)
 		return "", &Error{Param: s.Name, Message: fmt.Sprintf(
-			`%d%s is outside the valid range for parameter "%s" (%d .. %d)`, i, u, s.Name, lo, hi)}
+			`%d%s is outside the valid range for parameter "%s" (%d%s .. %d%s)`, i, u, s.Name, lo, boundUnit(s), hi, boundUnit(s))}
 	}
 	return strconv.FormatInt(i, 10), nil
 }
@@ -65,8 +65,8 @@ func normalizeReal(value string, s *model.LiveSetting) (string, error) {
 	if errLo == nil && errHi == nil && (f < lo || f > hi) {
 		u := unitSuffix(s.Unit)
 		return "", &Error{Param: s.Name, Message: fmt.Sprintf(
-			`%s%s is outside the valid range for parameter "%s" (%s .. %s)`,
-			formatReal(f), u, s.Name, formatReal(lo), formatReal(hi))}
+			`%s%s is outside the valid range for parameter "%s" (%s%s .. %s%s)`,
+			formatReal(f), u, s.Name, formatReal(lo), boundUnit(s), formatReal(hi), boundUnit(s))}
 	}
 	return formatReal(f), nil
 }
@@ -100,6 +100,15 @@ func formatReal(f float64) string {
 		return "-Infinity"
 	}
 	return fmt.Sprintf("%.6g", f)
+}
+
+// boundUnit is what follows a bound in a range error: the unit, from
+// PostgreSQL 17 on.
+func boundUnit(s *model.LiveSetting) string {
+	if major(s) < 17 {
+		return ""
+	}
+	return unitSuffix(s.Unit)
 }
 
 func unitSuffix(unit string) string {

@@ -14,15 +14,15 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
-// TestOracle compares the package with a real PostgreSQL 15: what
-// pg_settings shows after a value is set, and what the server refuses and
-// how it words the refusal.
+// TestOracle compares the package with a real PostgreSQL of the major
+// under test (make test runs it on each): what pg_settings shows after a
+// value is set, and what the server refuses and how it words the refusal.
 func TestOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
 	c := testenv.NewCluster(t, testenv.Options{Name: "pgconf-oracle", Replicas: -1})
-	o := &oracle{srv: c.Primary}
+	o := &oracle{srv: c.Primary, major: c.Major}
 	o.connect(t)
 	t.Cleanup(func() { o.conn.Close(context.Background()) })
 
@@ -53,13 +53,14 @@ func (o *oracle) secretParameters(t *testing.T) {
 		case s.VarType != "string":
 			t.Errorf("%s: type %s, want string", name, s.VarType)
 		}
-		if _, list := listParamOf(name); list {
+		if _, list := listParamOf(name, o.major); list {
 			t.Errorf("%s: a list parameter", name)
 		}
 	}
 }
 
 type oracle struct {
+	major    int
 	srv      *testenv.Server
 	conn     *pgx.Conn
 	settings map[string]*model.LiveSetting // by lowercase name
@@ -78,8 +79,8 @@ func (o *oracle) connect(t *testing.T) {
 	}
 	o.conn = conn
 	rows, err := conn.Query(ctx, `SELECT name, setting, coalesce(unit, ''), context, vartype,
-		coalesce(enumvals, '{}'), coalesce(min_val, ''), coalesce(max_val, ''), coalesce(boot_val, '')
-		FROM pg_settings`)
+		coalesce(enumvals, '{}'), coalesce(min_val, ''), coalesce(max_val, ''), coalesce(boot_val, ''),
+		current_setting('server_version_num')::int FROM pg_settings`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func (o *oracle) connect(t *testing.T) {
 	for rows.Next() {
 		s := &model.LiveSetting{}
 		if err := rows.Scan(&s.Name, &s.Setting, &s.Unit, &s.Context, &s.VarType,
-			&s.EnumVals, &s.MinVal, &s.MaxVal, &s.BootVal); err != nil {
+			&s.EnumVals, &s.MinVal, &s.MaxVal, &s.BootVal, &s.Version); err != nil {
 			t.Fatal(err)
 		}
 		o.settings[strings.ToLower(s.Name)] = s
@@ -208,7 +209,7 @@ func (o *oracle) keywords(t *testing.T) {
 		words = append(words, struct{ Word, Quoted string }{w, q})
 	}
 	for _, w := range words {
-		if got := quoteIdent(w.Word); got != w.Quoted {
+		if got := quoteIdent(w.Word, o.major); got != w.Quoted {
 			t.Errorf("quoteIdent(%q) = %s, quote_ident() = %s", w.Word, got, w.Quoted)
 		}
 	}
@@ -231,7 +232,7 @@ func (o *oracle) listParameters(t *testing.T) {
 		if err == nil {
 			o.exec(t, "ALTER SYSTEM RESET "+pgx.Identifier{name}.Sanitize())
 		}
-		if _, ours := listParamOf(name); ours != quoted {
+		if _, ours := listParamOf(name, o.major); ours != quoted {
 			t.Errorf("%s: GUC_LIST_QUOTE here %v, on the server %v (ALTER SYSTEM: %v)", name, ours, quoted, err)
 		}
 	}

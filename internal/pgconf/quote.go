@@ -1,6 +1,10 @@
 package pgconf
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
 
 // QuoteValue returns the SQL text to put after "ALTER SYSTEM SET name = "
 // so that the server stores value:
@@ -22,8 +26,20 @@ import "strings"
 // Elements are written as they parse (unquoted identifiers downcased), so
 // the stored value means what value means in postgresql.conf. A value with
 // invalid list syntax is returned as one literal; Validate it first.
+//
+// QuoteValue follows the newest major's lists; QuoteSetting those of the
+// server s was read from (unix_socket_directories is one string in 13).
 func QuoteValue(name, value string) string {
-	l, ok := listParamOf(name)
+	return quoteValue(name, value, newestMajor)
+}
+
+// QuoteSetting is QuoteValue for the server the pg_settings row s came from.
+func QuoteSetting(value string, s *model.LiveSetting) string {
+	return quoteValue(s.Name, value, major(s))
+}
+
+func quoteValue(name, value string, major int) string {
+	l, ok := listParamOf(name, major)
 	if !ok {
 		return QuoteLiteral(value)
 	}

@@ -38,7 +38,7 @@ func Normalize(value string, s *model.LiveSetting) (string, error) {
 	case "enum":
 		return normalizeEnum(value, s)
 	case "string":
-		l, ok := listParamOf(s.Name)
+		l, ok := listParamOf(s.Name, major(s))
 		if !ok {
 			return value, nil
 		}
@@ -52,9 +52,18 @@ func Normalize(value string, s *model.LiveSetting) (string, error) {
 }
 
 // Equal reports whether a and b mean the same setting for s: their
-// normalised forms are equal. When either does not normalise, the raw
-// strings are compared.
+// normalised forms are equal (for PostgreSQL 18's log_connections, the
+// same aspects: "on" is "receipt,authentication,authorization"). When
+// either does not normalise, the raw strings are compared.
 func Equal(a, b string, s *model.LiveSetting) bool {
+	if isConnectionAspects(s) {
+		sa, errA := connectionAspects(a, s)
+		sb, errB := connectionAspects(b, s)
+		if errA == nil && errB == nil {
+			return sa == sb
+		}
+		return a == b
+	}
 	na, errA := Normalize(a, s)
 	nb, errB := Normalize(b, s)
 	if errA != nil || errB != nil {
@@ -88,9 +97,13 @@ func Validate(value string, s *model.LiveSetting) error {
 	if strings.ContainsRune(value, '\n') {
 		return &Error{Param: s.Name, Message: "parameter value for ALTER SYSTEM must not contain a newline"}
 	}
-	if l, ok := listParamOf(s.Name); ok {
+	if l, ok := listParamOf(s.Name, major(s)); ok {
 		elems, _ := l.split(value)
 		return l.check(value, elems, s)
+	}
+	if isConnectionAspects(s) {
+		_, err := connectionAspects(value, s)
+		return err
 	}
 	return nil
 }

@@ -228,9 +228,14 @@ type MembershipChange struct {
 	Admin   *bool `json:"admin,omitempty"`
 	Inherit *bool `json:"inherit,omitempty"`
 	Set     *bool `json:"set,omitempty"`
-	// Grantor is the grantor of a revoked membership (REVOKE … GRANTED BY,
-	// PostgreSQL 16 and later); "" leaves it out.
-	Grantor string `json:"grantor,omitempty"`
+	// Grantors are the grantors whose grants a revoked membership takes,
+	// one REVOKE … GRANTED BY each (PostgreSQL 16 and later keep a grant
+	// per grantor); "" revokes without GRANTED BY. None: one plain REVOKE.
+	Grantors []string `json:"grantors,omitempty"`
+	// OptionGrantors are, for an option an existing membership turns off
+	// (ADMIN, INHERIT, SET), the grantors whose grants hold it, one REVOKE
+	// … OPTION … GRANTED BY each; absent: one plain REVOKE … OPTION.
+	OptionGrantors map[string][]string `json:"option_grantors,omitempty"`
 }
 
 // ObjectType is what a comment, settings or a grant is on.

@@ -134,11 +134,7 @@ func (m *MembershipChange) render(out []Statement, a Action, version int) []Stat
 	switch a {
 	case ActionRemove:
 		for _, r := range m.Roles {
-			sql := "REVOKE " + ident(r) + " FROM " + member
-			if m.Grantor != "" {
-				sql += " GRANTED BY " + ident(m.Grantor)
-			}
-			out = append(out, Statement{SQL: sql})
+			out = revokeGranted(out, "REVOKE "+ident(r)+" FROM "+member, m.Grantors)
 		}
 	case ActionCreate:
 		sql := "GRANT " + identList(m.Roles) + " TO " + member
@@ -159,10 +155,26 @@ func (m *MembershipChange) render(out []Statement, a Action, version int) []Stat
 				case *o.v:
 					out = append(out, Statement{SQL: "GRANT " + ident(r) + " TO " + member + " WITH " + o.name + " OPTION"})
 				default:
-					out = append(out, Statement{SQL: "REVOKE " + o.name + " OPTION FOR " + ident(r) + " FROM " + member})
+					out = revokeGranted(out, "REVOKE "+o.name+" OPTION FOR "+ident(r)+" FROM "+member, m.OptionGrantors[o.name])
 				}
 			}
 		}
+	}
+	return out
+}
+
+// revokeGranted appends sql once per grantor, GRANTED BY it ("" without),
+// or once without grantors.
+func revokeGranted(out []Statement, sql string, grantors []string) []Statement {
+	if len(grantors) == 0 {
+		return append(out, Statement{SQL: sql})
+	}
+	for _, g := range grantors {
+		if g == "" {
+			out = append(out, Statement{SQL: sql})
+			continue
+		}
+		out = append(out, Statement{SQL: sql + " GRANTED BY " + ident(g)})
 	}
 	return out
 }

@@ -59,7 +59,7 @@ func TestRender(t *testing.T) {
 			`GRANT "g" TO "u" WITH ADMIN OPTION`},
 		{"membership options, PostgreSQL 16", Change{Action: ActionChange, Intent: Intent{Membership: &MembershipChange{Member: "u", Roles: []string{"g"}, Admin: &f, Set: &tr}}}, 160000,
 			`REVOKE ADMIN OPTION FOR "g" FROM "u"; GRANT "g" TO "u" WITH SET TRUE`},
-		{"revoked membership", Change{Action: ActionRemove, Intent: Intent{Membership: &MembershipChange{Member: "u", Roles: []string{"g"}, Grantor: "postgres"}}}, 160000,
+		{"revoked membership", Change{Action: ActionRemove, Intent: Intent{Membership: &MembershipChange{Member: "u", Roles: []string{"g"}, Grantors: []string{"postgres"}}}}, 160000,
 			`REVOKE "g" FROM "u" GRANTED BY "postgres"`},
 		{"password", Change{Action: ActionChange, Intent: Intent{Password: &PasswordChange{Role: "u", Password: model.NewSecret("s3cret"), Encryption: "md5"}}}, 150000,
 			`ALTER ROLE "u" PASSWORD '<redacted>'`},

@@ -19,7 +19,7 @@ var (
 
 	// allowed lists the privileges each object type takes.
 	allowed = map[string][]string{
-		"TABLES":    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "ALL", "ALL PRIVILEGES"},
+		"TABLES":    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN", "ALL", "ALL PRIVILEGES"},
 		"SEQUENCES": {"USAGE", "SELECT", "UPDATE", "ALL", "ALL PRIVILEGES"},
 		"FUNCTIONS": {"EXECUTE", "ALL", "ALL PRIVILEGES"},
 		"ROUTINES":  {"EXECUTE", "ALL", "ALL PRIVILEGES"},
@@ -28,7 +28,8 @@ var (
 	}
 
 	// expand is what ALL means per object type, named as aclexplode names
-	// the privileges.
+	// the privileges (and MAINTAIN on tables from PostgreSQL 17, which the
+	// diff adds: this package knows no version).
 	expand = map[string][]string{
 		"TABLES":    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"},
 		"SEQUENCES": {"USAGE", "SELECT", "UPDATE"},

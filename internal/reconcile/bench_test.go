@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -41,18 +40,8 @@ func bigFleet(groups, logins int) (cue string, sql string) {
 // psqlFile runs a SQL script on the primary as the dbsu.
 func psqlFile(b *testing.B, script string) {
 	b.Helper()
-	f, err := os.CreateTemp("", "pgreconciler-bench-*.sql")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(script); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	_ = os.Chmod(f.Name(), 0o644)
-	if out, err := cluster.Primary.Psql("-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", f.Name()); err != nil {
-		b.Fatalf("psql: %v\n%s", err, out)
+	if err := cluster.Primary.LocalExec(context.Background(), "postgres", script); err != nil {
+		b.Fatalf("run script: %v", err)
 	}
 }
 

@@ -31,22 +31,14 @@ func reconcileOf(t *testing.T, c *model.Cluster, opts Options) Outcome {
 
 func roleExists(t *testing.T, name string) bool {
 	t.Helper()
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'")
-	if err != nil {
-		t.Fatalf("psql: %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out)) == "1"
+	return cluster.Primary.MustLocalValue(t, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = '"+name+"'") == "1"
 }
 
 // lockGranted reports whether some session holds the apply lock.
 func lockGranted(t *testing.T) bool {
 	t.Helper()
-	out, err := cluster.Primary.Psql("-At", "-d", "postgres", "-c",
-		"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 4151175698 AND objid = 1034307952 AND granted")
-	if err != nil {
-		t.Fatalf("psql: %v\n%s", err, out)
-	}
-	return strings.TrimSpace(string(out)) == "1"
+	return cluster.Primary.MustLocalValue(t, "postgres",
+		"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 4151175698 AND objid = 1034307952 AND granted") == "1"
 }
 
 // TestClusterBusy: while another session holds the apply lock, a

@@ -122,25 +122,25 @@ func TestConvergeThenDrift(t *testing.T) {
 		instance string
 		object   string
 	}{
-		{"connection limit", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
-		{"membership", func(t *testing.T) { primary.MustPsql(t, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
+		{"connection limit", func(t *testing.T) { primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app CONNECTION LIMIT 3`) }, plan.KindRole, "pg-e2e-1", "dbuser_app"},
+		{"membership", func(t *testing.T) { primary.MustLocal(t, "postgres", `REVOKE dbrole_readwrite FROM dbuser_app`) }, plan.KindMembership, "pg-e2e-1", "dbuser_app in dbrole_readwrite"},
 		{"role setting", func(t *testing.T) {
-			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
+			primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app SET statement_timeout = '1min'`)
 		}, plan.KindRoleSetting, "pg-e2e-1", "dbuser_app"},
 		{"password", func(t *testing.T) {
-			primary.MustPsql(t, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`)
+			primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_app PASSWORD 'changed by hand'`)
 		}, plan.KindPassword, "pg-e2e-1", "dbuser_app"},
-		{"comment", func(t *testing.T) { primary.MustPsql(t, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
-		{"database", func(t *testing.T) { primary.MustPsql(t, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
-		{"schema", func(t *testing.T) { primary.MustPsql(t, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
-		{"privilege", func(t *testing.T) { primary.MustPsql(t, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
-		{"extension", func(t *testing.T) { primary.MustPsql(t, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
+		{"comment", func(t *testing.T) { primary.MustLocal(t, "postgres", `COMMENT ON ROLE dbuser_app IS 'hand-written'`) }, plan.KindComment, "pg-e2e-1", "dbuser_app"},
+		{"database", func(t *testing.T) { primary.MustLocal(t, "postgres", `ALTER DATABASE app CONNECTION LIMIT 7`) }, plan.KindDatabase, "pg-e2e-1", "app"},
+		{"schema", func(t *testing.T) { primary.MustLocal(t, "app", `DROP SCHEMA app`) }, plan.KindSchema, "pg-e2e-1", "app.app"},
+		{"privilege", func(t *testing.T) { primary.MustLocal(t, "app", `GRANT CREATE ON SCHEMA public TO PUBLIC`) }, plan.KindPrivilege, "pg-e2e-1", "schema app.public"},
+		{"extension", func(t *testing.T) { primary.MustLocal(t, "app", `DROP EXTENSION pg_trgm`) }, plan.KindExtension, "pg-e2e-1", "app.pg_trgm"},
 		{"default privilege", func(t *testing.T) {
-			primary.MustPsql(t, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
+			primary.MustLocal(t, "app", `ALTER DEFAULT PRIVILEGES FOR ROLE dbuser_app REVOKE SELECT ON TABLES FROM dbrole_readonly`)
 		}, plan.KindDefaultPrivilege, "pg-e2e-1", "app: FOR ROLE dbuser_app"},
 		{"parameter on the replica", func(t *testing.T) {
-			replica.MustPsql(t, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
-			replica.MustPsql(t, "postgres", `SELECT pg_reload_conf()`)
+			replica.MustLocal(t, "postgres", `ALTER SYSTEM SET work_mem = '16MB'`)
+			replica.MustLocal(t, "postgres", `SELECT pg_reload_conf()`)
 			if err := replica.Reload(); err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +185,7 @@ func TestConvergeThenDrift(t *testing.T) {
 	}
 
 	// A role made by hand is reported as unmanaged, never touched.
-	primary.MustPsql(t, "postgres", `CREATE ROLE bob LOGIN`)
+	primary.MustLocal(t, "postgres", `CREATE ROLE bob LOGIN`)
 	cp, _ := planOf(t, c)
 	if d := driftOf(cp); len(d) > 0 {
 		t.Fatalf("an unmanaged role is not drift:%s", describe(d))

@@ -11,14 +11,15 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/scram"
 )
 
-// BuiltinRoles are PostgreSQL's predefined roles (15 to 17). Memberships
-// may name them without declaring them; specs may never declare them.
+// BuiltinRoles are PostgreSQL's predefined roles (13 to 18). Memberships
+// may name them without declaring them; specs may never declare them. The
+// inspect tests check the list against every major's pg_roles.
 var BuiltinRoles = map[string]bool{
 	"pg_database_owner": true, "pg_read_all_data": true, "pg_write_all_data": true, "pg_monitor": true,
 	"pg_read_all_settings": true, "pg_read_all_stats": true, "pg_stat_scan_tables": true,
 	"pg_read_server_files": true, "pg_write_server_files": true, "pg_execute_server_program": true,
 	"pg_signal_backend": true, "pg_checkpoint": true, "pg_use_reserved_connections": true,
-	"pg_create_subscription": true, "pg_maintain": true,
+	"pg_create_subscription": true, "pg_maintain": true, "pg_signal_autovacuum_worker": true,
 }
 
 // maxIdentifier is NAMEDATALEN-1: PostgreSQL truncates longer names, which

@@ -16,7 +16,7 @@ func systemDatabases() []string { return []string{"postgres", "template0", "temp
 // bootState is the catalog right after bootstrap: what Reset restores.
 type bootState struct {
 	roles   map[string]roleAttrs // every role, pg_* included
-	grants  map[grant]bool       // every membership, with its admin option
+	grants  map[grant]grantOpts  // every membership, with its options
 	systems map[string]dbAttrs   // postgres and template1
 }
 
@@ -40,8 +40,34 @@ func (a roleAttrs) clause() string {
 	}, " ")
 }
 
-// grant is a membership: member belongs to role.
-type grant struct{ role, member string }
+// grant is a membership: member belongs to role, granted by grantor (""
+// before PostgreSQL 16, which does not tell grants apart by grantor).
+type grant struct{ role, member, grantor string }
+
+// grantOpts are a membership's options (inherit and set are always true
+// before PostgreSQL 16).
+type grantOpts struct{ admin, inherit, set bool }
+
+// clause is what GRANT needs to give these options on version major.
+func (o grantOpts) clause(major int) string {
+	if major < 16 {
+		if o.admin {
+			return " WITH ADMIN OPTION"
+		}
+		return ""
+	}
+	return fmt.Sprintf(" WITH ADMIN %t, INHERIT %t, SET %t", o.admin, o.inherit, o.set)
+}
+
+// revoke is the statement that removes g on version major, with the grants
+// that depend on its admin option in 16+.
+func (g grant) revoke(major int) string {
+	sql := "REVOKE " + ident(g.role) + " FROM " + ident(g.member)
+	if major >= 16 {
+		sql += " GRANTED BY " + ident(g.grantor) + " CASCADE"
+	}
+	return sql
+}
 
 type dbAttrs struct {
 	owner      string
@@ -54,18 +80,21 @@ type dbAttrs struct {
 const (
 	rolesSQL = `SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
 		rolreplication, rolbypassrls, rolconnlimit FROM pg_authid`
-	grantsSQL = `SELECT g.rolname, m.rolname, am.admin_option FROM pg_auth_members am
+	grantsSQL = `SELECT g.rolname, m.rolname, '', am.admin_option, true, true FROM pg_auth_members am
+		JOIN pg_authid g ON g.oid = am.roleid JOIN pg_authid m ON m.oid = am.member`
+	grantsSQL16 = `SELECT g.rolname, m.rolname, pg_get_userbyid(am.grantor), am.admin_option,
+		am.inherit_option, am.set_option FROM pg_auth_members am
 		JOIN pg_authid g ON g.oid = am.roleid JOIN pg_authid m ON m.oid = am.member`
 	systemDBsSQL = `SELECT datname, pg_get_userbyid(datdba), datconnlimit, datallowconn, datistemplate,
 		datacl::text FROM pg_database WHERE datname IN ('postgres', 'template1')`
 )
 
-func readBootState(ctx context.Context, conn *pgx.Conn) (*bootState, error) {
+func readBootState(ctx context.Context, conn *pgx.Conn, major int) (*bootState, error) {
 	roles, err := readRoles(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	grants, err := readGrants(ctx, conn)
+	grants, err := readGrants(ctx, conn, major)
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +128,17 @@ func readRoles(ctx context.Context, conn *pgx.Conn) (map[string]roleAttrs, error
 	return roles, nil
 }
 
-func readGrants(ctx context.Context, conn *pgx.Conn) (map[grant]bool, error) {
-	rows, _ := conn.Query(ctx, grantsSQL)
-	grants := map[grant]bool{}
+func readGrants(ctx context.Context, conn *pgx.Conn, major int) (map[grant]grantOpts, error) {
+	sql := grantsSQL
+	if major >= 16 {
+		sql = grantsSQL16
+	}
+	rows, _ := conn.Query(ctx, sql)
+	grants := map[grant]grantOpts{}
 	var g grant
-	var admin bool
-	_, err := pgx.ForEachRow(rows, []any{&g.role, &g.member, &admin}, func() error {
-		grants[g] = admin
+	var o grantOpts
+	_, err := pgx.ForEachRow(rows, []any{&g.role, &g.member, &g.grantor, &o.admin, &o.inherit, &o.set}, func() error {
+		grants[g] = o
 		return nil
 	})
 	if err != nil {
@@ -247,29 +280,32 @@ func (c *Cluster) restoreRoles(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// restoreGrants revokes memberships added since bootstrap and grants the
-// ones removed.
+// restoreGrants revokes memberships added or changed since bootstrap (in
+// PostgreSQL 16+ one grantor's at a time) and grants the ones removed. The
+// bootstrap memberships were all granted by superusers, which PostgreSQL
+// 16+ records as granted by the bootstrap superuser: so are the grants
+// made here.
 func (c *Cluster) restoreGrants(ctx context.Context, conn *pgx.Conn) error {
-	live, err := readGrants(ctx, conn)
+	live, err := readGrants(ctx, conn, c.Major)
 	if err != nil {
 		return err
 	}
-	for g, admin := range live {
-		if want, ok := c.boot.grants[g]; !ok || want != admin {
-			if _, err := conn.Exec(ctx, "REVOKE "+ident(g.role)+" FROM "+ident(g.member)); err != nil {
+	for g, opts := range live {
+		if want, ok := c.boot.grants[g]; !ok || want != opts {
+			if _, err := conn.Exec(ctx, g.revoke(c.Major)); err != nil {
 				return fmt.Errorf("revoke %s from %s: %w", g.role, g.member, err)
 			}
-			delete(live, g)
 		}
 	}
-	for g, admin := range c.boot.grants {
+	// CASCADE may have taken more: read what is left.
+	if live, err = readGrants(ctx, conn, c.Major); err != nil {
+		return err
+	}
+	for g, opts := range c.boot.grants {
 		if _, ok := live[g]; ok {
 			continue
 		}
-		sql := "GRANT " + ident(g.role) + " TO " + ident(g.member)
-		if admin {
-			sql += " WITH ADMIN OPTION"
-		}
+		sql := "GRANT " + ident(g.role) + " TO " + ident(g.member) + opts.clause(c.Major)
 		if _, err := conn.Exec(ctx, sql); err != nil {
 			return fmt.Errorf("grant %s to %s: %w", g.role, g.member, err)
 		}

@@ -28,6 +28,7 @@ type Options struct {
 	BaseIP    int               // last octet of the primary's 127.0.0.X, default 1; replicas follow
 	ExtraConf map[string]string // extra postgresql.conf settings (cannot change addresses or port)
 	Args      []string          // extra postmaster arguments, e.g. "--work-mem=8MB" as Patroni passes them
+	Major     int               // PostgreSQL major version; 0 means Major() ($PGRECONCILER_PG_VERSION, else 18)
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -43,6 +44,15 @@ func (o Options) withDefaults() (Options, error) {
 	if o.BaseIP == 0 {
 		o.BaseIP = 1
 	}
+	if o.Major == 0 {
+		m, err := Major()
+		if err != nil {
+			return o, err
+		}
+		o.Major = m
+	} else if _, err := parseMajor("options", strconv.Itoa(o.Major)); err != nil {
+		return o, err
+	}
 	if o.BaseIP < 1 || o.BaseIP+o.Replicas > 254 {
 		return o, fmt.Errorf("check options: addresses 127.0.0.%d to 127.0.0.%d are not usable", o.BaseIP, o.BaseIP+o.Replicas)
 	}
@@ -55,7 +65,9 @@ func (o Options) withDefaults() (Options, error) {
 // Cluster is a running primary with its streaming replicas.
 type Cluster struct {
 	Name     string
-	Port     int // shared by every server, each on its own address
+	Port     int    // shared by every server, each on its own address
+	Major    int    // PostgreSQL major version: 13 … 18
+	Version  string // the full version postgres reports, e.g. "18.4"
 	Primary  *Server
 	Replicas []*Server
 
@@ -83,13 +95,16 @@ func StartCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	binDir, err := findBinDir()
+	bins, err := findBinaries(opts.Major)
 	if err != nil {
 		return nil, err
 	}
 	acct, err := runas.Lookup()
 	if err != nil {
 		return nil, err
+	}
+	if err := acct.CanReach(filepath.Join(bins.dir, "postgres")); err != nil {
+		return nil, fmt.Errorf("check PostgreSQL %d programs: %w", opts.Major, err)
 	}
 	// The sockets live in the cluster directory: it must be short.
 	base, err := acct.NewDir(staleDirPrefix, opts.Name)
@@ -99,8 +114,10 @@ func StartCluster(opts Options) (*Cluster, error) {
 	c := &Cluster{
 		Name:             opts.Name,
 		SystemRoles:      NewSystemRoles(),
+		Major:            bins.major,
+		Version:          bins.version,
 		PostgresPassword: rand.Text(),
-		binDir:           binDir,
+		binDir:           bins.dir,
 		acct:             acct,
 		baseDir:          base,
 		extraConf:        opts.ExtraConf,
@@ -154,7 +171,7 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("start test cluster: %v", err)
 	}
-	t.Logf("test cluster %s started on port %d in %s", c.Name, c.Port, time.Since(start).Round(time.Millisecond))
+	t.Logf("test cluster %s (PostgreSQL %s) started on port %d in %s", c.Name, c.Version, c.Port, time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			c.logTails(t)

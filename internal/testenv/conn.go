@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
+	"net"
 	"strconv"
 	"strings"
 
@@ -86,7 +86,7 @@ func (s *Server) Admin(ctx context.Context) (*pgx.Conn, error) {
 
 // admin is Admin for any database; quiet sessions are not logged.
 func (s *Server) admin(ctx context.Context, db string, quiet bool) (*pgx.Conn, error) {
-	conn, tcpErr := connectAs(ctx, s.ConnString(s.cl.SuperUser, s.cl.SuperPassword, db), quiet)
+	conn, tcpErr := s.connectAs(ctx, s.ConnString(s.cl.SuperUser, s.cl.SuperPassword, db), quiet)
 	if tcpErr == nil {
 		if conn.PgConn().ParameterStatus("is_superuser") == "on" {
 			return conn, nil
@@ -97,18 +97,26 @@ func (s *Server) admin(ctx context.Context, db string, quiet bool) (*pgx.Conn, e
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), tcpErr)
 	}
-	conn, sockErr := connectAs(ctx, s.socketConnString(db), quiet)
+	conn, sockErr := s.connectAs(ctx, s.socketConnString(db), quiet)
 	if sockErr != nil {
 		return nil, fmt.Errorf("connect to %s as superuser: %w", s.Name(), errors.Join(tcpErr, sockErr))
 	}
 	return conn, nil
 }
 
-// connectAs opens a harness session (application_name set, quiet if asked).
-func connectAs(ctx context.Context, connString string, quiet bool) (*pgx.Conn, error) {
+// connectAs opens a harness session (application_name set, quiet if
+// asked); over the unix socket, as the server account.
+func (s *Server) connectAs(ctx context.Context, connString string, quiet bool) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("parse connection string: %w", err)
+	}
+	acct, tcp := s.cl.acct, cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if network == "unix" {
+			return acct.DialUnix(ctx, addr)
+		}
+		return tcp(ctx, network, addr)
 	}
 	cfg.RuntimeParams["application_name"] = harnessAppName
 	if quiet {
@@ -130,16 +138,61 @@ func (s *Server) Exec(ctx context.Context, sql string, args ...any) error {
 	return nil
 }
 
-// Psql runs psql as the postgres OS user over the unix socket (database
-// postgres unless args say otherwise, ON_ERROR_STOP on, no psqlrc) and
-// returns its combined output: emergency access that does not depend on the
-// TCP rules of pg_hba.conf.
-func (s *Server) Psql(args ...string) ([]byte, error) {
-	base := []string{"-X", "-v", "ON_ERROR_STOP=1", "-h", s.SocketDir, "-p", strconv.Itoa(s.Port), "-U", "postgres", "-d", "postgres"}
-	cmd := s.cl.acct.Command(s.dir, 0, filepath.Join(s.cl.binDir, "psql"), append(base, args...)...)
-	out, err := cmd.CombinedOutput()
+// Local opens a session as the bootstrap superuser postgres over the unix
+// socket, from the postgres OS user (trusted by the harness's pg_hba.conf,
+// and by peer or ident rules such as Pigsty's): emergency access that does
+// not depend on the TCP rules of pg_hba.conf, nor on dbuser_dba. Its
+// statements are logged; its application_name is "pgreconciler-testenv".
+func (s *Server) Local(ctx context.Context, db string) (*pgx.Conn, error) {
+	conn, err := s.connectAs(ctx, s.socketConnString(db), false)
 	if err != nil {
-		return out, fmt.Errorf("run psql on %s: %w: %s", s.Name(), err, out)
+		return nil, fmt.Errorf("connect to %s over its socket: %w", s.Name(), err)
 	}
-	return out, nil
+	return conn, nil
+}
+
+// LocalExec runs sql, which may hold several statements (as one simple
+// query: one implicit transaction unless it has BEGIN/COMMIT of its own),
+// in db through a short-lived Local session.
+func (s *Server) LocalExec(ctx context.Context, db, sql string) error {
+	_, err := s.LocalQuery(ctx, db, sql)
+	return err
+}
+
+// LocalQuery runs sql like LocalExec and returns the rows of its last
+// result as text (NULL is ""), the way psql -At shows them.
+func (s *Server) LocalQuery(ctx context.Context, db, sql string) ([][]string, error) {
+	conn, err := s.Local(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	results, err := conn.PgConn().Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("run on %s: %w", s.Name(), err)
+	}
+	var rows [][]string
+	if len(results) > 0 {
+		for _, r := range results[len(results)-1].Rows {
+			row := make([]string, len(r))
+			for i, v := range r {
+				row[i] = string(v)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// LocalValue runs a query returning one value (one row, one column) like
+// LocalQuery and returns it as text.
+func (s *Server) LocalValue(ctx context.Context, db, sql string) (string, error) {
+	rows, err := s.LocalQuery(ctx, db, sql)
+	if err != nil {
+		return "", err
+	}
+	if len(rows) != 1 || len(rows[0]) != 1 {
+		return "", fmt.Errorf("run on %s: %d rows, want one value: %s", s.Name(), len(rows), sql)
+	}
+	return rows[0][0], nil
 }

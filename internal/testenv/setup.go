@@ -71,8 +71,8 @@ func (c *Cluster) startPrimary() error {
 	return p.snapshotFiles()
 }
 
-// startReplica creates a replica with pg_basebackup and waits until it
-// streams from the primary.
+// startReplica creates a replica from a base backup of the primary and
+// waits until it streams from it.
 func (c *Cluster) startReplica(r *Server) error {
 	if err := c.makeInstanceDirs(r); err != nil {
 		return err
@@ -84,31 +84,6 @@ func (c *Cluster) startReplica(r *Server) error {
 	return c.buildReplica(r)
 }
 
-// buildReplica fills r's (absent) data directory from the primary, starts
-// it and waits until it streams.
-func (c *Cluster) buildReplica(r *Server) error {
-	p := c.Primary
-	if _, err := c.run(r.dir, []string{"PGPASSFILE=" + r.passfile()}, "pg_basebackup",
-		"-D", r.DataDir, "-h", p.Addr, "-p", strconv.Itoa(c.Port), "-U", c.ReplUser,
-		"--wal-method=stream", "--checkpoint=fast", "--no-sync", "--no-password"); err != nil {
-		return err
-	}
-	if err := writeConf(c.acct, r.DataDir, c.settings(r)); err != nil {
-		return err
-	}
-	if err := c.acct.WriteFile(filepath.Join(r.DataDir, "standby.signal"), nil, 0o600); err != nil {
-		return fmt.Errorf("write standby.signal: %w", err)
-	}
-	if err := r.Start(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-	if err := c.waitStreaming(ctx, r); err != nil {
-		return fmt.Errorf("%w\n%s", err, r.logSince(0))
-	}
-	return r.snapshotFiles()
-}
 
 func (c *Cluster) makeInstanceDirs(s *Server) error {
 	for _, d := range []string{s.dir, s.SocketDir} {
@@ -160,7 +135,7 @@ func (c *Cluster) run(dir string, env []string, program string, args ...string) 
 // bootstrap creates Pigsty's system roles with SCRAM passwords and records
 // the bootstrap state Reset returns to.
 func (c *Cluster) bootstrap(ctx context.Context) error {
-	conn, err := connectAs(ctx, c.Primary.socketConnString("postgres"), true)
+	conn, err := c.Primary.connectAs(ctx, c.Primary.socketConnString("postgres"), true)
 	if err != nil {
 		return fmt.Errorf("connect for bootstrap: %w", err)
 	}
@@ -180,7 +155,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("set password of %s: %w", role, err)
 		}
 	}
-	c.boot, err = readBootState(ctx, conn)
+	c.boot, err = readBootState(ctx, conn, c.Major)
 	return err
 }
 

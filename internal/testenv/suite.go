@@ -76,17 +76,30 @@ func (c *Cluster) ResetForReconciler(t testing.TB) {
 	if err := c.Reset(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	c.Primary.MustPsql(t, "postgres", "DROP SCHEMA IF EXISTS pgreconciler CASCADE")
+	c.Primary.MustLocal(t, "postgres", "DROP SCHEMA IF EXISTS pgreconciler CASCADE")
 	c.ReconcilerEnv(t)
 }
 
-// MustPsql runs SQL in database db as the dbsu over the server's socket
-// (Psql) and fails the test when it fails.
-func (s *Server) MustPsql(t testing.TB, db, sql string) {
+// MustLocal runs SQL (one or several statements) in database db as the
+// dbsu over the server's socket (LocalExec) and fails the test when it
+// fails.
+func (s *Server) MustLocal(t testing.TB, db, sql string) {
 	t.Helper()
-	if out, err := s.Psql("-d", db, "-c", sql); err != nil {
-		t.Fatalf("psql %q: %v\n%s", sql, err, out)
+	if err := s.LocalExec(context.Background(), db, sql); err != nil {
+		t.Fatalf("%q: %v", sql, err)
 	}
+}
+
+// MustLocalValue runs a query returning one value in database db as the
+// dbsu over the server's socket (LocalValue) and fails the test when it
+// fails.
+func (s *Server) MustLocalValue(t testing.TB, db, sql string) string {
+	t.Helper()
+	v, err := s.LocalValue(context.Background(), db, sql)
+	if err != nil {
+		t.Fatalf("%q: %v", sql, err)
+	}
+	return v
 }
 
 // HoldAdvisoryLock takes a session-level advisory lock on the server from

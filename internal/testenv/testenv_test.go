@@ -2,13 +2,16 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgreconciler/pgreconciler/internal/testenv/runas"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/sockdir"
@@ -100,10 +103,58 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("psql over the socket", func(t *testing.T) {
-		out, err := c.Replicas[0].Psql("-Atc", "SELECT current_user")
-		if err != nil || strings.TrimSpace(string(out)) != "postgres" {
-			t.Fatalf("psql: %q, %v", out, err)
+	t.Run("the major asked for", func(t *testing.T) {
+		want, err := Major()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range c.Servers() {
+			var num int
+			queryRow(t, s, "SELECT current_setting('server_version_num')::int", nil, &num)
+			if num/10000 != want || c.Major != want || !strings.HasPrefix(c.Version, strconv.Itoa(want)) {
+				t.Fatalf("%s runs server_version_num %d; cluster says %d (%s); want PostgreSQL %d", s.Name(), num, c.Major, c.Version, want)
+			}
+		}
+	})
+
+	t.Run("local session over the socket", func(t *testing.T) {
+		rows, err := c.Replicas[0].LocalQuery(ctx, "postgres", "SELECT 1; SELECT current_user, NULL, 'x' UNION ALL SELECT 'b', 'c', NULL")
+		if err != nil || len(rows) != 2 || strings.Join(rows[0], "|") != "postgres||x" || strings.Join(rows[1], "|") != "b|c|" {
+			t.Fatalf("LocalQuery: %q, %v", rows, err)
+		}
+		if v, err := c.Primary.LocalValue(ctx, "template1", "SELECT current_database()"); err != nil || v != "template1" {
+			t.Fatalf("LocalValue: %q, %v", v, err)
+		}
+		if _, err := c.Primary.LocalValue(ctx, "postgres", "SELECT 1, 2"); err == nil {
+			t.Fatal("LocalValue took two columns for one value")
+		}
+		err = c.Primary.LocalExec(ctx, "postgres", "CREATE ROLE harness_local; SELECT 1/0")
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
+			t.Fatalf("LocalExec of a failing script: %v, want SQLSTATE 22012", err)
+		}
+		if v, _ := c.Primary.LocalValue(ctx, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'harness_local'"); v != "0" {
+			t.Fatal("the statements of a failed LocalExec script were not rolled back together")
+		}
+		// Peer authentication, as Pigsty's "local all postgres ident": the
+		// session comes from the postgres OS user when the test runs as root.
+		if !c.acct.Switched {
+			return
+		}
+		if err := os.WriteFile(c.Primary.HBAPath(), []byte("local all postgres peer\nhost all all 127.0.0.0/8 scram-sha-256\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Primary.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := c.Primary.LocalValue(ctx, "postgres", "SELECT current_user"); err != nil || v != "postgres" {
+			t.Fatalf("LocalValue under peer authentication: %q, %v", v, err)
+		}
+		if id := os.Geteuid(); id != 0 {
+			t.Fatalf("the test process runs as uid %d after a peer connection", id)
+		}
+		if err := c.Reset(ctx); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -172,7 +223,7 @@ func testReset(t *testing.T, c *Cluster) {
 		"CREATE DATABASE harness_db OWNER harness_owner",
 		"CREATE TABLE harness_t (id int)",
 		"ALTER TABLE harness_t OWNER TO harness_owner",
-		"GRANT pg_read_all_data TO dbuser_monitor",
+		"GRANT pg_read_all_stats TO dbuser_monitor",
 		"REVOKE pg_monitor FROM dbuser_monitor",
 		"ALTER ROLE dbuser_monitor VALID UNTIL '2001-01-01' CONNECTION LIMIT 3",
 		"ALTER ROLE dbuser_dba SET work_mem = '7MB'",
@@ -180,6 +231,15 @@ func testReset(t *testing.T, c *Cluster) {
 		"ALTER SYSTEM SET work_mem = '5MB'",
 	} {
 		mustExec(t, p, sql)
+	}
+	if c.Major >= 16 { // memberships by another grantor, and changed options
+		for _, sql := range []string{
+			"GRANT pg_signal_backend TO dbuser_monitor WITH ADMIN OPTION",
+			"GRANT pg_signal_backend TO replicator GRANTED BY dbuser_monitor",
+			"GRANT pg_monitor TO dbuser_monitor WITH INHERIT FALSE",
+		} {
+			mustExec(t, p, sql)
+		}
 	}
 	mustExec(t, r, "ALTER SYSTEM SET work_mem = '6MB'")
 	if err := os.WriteFile(r.HBAPath(), []byte("local all all trust\n"), 0o600); err != nil {
@@ -225,6 +285,14 @@ func testReset(t *testing.T, c *Cluster) {
 		{`SELECT string_agg(g.rolname, ',') FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
 			WHERE m.member = 'dbuser_monitor'::regrole`, "pg_monitor"},
 		{"SELECT coalesce(rolvaliduntil::text, 'null') || ' ' || rolconnlimit FROM pg_roles WHERE rolname = 'dbuser_monitor'", "null -1"},
+		{`SELECT count(*)::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+			WHERE g.rolname = 'pg_signal_backend'`, "0"},
+	}
+	if c.Major >= 16 {
+		checks = append(checks, struct{ sql, want string }{`SELECT string_agg(concat_ws(' ', g.rolname,
+			m.admin_option, m.inherit_option, m.set_option, pg_get_userbyid(m.grantor)), ',')
+			FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+			WHERE m.member = 'dbuser_monitor'::regrole`, "pg_monitor f t t postgres"})
 	}
 	for _, s := range c.Servers() { // the replica has replayed it all
 		for _, ch := range checks {
@@ -246,8 +314,8 @@ func TestDeepTMPDIR(t *testing.T) {
 	if err := sockdir.Check(filepath.Join(c.Primary.SocketDir, ".s.PGSQL.65535")); err != nil {
 		t.Error(err)
 	}
-	if out, err := c.Primary.Psql("-Atc", "SELECT 1"); err != nil || strings.TrimSpace(string(out)) != "1" {
-		t.Fatalf("psql over the unix socket: %v %s", err, out)
+	if v, err := c.Primary.LocalValue(t.Context(), "postgres", "SELECT 1"); err != nil || v != "1" {
+		t.Fatalf("session over the unix socket: %v %s", err, v)
 	}
 
 	acct, err := runas.Lookup()
@@ -319,5 +387,60 @@ func queryRow(t *testing.T, s *Server, sql string, args []any, dest ...any) {
 	defer conn.Close(context.Background())
 	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		t.Fatalf("%s: %s: %v", s.Name(), sql, err)
+	}
+}
+
+func TestSkipped(t *testing.T) {
+	for rel, want := range map[string]bool{
+		"postmaster.pid":                   true,
+		"backup_label":                     true,
+		"standby.signal":                   true,
+		"global/pg_internal.init":          true,
+		"base/1/pgsql_tmp":                 true,
+		"base/5/pgsql_tmp123.4":            true,
+		"pg_hba.conf.testenv-tmp":          true,
+		"PG_VERSION":                       false,
+		"global/pg_control":                false,
+		"base/1/1259":                      false,
+		"postgresql.auto.conf":             false,
+		"base/1/postmaster.pid":            false, // only at the top
+		"pg_logical/replorigin_checkpoint": false,
+	} {
+		if got := skipped(rel, filepath.Base(rel)); got != want {
+			t.Errorf("skipped(%q) = %t, want %t", rel, got, want)
+		}
+	}
+}
+
+// TestFindBinaries: PG_BINDIR must hold the major asked for, and a major
+// that is not installed is an error naming where it was looked for and
+// what installs it.
+func TestFindBinaries(t *testing.T) {
+	major, err := Major()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := findBinaries(major)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := 13
+	if major == 13 {
+		other = 14
+	}
+	t.Setenv("PG_BINDIR", b.dir)
+	if _, err := findBinaries(other); err == nil || !strings.Contains(err.Error(), "not "+strconv.Itoa(other)) {
+		t.Errorf("PG_BINDIR with PostgreSQL %s used for %d: %v", b.version, other, err)
+	}
+	t.Setenv("PG_BINDIR", "")
+	t.Setenv("PGRECONCILER_PG_CACHE", t.TempDir())
+	if _, err := findBinaries(other); err == nil {
+		t.Logf("PostgreSQL %d is installed in /usr/lib/postgresql", other)
+	} else if !strings.Contains(err.Error(), "make deps") {
+		t.Errorf("error does not say what installs it: %v", err)
+	}
+	t.Setenv(VersionEnv, "12")
+	if _, err := Major(); err == nil || !strings.Contains(err.Error(), "13, 14, 15, 16, 17, 18") {
+		t.Errorf("%s=12: %v", VersionEnv, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/pgreconciler/pgreconciler/internal/demo"
@@ -46,8 +47,16 @@ func run() int {
 	defer restore()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// DEMO_PG_VERSION picks the PostgreSQL major (default 18, Pigsty v4's).
+	var major int
+	if v := os.Getenv("DEMO_PG_VERSION"); v != "" {
+		if major, err = strconv.Atoi(v); err != nil {
+			fmt.Fprintf(os.Stderr, "DEMO_PG_VERSION=%q: want a major version such as 16\n", v)
+			return 2
+		}
+	}
 	err = demo.Run(ctx, demo.Options{Bin: paths[0], Dir: paths[1], Examples: paths[2], Out: os.Stdout,
-		Keep: os.Getenv("DEMO_KEEP") == "1"})
+		Keep: os.Getenv("DEMO_KEEP") == "1", PGMajor: major})
 	switch {
 	case err == nil:
 		return 0
