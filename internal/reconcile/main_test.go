@@ -35,4 +35,3 @@ func loadSpec(t *testing.T, src string) *model.Cluster {
 }
 
 func dialer() *dbconn.Dialer { return dbconn.New(dbconn.Settings{}, nil) }
-

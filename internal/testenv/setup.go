@@ -84,7 +84,6 @@ func (c *Cluster) startReplica(r *Server) error {
 	return c.buildReplica(r)
 }
 
-
 func (c *Cluster) makeInstanceDirs(s *Server) error {
 	for _, d := range []string{s.dir, s.SocketDir} {
 		if err := c.acct.Mkdir(d, 0o700); err != nil {
