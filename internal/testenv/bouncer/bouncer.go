@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -255,6 +256,35 @@ func (b *Bouncer) Signal(ctx context.Context) error {
 			return fmt.Errorf("reload pgbouncer: %w", ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+	// PgBouncer logs "got SIGHUP" before it rereads its files, in the same
+	// turn of its single-threaded event loop: an answer to a new client
+	// after that line means the reread, and the log lines it wrote, are done.
+	if err := b.roundTrip(ctx); err != nil {
+		return fmt.Errorf("reload pgbouncer: %w", err)
+	}
+	return nil
+}
+
+// roundTrip sends an SSLRequest to the pooler and reads its one-byte
+// answer: the cheapest exchange that goes through its event loop.
+func (b *Bouncer) roundTrip(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(b.Addr, strconv.Itoa(b.Port)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	// Length 8, then the SSLRequest code 80877103.
+	if _, err := conn.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+		return err
+	}
+	answer := make([]byte, 1)
+	if _, err := io.ReadFull(conn, answer); err != nil {
+		return err
 	}
 	return nil
 }
