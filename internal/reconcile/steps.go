@@ -113,14 +113,14 @@ func (r *run) guard(ctx context.Context) bool {
 		}
 		return false
 	}
-	if r.leaderless() {
+	if r.opts.Mode == ModeDryRun {
+		return true
+	}
+	if r.leaderless() && executable(r.out.Plan, r.opts.Hold) {
 		if r.out.Locked {
 			r.out.Err, r.out.Verdict, r.out.Message = errNoLeader, plan.VerdictFailure, errNoLeader.Error()
 		}
 		return false
-	}
-	if r.opts.Mode == ModeDryRun {
-		return true
 	}
 	if !r.out.Locked {
 		return false
