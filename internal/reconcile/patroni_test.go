@@ -241,36 +241,7 @@ func (h *haEnv) ctx(t *testing.T) context.Context {
 // primary), with vars added.
 func (h *haEnv) spec(t *testing.T, vars string) *model.Cluster {
 	t.Helper()
-	var hosts strings.Builder
-	for _, m := range h.pc.Members() {
-		role := "replica"
-		if m == h.first {
-			role = "primary"
-		}
-		fmt.Fprintf(&hosts, "\t\t%q: {pg_seq: %d, pg_role: %q}\n", m.Addr, m.Seq, role)
-	}
-	password := fmt.Sprintf("patroni_password: %q", h.pc.APIPassword)
-	if strings.Contains(vars, "patroni_password") {
-		password = ""
-	}
-	src := fmt.Sprintf(`package fleet
-
-all: vars: {admin_ip: "127.0.0.1", node_firewall_intranet: ["127.0.0.0/8"]}
-all: children: infra: hosts: "127.0.0.1": infra_seq: 1
-all: children: %q: {
-	hosts: {
-%s	}
-	vars: {
-		pg_cluster: %q
-		pg_port: %d
-		patroni_port: %d
-		patroni_username: %q
-		%s
-		pg_default_privileges: []
-		%s
-	}
-}
-`, h.pc.Name, hosts.String(), h.pc.Name, h.pc.Port, h.pc.APIPort, h.pc.APIUser, password, vars)
+	src := h.pc.PigstySpec("pg_default_privileges: []\n" + vars)
 	l, err := spec.NewLoader()
 	if err != nil {
 		t.Fatal(err)
