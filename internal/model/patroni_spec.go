@@ -10,7 +10,22 @@ type PatroniSpec struct {
 	SSL      bool   // patroni_ssl_enabled: the REST API speaks https
 	Username string // patroni_username (default postgres)
 	Password Secret // patroni_password (default Patroni.API)
+
+	// Restart is the reconciler's restart policy for the cluster
+	// (reconciler_restart): RestartNever (the default) or
+	// RestartScheduled, which asks Patroni to restart each replica with a
+	// pending restart in the next maintenance window, never the leader.
+	Restart string
+	// Window is the window's start, minutes after midnight UTC
+	// (reconciler_restart_window "HH:MM", default 03:00).
+	Window int
 }
+
+// Restart policies.
+const (
+	RestartNever     = "never"
+	RestartScheduled = "scheduled"
+)
 
 // Pigsty's defaults of the patroni_* variables.
 const (

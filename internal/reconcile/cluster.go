@@ -108,6 +108,10 @@ type Outcome struct {
 	Live  map[string]*model.InstanceState // the live state Left was made from
 	Stale error
 
+	// Restarts are the restarts asked of Patroni (reconciler_restart:
+	// scheduled); none otherwise.
+	Restarts []ScheduledRestart
+
 	// Topology is who led the cluster when the reconcile began, and what
 	// the inventory, Patroni and the catalog disagree about; its findings
 	// are KindTopology reports in Plan and Left.
@@ -164,5 +168,6 @@ func Cluster(ctx context.Context, t Target, opts Options) (Outcome, error) {
 			break
 		}
 	}
+	r.restart(ctx) // reconciler_restart: scheduled, whether or not anything was applied
 	return r.out, nil
 }

@@ -214,6 +214,33 @@ pg_hba_rules: [{user: "dbuser_ha2", db: "all", addr: "127.0.0.0/8", auth: "pwd",
 		if err != nil {
 			t.Fatal(err)
 		}
+
+		// reconciler_restart: scheduled asks Patroni to restart the replica
+		// in the window, never the leader.
+		window := time.Now().UTC().Add(5 * time.Minute).Format("15:04")
+		sched := h.spec(t, `pg_parameters: {shared_buffers: "144MB"}
+reconciler_restart: "scheduled"
+reconciler_restart_window: "`+window+`"`)
+		o = h.reconcile(t, sched, ModeApply)
+		if len(o.Restarts) != 1 || o.Restarts[0].Instance != replica.Name() || o.Restarts[0].Err != nil || o.Restarts[0].At.Format("15:04") != window {
+			t.Fatalf("restarts asked: %+v (window %s, replica %s)", o.Restarts, window, replica.Name())
+		}
+		view, err := cl.View(h.ctx(t), []string{leader.APIURL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := view.Member(replica.Name()); m == nil || m.ScheduledRestart == nil {
+			t.Errorf("Patroni has no restart scheduled for %s: %+v", replica.Name(), m)
+		}
+		if m := view.Member(leader.Name()); m == nil || m.ScheduledRestart != nil {
+			t.Errorf("the leader %s got a restart: %+v", leader.Name(), m)
+		}
+		if o := h.reconcile(t, sched, ModeApply); len(o.Restarts) != 0 {
+			t.Errorf("a scheduled restart was asked again: %+v", o.Restarts)
+		}
+		if err := cl.CancelRestart(h.ctx(t), replica.APIURL()); err != nil {
+			t.Fatal(err)
+		}
 		if res, err := cl.Restart(h.ctx(t), replica.APIURL(), patroni.RestartRequest{}); err != nil || res != patroni.Restarted {
 			t.Fatalf("restart %s: %v %v", replica.Name(), res, err)
 		}

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/patroni"
@@ -36,10 +37,16 @@ func (r *run) reports() []plan.Change {
 	if r.view != nil {
 		for _, m := range r.view.Members {
 			if m.PendingRestart {
+				reason := "Patroni reports a pending restart: a parameter takes effect only when PostgreSQL restarts " +
+					"(pg restart, patronictl restart, replicas first, the leader after a switchover); the reconciler never restarts on its own"
+				switch {
+				case m.ScheduledRestart != nil:
+					reason += "; Patroni will restart it at " + m.ScheduledRestart.UTC().Format(time.RFC3339)
+				case m.Role.Leads():
+					reason += "; it leads: switch over first (pg switchover), then restart it as a replica"
+				}
 				out = append(out, plan.Change{Kind: plan.KindPatroni, Action: plan.ActionReport, Object: "pending_restart",
-					Cluster: c.Name, Instance: m.Name, RequiresRestart: true,
-					Reason: "Patroni reports a pending restart: a parameter takes effect only when PostgreSQL restarts " +
-						"(pg restart, patronictl restart, replicas first, the leader after a switchover); the reconciler never restarts on its own"})
+					Cluster: c.Name, Instance: m.Name, RequiresRestart: true, Reason: reason})
 			}
 		}
 	}

@@ -1,6 +1,11 @@
 package spec
 
-import "github.com/pgreconciler/pgreconciler/internal/model"
+import (
+	"fmt"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
 
 // decodePatroni resolves the patroni_* variables with the primary's scope
 // (Patroni is configured alike on every member), Pigsty's defaults filling
@@ -29,5 +34,30 @@ func (cs *clusterSrc) decodePatroni() {
 			p.Port = port
 		}
 	}
+	p.Restart, p.Window = model.RestartNever, 3*60
+	if v := s.get("reconciler_restart"); v != nil {
+		switch v.scalar {
+		case model.RestartNever, model.RestartScheduled:
+			p.Restart = v.scalar
+		default:
+			cs.fail(v.pos, RuleParameter, "cluster %s: reconciler_restart %q: want never or scheduled", cs.c.Name, v.scalar)
+		}
+	}
+	if v := s.get("reconciler_restart_window"); v != nil {
+		if m, err := windowStart(v.scalar); err != nil {
+			cs.fail(v.pos, RuleParameter, "cluster %s: reconciler_restart_window: %v", cs.c.Name, err)
+		} else {
+			p.Window = m
+		}
+	}
 	cs.c.Patroni = p
+}
+
+// windowStart reads "HH:MM" (UTC) as minutes after midnight.
+func windowStart(s string) (int, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want HH:MM, UTC", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
 }
