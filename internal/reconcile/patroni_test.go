@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
@@ -15,7 +14,6 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/patroni"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
-	"github.com/pgreconciler/pgreconciler/internal/spec"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/patronienv"
 )
 
@@ -59,6 +57,15 @@ pg_hba_rules: [{user: "dbuser_ha2", db: "all", addr: "127.0.0.0/8", auth: "pwd",
 		h.success(t, o)
 		if o.Topology.Leader != leader.Name() {
 			t.Fatalf("leader %q, Patroni says %s", o.Topology.Leader, leader.Name())
+		}
+		var text strings.Builder
+		if err := (&plan.Plan{Clusters: []plan.ClusterPlan{o.Plan}}).WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{leader.Name() + " (leader, pg_role replica", h.first.Name() + " (replica, pg_role primary", "* topology inventory_role"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("the text plan lacks %q:\n%s", want, text.String())
+			}
 		}
 		for _, m := range pc.Members() {
 			if !hasReportOn(o.Plan, plan.KindTopology, string(model.FindingInventoryRole), m.Name()) {
@@ -268,19 +275,7 @@ func (h *haEnv) ctx(t *testing.T) context.Context {
 // primary), with vars added.
 func (h *haEnv) spec(t *testing.T, vars string) *model.Cluster {
 	t.Helper()
-	src := h.pc.PigstySpec("pg_default_privileges: []\n" + vars)
-	l, err := spec.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := l.Load(fstest.MapFS{"fleet.cue": {Data: []byte(src)}}, spec.Options{Profile: "baseline"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Err(); err != nil {
-		t.Fatalf("%v\n%s", err, src)
-	}
-	return res.Desired.Cluster(h.pc.Name)
+	return loadCluster(t, h.pc.PigstySpec("pg_default_privileges: []\n"+vars), h.pc.Name)
 }
 
 func (h *haEnv) dialer() *dbconn.Dialer {

@@ -57,9 +57,22 @@ func (r *run) reports() []plan.Change {
 	return out
 }
 
-// withReports is cp with the reports appended.
+// withReports is cp with the reports appended, and the instances whose
+// live role is not their pg_role shown with both.
 func (r *run) withReports(cp plan.ClusterPlan) plan.ClusterPlan {
 	cp.Changes = append(cp.Changes, r.reports()...)
+	if t := r.out.Topology; t != nil && t.Leader != "" {
+		cp.Instances = slices.Clone(cp.Instances)
+		for i := range cp.Instances {
+			in := &cp.Instances[i]
+			switch leads := in.Name == t.Leader; {
+			case leads && in.Role != string(model.RolePrimary):
+				in.Role = "leader, pg_role " + in.Role
+			case !leads && in.Role == string(model.RolePrimary):
+				in.Role = "replica, pg_role " + in.Role
+			}
+		}
+	}
 	return cp
 }
 
