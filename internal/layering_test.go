@@ -86,6 +86,7 @@ func allowedImports() map[string][]string {
 		"internal":                 nil,
 		"internal/demo":            {"internal/testenv"},
 		"scripts/demo":             {"internal/demo"},
+		"scripts/demo-ha":          {"internal/testenv"}, // make demo-ha: a Patroni cluster of patronienv
 		"internal/deploytest":      nil,
 		"internal/testenv":         {"internal/testenv/sockdir"},
 		"internal/testenv/sockdir": nil,
