@@ -116,9 +116,9 @@ func (r *run) guard(ctx context.Context) bool {
 	if r.opts.Mode == ModeDryRun {
 		return true
 	}
-	if r.leaderless() && executable(r.out.Plan, r.opts.Hold) {
+	if err := r.leaderless(); err != nil && executable(r.out.Plan, r.opts.Hold) {
 		if r.out.Locked {
-			r.out.Err, r.out.Verdict, r.out.Message = errNoLeader, plan.VerdictFailure, errNoLeader.Error()
+			r.out.Err, r.out.Verdict, r.out.Message = err, plan.VerdictFailure, err.Error()
 		}
 		return false
 	}

@@ -129,13 +129,24 @@ func (r *run) restBases() []string {
 	return out
 }
 
-// errNoLeader is Outcome.Err when the topology established no leader.
-var errNoLeader = errors.New("no leader established (see the topology findings): nothing applied")
+// Outcome.Err when the topology gives the cluster nothing to write to.
+var (
+	errNoLeader      = errors.New("no leader established (see the topology findings): nothing applied")
+	errStandbyLeader = errors.New("a standby cluster: its leader replays another cluster and takes no writes; nothing applied")
+)
 
-// leaderless reports whether writes must wait: the topology established
-// no leader for the cluster.
-func (r *run) leaderless() bool {
-	return r.out.Topology != nil && r.out.Topology.Leader == ""
+// leaderless says why writes must wait: the topology established no
+// leader, or the leader is a standby leader; nil when there is a leader.
+func (r *run) leaderless() error {
+	switch t := r.out.Topology; {
+	case t == nil:
+		return nil
+	case t.Leader == "":
+		return errNoLeader
+	case t.StandbyCluster:
+		return errStandbyLeader
+	}
+	return nil
 }
 
 // applyHooks are the apply's Patroni hooks: a reload through POST /reload,
