@@ -37,7 +37,7 @@ VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModifi
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build test test-matrix demo bench lint fmt deps fuzz clean
+.PHONY: help build test test-matrix demo demo-ha bench lint fmt deps fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,9 @@ fuzz: ## run each fuzz target for FUZZTIME inputs
 
 demo: deps build ## run the reconciler against a throwaway primary + replica (DEMO_KEEP=1 keeps it running, DEMO_PG_VERSION=16 picks the major)
 	@$(GO) run ./scripts/demo --bin $(BIN) --dir .demo --examples examples/repo
+
+demo-ha: deps build ## the reconciler following a Patroni switchover: etcd + two Patroni members on loopback, plan, apply, switchover, apply to the new leader
+	@$(GO) run ./scripts/demo-ha --bin $(BIN) --dir .demo-ha
 
 bench: ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m $(PKGS)

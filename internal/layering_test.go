@@ -51,8 +51,9 @@ func allowedImports() map[string][]string {
 		// for the configured connections.
 		"internal/daemon": with("internal/reconcile", "internal/source", "internal/spec", "internal/drift",
 			"internal/config", "internal/apply", "internal/dbconn"),
-		// One cluster: lock, inspect, diff, guard, apply, re-plan.
-		"internal/reconcile": with("internal/inspect", "internal/diff", "internal/apply", "internal/dbconn"),
+		// One cluster: topology, lock, inspect, diff, guard, apply, re-plan;
+		// patroni for the leader, reloads and Patroni's own state.
+		"internal/reconcile": with("internal/inspect", "internal/diff", "internal/apply", "internal/dbconn", "internal/patroni"),
 		// apply re-reads a setting as inspect reads it (the read-back).
 		"internal/apply":   with("internal/inspect", "internal/dbconn", "internal/hba", "internal/pgconf", "internal/scram", "internal/protect"),
 		"internal/inspect": with("internal/pgconf"),
@@ -85,6 +86,7 @@ func allowedImports() map[string][]string {
 		"internal":                 nil,
 		"internal/demo":            {"internal/testenv"},
 		"scripts/demo":             {"internal/demo"},
+		"scripts/demo-ha":          {"internal/testenv"}, // make demo-ha: a Patroni cluster of patronienv
 		"internal/deploytest":      nil,
 		"internal/testenv":         {"internal/testenv/sockdir"},
 		"internal/testenv/sockdir": nil,

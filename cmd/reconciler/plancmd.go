@@ -20,6 +20,7 @@ type planFlags struct {
 	clusters listFlag
 	profile  string
 	format   string
+	patroni  patroniFlags
 }
 
 func (f *planFlags) register(fs flagSet) {
@@ -27,12 +28,14 @@ func (f *planFlags) register(fs flagSet) {
 	fs.Var(&f.clusters, "cluster", "only this cluster `name` (repeatable; default: every cluster)")
 	fs.StringVar(&f.profile, "profile", "baseline", "policy `profile` the spec must pass: baseline, strict or none")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
+	f.patroni.register(fs)
 }
 
 // fleet is a resolved, validated spec narrowed to the chosen clusters.
 type fleet struct {
 	target  *target
 	desired *model.Desired
+	patroni *reconcile.PatroniAccess // nil: the leader from the catalog alone
 	// unread are the clusters whose change log could not be read when the
 	// commit was checked against it: apply checks them under the lock.
 	unread map[string]error
@@ -66,7 +69,7 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 		}
 		desired = &model.Desired{Clusters: keep}
 	}
-	fl := &fleet{target: t, desired: desired}
+	fl := &fleet{target: t, desired: desired, patroni: f.patroni.access()}
 	if t.src != nil && f.stateDir != "" && f.trusted() {
 		if fl.unread, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
 			return nil, code
@@ -106,6 +109,7 @@ func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired
 func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconcile.Outcome {
 	d := dbconn.New(dbconn.Settings{}, nil)
 	opts.Provenance = fl.target.prov
+	opts.Patroni = fl.patroni
 	var out []reconcile.Outcome
 	for _, c := range fl.desired.Clusters {
 		o := opts

@@ -43,6 +43,8 @@ func runRun(e *env, args []string) int {
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
 	checkOnly := fs.Bool("check-config", false, "judge the configuration and every file it names, print every problem and exit: 0 usable (warnings allowed), 1 problems")
+	var pf patroniFlags
+	pf.register(fs)
 	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -86,8 +88,9 @@ func runRun(e *env, args []string) int {
 				DriftInterval: config.Duration(*driftEvery),
 				Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
 					PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
-				Trust: config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
-				HBA:   config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts, SSHPort: *sshPort},
+				Trust:   config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
+				HBA:     config.HBA{Writer: *hbaWriter, SSHUser: *sshUser, SSHKey: *sshKey, KnownHosts: *knownHosts, SSHPort: *sshPort},
+				Patroni: config.Patroni{Enabled: pf.enabled, CAFile: pf.caFile},
 			}
 			c.Modes.SetAll(*mode)
 			c.Defaults()

@@ -45,6 +45,17 @@ type Options struct {
 	// stops when that session is lost. Required unless DryRun or nothing is
 	// to be executed; Apply never takes the lock itself.
 	Lock *Lock
+
+	// Reload, when set, reloads an instance's configuration (Patroni's
+	// POST /reload on a Patroni-managed cluster) instead of
+	// pg_reload_conf(); the apply still waits for the reload on its
+	// session, and falls back to pg_reload_conf() when Reload fails.
+	Reload func(ctx context.Context, in *model.Instance) error
+	// Leader, when set, is asked before each unit of writes (a
+	// transaction, an instance's parameters, a pg_hba.conf) whether the
+	// cluster's leader is still the primary the plan was made against; an
+	// error stops the apply (ErrLeaderChanged).
+	Leader func(ctx context.Context) error
 }
 
 // cleanupTimeout bounds releasing the lock and closing sessions, which
@@ -180,7 +191,7 @@ func (e *executor) start() error {
 		return fmt.Errorf("apply %s: read session of %s: %w", e.cluster(), e.primary.Name(), err)
 	}
 	if recovery {
-		return fmt.Errorf("apply %s: primary %s is in recovery (failover?): inspect again before applying", e.cluster(), e.primary.Name())
+		return fmt.Errorf("apply %s: %s: %w", e.cluster(), e.primary.Name(), ErrInRecovery)
 	}
 	self := []string{user}
 	if live := e.t.Live[e.primary.Name()]; live != nil && live.Session.User != "" {
@@ -211,6 +222,9 @@ func (e *executor) execute(todo []int) error {
 		}
 		r := run
 		run = nil
+		if err := e.checkLeader(); err != nil {
+			return err
+		}
 		return e.runTx(runDB, r)
 	}
 	for k := 0; k < len(todo); k++ {
@@ -234,6 +248,11 @@ func (e *executor) execute(todo []int) error {
 		}
 		if err := flush(); err != nil {
 			return err
+		}
+		if m != modeEmpty {
+			if err := e.checkLeader(); err != nil {
+				return err
+			}
 		}
 		var err error
 		switch m {

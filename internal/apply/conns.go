@@ -34,6 +34,12 @@ func (e *executor) connCtx(ctx context.Context, in *model.Instance, database str
 	if err != nil {
 		return nil, err
 	}
+	if e.primary != nil && in.Name() == e.primary.Name() {
+		if err := writable(ctx, c, in); err != nil {
+			c.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
 	e.conns[k] = c
 	return c, nil
 }

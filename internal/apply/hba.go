@@ -122,7 +122,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		e.done(i, plan.StatusFailed, restore("PostgreSQL rejects the candidate: "+bad)+", not reloaded", "")
 		return nil
 	}
-	if err := reloadConf(ctx, conn); err != nil {
+	if err := e.reloadConf(ctx, in, conn); err != nil {
 		e.done(i, plan.StatusFailed, restore("written, but "+err.Error()), "")
 		return nil
 	}
@@ -132,7 +132,7 @@ func (e *executor) replaceHBA(conn *pgx.Conn, in *model.Instance, i int, w HBAWr
 		return nil
 	}
 	why := restore("reload locked out the reconciler (" + message(probeErr) + ")")
-	if err := reloadConf(ctx, conn); err != nil {
+	if err := e.reloadConf(ctx, in, conn); err != nil {
 		why += ", reload after restoring failed: " + err.Error()
 	} else if err := e.probe(ctx, in); err != nil {
 		why += ", reloaded, and logging in still fails: " + message(err)

@@ -76,7 +76,7 @@ func (e *executor) instanceParameters(in *model.Instance, idx []int) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	if err := reloadConf(e.ctx, conn); err != nil {
+	if err := e.reloadConf(e.ctx, in, conn); err != nil {
 		e.failWritten(ws, "written to postgresql.auto.conf but not reloaded", err)
 		return e.stopIfPrimary(in, err)
 	}
@@ -219,12 +219,17 @@ func shownSetting(name, setting string) string {
 // until this session has processed the reload. The postmaster re-reads the
 // files before it signals the backends, so new sessions and the
 // postmaster's pg_hba.conf rules are then reloaded too.
-func reloadConf(ctx context.Context, conn *pgx.Conn) error {
+// reload, when set, asks for the reload instead of pg_reload_conf().
+func reloadConf(ctx context.Context, conn *pgx.Conn, reload func(context.Context) error) error {
 	var before time.Time
 	if err := conn.QueryRow(ctx, confLoadTimeSQL).Scan(&before); err != nil {
 		return fmt.Errorf("read configuration load time: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+	if reload != nil {
+		if err := reload(ctx); err != nil {
+			return fmt.Errorf("reload configuration: %w", err)
+		}
+	} else if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
 		return fmt.Errorf("reload configuration: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, reloadTimeout)

@@ -32,6 +32,7 @@ type Config struct {
 	Connection    Connection `yaml:"connection" json:"connection"`
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
+	Patroni       Patroni    `yaml:"patroni" json:"patroni"`
 
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.

@@ -37,7 +37,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		mode = reconcile.ModeApply
 	}
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
-		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log,
+		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log, Patroni: patroniAccess(g.cfg.Patroni),
 		Gate: d.floorGate(g, st, rev, c),
 		Hold: func(ch plan.Change) string {
 			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
@@ -61,6 +61,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	}
 	d.tell(log, o)
 	d.observe(c, o.Left, o.Live)
+	d.topo.Observe(c.Name, o.Topology)
 	if o.Result != nil {
 		d.rec.ObserveApplied(o.Result)
 		if !j.fresh {
@@ -185,6 +186,9 @@ func (t *clusterTable) record(cluster string, prov model.Provenance, o reconcile
 	s := &cs.status
 	s.Commit, s.Signer, s.LastResult, s.LastError, s.LastRun = prov.Commit, prov.Signer, o.Verdict, o.Message, at
 	s.Flapping = cs.breaker.flapping()
+	if o.Topology != nil {
+		s.Leader = o.Topology.Leader
+	}
 	s.Drift = map[string]int{}
 	s.PendingRestart = map[string]bool{}
 	for _, ch := range o.Left.Changes {

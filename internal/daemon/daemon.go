@@ -40,6 +40,7 @@ type Daemon struct {
 	log      *slog.Logger
 	reg      *prometheus.Registry
 	rec      *drift.Recorder
+	topo     *drift.TopologyRecorder
 	loader   *spec.Loader
 	now      func() time.Time
 	clusters *clusterTable
@@ -58,11 +59,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	topo, err := drift.NewTopologyRecorder(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{log: log, reg: reg, rec: rec, loader: loader, now: time.Now,
+	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, loader: loader, now: time.Now,
 		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
@@ -205,7 +210,7 @@ func (d *Daemon) launch(p *prepared) *generation {
 	}
 	for _, name := range goneSources {
 		for _, c := range d.clusters.forgetSource(name) {
-			d.rec.ForgetCluster(c)
+			d.forgetMetrics(c)
 		}
 		d.rec.ForgetSource(name)
 		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)

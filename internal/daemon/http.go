@@ -19,8 +19,11 @@ import (
 
 // ClusterStatus is what /status shows of a cluster.
 type ClusterStatus struct {
-	Cluster        string          `json:"cluster"`
-	Source         string          `json:"source"`
+	Cluster string `json:"cluster"`
+	Source  string `json:"source"`
+	// Leader is the member that led at the last reconcile ("" when none
+	// was established; see the topology drift).
+	Leader         string          `json:"leader,omitempty"`
 	Commit         string          `json:"commit"`
 	Signer         string          `json:"signer"`
 	LastResult     plan.Verdict    `json:"last_result"`

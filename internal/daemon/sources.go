@@ -260,7 +260,7 @@ func (d *Daemon) forgetGone(old, now *revision) {
 	for _, c := range old.desired.Clusters {
 		if now.desired.Cluster(c.Name) == nil {
 			d.clusters.forget(c.Name)
-			d.rec.ForgetCluster(c.Name)
+			d.forgetMetrics(c.Name)
 			d.log.Info("cluster left the spec: no longer reconciled", "cluster", c.Name)
 		}
 	}

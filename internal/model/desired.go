@@ -36,11 +36,22 @@ type Cluster struct {
 	// DefaultPrivileges are pg_default_privileges clauses, e.g.
 	// "GRANT SELECT ON TABLES TO dbrole_readonly"; nil means not managed.
 	DefaultPrivileges []string
+
+	// Patroni is how Patroni runs the cluster (patroni_* variables).
+	Patroni PatroniSpec
+	// Leader, when set, names the instance that leads the cluster live
+	// (package reconcile sets it on its own copy from the topology): the
+	// instance cluster-wide changes go to, whatever pg_role says.
+	Leader string
 }
 
-// Primary returns the instance with pg_role primary (validation guarantees
-// exactly one).
+// Primary returns the instance cluster-wide changes go to: the live
+// Leader when set, else the instance with pg_role primary (validation
+// guarantees exactly one).
 func (c *Cluster) Primary() *Instance {
+	if c.Leader != "" {
+		return c.Instance(c.Leader)
+	}
 	for _, in := range c.Instances {
 		if in.Role == RolePrimary {
 			return in

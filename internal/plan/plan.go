@@ -23,6 +23,14 @@ const (
 	KindHBA              Kind = "hba"
 	KindParameter        Kind = "parameter"
 	KindUnmanaged        Kind = "unmanaged"
+
+	// Reported only, never planned as SQL, and outside the drift classes
+	// the configuration's modes govern (not in Kinds): who leads a
+	// Patroni-managed cluster against the inventory (Object is the
+	// finding's kind: inventory_role, no_leader …), and Patroni's own
+	// state and settings (pending_restart, allowlist_open …).
+	KindTopology Kind = "topology"
+	KindPatroni  Kind = "patroni"
 )
 
 // Kinds lists every kind (in the order creations run; revokes and drops

@@ -54,6 +54,9 @@ type Options struct {
 	// Provenance is the commit the desired state comes from, for the
 	// change log and the sessions' application_name.
 	Provenance model.Provenance
+	// Patroni, when set, reads and drives Patroni for the clusters it
+	// manages (topology.go); nil: the leader comes from the catalog.
+	Patroni *PatroniAccess
 	// Logger gets the apply's lines, one per change. The reconcile itself
 	// logs nothing: its Outcome says what happened, for the caller to tell.
 	Logger *slog.Logger
@@ -105,6 +108,15 @@ type Outcome struct {
 	Live  map[string]*model.InstanceState // the live state Left was made from
 	Stale error
 
+	// Restarts are the restarts asked of Patroni (reconciler_restart:
+	// scheduled); none otherwise.
+	Restarts []ScheduledRestart
+
+	// Topology is who led the cluster when the reconcile began, and what
+	// the inventory, Patroni and the catalog disagree about; its findings
+	// are KindTopology reports in Plan and Left.
+	Topology *model.Topology
+
 	// Locked reports that the apply lock was held from before the first
 	// inspection to the end of the reconcile.
 	Locked bool
@@ -144,16 +156,18 @@ func Cluster(ctx context.Context, t Target, opts Options) (Outcome, error) {
 	}
 	defer r.unlock(ctx)
 	for _, step := range []func(context.Context) bool{
-		r.lock,    // ModeApply: the apply lock, before anything is read
-		r.inspect, // every instance, in parallel
-		r.diff,    // the plan
-		r.guard,   // may anything be written: primary, lock, gate
-		r.apply,   // the plan, under the lock (or its dry run)
-		r.replan,  // what is left, after an apply that changed something
+		r.topology, // who leads: Patroni, the catalog, the inventory
+		r.lock,     // ModeApply: the apply lock, on the leader
+		r.inspect,  // every instance, in parallel
+		r.diff,     // the plan
+		r.guard,    // may anything be written: primary, lock, gate
+		r.apply,    // the plan, under the lock (or its dry run)
+		r.replan,   // what is left, after an apply that changed something
 	} {
 		if !step(ctx) {
 			break
 		}
 	}
+	r.restart(ctx) // reconciler_restart: scheduled, whether or not anything was applied
 	return r.out, nil
 }

@@ -3,16 +3,26 @@
 // a doc comment stating its contract (steps.go), in the manner of Flux's
 // reconcilers —
 //
-//	lock     ModeApply: take the cluster's apply lock before anything is read
+//	topology who leads: Patroni's REST API (Options.Patroni, clusters it
+//	         manages) and pg_is_in_recovery() on every instance, weighed by
+//	         package patroni; the reconcile then works on a copy of the
+//	         cluster whose Primary is the live leader (topology.go)
+//	lock     ModeApply: take the cluster's apply lock, on the leader, before
+//	         the plan's inspection
 //	inspect  read every instance, in parallel (package inspect)
 //	diff     compute the plan (package diff, a pure function)
-//	guard    may the cluster be written: primary answered, lock held, Gate admits
+//	guard    may the cluster be written: primary answered, a leader is
+//	         established, lock held, Gate admits
 //	apply    execute the plan under the lock (package apply), or its dry run
 //	replan   inspect again after an apply that changed something
 //
 // — and returns a typed Outcome: the verdict (plan.Verdict), the plan the
 // apply worked from, what became of each change, the errors per instance,
 // what is left, and whether the commit counts as applied to the cluster.
+// Topology findings, Patroni's pending restarts and its settings drift are
+// report-only changes (kinds topology and patroni) in the plans; the apply
+// reloads through Patroni and asks it, before each unit of writes, whether
+// the leader moved.
 //
 // `reconciler plan` (ModePlan), `reconciler apply` (ModeApply, ModeDryRun)
 // and the daemon (package daemon) all call Cluster, so a plan printed in a
@@ -23,7 +33,8 @@
 // (package source and spec, called by the daemon and the CLI), keeps no
 // state between reconciles, schedules nothing, records no metrics and
 // writes no log lines of its own (the caller reads the Outcome; only the
-// apply's per-change lines go to Options.Logger). It imports inspect,
-// diff, apply, dbconn, plan and model, and nothing above them (the
-// layering test in internal/ holds it to that).
+// apply's per-change lines go to Options.Logger). It never restarts a
+// server, switches over or writes Patroni's configuration. It imports
+// inspect, diff, apply, dbconn, patroni, plan and model, and nothing above
+// them (the layering test in internal/ holds it to that).
 package reconcile

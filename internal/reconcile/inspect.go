@@ -63,7 +63,7 @@ func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	dbs := []string{"postgres"}
-	if in.Role == model.RolePrimary {
+	if p := c.Primary(); p != nil && p.Name() == in.Name() {
 		dbs = c.ManagedDatabases()
 	}
 	return inspect.Inspect(ctx, conn, inspect.Options{

@@ -20,6 +20,12 @@ func TestMain(m *testing.M) {
 
 func loadSpec(t *testing.T, src string) *model.Cluster {
 	t.Helper()
+	return loadCluster(t, src, "pg-e2e")
+}
+
+// loadCluster loads a CUE spec and returns its cluster called name.
+func loadCluster(t *testing.T, src, name string) *model.Cluster {
+	t.Helper()
 	l, err := spec.NewLoader()
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +37,7 @@ func loadSpec(t *testing.T, src string) *model.Cluster {
 	if err := res.Err(); err != nil {
 		t.Fatalf("%v\n%s", err, src)
 	}
-	return res.Desired.Cluster("pg-e2e")
+	return res.Desired.Cluster(name)
 }
 
 func dialer() *dbconn.Dialer { return dbconn.New(dbconn.Settings{}, nil) }

@@ -9,6 +9,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/diff"
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/patroni"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
@@ -24,6 +25,12 @@ type run struct {
 	live        map[string]*model.InstanceState
 	primaryDown bool
 	writable    bool // guard's verdict: the apply may write
+
+	// Patroni (topology.go): the client and view when the cluster is
+	// Patroni-managed and PatroniAccess is set, the settings' findings.
+	patroni  *patroni.Client
+	view     *model.PatroniCluster
+	settings []model.PatroniSettingFinding
 
 	out Outcome
 }
@@ -78,7 +85,7 @@ func (r *run) inspect(ctx context.Context) bool {
 // while the primary answered are recorded in it, once each; the verdict is
 // a failure then.
 func (r *run) diff(_ context.Context) bool {
-	cp := planCluster(r.t.Cluster, r.live, r.out.Instances)
+	cp := r.withReports(planCluster(r.t.Cluster, r.live, r.out.Instances))
 	var msgs []string
 	for _, e := range r.out.Instances {
 		msgs = append(msgs, e.Error())
@@ -109,6 +116,12 @@ func (r *run) guard(ctx context.Context) bool {
 	if r.opts.Mode == ModeDryRun {
 		return true
 	}
+	if err := r.leaderless(); err != nil && executable(r.out.Plan, r.opts.Hold) {
+		if r.out.Locked {
+			r.out.Err, r.out.Verdict, r.out.Message = err, plan.VerdictFailure, err.Error()
+		}
+		return false
+	}
 	if !r.out.Locked {
 		return false
 	}
@@ -136,9 +149,10 @@ func (r *run) apply(ctx context.Context) bool {
 		return false
 	}
 	c := r.t.Cluster
+	reload, leader := r.applyHooks()
 	res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: r.dialer, Live: r.live}, r.out.Plan, apply.Options{
 		DryRun: !r.writable, HBA: r.opts.HBA, Provenance: r.opts.Provenance, DBSU: c.Globals.DBSU,
-		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held,
+		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held, Reload: reload, Leader: leader,
 	})
 	r.out.Result = res
 	switch {
@@ -167,7 +181,8 @@ func (r *run) replan(ctx context.Context) bool {
 		r.out.Stale = errs[0]
 		return false
 	}
-	r.out.Left, r.out.Live = planCluster(r.t.Cluster, live, nil), live
+	r.refreshView(ctx)
+	r.out.Left, r.out.Live = r.withReports(planCluster(r.t.Cluster, live, nil)), live
 	return true
 }
 

@@ -159,6 +159,7 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 		}
 	}
 	c.Globals = resolveGlobals(cs.primary, inv)
+	cs.decodePatroni()
 	cs.decodeRoles()
 	cs.decodeDatabases()
 	if v := cs.primary.get("pg_default_privileges"); v != nil && v.kind == kindList {
