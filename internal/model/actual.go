@@ -109,6 +109,8 @@ type LiveDatabase struct {
 	Collate, Ctype string
 	LocaleProvider string
 	ICULocale      string
+	ICURules       string // daticurules (16+)
+	BuiltinLocale  string // datlocale of a builtin-provider database (17+)
 	Tablespace     string
 	ACL            []string // datacl items as text; nil = default (owner: all; PUBLIC: CONNECT, TEMPORARY)
 	Settings       []Setting
