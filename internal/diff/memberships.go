@@ -32,6 +32,11 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 			if len(grants) == 0 {
 				continue
 			}
+			if why := b.lacksAdmin(m.Role, "revoke"); why != "" {
+				b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+					Before: "member", After: "not a member", Reason: "not planned: " + why})
+				continue
+			}
 			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}, Grantors: grantorsOf(grants, pg16, nil)}
 			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: object,
 				Before: "member", After: "not a member", Intent: plan.Intent{Membership: mc}, Reason: "state: revoke"})
@@ -128,6 +133,11 @@ func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []
 		option("SET", m.Set, &mc.Set)
 	}
 	if len(before) == 0 {
+		return
+	}
+	if why := b.lacksAdmin(m.Role, "options"); why != "" {
+		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Reason: "not planned: " + why})
 		return
 	}
 	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: object,

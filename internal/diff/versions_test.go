@@ -319,3 +319,43 @@ func TestDeclaredVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeNeedsAdmin16: from PostgreSQL 16 a reconciler that is not a
+// superuser can neither revoke a membership of a role it holds no ADMIN
+// OPTION on nor change its options: both are reported, naming the reason;
+// with ADMIN OPTION, or before 16, they are planned.
+func TestChangeNeedsAdmin16(t *testing.T) {
+	c, live := onVersion(170006)
+	st := live["pg-x-1"]
+	st.Session.User, st.Session.Superuser = "dbuser_bot", false
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "dbuser_bot", Login: true, CreateRole: true, ConnLimit: -1})
+	st.Role("app").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Grantor: "postgres", Inherit: ptr(true), Set: ptr(true)}}
+	for _, tc := range []struct {
+		name, verb string
+		m          model.Membership
+	}{
+		{"options", "change the options of its memberships", model.Membership{Role: "dbrole_readonly", Inherit: ptr(false)}},
+		{"revoke", "revoke it", model.Membership{Role: "dbrole_readonly", Revoke: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.Role("app").MemberOf = []model.Membership{tc.m}
+			st.Version, st.Role("dbuser_bot").MemberOf = 170006, nil
+			m := changesOf(Cluster(c, live), plan.KindMembership)
+			if len(m) != 1 || m[0].Action != plan.ActionReport || len(m[0].Statements) != 0 ||
+				!strings.Contains(m[0].Reason, "only a role with ADMIN OPTION on dbrole_readonly may "+tc.verb+", and dbuser_bot has none") {
+				t.Fatalf("without ADMIN: %+v", m)
+			}
+			st.Role("dbuser_bot").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Admin: true, Grantor: "postgres"}}
+			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {
+				t.Fatalf("with ADMIN: %+v", m)
+			}
+			st.Version, st.Role("dbuser_bot").MemberOf = 150018, nil
+			if tc.m.Inherit != nil {
+				return // no INHERIT option before 16
+			}
+			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {
+				t.Fatalf("PostgreSQL 15: %+v", m)
+			}
+		})
+	}
+}
