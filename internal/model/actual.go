@@ -167,6 +167,7 @@ type HBARow struct {
 	AuthMethod string
 	Options    []string
 	Error      string
+	File       string // file_name (16+): the file the line is in, "" before 16
 }
 
 // LiveSetting is a row of pg_settings joined with the last pg_file_settings
