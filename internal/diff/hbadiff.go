@@ -32,7 +32,7 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 		b.add(phHBA, ch)
 		return
 	}
-	live, _ := hba.Parse(st.HBA.Text)
+	live, parseErrs := hba.Parse(st.HBA.Text)
 	if st.HBA.Text == "" && len(st.HBA.Rules) > 0 {
 		// pg_read_file is not allowed but pg_hba_file_rules is: compare
 		// with the rows (they lose some detail, e.g. quoting).
@@ -50,7 +50,7 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 			broken = append(broken, fmt.Sprintf("line %d: %s", row.Line, msg))
 		}
 	}
-	included := includedRules(st.HBA)
+	included := append(includedRules(st.HBA), unparsedRules(st.HBA, parseErrs)...)
 	stale := !st.HBA.Modified.IsZero() && st.HBA.Modified.After(st.HBA.Loaded)
 	if d.Empty() && len(broken)+len(included) == 0 && !stale {
 		return

@@ -27,3 +27,23 @@ func includedRules(h *model.LiveHBA) []string {
 	}
 	return out
 }
+
+// unparsedRules lists the lines of pg_hba.conf that the server reads
+// without an error but Parse refuses (errs): a method or option newer than
+// this package (18's oauth) or build-dependent. They would otherwise be
+// invisible: drift, shown as the server reads them.
+func unparsedRules(h *model.LiveHBA, errs []error) []string {
+	refused := map[int]bool{}
+	for _, err := range errs {
+		if pe, ok := err.(*hba.ParseError); ok {
+			refused[pe.Line] = true
+		}
+	}
+	var out []string
+	for _, row := range h.Rules {
+		if refused[row.Line] && (row.File == "" || row.File == h.Path) && hba.RowError(row) == "" {
+			out = append(out, fmt.Sprintf("line %d (not understood by pgreconciler, read by the server): %s", row.Line, hba.FromRow(row)))
+		}
+	}
+	return out
+}
