@@ -128,6 +128,23 @@ func (b *builder) unsupportedPrivileges(cl privs.Clause, objType string, names [
 	return ""
 }
 
+// cannotRevoke says why the reconciler cannot revoke the grants of role
+// made by grantors, or "": from PostgreSQL 16 a role that is not a
+// superuser may revoke only grants made by itself or by a role whose
+// privileges it has (ADMIN OPTION is not enough).
+func (b *builder) cannotRevoke(role string, grantors []string) string {
+	if b.version < 160000 || b.pl.Session.Superuser {
+		return ""
+	}
+	for _, g := range grantors {
+		if g != "" && !b.actsAs(g, "") {
+			return fmt.Sprintf("%s was granted by %s, and from PostgreSQL 16 only a role with the privileges of %s may revoke that grant; "+
+				"%s does not (revoke it as a superuser or as %s)", role, g, g, b.self, g)
+		}
+	}
+	return ""
+}
+
 // asAdminOf runs planned, which plans changes to the existing role, and
 // turns what it plans into reports when the reconciler lacks the ADMIN
 // OPTION PostgreSQL 16 requires of a non-superuser to alter, comment on,
@@ -151,8 +168,9 @@ func (b *builder) asOwnerOf(owner, db, object string, planned func()) {
 	b.reportInstead(why, planned)
 }
 
-// actsAs reports whether the reconciler's role is role or a member of it
-// (at any depth); pg_database_owner stands for the owner of database db.
+// actsAs reports whether the reconciler's role has the privileges of role:
+// it is role or inherits from it (at any depth); pg_database_owner stands
+// for the owner of database db.
 func (b *builder) actsAs(role, db string) bool {
 	if role == "pg_database_owner" {
 		if d := b.liveDBs[db]; d != nil {
@@ -173,7 +191,9 @@ func (b *builder) actsAs(role, db string) bool {
 		seen[name] = true
 		if r := b.liveRoles[name]; r != nil {
 			for _, m := range r.MemberOf {
-				queue = append(queue, m.Role)
+				if m.Inherit == nil && r.Inherit || m.Inherit != nil && *m.Inherit {
+					queue = append(queue, m.Role) // its privileges, not just SET ROLE
+				}
 			}
 		}
 	}

@@ -322,8 +322,9 @@ func TestDeclaredVersion(t *testing.T) {
 
 // TestChangeNeedsAdmin16: from PostgreSQL 16 a reconciler that is not a
 // superuser can neither revoke a membership of a role it holds no ADMIN
-// OPTION on nor change its options: both are reported, naming the reason;
-// with ADMIN OPTION, or before 16, they are planned.
+// OPTION on nor change its options, nor revoke a grant another role made
+// without that role's privileges: all reported, naming the reason; with
+// ADMIN OPTION on its own grant, or before 16, they are planned.
 func TestChangeNeedsAdmin16(t *testing.T) {
 	c, live := onVersion(170006)
 	st := live["pg-x-1"]
@@ -345,9 +346,18 @@ func TestChangeNeedsAdmin16(t *testing.T) {
 				!strings.Contains(m[0].Reason, "only a role with ADMIN OPTION on dbrole_readonly may "+tc.verb+", and dbuser_bot has none") {
 				t.Fatalf("without ADMIN: %+v", m)
 			}
+			// With ADMIN, a grant made by another role (the bootstrap
+			// superuser) still needs that role's privileges; its own, not.
 			st.Role("dbuser_bot").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Admin: true, Grantor: "postgres"}}
+			m = changesOf(Cluster(c, live), plan.KindMembership)
+			if len(m) != 1 || m[0].Action != plan.ActionReport ||
+				!strings.Contains(m[0].Reason, "dbrole_readonly was granted by postgres, and from PostgreSQL 16 only a role with the privileges of postgres may revoke that grant") {
+				t.Fatalf("with ADMIN, granted by postgres: %+v", m)
+			}
+			st.Role("app").MemberOf[0].Grantor = "dbuser_bot"
+			defer func() { st.Role("app").MemberOf[0].Grantor = "postgres" }()
 			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {
-				t.Fatalf("with ADMIN: %+v", m)
+				t.Fatalf("with ADMIN, granted by dbuser_bot: %+v", m)
 			}
 			st.Version, st.Role("dbuser_bot").MemberOf = 150018, nil
 			if tc.m.Inherit != nil {

@@ -12,8 +12,9 @@ import (
 // not a superuser. From PostgreSQL 16 it may grant, revoke or change the
 // options of only the memberships of roles it holds ADMIN OPTION on
 // (those it creates, and those granted to it WITH ADMIN OPTION): the plan
-// reports the others before any write, naming the reason, and the apply
-// does the rest. It does not become a member of the roles it creates,
+// reports the others before any write, naming the reason, as it does a
+// revoke of a grant another role made (only that role's privileges allow
+// it), and the apply does the rest. It does not become a member of the roles it creates,
 // whatever the server's createrole_self_grant. Before 16 CREATEROLE is
 // enough; on 13 and 14 the privileges of schema public, the bootstrap
 // superuser's, are reported (only its owner may change them).
@@ -22,7 +23,7 @@ func TestCreateroleReconciler(t *testing.T) {
 	p := cluster.Primary
 	p.MustLocal(t, "postgres", `CREATE ROLE dbuser_bot LOGIN CREATEROLE PASSWORD 'Bot.Secret.2026';
 		GRANT CREATE ON DATABASE postgres TO dbuser_bot;
-		CREATE ROLE g_old; CREATE ROLE g_admin; CREATE ROLE u_old LOGIN IN ROLE g_old;
+		CREATE ROLE g_old; CREATE ROLE g_admin; CREATE ROLE u_old LOGIN IN ROLE g_old; CREATE ROLE u_adm LOGIN IN ROLE g_admin;
 		GRANT g_admin TO dbuser_bot WITH ADMIN OPTION`)
 	pg16 := cluster.Major >= 16
 	if pg16 { // what a DBA may have set: the reconciler's session overrides it
@@ -44,7 +45,8 @@ func TestCreateroleReconciler(t *testing.T) {
 	c := loadSpec(t, cluster.PigstySpec(`pg_default_roles: [], pg_default_hba_rules: [], pg_default_privileges: []
 		pg_users: [{name: "g_old"}, {name: "g_admin"}, {name: "g_new"},
 			{name: "u_new", roles: ["g_old", "g_new", "g_admin"]},
-			{name: "u_old", roles: [{name: "g_old", state: "revoke"}]}]`))
+			{name: "u_old", roles: [{name: "g_old", state: "revoke"}]},
+			{name: "u_adm", roles: [{name: "g_admin", state: "revoke"}]}]`))
 	pl, _ := planOf(t, c)
 	reports := map[string]string{}
 	for _, ch := range pl.Changes {
@@ -60,6 +62,9 @@ func TestCreateroleReconciler(t *testing.T) {
 			// The spec's comment (Pigsty's default) on roles made by hand.
 			"comment g_old": "only a role with ADMIN OPTION on g_old may alter or drop it, and dbuser_bot has none",
 			"comment u_old": "only a role with ADMIN OPTION on u_old may alter or drop it, and dbuser_bot has none",
+			"comment u_adm": "only a role with ADMIN OPTION on u_adm may alter or drop it, and dbuser_bot has none",
+			// ADMIN OPTION on g_admin, but the grant is the bootstrap superuser's.
+			"membership u_adm in g_admin": "g_admin was granted by postgres, and from PostgreSQL 16 only a role with the privileges of postgres may revoke that grant",
 		}
 	}
 	if cluster.Major < 15 { // schema public is the bootstrap superuser's, with CREATE for PUBLIC
@@ -83,7 +88,7 @@ func TestCreateroleReconciler(t *testing.T) {
 		want         bool
 	}{
 		{"u_new", "g_new", true}, {"u_new", "g_admin", true},
-		{"u_new", "g_old", !pg16}, {"u_old", "g_old", pg16},
+		{"u_new", "g_old", !pg16}, {"u_old", "g_old", pg16}, {"u_adm", "g_admin", pg16},
 	} {
 		if got := member(m.member, m.role); got != m.want {
 			t.Errorf("PostgreSQL %d: %s member of %s: %v, want %v", cluster.Major, m.member, m.role, got, m.want)
