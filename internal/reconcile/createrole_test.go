@@ -26,6 +26,10 @@ func TestCreateroleReconciler(t *testing.T) {
 		CREATE ROLE g_old; CREATE ROLE g_admin; CREATE ROLE u_old LOGIN IN ROLE g_old; CREATE ROLE u_adm LOGIN IN ROLE g_admin;
 		GRANT g_admin TO dbuser_bot WITH ADMIN OPTION`)
 	pg16 := cluster.Major >= 16
+	if cluster.Major < 15 { // as initdb makes it, whatever the tests before did
+		p.MustLocal(t, "postgres", "GRANT CREATE ON SCHEMA public TO PUBLIC")
+		t.Cleanup(func() { p.MustLocal(t, "postgres", "REVOKE CREATE ON SCHEMA public FROM PUBLIC") })
+	}
 	if pg16 { // what a DBA may have set: the reconciler's session overrides it
 		p.MustLocal(t, "postgres", "ALTER SYSTEM SET createrole_self_grant = 'set, inherit'")
 		t.Cleanup(func() {
