@@ -340,12 +340,16 @@ func TestPrimaryEveryField(t *testing.T) {
 		if len(rules) != 6 {
 			t.Fatalf("%d HBA rules: %+v", len(rules), rules)
 		}
-		first := model.HBARow{Line: 4, Type: "local", Database: []string{"all"}, User: []string{"all"}, AuthMethod: "trust"}
+		file := "" // file_name is new in 16
+		if c.Major >= 16 {
+			file = p.HBAPath()
+		}
+		first := model.HBARow{Line: 4, Type: "local", Database: []string{"all"}, User: []string{"all"}, AuthMethod: "trust", File: file}
 		if !reflect.DeepEqual(rules[0], first) {
 			t.Errorf("first rule %+v", rules[0])
 		}
 		hostAll := model.HBARow{Line: 7, Type: "host", Database: []string{"all"}, User: []string{"all"},
-			Address: "127.0.0.0", Netmask: "255.0.0.0", AuthMethod: "scram-sha-256"}
+			Address: "127.0.0.0", Netmask: "255.0.0.0", AuthMethod: "scram-sha-256", File: file}
 		if !reflect.DeepEqual(rules[3], hostAll) {
 			t.Errorf("fourth rule %+v", rules[3])
 		}
