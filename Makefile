@@ -33,7 +33,7 @@ PGRECONCILER_PG_VERSIONS ?= 13 14 15 16 17 18
 VERSIONED_PKGS     := ./internal/testenv ./internal/inspect ./internal/apply ./internal/hba ./internal/pgconf \
                       ./internal/scram ./internal/dbconn ./internal/drift ./cmd/reconciler
 VERSIONED_RUN_PKGS := ./internal/reconcile
-VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModificationTimes|ParametersJudgedByServer|DatabasesAsPigstyMakesThem|DatabaseWithoutDbroleAdmin)$$
+VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModificationTimes|ParametersJudgedByServer|DatabasesAsPigstyMakesThem|DatabaseWithoutDbroleAdmin|LocaleProviders|CreateroleReconciler|HBAInclude|MD5Deprecated)$$
 
 export PATH := $(PATH):/usr/local/go/bin
 

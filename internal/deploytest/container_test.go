@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
 )
 
@@ -56,6 +57,13 @@ func TestSystemdInstall(t *testing.T) {
 		}
 		write(t, dst, string(b), 0o755)
 	}
+	// The PostgreSQL the harness runs (18 by default, as Pigsty v4),
+	// from the host's root the container is an overlay of.
+	pgBin, pgMajor, err := testenv.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(lib, "pg.env"), fmt.Sprintf("PGBIN=%s\nPGMAJOR=%d\n", pgBin, pgMajor), 0o644)
 	password := rand.Text()
 	write(t, filepath.Join(lib, "dba.pw"), password, 0o600)
 	write(t, filepath.Join(src, "pgpass"), fmt.Sprintf("%s:5432:*:dbuser_dba:%s\n", instanceIP, password), 0o600)

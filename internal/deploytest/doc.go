@@ -6,7 +6,7 @@
 // this machine's root on a tmpfs, with a private network and its own
 // mount, PID and IPC namespaces, gone when it stops — and run there the
 // install steps of docs/daemon.md as they stand, against a PostgreSQL laid
-// out the Pigsty way (/pg -> /data/postgres/pg-test-15) on a non-loopback
+// out the Pigsty way (/pg -> /data/postgres/pg-test-18, the harness's major) on a non-loopback
 // address. Everything the reconciler does under the unit's sandbox is
 // real: reading its configuration and keys, fetching a signed repository
 // into the cache directory, writing the state directory, listing the

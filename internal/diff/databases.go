@@ -149,6 +149,7 @@ func (b *builder) creationOnly(d *model.Database, live *model.LiveDatabase) {
 	if d.Locale != "" {
 		check("lc_collate", d.Locale, live.Collate)
 	}
+	b.creationOnlyLocale(d, live, &diffs)
 	if len(diffs) > 0 {
 		b.add(phNote, plan.Change{Kind: plan.KindDatabase, Action: plan.ActionNote, Object: d.Name,
 			Before: strings.Join(diffs, "; "), Reason: "creation-only options are not changed on an existing database"})

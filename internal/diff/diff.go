@@ -56,6 +56,7 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 	}
 	for _, in := range c.Instances {
 		if st := live[in.Name()]; st != nil {
+			b.serverMajor(in, st)
 			b.parameters(in, st)
 			b.hba(in, st)
 		}

@@ -144,7 +144,7 @@ func (b *builder) publicSchema(d *model.Database, live *model.LiveDatabase, decl
 	}
 	object := "schema " + d.Name + ".public"
 	if cur := schemaOf(live, "public"); cur != nil {
-		b.grantChange(object, schemaACL(cur.ACL, cur.Owner), needs, reason)
+		b.asOwnerOf(cur.Owner, d.Name, object, func() { b.grantChange(object, schemaACL(cur.ACL, cur.Owner), needs, reason) })
 		return
 	}
 	if !b.publicWillExist(d, live) {

@@ -32,7 +32,7 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 		b.add(phHBA, ch)
 		return
 	}
-	live, _ := hba.Parse(st.HBA.Text)
+	live, parseErrs := hba.Parse(st.HBA.Text)
 	if st.HBA.Text == "" && len(st.HBA.Rules) > 0 {
 		// pg_read_file is not allowed but pg_hba_file_rules is: compare
 		// with the rows (they lose some detail, e.g. quoting).
@@ -46,15 +46,16 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 	d := hba.Compare(want.Lines, live)
 	var broken []string
 	for _, row := range st.HBA.Rules {
-		if msg := hba.RowError(row); msg != "" {
+		if msg := hba.RowError(row); msg != "" && (row.File == "" || row.File == st.HBA.Path) {
 			broken = append(broken, fmt.Sprintf("line %d: %s", row.Line, msg))
 		}
 	}
+	included := append(includedRules(st.HBA), unparsedRules(st.HBA, parseErrs)...)
 	stale := !st.HBA.Modified.IsZero() && st.HBA.Modified.After(st.HBA.Loaded)
-	if d.Empty() && len(broken) == 0 && !stale {
+	if d.Empty() && len(broken)+len(included) == 0 && !stale {
 		return
 	}
-	if d.Empty() && len(broken) == 0 && st.HBA.Modified.After(st.Now) {
+	if d.Empty() && len(broken)+len(included) == 0 && st.HBA.Modified.After(st.Now) {
 		// Modified in the future (a clock that stepped back): a reload
 		// would not make it older than the load, so "reload only" would
 		// come back on every apply.
@@ -68,12 +69,15 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 	for _, e := range d.Entries {
 		lines = append(lines, e.String())
 	}
+	for _, msg := range included {
+		lines = append(lines, "- "+msg)
+	}
 	for _, msg := range broken {
 		lines = append(lines, "! "+msg)
 	}
 	ch.Action = plan.ActionChange
-	ch.Before = describeHBA(len(d.Unexpected), len(d.Moved), len(broken))
-	if d.Empty() && len(broken) == 0 {
+	ch.Before = describeHBA(len(d.Unexpected)+len(included), len(d.Moved), len(broken))
+	if d.Empty() && len(broken)+len(included) == 0 {
 		// The file is right on disk but the server has not loaded it
 		// (written without a reload, or the reload was lost): apply writes
 		// nothing and reloads.

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -33,6 +35,11 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 				continue
 			}
 			mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}, Grantors: grantorsOf(grants, pg16, nil)}
+			if why := cmp.Or(b.lacksAdmin(m.Role, "revoke"), b.cannotRevoke(m.Role, mc.Grantors)); why != "" {
+				b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+					Before: "member", After: "not a member", Reason: "not planned: " + why})
+				continue
+			}
 			b.add(phRevoke, plan.Change{Kind: plan.KindMembership, Action: plan.ActionRemove, Object: object,
 				Before: "member", After: "not a member", Intent: plan.Intent{Membership: mc}, Reason: "state: revoke"})
 			continue
@@ -128,6 +135,16 @@ func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []
 		option("SET", m.Set, &mc.Set)
 	}
 	if len(before) == 0 {
+		return
+	}
+	var revokedFrom []string
+	for _, gs := range mc.OptionGrantors {
+		revokedFrom = append(revokedFrom, gs...)
+	}
+	slices.Sort(revokedFrom)
+	if why := cmp.Or(b.lacksAdmin(m.Role, "options"), b.cannotRevoke(m.Role, revokedFrom)); why != "" {
+		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionReport, Object: object,
+			Before: strings.Join(before, ", "), After: strings.Join(after, ", "), Reason: "not planned: " + why})
 		return
 	}
 	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: object,

@@ -41,6 +41,9 @@ func (b *builder) privileges() {
 		if live != nil && !live.Inside {
 			continue // exists but was not entered (inspect says why)
 		}
+		if live == nil && b.unsupportedDatabaseOptions(d) != "" {
+			continue // its creation is refused for the server's version
+		}
 		have := map[string]map[privKey]bool{}
 		if live != nil {
 			for _, a := range live.DefaultACL {

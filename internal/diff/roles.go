@@ -40,16 +40,16 @@ func (b *builder) roles() {
 		live := b.liveRoles[r.Name]
 		if r.State == model.StateAbsent {
 			if live != nil {
-				b.dropRole(r)
+				b.asAdminOf(r.Name, func() { b.dropRole(r) })
 			}
 			continue
 		}
 		if live == nil {
 			b.createRole(r)
+			b.password(r, live)
 		} else {
-			b.alterRole(r, live)
+			b.asAdminOf(r.Name, func() { b.alterRole(r, live); b.password(r, live) })
 		}
-		b.password(r, live)
 		b.memberships(r, live)
 	}
 }

@@ -105,6 +105,13 @@ func TestRefusedForTheVersion(t *testing.T) {
 		if len(p.Changes) != 1 {
 			t.Fatalf("planned inside a refused database: %+v", p.Changes)
 		}
+		c.DefaultPrivileges = []string{"GRANT SELECT ON TABLES TO dbrole_readonly"} // planned in every database
+		for _, ch := range changesOf(Cluster(c, live), plan.KindDefaultPrivilege) {
+			if strings.HasPrefix(ch.Object, "app") || strings.Contains(ch.Object, " app") {
+				t.Fatalf("default privileges planned inside a refused database: %+v", ch)
+			}
+		}
+		c.DefaultPrivileges = nil
 		live["pg-x-1"].Version = 160004
 		db := changesOf(Cluster(c, live), plan.KindDatabase)
 		if len(db) != 1 || !strings.Contains(sqlOf(db[0]), `ICU_RULES '&a < b'`) {
@@ -223,5 +230,142 @@ func TestMaintain17(t *testing.T) {
 	st.Version = 160004
 	if dp := changesOf(Cluster(c, live), plan.KindDefaultPrivilege); len(dp) != 0 {
 		t.Fatalf("ALL on PostgreSQL 16: %+v", dp)
+	}
+}
+
+// TestLocaleOptionsCompared: an existing database's locale provider, ICU
+// locale, ICU rules (16+) and builtin locale (17+) are compared with the
+// spec's; a difference is a note (they are creation-only), never drift, and
+// the names the server canonicalises (en_US as en-US, C.UTF8 as C.UTF-8)
+// are no difference.
+func TestLocaleOptionsCompared(t *testing.T) {
+	notes := func(c *model.Cluster, live map[string]*model.InstanceState) string {
+		var out []string
+		for _, ch := range Cluster(c, live).Changes {
+			if ch.Kind != plan.KindDatabase || ch.Object != "app" {
+				continue
+			}
+			if ch.Action != plan.ActionNote {
+				t.Fatalf("locale options planned as %s: %+v", ch.Action, ch)
+			}
+			out = append(out, ch.Before)
+		}
+		return strings.Join(out, "|")
+	}
+	setup := func(v int, db model.LiveDatabase, want model.Database) (*model.Cluster, map[string]*model.InstanceState) {
+		c, live := onVersion(v)
+		db.Name, db.Owner, db.AllowConn, db.ConnLimit, db.Inside = "app", "postgres", true, -1, true
+		live["pg-x-1"].Databases = append(live["pg-x-1"].Databases, &db)
+		want.Name, want.Owner = "app", "postgres"
+		c.Databases = []*model.Database{&want}
+		return c, live
+	}
+	icu := model.LiveDatabase{LocaleProvider: "icu", ICULocale: "en-US", ICURules: "&a < g"}
+	for _, tc := range []struct {
+		name    string
+		version int
+		live    model.LiveDatabase
+		spec    model.Database
+		want    string
+	}{
+		{"same icu", 160004, icu, model.Database{LocaleProvider: "icu", ICULocale: "en_US", ICURules: "&a < g"}, ""},
+		{"icu rules differ", 160004, icu, model.Database{LocaleProvider: "icu", ICURules: "&b < c"},
+			"icu_rules is &a < g, the spec says &b < c"},
+		{"icu rules not set", 160004, model.LiveDatabase{LocaleProvider: "icu", ICULocale: "en-US"},
+			model.Database{ICURules: "&b < c"}, "icu_rules is not set, the spec says &b < c"},
+		{"icu locale differs", 150018, icu, model.Database{ICULocale: "de-DE"}, "icu_locale is en-US, the spec says de-DE"},
+		{"provider differs", 170006, model.LiveDatabase{LocaleProvider: "libc"},
+			model.Database{LocaleProvider: "builtin", BuiltinLocale: "C.UTF-8"}, "locale_provider is libc, the spec says builtin"},
+		{"same builtin", 170006, model.LiveDatabase{LocaleProvider: "builtin", BuiltinLocale: "C.UTF-8"},
+			model.Database{LocaleProvider: "builtin", BuiltinLocale: "C.UTF8"}, ""},
+		{"builtin locale differs", 180001, model.LiveDatabase{LocaleProvider: "builtin", BuiltinLocale: "C.UTF-8"},
+			model.Database{BuiltinLocale: "PG_UNICODE_FAST"}, "builtin_locale is C.UTF-8, the spec says PG_UNICODE_FAST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := notes(setup(tc.version, tc.live, tc.spec)); got != tc.want {
+				t.Errorf("notes %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDeclaredVersion: an instance whose server runs another major than
+// its pg_version is reported (drift, no SQL) on that instance; the same
+// major, or no pg_version, is no change.
+func TestDeclaredVersion(t *testing.T) {
+	for _, tc := range []struct {
+		declared, server int
+		want             string
+	}{
+		{0, 170006, ""},
+		{18, 180001, ""},
+		{18, 170006, "pg_version is 18 but the server runs PostgreSQL 17"},
+		{15, 180001, "pg_version is 15 but the server runs PostgreSQL 18"},
+	} {
+		c, live := onVersion(tc.server)
+		c.Primary().PGVersion = tc.declared
+		var got []plan.Change
+		for _, ch := range Cluster(c, live).Changes {
+			if ch.Object == "server_version" {
+				got = append(got, ch)
+			}
+		}
+		switch {
+		case tc.want == "" && len(got) != 0:
+			t.Errorf("pg_version %d on %d: %+v", tc.declared, tc.server, got)
+		case tc.want != "" && (len(got) != 1 || !got[0].Drift() || got[0].Action != plan.ActionReport ||
+			len(got[0].Statements) != 0 || got[0].Instance != "pg-x-1" || !strings.Contains(got[0].Reason, tc.want)):
+			t.Errorf("pg_version %d on %d: %+v, want a report saying %q", tc.declared, tc.server, got, tc.want)
+		}
+	}
+}
+
+// TestChangeNeedsAdmin16: from PostgreSQL 16 a reconciler that is not a
+// superuser can neither revoke a membership of a role it holds no ADMIN
+// OPTION on nor change its options, nor revoke a grant another role made
+// without that role's privileges: all reported, naming the reason; with
+// ADMIN OPTION on its own grant, or before 16, they are planned.
+func TestChangeNeedsAdmin16(t *testing.T) {
+	c, live := onVersion(170006)
+	st := live["pg-x-1"]
+	st.Session.User, st.Session.Superuser = "dbuser_bot", false
+	st.Roles = append(st.Roles, &model.LiveRole{Name: "dbuser_bot", Login: true, CreateRole: true, ConnLimit: -1})
+	st.Role("app").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Grantor: "postgres", Inherit: ptr(true), Set: ptr(true)}}
+	for _, tc := range []struct {
+		name, verb string
+		m          model.Membership
+	}{
+		{"options", "change the options of its memberships", model.Membership{Role: "dbrole_readonly", Inherit: ptr(false)}},
+		{"revoke", "revoke it", model.Membership{Role: "dbrole_readonly", Revoke: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.Role("app").MemberOf = []model.Membership{tc.m}
+			st.Version, st.Role("dbuser_bot").MemberOf = 170006, nil
+			m := changesOf(Cluster(c, live), plan.KindMembership)
+			if len(m) != 1 || m[0].Action != plan.ActionReport || len(m[0].Statements) != 0 ||
+				!strings.Contains(m[0].Reason, "only a role with ADMIN OPTION on dbrole_readonly may "+tc.verb+", and dbuser_bot has none") {
+				t.Fatalf("without ADMIN: %+v", m)
+			}
+			// With ADMIN, a grant made by another role (the bootstrap
+			// superuser) still needs that role's privileges; its own, not.
+			st.Role("dbuser_bot").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Admin: true, Grantor: "postgres"}}
+			m = changesOf(Cluster(c, live), plan.KindMembership)
+			if len(m) != 1 || m[0].Action != plan.ActionReport ||
+				!strings.Contains(m[0].Reason, "dbrole_readonly was granted by postgres, and from PostgreSQL 16 only a role with the privileges of postgres may revoke that grant") {
+				t.Fatalf("with ADMIN, granted by postgres: %+v", m)
+			}
+			st.Role("app").MemberOf[0].Grantor = "dbuser_bot"
+			defer func() { st.Role("app").MemberOf[0].Grantor = "postgres" }()
+			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {
+				t.Fatalf("with ADMIN, granted by dbuser_bot: %+v", m)
+			}
+			st.Version, st.Role("dbuser_bot").MemberOf = 150018, nil
+			if tc.m.Inherit != nil {
+				return // no INHERIT option before 16
+			}
+			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {
+				t.Fatalf("PostgreSQL 15: %+v", m)
+			}
+		})
 	}
 }

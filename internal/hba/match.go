@@ -183,13 +183,18 @@ func matchUser(tokens []string, c Conn, m Membership) tri {
 }
 
 // anyToken is the loop of check_db and check_role: yes if a token
-// matches, else maybe if an @file reference might, else no.
+// matches, else maybe if an @file reference or a regular expression
+// might, else no. A token starting with / is a regular expression from
+// PostgreSQL 16 (a name before): it is never evaluated here (POSIX
+// advanced expressions are not Go's), so the guard stays conservative.
 func anyToken(tokens []string, match func(v string, bare bool) bool) tri {
 	r := no
 	for _, t := range tokens {
 		v, bare := unquoteToken(t)
 		switch {
 		case bare && len(v) > 1 && v[0] == '@':
+			r = maybe
+		case len(v) > 1 && v[0] == '/' && !match(v, bare):
 			r = maybe
 		case match(v, bare):
 			return yes

@@ -46,6 +46,7 @@ func TestOracle(t *testing.T) {
 		{"bare IPv4 footgun", oracleBareIPv4},
 		{"parser", oracleParser},
 		{"simulator", oracleSimulator},
+		{"regular expressions and include (16)", oracleRegexInclude},
 	} {
 		t.Run(st.name, func(t *testing.T) {
 			// Back to the bootstrap state, pass or fail: the harness's

@@ -12,7 +12,7 @@ func scanDatabases(rows pgx.Rows) (map[uint32]*model.LiveDatabase, error) {
 	var oid uint32
 	var d model.LiveDatabase
 	_, err := pgx.ForEachRow(rows, []any{&oid, &d.Name, &d.Owner, &d.ConnLimit, &d.AllowConn, &d.IsTemplate,
-		&d.Encoding, &d.Collate, &d.Ctype, &d.LocaleProvider, &d.ICULocale, &d.Tablespace, &d.ACL}, func() error {
+		&d.Encoding, &d.Collate, &d.Ctype, &d.LocaleProvider, &d.ICULocale, &d.ICURules, &d.BuiltinLocale, &d.Tablespace, &d.ACL}, func() error {
 		db := d
 		dbs[oid] = &db
 		return nil

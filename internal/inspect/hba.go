@@ -11,7 +11,7 @@ import (
 // scanHBARules reads hba_rules.sql, in file order.
 func scanHBARules(rows pgx.Rows) ([]model.HBARow, error) {
 	return collect(rows, func(r *model.HBARow) []any {
-		return []any{&r.Line, &r.Type, &r.Database, &r.User, &r.Address, &r.Netmask, &r.AuthMethod, &r.Options, &r.Error}
+		return []any{&r.Line, &r.Type, &r.Database, &r.User, &r.Address, &r.Netmask, &r.AuthMethod, &r.Options, &r.Error, &r.File}
 	})
 }
 

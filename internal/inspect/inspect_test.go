@@ -49,8 +49,14 @@ func TestPrimaryEveryField(t *testing.T) {
 		"ALTER SYSTEM SET checkpoint_timeout = '10min'",
 		"ALTER SYSTEM SET shared_buffers = '256MB'",
 	)
-	if c.Major >= 15 { // a database's own locale provider
+	switch { // a database's own locale provider, ICU rules (16), the builtin provider (17)
+	case c.Major >= 16:
+		execIn(t, p, "postgres", "CREATE DATABASE icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' ICU_RULES '&a < g'")
+	case c.Major >= 15:
 		execIn(t, p, "postgres", "CREATE DATABASE icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+	}
+	if c.Major >= 17 {
+		execIn(t, p, "postgres", "CREATE DATABASE builtin TEMPLATE template0 LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'")
 	}
 	execIn(t, p, "app",
 		"CREATE SCHEMA s1 AUTHORIZATION r_md5",
@@ -180,7 +186,10 @@ func TestPrimaryEveryField(t *testing.T) {
 		for _, d := range st.Databases {
 			names = append(names, d.Name)
 		}
-		want := []string{"app", "closed", "icu", "postgres", "template0", "template1", "tmpl"}
+		want := []string{"app", "builtin", "closed", "icu", "postgres", "template0", "template1", "tmpl"}
+		if c.Major < 17 {
+			want = slices.DeleteFunc(want, func(n string) bool { return n == "builtin" })
+		}
 		if c.Major < 15 {
 			want = slices.DeleteFunc(want, func(n string) bool { return n == "icu" })
 		}
@@ -219,8 +228,19 @@ func TestPrimaryEveryField(t *testing.T) {
 		if acl := st.Database("tmpl").ACL; !slices.Contains(acl, "=c/"+c.SuperUser) {
 			t.Errorf("tmpl's ACL %v lacks the explicit CONNECT for PUBLIC", acl)
 		}
-		if icu := st.Database("icu"); c.Major >= 15 && (icu.LocaleProvider != "icu" || icu.ICULocale != "en-US") {
-			t.Errorf("icu: provider %q, locale %q", icu.LocaleProvider, icu.ICULocale)
+		if c.Major >= 15 {
+			wantRules := ""
+			if c.Major >= 16 {
+				wantRules = "&a < g"
+			}
+			if icu := st.Database("icu"); icu.LocaleProvider != "icu" || icu.ICULocale != "en-US" || icu.ICURules != wantRules || icu.BuiltinLocale != "" {
+				t.Errorf("icu: provider %q, locale %q, rules %q, builtin locale %q", icu.LocaleProvider, icu.ICULocale, icu.ICURules, icu.BuiltinLocale)
+			}
+		}
+		if c.Major >= 17 {
+			if b := st.Database("builtin"); b.LocaleProvider != "builtin" || b.BuiltinLocale != "C.UTF-8" || b.ICULocale != "" || b.ICURules != "" {
+				t.Errorf("builtin: provider %q, builtin locale %q, icu locale %q, rules %q", b.LocaleProvider, b.BuiltinLocale, b.ICULocale, b.ICURules)
+			}
 		}
 	})
 
@@ -320,12 +340,16 @@ func TestPrimaryEveryField(t *testing.T) {
 		if len(rules) != 6 {
 			t.Fatalf("%d HBA rules: %+v", len(rules), rules)
 		}
-		first := model.HBARow{Line: 4, Type: "local", Database: []string{"all"}, User: []string{"all"}, AuthMethod: "trust"}
+		file := "" // file_name is new in 16
+		if c.Major >= 16 {
+			file = p.HBAPath()
+		}
+		first := model.HBARow{Line: 4, Type: "local", Database: []string{"all"}, User: []string{"all"}, AuthMethod: "trust", File: file}
 		if !reflect.DeepEqual(rules[0], first) {
 			t.Errorf("first rule %+v", rules[0])
 		}
 		hostAll := model.HBARow{Line: 7, Type: "host", Database: []string{"all"}, User: []string{"all"},
-			Address: "127.0.0.0", Netmask: "255.0.0.0", AuthMethod: "scram-sha-256"}
+			Address: "127.0.0.0", Netmask: "255.0.0.0", AuthMethod: "scram-sha-256", File: file}
 		if !reflect.DeepEqual(rules[3], hostAll) {
 			t.Errorf("fourth rule %+v", rules[3])
 		}

@@ -109,6 +109,8 @@ type LiveDatabase struct {
 	Collate, Ctype string
 	LocaleProvider string
 	ICULocale      string
+	ICURules       string // daticurules (16+)
+	BuiltinLocale  string // datlocale of a builtin-provider database (17+)
 	Tablespace     string
 	ACL            []string // datacl items as text; nil = default (owner: all; PUBLIC: CONNECT, TEMPORARY)
 	Settings       []Setting
@@ -165,6 +167,7 @@ type HBARow struct {
 	AuthMethod string
 	Options    []string
 	Error      string
+	File       string // file_name (16+): the file the line is in, "" before 16
 }
 
 // LiveSetting is a row of pg_settings joined with the last pg_file_settings

@@ -141,6 +141,7 @@ type Instance struct {
 	Role         InstanceRole
 	OfflineQuery bool // pg_offline_query
 	Port         int  // pg_port, default 5432
+	PGVersion    int  // pg_version, the major Pigsty installs; 0 when not declared
 
 	// HBA is pg_default_hba_rules followed by pg_hba_rules as resolved for
 	// this host, in declaration order; rendering sorts and gates them.

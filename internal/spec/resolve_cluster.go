@@ -142,6 +142,9 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 				in.Port = port
 			}
 		}
+		if v := hs.get("pg_version"); v != nil && v.kind == kindInt {
+			in.PGVersion, _ = cs.integer(v)
+		}
 		c.Instances = append(c.Instances, in)
 	}
 	slices.SortStableFunc(c.Instances, func(a, b *model.Instance) int { return a.Seq - b.Seq })

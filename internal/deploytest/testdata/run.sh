@@ -12,10 +12,13 @@ trap 'journalctl -u pgreconciler -o cat --no-pager >$R/journal-all.txt' EXIT
 # writer must find it among this host's addresses (over netlink).
 ip addr add $IP/32 dev lo
 
-# /pg -> /data/postgres/pg-test-15, the data directory postgres 0700.
-install -d -o postgres -g postgres -m 0700 /data/postgres/pg-test-15/data
-ln -s /data/postgres/pg-test-15 /pg
-runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D /pg/data -U postgres --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+# The PostgreSQL of the test harness (PGBIN, PGMAJOR: 18 by default).
+. $T/pg.env
+
+# /pg -> /data/postgres/pg-test-<major>, the data directory postgres 0700.
+install -d -o postgres -g postgres -m 0700 /data/postgres/pg-test-$PGMAJOR/data
+ln -s /data/postgres/pg-test-$PGMAJOR /pg
+runuser -u postgres -- $PGBIN/initdb -D /pg/data -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 >/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=pg-test-1 \
 	-addext subjectAltName=IP:$IP -keyout /pg/data/server.key -out /pg/data/server.crt 2>/dev/null
 chown postgres:postgres /pg/data/server.key /pg/data/server.crt
@@ -27,7 +30,9 @@ ssl = on
 CONF
 echo "hostssl all all $IP/32 scram-sha-256" >>/pg/data/pg_hba.conf
 systemctl start pgrtest-postgres
-until runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_isready -q -h /run/postgresql; do sleep 0.2; done
+# psql is the distribution's (the npm builds have none): any version
+# talks to any server.
+until runuser -u postgres -- psql -X -q -h /run/postgresql -c 'SELECT 1' >/dev/null 2>&1; do sleep 0.2; done
 runuser -u postgres -- psql -X -q -h /run/postgresql -c "CREATE ROLE dbuser_dba SUPERUSER LOGIN PASSWORD '$(cat $T/dba.pw)'"
 
 # The spec repository is a file:// URL, which go-git reads with git-upload-pack

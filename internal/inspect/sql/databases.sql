@@ -1,7 +1,8 @@
 -- Databases. A NULL datacl is the default ACL: the owner holds every
 -- privilege, PUBLIC CONNECT and TEMP. datlocprovider is new in PostgreSQL
 -- 15 (before it every database is libc), daticulocale was renamed
--- datlocale in 17: to_jsonb reads whichever exists.
+-- datlocale in 17 (which also holds the builtin provider's locale),
+-- daticurules is new in 16: to_jsonb reads whichever exists.
 SELECT d.oid, d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner,
        d.datconnlimit, d.datallowconn, d.datistemplate,
        pg_catalog.pg_encoding_to_char(d.encoding) AS encoding, d.datcollate, d.datctype,
@@ -10,6 +11,9 @@ SELECT d.oid, d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner,
        CASE WHEN to_jsonb(d) ->> 'datlocprovider' = 'i'
             THEN coalesce(to_jsonb(d) ->> 'daticulocale', to_jsonb(d) ->> 'datlocale', '')
             ELSE '' END AS icu_locale,
+       coalesce(to_jsonb(d) ->> 'daticurules', '') AS icu_rules,
+       CASE WHEN to_jsonb(d) ->> 'datlocprovider' = 'b' THEN coalesce(to_jsonb(d) ->> 'datlocale', '')
+            ELSE '' END AS builtin_locale,
        t.spcname AS tablespace,
        d.datacl::text[] AS acl
 FROM pg_catalog.pg_database d
