@@ -25,6 +25,7 @@ const (
 	phPrivilege
 	phParameter
 	phHBA
+	phPgBouncer // after every role and password change: userlist.txt copies pg_authid
 	phRevoke
 	phDropInside
 	phDropDatabase
@@ -58,6 +59,7 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 		if st := live[in.Name()]; st != nil {
 			b.parameters(in, st)
 			b.hba(in, st)
+			b.pooler(in, st)
 		}
 	}
 	out := plan.ClusterPlan{Name: c.Name}
