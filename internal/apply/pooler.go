@@ -51,9 +51,15 @@ func samePooler(a, b *plan.Change) bool {
 func (e *executor) pooler(idx []int) error {
 	c := &e.cp.Changes[idx[0]]
 	in := e.t.Cluster.Instance(c.Instance)
+	// The changes settle together: the first says what happened, the
+	// others point at it.
 	settle := func(st plan.Status, msg string) {
-		for _, i := range idx {
-			e.done(i, st, msg, "")
+		for k, i := range idx {
+			m := msg
+			if k > 0 && msg != "" {
+				m = "with " + c.Object + " (the pooler's files are written and reloaded together): " + firstLine(msg)
+			}
+			e.done(i, st, m, "")
 		}
 	}
 	if e.opts.PgBouncer == nil {
@@ -279,4 +285,12 @@ func poolerReload(ctx context.Context, admin *pgx.Conn) error {
 		return fmt.Errorf("RELOAD: %w", err)
 	}
 	return nil
+}
+
+// firstLine is what a long message is about, in short.
+func firstLine(msg string) string {
+	if head, _, ok := strings.Cut(msg, ": "); ok {
+		return head
+	}
+	return msg
 }

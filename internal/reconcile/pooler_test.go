@@ -318,9 +318,9 @@ func TestPooler(t *testing.T) {
 		}
 	})
 
-	t.Run("a file the pooler refuses is put back", func(t *testing.T) {
-		// A file right on disk that the pooler has not loaded: reload.
-		if err := s.b.WriteFile("database.txt", []byte(strings.Replace(s.files(t)["database.txt"], "pool_size=9", "pool_size=5", 1))); err != nil {
+	t.Run("a file right on disk that the pooler has not loaded is reloaded", func(t *testing.T) {
+		good := s.files(t)["database.txt"]
+		if err := s.b.WriteFile("database.txt", []byte(strings.Replace(good, "pool_size=9", "pool_size=5", 1))); err != nil {
 			t.Fatal(err)
 		}
 		conn, err := s.b.Admin(t.Context(), cluster.SuperUser, cluster.SuperPassword, "disable")
@@ -331,10 +331,39 @@ func TestPooler(t *testing.T) {
 			t.Fatal(err)
 		}
 		conn.Close(t.Context())
+		if err := s.b.WriteFile("database.txt", []byte(good)); err != nil { // right again, not reloaded
+			t.Fatal(err)
+		}
+		d := poolerDrift(s.reconcile(t, current, ModePlan).Plan)
+		if len(d) != 1 || d[0].Object != "database.txt" || d[0].Pooler == nil || !d[0].Pooler.Reload {
+			t.Fatalf("plan:%s, want a reload of database.txt", describe(d))
+		}
 		s.converge(t, current)
 		if n := s.poolSize(t, "app"); n != 9 {
-			t.Errorf("pool_size after healing: %d, want 9", n)
+			t.Errorf("pool_size after the reload: %d, want 9", n)
 		}
+	})
+
+	t.Run("a reload that locks the monitor out is rolled back", func(t *testing.T) {
+		// The spec's guard keeps the monitor's way in over the local
+		// socket (Pigsty's exporter); this rule shuts its intranet way,
+		// the one the reconciler can test from here: the apply sees it
+		// after the reload and puts the previous files back.
+		c := s.spec(t, true, 9, `{user: "${monitor}", db: "pgbouncer", addr: "127.0.0.0/8", auth: "deny", title: "monitor by socket only", order: 10}`)
+		before := s.files(t)
+		o := s.reconcile(t, c, ModeApply)
+		if o.Verdict != plan.VerdictFailure || !strings.Contains(o.Message, "locked out the monitor user") ||
+			!strings.Contains(o.Message, "previous files restored and reloaded") {
+			t.Fatalf("verdict %s: %s, want a failure, rolled back", o.Verdict, o.Message)
+		}
+		if after := s.files(t); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Error("the previous files were not restored")
+		}
+		m, err := s.b.Admin(t.Context(), cluster.MonitorUser, cluster.MonitorPassword, "disable")
+		if err != nil {
+			t.Fatalf("the monitor is still locked out after the rollback: %v", err)
+		}
+		m.Close(t.Context())
 	})
 
 	t.Run("a pooler that is down is reported, PostgreSQL is still reconciled", func(t *testing.T) {
