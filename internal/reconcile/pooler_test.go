@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/spec"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/bouncer"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/sshd"
 )
 
 // poolerSuite is the shared cluster with Debian's PgBouncer beside its
@@ -280,6 +282,9 @@ func TestPooler(t *testing.T) {
 		if err := s.b.WriteFile("userlist.txt", []byte(good+`"intruder" "`+v+`"`+"\n")); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Chmod(s.b.Path("userlist.txt"), 0o644); err != nil { // and readable by all, by hand
+			t.Fatal(err)
+		}
 		p := s.reconcile(t, current, ModePlan)
 		d := poolerDrift(p.Plan)
 		if len(d) != 1 || d[0].Object != "userlist.txt" || d[0].Pooler == nil ||
@@ -289,6 +294,30 @@ func TestPooler(t *testing.T) {
 		s.converge(t, current)
 		if got := s.files(t)["userlist.txt"]; got != good {
 			t.Errorf("userlist.txt after apply:\n%s\nwant:\n%s", redactUserlist(got), redactUserlist(good))
+		}
+		if fi, err := os.Stat(s.b.Path("userlist.txt")); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("userlist.txt after apply: %v %v, want mode 0600", fi.Mode(), err)
+		}
+	})
+
+	t.Run("the files are written over SSH, host keys pinned", func(t *testing.T) {
+		srv := sshd.Start(t, sshd.Options{})
+		w, err := apply.NewSSHWriter(apply.SSHConfig{User: srv.User, KeyFile: srv.ClientKeyFile, KnownHostsFile: srv.KnownHostsFile,
+			Addr: func(*model.Instance) string { return srv.Addr }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.files(t)["database.txt"]
+		if err := s.b.WriteFile("database.txt", []byte("# emptied by hand\n")); err != nil {
+			t.Fatal(err)
+		}
+		o, err := Cluster(context.Background(), Target{Cluster: current, Dialer: dialer()},
+			Options{Mode: ModeApply, HBA: w, PgBouncer: w, Provenance: testProvenance})
+		if err != nil || o.Verdict != plan.VerdictSuccess || !applied(o, plan.KindPgBouncer, "database.txt") {
+			t.Fatalf("apply over SSH: %v %s: %s", err, o.Verdict, o.Message)
+		}
+		if got := s.files(t)["database.txt"]; got != want {
+			t.Errorf("database.txt written over SSH:\n%s\nwant:\n%s", got, want)
 		}
 	})
 
