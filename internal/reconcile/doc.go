@@ -4,7 +4,8 @@
 // reconcilers —
 //
 //	lock     ModeApply: take the cluster's apply lock before anything is read
-//	inspect  read every instance, in parallel (package inspect)
+//	inspect  read every instance, in parallel (package inspect), and the
+//	         PgBouncer beside it when Options.PgBouncer is set (pooler.go)
 //	diff     compute the plan (package diff, a pure function)
 //	guard    may the cluster be written: primary answered, lock held, Gate admits
 //	apply    execute the plan under the lock (package apply), or its dry run
