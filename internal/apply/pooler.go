@@ -140,7 +140,7 @@ func (e *executor) replacePoolerFiles(in *model.Instance, stored map[string]mode
 		{file: pgbouncer.HBA, path: live.HBA.Path, prev: []byte(live.HBA.Text), candidate: []byte(want.HBA.Text)},
 	}
 	for _, f := range files {
-		if why := fileErr(live, f.file); why != "" {
+		if _, why := pgbouncer.Live(live, f.file); why != "" {
 			return plan.StatusFailed, fmt.Sprintf("cannot read %s of the PgBouncer of %s: %s; nothing written", f.file.Base(), in.Name(), why)
 		}
 		f.info = infos[f.path]
@@ -197,19 +197,6 @@ func (e *executor) replacePoolerFiles(in *model.Instance, stored map[string]mode
 		return plan.StatusFailed, restore(why)
 	}
 	return plan.StatusApplied, ""
-}
-
-// fileErr is why a file of the pooler was not read, or "".
-func fileErr(st *model.PoolerState, f pgbouncer.File) string {
-	switch f {
-	case pgbouncer.Userlist:
-		return st.Userlist.Err
-	case pgbouncer.Useropts:
-		return st.Useropts.Err
-	case pgbouncer.Database:
-		return st.Database.Err
-	}
-	return st.HBA.Err
 }
 
 // poolerSelf is the reconciler's own connection to the admin console, as

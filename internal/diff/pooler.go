@@ -90,17 +90,8 @@ func (b *builder) pooler(in *model.Instance, st *model.InstanceState) {
 
 // poolerPath is where the pooler's file was read.
 func poolerPath(st *model.PoolerState, f pgbouncer.File) string {
-	switch f {
-	case pgbouncer.Userlist:
-		return st.Userlist.Path
-	case pgbouncer.Useropts:
-		return st.Useropts.Path
-	case pgbouncer.Database:
-		return st.Database.Path
-	case pgbouncer.HBA:
-		return st.HBA.Path
-	}
-	return ""
+	path, _ := pgbouncer.Live(st, f)
+	return path
 }
 
 // fixedSalt is the salt source of the verifiers the plan hashes only to
