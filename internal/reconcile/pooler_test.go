@@ -291,6 +291,10 @@ func TestPooler(t *testing.T) {
 			!strings.Contains(strings.Join(d[0].Pooler.Diff, "\n"), `- "intruder" "<redacted>"`) {
 			t.Fatalf("plan: %s, want userlist.txt with the intruder's line", describe(d))
 		}
+		edited := s.files(t)["userlist.txt"]
+		if o := s.reconcile(t, current, ModeDryRun); o.Verdict != plan.VerdictSuccess || s.files(t)["userlist.txt"] != edited {
+			t.Fatalf("dry run: %s %s; it must write nothing", o.Verdict, o.Message)
+		}
 		s.converge(t, current)
 		if got := s.files(t)["userlist.txt"]; got != good {
 			t.Errorf("userlist.txt after apply:\n%s\nwant:\n%s", redactUserlist(got), redactUserlist(good))
