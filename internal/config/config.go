@@ -148,10 +148,11 @@ func (m Modes) AnyApply() bool {
 	return false
 }
 
-// SetAll sets every class to mode; PgBouncer only when it is not off.
+// SetAll sets every class to mode; PgBouncer only when it is already
+// managed (apply or observe): poolers are never turned on by it.
 func (m *Modes) SetAll(mode string) {
 	m.User, m.Database, m.Privilege, m.Parameter, m.HBA = mode, mode, mode, mode, mode
-	if m.PgBouncer != ModeOff {
+	if m.PgBouncer == ModeApply || m.PgBouncer == ModeObserve {
 		m.PgBouncer = mode
 	}
 }
