@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,6 +323,9 @@ func TestPooler(t *testing.T) {
 		}
 		if got := s.files(t)["database.txt"]; got != want {
 			t.Errorf("database.txt written over SSH:\n%s\nwant:\n%s", got, want)
+		}
+		if left, _ := filepath.Glob(filepath.Join(s.b.Dir, ".*.pgreconciler-*")); len(left) > 0 {
+			t.Errorf("temporary files left beside the pooler's files: %v", left)
 		}
 	})
 
