@@ -49,7 +49,17 @@ func (b *builder) pooler(in *model.Instance, st *model.InstanceState) {
 		return
 	}
 	changed := map[pgbouncer.File]bool{}
-	for _, f := range pgbouncer.CompareFiles(want, st.Pooler) {
+	findings := pgbouncer.CompareFiles(want, st.Pooler)
+	if why, all := unreadableAll(st.Pooler); all {
+		// One report, not four: the host's files cannot be reached (no
+		// reader for it, the SSH host refused …).
+		for _, f := range pgbouncer.AllFiles {
+			changed[f] = true
+		}
+		report("pgbouncer files", "the files of the PgBouncer beside "+in.Name()+" could not be read: "+why+"; they are not compared")
+		findings = nil
+	}
+	for _, f := range findings {
 		changed[f.File] = true
 		ch := plan.Change{Kind: plan.KindPgBouncer, Action: plan.ActionChange, Object: f.Object, Instance: in.Name(),
 			Before: f.Have, After: f.Want, Reason: f.Reason,
@@ -86,6 +96,18 @@ func (b *builder) pooler(in *model.Instance, st *model.InstanceState) {
 	for _, f := range order {
 		b.add(phPgBouncer, *stale[f])
 	}
+}
+
+// unreadableAll reports whether none of the pooler's four files was read
+// for the same reason, and that reason.
+func unreadableAll(st *model.PoolerState) (string, bool) {
+	_, first := pgbouncer.Live(st, pgbouncer.AllFiles[0])
+	for _, f := range pgbouncer.AllFiles[1:] {
+		if _, why := pgbouncer.Live(st, f); why != first {
+			return "", false
+		}
+	}
+	return first, first != ""
 }
 
 // poolerPath is where the pooler's file was read.

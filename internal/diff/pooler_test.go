@@ -81,6 +81,12 @@ func TestPoolerDrift(t *testing.T) {
 		{"a pooler that is down", func(_ *model.Cluster, st *model.InstanceState) {
 			st.Pooler, st.PoolerErr = nil, "connect: connection refused"
 		}, plan.ActionReport, "pgbouncer", ""},
+		{"no file can be read", func(_ *model.Cluster, st *model.InstanceState) {
+			for _, f := range []*model.PoolerFile{&st.Pooler.Useropts, &st.Pooler.Database, &st.Pooler.HBA} {
+				*f = model.PoolerFile{Path: f.Path, Err: "not read (no file reader for this host)"}
+			}
+			st.Pooler.Userlist = model.PoolerSecretFile{Path: st.Pooler.Userlist.Path, Err: "not read (no file reader for this host)"}
+		}, plan.ActionReport, "pgbouncer files", ""},
 		{"a file that cannot be read", func(_ *model.Cluster, st *model.InstanceState) {
 			st.Pooler.HBA = model.PoolerFile{Path: "/etc/pgbouncer/pgb_hba.conf", Err: "permission denied"}
 		}, plan.ActionReport, "pgb_hba.conf", ""},
