@@ -186,7 +186,7 @@ func (e *executor) replacePoolerFiles(in *model.Instance, stored map[string]mode
 			continue
 		}
 		if err := w.Write(ctx, in, f.path, f.candidate, f.info); err != nil {
-			return plan.StatusFailed, restore(fmt.Sprintf("write %s: %s", f.file.Base(), message(err))) + ", not reloaded"
+			return plan.StatusFailed, restore(fmt.Sprintf("write %s: %s", f.file.Base(), message(err)))
 		}
 		f.written = true
 	}
