@@ -55,9 +55,10 @@ func allowedImports() map[string][]string {
 		// patroni for the leader, reloads and Patroni's own state.
 		"internal/reconcile": with("internal/inspect", "internal/diff", "internal/apply", "internal/dbconn", "internal/patroni"),
 		// apply re-reads a setting as inspect reads it (the read-back).
-		"internal/apply":   with("internal/inspect", "internal/dbconn", "internal/hba", "internal/pgconf", "internal/scram", "internal/protect"),
+		// pgbouncer: the pooler's files rendered again when they are written, and its lockout guard.
+		"internal/apply":   with("internal/inspect", "internal/dbconn", "internal/hba", "internal/pgconf", "internal/scram", "internal/protect", "internal/pgbouncer"),
 		"internal/inspect": with("internal/pgconf"),
-		"internal/diff":    with("internal/hba", "internal/pgconf", "internal/privs", "internal/scram", "internal/protect"),
+		"internal/diff":    with("internal/hba", "internal/pgconf", "internal/privs", "internal/scram", "internal/protect", "internal/pgbouncer"),
 		// The protection policy, defined once: diff reports and apply refuses
 		// with the same functions, on the changes\' intent.
 		"internal/protect": with(),

@@ -56,7 +56,11 @@ func runApply(e *env, args []string) int {
 	if *dryRun {
 		mode = reconcile.ModeDryRun
 	}
-	outcomes := fl.reconcile(ctx, reconcile.Options{Mode: mode, HBA: writer, Logger: newLogger(e, *logFormat)})
+	opts := reconcile.Options{Mode: mode, HBA: writer, Logger: newLogger(e, *logFormat)}
+	if f.pgbouncer {
+		opts.PgBouncer = writer
+	}
+	outcomes := fl.reconcile(ctx, opts)
 	if err := writePlan(e, fl.planOf(outcomes), f.format); err != nil {
 		return errorf(e, "apply", "%v", err)
 	}

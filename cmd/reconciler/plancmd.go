@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/daemon"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -17,10 +18,11 @@ import (
 // planFlags are shared by plan and apply.
 type planFlags struct {
 	sourceFlags
-	clusters listFlag
-	profile  string
-	format   string
-	patroni  patroniFlags
+	clusters  listFlag
+	profile   string
+	format    string
+	patroni   patroniFlags
+	pgbouncer bool
 }
 
 func (f *planFlags) register(fs flagSet) {
@@ -29,6 +31,7 @@ func (f *planFlags) register(fs flagSet) {
 	fs.StringVar(&f.profile, "profile", "baseline", "policy `profile` the spec must pass: baseline, strict or none")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
 	f.patroni.register(fs)
+	fs.BoolVar(&f.pgbouncer, "pgbouncer", false, "read (and with apply, write) the PgBouncer beside every instance: drift class pgbouncer")
 }
 
 // fleet is a resolved, validated spec narrowed to the chosen clusters.
@@ -169,7 +172,11 @@ func runPlan(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	outcomes := fl.reconcile(ctx, reconcile.Options{Mode: reconcile.ModePlan})
+	opts := reconcile.Options{Mode: reconcile.ModePlan}
+	if f.pgbouncer { // the poolers' files are read on this host
+		opts.PgBouncer = apply.NewLocalWriter()
+	}
+	outcomes := fl.reconcile(ctx, opts)
 	// An instance that cannot be inspected is reported once, in the plan
 	// (its Errors), whatever the format.
 	p := fl.planOf(outcomes)

@@ -28,6 +28,7 @@ func runRun(e *env, args []string) int {
 	signers := fs.String("allowed-signers", "", "git allowed_signers `file` of trusted SSH signing keys")
 	trustMode := fs.String("trust-mode", "strict", "history policy: strict or head")
 	mode := fs.String("mode", "apply", "apply or observe: heal drift, or only report it")
+	pgbMode := fs.String("pgbouncer", "off", "the PgBouncer beside each instance: apply, observe, or off (neither read nor written)")
 	driftEvery := fs.Duration("drift-interval", time.Minute, "how often live clusters are checked for drift")
 	poll := fs.Duration("poll-interval", time.Minute, "how often the repository is fetched")
 	listen := fs.String("listen", ":9910", "address of /metrics, /healthz, /readyz, /status and the webhooks")
@@ -49,7 +50,8 @@ func runRun(e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if !oneOf(e.stderr, "log-format", *logFormat, "text", "json") || !oneOf(e.stderr, "mode", *mode, "apply", "observe") {
+	if !oneOf(e.stderr, "log-format", *logFormat, "text", "json") || !oneOf(e.stderr, "mode", *mode, "apply", "observe") ||
+		!oneOf(e.stderr, "pgbouncer", *pgbMode, "apply", "observe", "off") {
 		return exitUsage
 	}
 	explicit := map[string]bool{}
@@ -93,6 +95,7 @@ func runRun(e *env, args []string) int {
 				Patroni: config.Patroni{Enabled: pf.enabled, CAFile: pf.caFile},
 			}
 			c.Modes.SetAll(*mode)
+			c.Modes.PgBouncer = *pgbMode
 			c.Defaults()
 			flagPositions(c, explicit, len(keys))
 		}
@@ -218,6 +221,7 @@ func flagPositions(c *config.Config, given map[string]bool, nKeys int) {
 		"webhook-secret-file": "sources[0].webhook_secret_file", "trust-mode": "trust.mode",
 		"allowed-signers": "trust.allowed_signers", "hba-writer": "hba.writer", "ssh-user": "hba.ssh_user",
 		"ssh-key": "hba.ssh_key", "known-hosts": "hba.known_hosts", "ssh-port": "hba.ssh_port",
+		"pgbouncer": "modes.pgbouncer",
 	} {
 		if given[flagName] {
 			c.SetPos(key, config.Pos{File: "--" + flagName})

@@ -26,6 +26,9 @@ type Target struct {
 type Options struct {
 	DryRun bool
 	HBA    HBAWriter // nil: HBA changes are skipped with a clear reason
+	// PgBouncer writes the files of the PgBouncer beside each instance
+	// (pooler.go); nil: PgBouncer changes are skipped with a clear reason.
+	PgBouncer HBAWriter
 
 	Provenance model.Provenance // for the change log and the log lines
 	DBSU       string           // dbsu name (local socket lockout check); default Globals.DBSU, then postgres
@@ -264,6 +267,13 @@ func (e *executor) execute(todo []int) error {
 			err = e.steps(i)
 		case modeHBA:
 			err = e.hba(i)
+		case modePooler:
+			j := k + 1
+			for j < len(todo) && samePooler(c, &e.cp.Changes[todo[j]]) && e.refusal(&e.cp.Changes[todo[j]]) == "" {
+				j++
+			}
+			err = e.pooler(todo[k:j])
+			k = j - 1
 		case modeParameter:
 			j := k + 1
 			for j < len(todo) && modeOf(&e.cp.Changes[todo[j]]) == modeParameter && e.refusal(&e.cp.Changes[todo[j]]) == "" {
@@ -295,6 +305,7 @@ const (
 	modeSteps                 // NoTx statements, several databases or a role removal
 	modeParameter             // ALTER SYSTEM on an instance
 	modeHBA                   // pg_hba.conf on an instance
+	modePooler                // the files of the PgBouncer beside an instance
 )
 
 func modeOf(c *plan.Change) mode {
@@ -303,6 +314,8 @@ func modeOf(c *plan.Change) mode {
 		return modeParameter
 	case c.Kind == plan.KindHBA:
 		return modeHBA
+	case c.Kind == plan.KindPgBouncer:
+		return modePooler
 	case len(c.Statements) == 0:
 		return modeEmpty
 	}
@@ -406,6 +419,8 @@ func (e *executor) would(i int) {
 		what = "write pg_hba.conf, check pg_hba_file_rules, reload, log in again"
 	case plan.KindParameter:
 		what = "validate against pg_settings, ALTER SYSTEM, reload, read back"
+	case plan.KindPgBouncer:
+		what = "render the PgBouncer files from pg_authid, lockout guard, write, RELOAD, log in again"
 	}
 	e.logChange(i, slog.LevelInfo, "would apply change", slog.String("would", what),
 		slog.Any("statements", redactedStatements(c)))

@@ -53,6 +53,12 @@
 //     reload (the previous file is restored on any error row), a fresh
 //     login after the reload (the previous file is restored and reloaded if
 //     it fails).
+//   - The four files of the PgBouncer beside an instance (pooler.go), all
+//     of an instance's PgBouncer changes at once, after the role changes:
+//     rendered again from pg_authid, the pooler's lockout guard, atomic
+//     writes with the same HBAWriter (userlist.txt 0600), RELOAD through
+//     the admin console, fresh logins and the admin console's view checked
+//     against the files (the previous files restored and reloaded if not).
 //   - A change log table (pgreconciler.change_log) in the primary's postgres
 //     database, one row per applied, failed or refused change, with the
 //     commit, signer and author, the error with its SQLSTATE; statements

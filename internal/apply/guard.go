@@ -18,7 +18,7 @@ func (e *executor) refusal(c *plan.Change) string {
 		return msg
 	}
 	switch c.Kind {
-	case plan.KindParameter, plan.KindHBA:
+	case plan.KindParameter, plan.KindHBA, plan.KindPgBouncer:
 		if e.t.Cluster.Instance(c.Instance) == nil {
 			return fmt.Sprintf("instance %q is not an instance of cluster %s", c.Instance, e.cluster())
 		}

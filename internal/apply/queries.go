@@ -35,4 +35,6 @@ var (
 	changeLogDDL string
 	//go:embed sql/last_applied.sql
 	lastAppliedSQL string
+	//go:embed sql/pooler_authid.sql
+	poolerAuthidSQL string
 )

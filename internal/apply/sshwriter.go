@@ -212,7 +212,7 @@ func writeScript(path, sha string, info FileInfo) string {
 p=%s
 u=$(id -u)
 if [ "$u" != 0 ] && [ "$u" != %d ]; then echo "logged in as uid $u: neither root nor the owner (uid %d) of $p" >&2; exit 3; fi
-t=$(mktemp -- "$(dirname -- "$p")/.pg_hba.conf.pgreconciler-XXXXXX")
+t=$(mktemp -- "$(dirname -- "$p")/.$(basename -- "$p").pgreconciler-XXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat > "$t"
 chmod %o -- "$t"

@@ -63,7 +63,7 @@ func (localWriter) Write(_ context.Context, in *model.Instance, path string, con
 		return err
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".pg_hba.conf.pgreconciler-*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".pgreconciler-*") // .pg_hba.conf.pgreconciler-…
 	if err != nil {
 		return fmt.Errorf("write %s of %s: %w", path, in.Name(), err)
 	}

@@ -108,12 +108,16 @@ type Modes struct {
 	Privilege string `yaml:"privilege" json:"privilege"`
 	Parameter string `yaml:"parameter" json:"parameter"`
 	HBA       string `yaml:"hba" json:"hba"`
+	// PgBouncer is the pooler beside each instance: apply, observe, or off
+	// (the default: poolers are neither read nor written).
+	PgBouncer string `yaml:"pgbouncer" json:"pgbouncer"`
 }
 
 // Mode values.
 const (
 	ModeApply   = "apply"
 	ModeObserve = "observe"
+	ModeOff     = "off" // modes.pgbouncer only: the poolers are left alone
 )
 
 // Of returns the mode of a drift class.
@@ -129,6 +133,8 @@ func (m Modes) Of(class model.DriftClass) string {
 		return m.Parameter
 	case model.DriftHBA:
 		return m.HBA
+	case model.DriftPgBouncer:
+		return m.PgBouncer
 	}
 	return ModeObserve
 }
@@ -143,9 +149,13 @@ func (m Modes) AnyApply() bool {
 	return false
 }
 
-// SetAll sets every class to mode.
+// SetAll sets every class to mode; PgBouncer only when it is already
+// managed (apply or observe): poolers are never turned on by it.
 func (m *Modes) SetAll(mode string) {
 	m.User, m.Database, m.Privilege, m.Parameter, m.HBA = mode, mode, mode, mode, mode
+	if m.PgBouncer == ModeApply || m.PgBouncer == ModeObserve {
+		m.PgBouncer = mode
+	}
 }
 
 // Duration is a time.Duration written as "60s", "5m".
@@ -197,6 +207,7 @@ func (c *Config) Defaults() {
 	for _, m := range []*string{&c.Modes.User, &c.Modes.Database, &c.Modes.Privilege, &c.Modes.Parameter, &c.Modes.HBA} {
 		or(m, ModeApply)
 	}
+	or(&c.Modes.PgBouncer, ModeOff)
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		if s.PollInterval == 0 {
@@ -281,7 +292,11 @@ func (c *Config) Problems() Problems {
 		bad("hba.writer: %q: want local or ssh", c.HBA.Writer)
 	}
 	for _, class := range model.DriftClasses() {
-		if mode := c.Modes.Of(class); mode != ModeApply && mode != ModeObserve {
+		mode := c.Modes.Of(class)
+		switch {
+		case class == model.DriftPgBouncer && mode != ModeApply && mode != ModeObserve && mode != ModeOff:
+			bad("modes.%s: %q: want apply, observe or off", class, mode)
+		case class != model.DriftPgBouncer && mode != ModeApply && mode != ModeObserve:
 			bad("modes.%s: %q: want apply or observe", class, mode)
 		}
 	}

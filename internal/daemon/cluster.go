@@ -37,7 +37,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		mode = reconcile.ModeApply
 	}
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
-		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log, Patroni: patroniAccess(g.cfg.Patroni),
+		Mode: mode, HBA: g.hba, PgBouncer: g.poolers(), Provenance: rev.prov, Logger: d.log, Patroni: patroniAccess(g.cfg.Patroni),
 		Gate: d.floorGate(g, st, rev, c),
 		Hold: func(ch plan.Change) string {
 			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
+	"github.com/pgreconciler/pgreconciler/internal/testenv/bouncer"
 )
 
 // Options configure a demo run.
@@ -40,6 +41,7 @@ type run struct {
 	daemon  *exec.Cmd
 	exited  chan struct{} // closed when the daemon has exited
 	logFile *os.File
+	pooler  *bouncer.Bouncer // the PgBouncer beside the primary
 }
 
 // Run plays the demo. It stops everything it started before returning
@@ -61,11 +63,12 @@ func Run(ctx context.Context, o Options) (err error) {
 		title string
 		fn    func() error
 	}{
-		{"Start a throwaway primary and replica", r.startCluster},
+		{"Start a throwaway primary and replica, and a PgBouncer beside the primary", r.startCluster},
 		{"Make a signed spec repository from examples/repo", r.makeRepo},
 		{"Validate the spec", r.validate},
 		{"The first plan", r.firstPlan},
 		{"Run the daemon: it verifies the commit and applies it", r.startDaemon},
+		{"A signed commit adds a user: it reaches the database through PgBouncer", r.pooledUserAdded},
 		{"A signed change to a user and an HBA rule", r.signedChange},
 		{"A manual ALTER ROLE: drift detected and healed", r.manualDrift},
 		{"An unsigned commit is refused", r.unsignedCommit},
@@ -121,6 +124,11 @@ func (r *run) cleanup() error {
 	}
 	if r.logFile != nil {
 		_ = r.logFile.Close()
+	}
+	if r.pooler != nil {
+		if err := r.pooler.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop PgBouncer: %w", err))
+		}
 	}
 	if r.cluster != nil {
 		if err := r.cluster.Close(); err != nil {

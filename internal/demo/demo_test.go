@@ -39,7 +39,8 @@ func TestMakeDemo(t *testing.T) {
 		"$ reconciler validate --repo .demo/repo\n",
 		"$ reconciler plan --repo .demo/repo --allowed-signers .demo/keys/allowed_signers --detailed-exitcode\n",
 		"→ exit 2 (--detailed-exitcode",
-		"$ reconciler run --repo .demo/repo --allowed-signers .demo/keys/allowed_signers --drift-interval 2s --poll-interval 1h --listen " + d.listen + " --state-dir .demo/state >.demo/daemon.log 2>&1 &\n",
+		"$ reconciler run --repo .demo/repo --allowed-signers .demo/keys/allowed_signers --drift-interval 2s --poll-interval 1h --listen " + d.listen + " --state-dir .demo/state --pgbouncer apply >.demo/daemon.log 2>&1 &\n",
+		"$ psql -X 'host=127.0.0.11 port=", "dbname=test user=dbuser_demo passfile=.demo/pgpass_dbuser_demo' -Atc 'SELECT current_user, current_database(), inet_server_port()'\n    dbuser_demo|test|",
 		"$ git -C .demo/repo -c commit.gpgsign=false commit -q -a -m 'add a superuser (unsigned)'\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -51,7 +52,7 @@ func TestMakeDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	password := strings.TrimSpace(string(pgpass[strings.LastIndexByte(strings.TrimSpace(string(pgpass)), ':')+1:]))
-	for _, secret := range []string{"let-me-in", "App.Secret.2026", password} {
+	for _, secret := range []string{"let-me-in", "App.Secret.2026", "Demo.Pooled.2026", "SCRAM-SHA-256$", password} {
 		if strings.Contains(out, secret) {
 			t.Errorf("a password reached the narration: %q", secret)
 		}

@@ -43,7 +43,7 @@ func (r *run) startCluster() error {
 		c.Primary.Name(), c.Primary.Addr, c.Replicas[0].Name(), c.Replicas[0].Addr, c.Port, c.Version, r.clusterDir())
 	r.say("every command below runs in %s with\n    export %s\n", r.Base, strings.Join(r.exports, " "))
 	r.say("(the reconciler takes host and port from the spec, the login from libpq's environment)\n")
-	return nil
+	return r.startPooler()
 }
 
 func quoteAll(kvs []string) []string {
@@ -129,6 +129,8 @@ func (r *run) copyExamples() error {
 			lines = append(lines, l, "\t\tpg_port:    "+strconv.Itoa(r.cluster.Port))
 			continue
 		}
+		l = strings.Replace(l, `pg_role: "primary"}`, `pg_role: "primary", `+r.poolerVars()+`}`, 1)
+		l = strings.Replace(l, `pg_role: "replica"}`, `pg_role: "replica", pgbouncer_enabled: false}`, 1)
 		l = strings.ReplaceAll(l, `"10.10.10.11"`, `"`+r.cluster.Primary.Addr+`"`)
 		l = strings.ReplaceAll(l, `"10.10.10.12"`, `"`+r.cluster.Replicas[0].Addr+`"`)
 		lines = append(lines, l)
@@ -139,8 +141,8 @@ func (r *run) copyExamples() error {
 	if err := os.WriteFile(filepath.Join(r.repo, "pg-test.cue"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		return err
 	}
-	r.say("wrote %s/globals.cue and pg-test.cue from %s: pg-test-1 and pg-test-2 on %s and %s, port %d; no pg-test-3\n",
-		r.path(r.repo), r.path(r.Examples), r.cluster.Primary.Addr, r.cluster.Replicas[0].Addr, r.cluster.Port)
+	r.say("wrote %s/globals.cue and pg-test.cue from %s: pg-test-1 and pg-test-2 on %s and %s, port %d; no pg-test-3; pg-test-1's PgBouncer on port %d\n",
+		r.path(r.repo), r.path(r.Examples), r.cluster.Primary.Addr, r.cluster.Replicas[0].Addr, r.cluster.Port, r.pooler.Port)
 	return nil
 }
 
@@ -182,7 +184,8 @@ func (r *run) startDaemon() error {
 	}
 	r.listen = listen
 	if err := r.startDaemonProcess(r.reconcilerCmd("run", "--repo", r.path(r.repo), "--allowed-signers", r.path(r.signers),
-		"--drift-interval", "2s", "--poll-interval", "1h", "--listen", r.listen, "--state-dir", r.path(filepath.Join(r.Dir, "state")))); err != nil {
+		"--drift-interval", "2s", "--poll-interval", "1h", "--listen", r.listen, "--state-dir", r.path(filepath.Join(r.Dir, "state")),
+		"--pgbouncer", "apply")); err != nil {
 		return err
 	}
 	start := time.Now()

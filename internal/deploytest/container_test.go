@@ -156,7 +156,8 @@ func buildReconciler(t *testing.T, out string) {
 
 // testConfig is deploy/systemd/reconciler.yml with what this test has:
 // a signed repository at a file:// URL, trust in one SSH key, the database
-// host's CA, the local HBA writer and every class applied.
+// host's CA, the local HBA writer and every class applied (PgBouncer's
+// left off).
 func testConfig(t *testing.T) string {
 	t.Helper()
 	var cfg map[string]any
@@ -171,7 +172,9 @@ func testConfig(t *testing.T) string {
 	cfg["drift_interval"] = "2s"
 	modes := cfg["modes"].(map[string]any)
 	for k := range modes {
-		modes[k] = "apply"
+		if k != "pgbouncer" { // the database host runs no PgBouncer: it stays off
+			modes[k] = "apply"
+		}
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {

@@ -25,6 +25,7 @@ const (
 	phPrivilege
 	phParameter
 	phHBA
+	phPgBouncer // after every role and password change: userlist.txt copies pg_authid
 	phRevoke
 	phDropInside
 	phDropDatabase
@@ -59,6 +60,7 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 			b.serverMajor(in, st)
 			b.parameters(in, st)
 			b.hba(in, st)
+			b.pooler(in, st)
 		}
 	}
 	out := plan.ClusterPlan{Name: c.Name}

@@ -43,7 +43,7 @@ func NewRecorder(reg prometheus.Registerer) (*Recorder, error) {
 	r := &Recorder{
 		driftItems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "drift_items",
-			Help: "Objects whose live state differs from the spec, by drift class (user, hba, parameter, database, privilege), at the last observation.",
+			Help: "Objects whose live state differs from the spec, by drift class (user, hba, parameter, database, privilege, pgbouncer), at the last observation.",
 		}, []string{"cluster", "instance", "kind"}),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "reconcile_total",

@@ -22,7 +22,7 @@ func compare(t *testing.T, reg prometheus.Gatherer, want string, names ...string
 }
 
 const driftHeader = `
-# HELP pgreconciler_drift_items Objects whose live state differs from the spec, by drift class (user, hba, parameter, database, privilege), at the last observation.
+# HELP pgreconciler_drift_items Objects whose live state differs from the spec, by drift class (user, hba, parameter, database, privilege, pgbouncer), at the last observation.
 # TYPE pgreconciler_drift_items gauge
 `
 
@@ -44,11 +44,13 @@ func TestObserveDrift(t *testing.T) {
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="database"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="hba"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="pgbouncer"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="privilege"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="user"} 2
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="database"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="hba"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="parameter"} 1
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="pgbouncer"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="privilege"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="user"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-3",kind="hba"} 1
@@ -61,11 +63,13 @@ pgreconciler_drift_items{cluster="pg-test",instance="pg-test-3",kind="hba"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="database"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="hba"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="pgbouncer"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="privilege"} 1
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="user"} 2
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="database"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="hba"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="pgbouncer"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="privilege"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="user"} 0
 `, "pgreconciler_drift_items")
@@ -77,6 +81,7 @@ pgreconciler_drift_items{cluster="pg-test",instance="pg-test-2",kind="user"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="database"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="hba"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="parameter"} 0
+pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="pgbouncer"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="privilege"} 0
 pgreconciler_drift_items{cluster="pg-test",instance="pg-test-1",kind="user"} 0
 `, "pgreconciler_drift_items", "pgreconciler_instance_up", "pgreconciler_pending_restart")
@@ -216,8 +221,8 @@ func TestForgetCluster(t *testing.T) {
 			}
 		}
 	}
-	if n, _ := testutil.GatherAndCount(reg, "pgreconciler_drift_items"); n != 5 {
-		t.Errorf("drift series of pg-meta: got %d, want 5", n)
+	if n, _ := testutil.GatherAndCount(reg, "pgreconciler_drift_items"); n != 6 {
+		t.Errorf("drift series of pg-meta: got %d, want 6", n)
 	}
 
 	// A forgotten cluster that comes back starts from zero again.

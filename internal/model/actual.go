@@ -27,6 +27,12 @@ type InstanceState struct {
 	HBA         *LiveHBA        // nil when unreadable
 	Settings    map[string]*LiveSetting
 	Replication []ReplicationClient
+
+	// Pooler is the PgBouncer beside the instance, read when the
+	// reconciler manages poolers; nil when not read, and then PoolerErr
+	// says why if it was tried (the pooler is down, refuses the login).
+	Pooler    *PoolerState
+	PoolerErr string
 }
 
 // Role returns the live role called name, or nil.

@@ -14,11 +14,12 @@ const (
 	DriftPrivilege DriftClass = "privilege" // database and schema ACLs, default privileges
 	DriftParameter DriftClass = "parameter" // server parameters
 	DriftHBA       DriftClass = "hba"       // pg_hba.conf
+	DriftPgBouncer DriftClass = "pgbouncer" // PgBouncer's userlist.txt, useropts.txt, database.txt, pgb_hba.conf
 )
 
 // DriftClasses lists every drift class, in the order of the configuration.
 func DriftClasses() []DriftClass {
-	return []DriftClass{DriftUser, DriftDatabase, DriftPrivilege, DriftParameter, DriftHBA}
+	return []DriftClass{DriftUser, DriftDatabase, DriftPrivilege, DriftParameter, DriftHBA, DriftPgBouncer}
 }
 
 // RefusalKind is why a commit was refused: the reason label of

@@ -3,6 +3,8 @@ package pgbouncer
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // File is one of the files Pigsty renders for PgBouncer.
@@ -45,4 +47,20 @@ func ParseFile(s string) (File, error) {
 		}
 	}
 	return 0, fmt.Errorf("unknown PgBouncer file %q (known: %s)", s, strings.Join(fileNames[:len(AllFiles)], ", "))
+}
+
+// Live is where the pooler's file f was read (st), and why it was not
+// ("" when it was).
+func Live(st *model.PoolerState, f File) (path, err string) {
+	switch f {
+	case Userlist:
+		return st.Userlist.Path, st.Userlist.Err
+	case Useropts:
+		return st.Useropts.Path, st.Useropts.Err
+	case Database:
+		return st.Database.Path, st.Database.Err
+	case HBA:
+		return st.HBA.Path, st.HBA.Err
+	}
+	return st.Config["conffile"], ""
 }

@@ -53,6 +53,9 @@ func (c Change) details() []string {
 	if c.HBA != nil {
 		out = append(out, c.HBA.Diff...)
 	}
+	if c.Pooler != nil {
+		out = append(out, c.Pooler.Diff...)
+	}
 	return out
 }
 

@@ -35,6 +35,10 @@ type Intent struct {
 	// HBA is the rendered file of a KindHBA change (its rules show as the
 	// plan's hba_diff).
 	HBA *HBAFile `json:"-"`
+
+	// Pooler is the PgBouncer file a KindPgBouncer change is about (its
+	// diff shows under the change, as pg_hba.conf's does).
+	Pooler *PoolerFile `json:"pgbouncer,omitempty"`
 }
 
 // RoleChange is a role a change creates, alters or drops.

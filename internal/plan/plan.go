@@ -21,6 +21,7 @@ const (
 	KindPrivilege        Kind = "privilege" // GRANT/REVOKE on a database or schema
 	KindDefaultPrivilege Kind = "default_privilege"
 	KindHBA              Kind = "hba"
+	KindPgBouncer        Kind = "pgbouncer" // one of the four files of an instance's PgBouncer, or its state
 	KindParameter        Kind = "parameter"
 	KindUnmanaged        Kind = "unmanaged"
 
@@ -36,7 +37,7 @@ const (
 // Kinds lists every kind (in the order creations run; revokes and drops
 // run last, in their own phases).
 var Kinds = []Kind{KindRole, KindComment, KindRoleSetting, KindPassword, KindMembership,
-	KindDatabase, KindSchema, KindExtension, KindPrivilege, KindDefaultPrivilege, KindParameter, KindHBA, KindUnmanaged}
+	KindDatabase, KindSchema, KindExtension, KindPrivilege, KindDefaultPrivilege, KindParameter, KindHBA, KindPgBouncer, KindUnmanaged}
 
 // DriftClass is the drift class of the kind: the metrics and the daemon's
 // per-class mode count and hold changes by it.
@@ -50,6 +51,8 @@ func (k Kind) DriftClass() model.DriftClass {
 		return model.DriftPrivilege
 	case KindHBA:
 		return model.DriftHBA
+	case KindPgBouncer:
+		return model.DriftPgBouncer
 	case KindParameter:
 		return model.DriftParameter
 	}
@@ -178,6 +181,20 @@ type ParameterChange struct {
 type HBAFile struct {
 	Content string   // the whole file to write
 	Diff    []string // rule lines, "+ …" wanted and missing, "- …" live and unwanted
+}
+
+// PoolerFile is what a KindPgBouncer change is about: a file of the
+// PgBouncer beside Change.Instance whose content differs (Diff holds its
+// line diff, verifiers redacted), or, with Reload, a file right on disk
+// that the pooler has not loaded. It holds no content: the apply renders
+// the four files again when it writes them, userlist.txt from pg_authid
+// as it is then (as Pigsty's pgb-user AUTO copies it), and reloads once
+// per pooler.
+type PoolerFile struct {
+	File   string   `json:"file"`           // userlist.txt, useropts.txt, database.txt, pgb_hba.conf
+	Path   string   `json:"path,omitempty"` // where the live file was read
+	Diff   []string `json:"diff,omitempty"` // "+ line" rendered, not live; "- line" live, not rendered; "! …" unreadable
+	Reload bool     `json:"reload,omitempty"`
 }
 
 // Drift reports whether the change counts as drift (everything but notes).

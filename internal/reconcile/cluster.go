@@ -51,6 +51,11 @@ type Options struct {
 	Gate func(ctx context.Context) error
 	// HBA writes pg_hba.conf; nil skips HBA changes with a clear reason.
 	HBA apply.HBAWriter
+	// PgBouncer, when set, has the PgBouncer beside every instance with
+	// pgbouncer_enabled read (its admin console, and its files with this
+	// reader), compared (drift class pgbouncer), and in ModeApply its files
+	// written with this writer and reloaded. Nil: poolers are left alone.
+	PgBouncer apply.HBAWriter
 	// Provenance is the commit the desired state comes from, for the
 	// change log and the sessions' application_name.
 	Provenance model.Provenance

@@ -9,7 +9,8 @@
 //	         cluster whose Primary is the live leader (topology.go)
 //	lock     ModeApply: take the cluster's apply lock, on the leader, before
 //	         the plan's inspection
-//	inspect  read every instance, in parallel (package inspect)
+//	inspect  read every instance, in parallel (package inspect), and the
+//	         PgBouncer beside it when Options.PgBouncer is set (pooler.go)
 //	diff     compute the plan (package diff, a pure function)
 //	guard    may the cluster be written: primary answered, a leader is
 //	         established, lock held, Gate admits

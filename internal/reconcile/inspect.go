@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/inspect"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -26,7 +27,10 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
 // database could not be entered), whose state is kept.
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
+//
+// With a pooler file reader, the PgBouncer beside each instance is read
+// too (inspectPooler).
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -36,6 +40,7 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 		go func() {
 			defer wg.Done()
 			st, err := inspectInstance(ctx, d, c, in)
+			inspectPooler(ctx, d, in, poolers, st)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

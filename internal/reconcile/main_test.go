@@ -2,11 +2,9 @@ package reconcile
 
 import (
 	"testing"
-	"testing/fstest"
 
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
-	"github.com/pgreconciler/pgreconciler/internal/spec"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
@@ -26,14 +24,7 @@ func loadSpec(t *testing.T, src string) *model.Cluster {
 // loadCluster loads a CUE spec and returns its cluster called name.
 func loadCluster(t *testing.T, src, name string) *model.Cluster {
 	t.Helper()
-	l, err := spec.NewLoader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := l.Load(fstest.MapFS{"fleet.cue": {Data: []byte(src)}}, spec.Options{Profile: "baseline"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := loadResult(t, src)
 	if err := res.Err(); err != nil {
 		t.Fatalf("%v\n%s", err, src)
 	}

@@ -74,7 +74,7 @@ func (r *run) unlock(ctx context.Context) {
 // be read, or only in part, is an InstanceError and makes the verdict a
 // failure; what was read is kept and compared.
 func (r *run) inspect(ctx context.Context) bool {
-	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster)
+	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer)
 	p := r.t.Cluster.Primary()
 	r.primaryDown = p == nil || r.live[p.Name()] == nil
 	return true
@@ -151,7 +151,7 @@ func (r *run) apply(ctx context.Context) bool {
 	c := r.t.Cluster
 	reload, leader := r.applyHooks()
 	res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: r.dialer, Live: r.live}, r.out.Plan, apply.Options{
-		DryRun: !r.writable, HBA: r.opts.HBA, Provenance: r.opts.Provenance, DBSU: c.Globals.DBSU,
+		DryRun: !r.writable, HBA: r.opts.HBA, PgBouncer: r.opts.PgBouncer, Provenance: r.opts.Provenance, DBSU: c.Globals.DBSU,
 		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held, Reload: reload, Leader: leader,
 	})
 	r.out.Result = res
@@ -176,7 +176,7 @@ func (r *run) apply(ctx context.Context) bool {
 // the inspection fails, Left stays the plan from before the apply (Stale
 // says why).
 func (r *run) replan(ctx context.Context) bool {
-	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster)
+	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer)
 	if len(errs) > 0 {
 		r.out.Stale = errs[0]
 		return false
@@ -200,7 +200,7 @@ func planCluster(c *model.Cluster, live map[string]*model.InstanceState, errs []
 // does not hold back.
 func executable(cp plan.ClusterPlan, hold func(plan.Change) string) bool {
 	for _, ch := range cp.Changes {
-		if (len(ch.Statements) > 0 || ch.HBA != nil) && (ch.Action == plan.ActionCreate || ch.Action == plan.ActionChange || ch.Action == plan.ActionRemove) &&
+		if (len(ch.Statements) > 0 || ch.HBA != nil || ch.Pooler != nil) && (ch.Action == plan.ActionCreate || ch.Action == plan.ActionChange || ch.Action == plan.ActionRemove) &&
 			(hold == nil || hold(ch) == "") {
 			return true
 		}
