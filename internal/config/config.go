@@ -32,6 +32,7 @@ type Config struct {
 	Connection    Connection `yaml:"connection" json:"connection"`
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
+	Audit         Audit      `yaml:"audit" json:"audit"` // the periodic compliance audit (audit.go)
 
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
@@ -184,6 +185,7 @@ func (c *Config) Defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
 	}
+	c.Audit.defaults()
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
@@ -239,6 +241,7 @@ func (c *Config) Problems() Problems {
 	default:
 		bad("profile: %q: want baseline, strict or none", c.Profile)
 	}
+	c.Audit.problems(bad)
 	if len(c.Sources) == 0 {
 		bad("sources: at least one source is needed")
 	}

@@ -40,6 +40,7 @@ type Daemon struct {
 	log      *slog.Logger
 	reg      *prometheus.Registry
 	rec      *drift.Recorder
+	controls *drift.ControlRecorder // the periodic audit's (audit.go)
 	loader   *spec.Loader
 	now      func() time.Time
 	clusters *clusterTable
@@ -58,11 +59,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	controls, err := drift.NewControlRecorder(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{log: log, reg: reg, rec: rec, loader: loader, now: time.Now,
+	return &Daemon{log: log, reg: reg, rec: rec, controls: controls, loader: loader, now: time.Now,
 		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
@@ -206,6 +211,7 @@ func (d *Daemon) launch(p *prepared) *generation {
 	for _, name := range goneSources {
 		for _, c := range d.clusters.forgetSource(name) {
 			d.rec.ForgetCluster(c)
+			d.controls.ForgetCluster(c)
 		}
 		d.rec.ForgetSource(name)
 		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)
@@ -225,6 +231,8 @@ func (d *Daemon) launch(p *prepared) *generation {
 	}
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); d.driftLoop(ctx, g) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); d.auditLoop(ctx, g) }()
 	for range cfg.Concurrency {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); d.worker(ctx, g) }()

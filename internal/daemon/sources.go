@@ -261,6 +261,7 @@ func (d *Daemon) forgetGone(old, now *revision) {
 		if now.desired.Cluster(c.Name) == nil {
 			d.clusters.forget(c.Name)
 			d.rec.ForgetCluster(c.Name)
+			d.controls.ForgetCluster(c.Name)
 			d.log.Info("cluster left the spec: no longer reconciled", "cluster", c.Name)
 		}
 	}
