@@ -34,8 +34,12 @@
 //     self-contained HTML page (inline styles, no script, nothing fetched,
 //     printable), markdown or JSON with the same content.
 //
+// The daemon runs Run every audit.interval and exports ControlStatus as
+// pgreconciler_control_status (package daemon, audit.go).
+//
 // What it does not do: it never writes (the change log's observed rows are
-// written by package apply, for the daemon), it does not read PgBouncer or
+// written by package apply, for the daemon, when it heals an out-of-band
+// change: daemon/observed.go), it does not read PgBouncer or
 // Patroni itself (Collector.Pooler and Collector.Patroni are the hooks that
 // fill Evidence.Pooler and Evidence.Patroni; unset, their checks are
 // unknown), and it does not see what
