@@ -13,8 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgreconciler/pgreconciler/internal/audit"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // auditFlags are audit's own flags; where the spec comes from is
@@ -62,7 +65,11 @@ func runAudit(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	col := &audit.Collector{Connect: dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit).Connect, Since: since}
+	dialer := dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit)
+	col := &audit.Collector{Connect: dialer.Connect, Since: since,
+		Pooler: audit.PoolerFrom(func(ctx context.Context, in *model.Instance) (*pgx.Conn, error) {
+			return dialer.ConnectConsole(ctx, in, in.Pooler.Port)
+		}, nil)}
 	if file := os.Getenv("PGSSLROOTCERT"); file != "" && file != "system" {
 		pem, err := os.ReadFile(file)
 		if err != nil {

@@ -378,12 +378,12 @@ func TestChecksOnLiveServers(t *testing.T) {
 	}
 }
 
-// pureOnly are the checks whose evidence the live servers here cannot
-// show both ways: PgBouncer and Patroni are read in phase 2, no TDE
-// library is installed, and the chain of custody and the single-node
-// checks have tests of their own.
+// pureOnly are the checks the shared cluster cannot show both ways: the
+// PgBouncer checks (TestPoolerOnLiveServers), the chain of custody and the
+// single-node checks have tests of their own, Patroni is not read yet, and
+// no TDE library is installed.
 var pureOnly = map[string]bool{
-	"pgbouncer-tls": true, "patroni-failover": true, "storage-encryption": true,
+	"pgbouncer-tls": true, "pgbouncer-auth": true, "patroni-failover": true, "storage-encryption": true,
 	"change-custody": true, "data-checksums": true,
 }
 

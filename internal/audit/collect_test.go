@@ -153,11 +153,12 @@ func noSecretIn(t *testing.T, c *testenv.Cluster, out, where string) {
 	}
 }
 
-// The collector's hooks are where phase 2 plugs PgBouncer and Patroni in:
-// what they return is the evidence their checks judge.
+// The collector's hooks are where PgBouncer and Patroni plug in: what
+// they return is the evidence their checks judge.
 func TestPoolerAndPatroniHooks(t *testing.T) {
 	c := fresh(t)
 	spec := specOf(c)
+	spec.Instances[0].Pooler.Enabled = true
 	col := superCollector(t, c)
 	col.Pooler = func(_ context.Context, in *model.Instance) *Pooler {
 		return &Pooler{Addr: in.IP + ":6432", ClientTLSMode: "disable", AuthType: "scram-sha-256"}

@@ -32,9 +32,15 @@ func (a *Audit) problems(bad func(format string, args ...any)) {
 	if a.Interval.D() < time.Second {
 		bad("audit.interval: %s: want at least 1s", a.Interval.D())
 	}
-	switch a.Profile {
+	checkProfile(bad, "audit.profile", a.Profile)
+}
+
+// checkProfile reports a profile name other than baseline, strict or none
+// (the spec's policy profiles and the audit's share the names).
+func checkProfile(bad func(format string, args ...any), key, p string) {
+	switch p {
 	case "baseline", "strict", "none":
 	default:
-		bad("audit.profile: %q: want baseline, strict or none", a.Profile)
+		bad("%s: %q: want baseline, strict or none", key, p)
 	}
 }

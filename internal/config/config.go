@@ -236,11 +236,7 @@ func (c *Config) Problems() Problems {
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
 	}
-	switch c.Profile {
-	case "baseline", "strict", "none":
-	default:
-		bad("profile: %q: want baseline, strict or none", c.Profile)
-	}
+	checkProfile(bad, "profile", c.Profile)
 	c.Audit.problems(bad)
 	if len(c.Sources) == 0 {
 		bad("sources: at least one source is needed")

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgreconciler/pgreconciler/internal/audit"
 	"github.com/pgreconciler/pgreconciler/internal/drift"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -69,7 +71,14 @@ func (d *Daemon) auditAll(ctx context.Context, g *generation) {
 // auditCluster judges one cluster and records its controls.
 func (d *Daemon) auditCluster(ctx context.Context, g *generation, rev *revision, c *model.Cluster, profile audit.Profile) {
 	log := d.log.With("cluster", c.Name)
-	col := &audit.Collector{Connect: g.dialer.WithCommit(rev.prov.Commit).Connect}
+	dialer := g.dialer.WithCommit(rev.prov.Commit)
+	col := &audit.Collector{Connect: dialer.Connect,
+		Pooler: audit.PoolerFrom(func(ctx context.Context, in *model.Instance) (*pgx.Conn, error) {
+			return dialer.ConnectConsole(ctx, in, in.Pooler.Port)
+		}, func(ctx context.Context, in *model.Instance, path string) ([]byte, error) {
+			b, _, err := g.hba.Read(ctx, in, path) // pgb_hba.conf, where pg_hba.conf is read from
+			return b, err
+		})}
 	if file := rootCertOf(g, c.Name); file != "" && file != "system" {
 		pem, err := os.ReadFile(file)
 		if err != nil {
