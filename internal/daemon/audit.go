@@ -28,7 +28,9 @@ import (
 const firstAuditDelay = 30 * time.Second
 
 // auditLoop audits every cluster, first after firstAuditDelay, then every
-// audit.interval, until ctx is done.
+// audit.interval, until ctx is done. While no cluster is known yet (the
+// first fetch still running, every commit refused), it looks again after
+// firstAuditDelay.
 func (d *Daemon) auditLoop(ctx context.Context, g *generation) {
 	every := g.cfg.Audit.Interval.D()
 	t := time.NewTimer(min(every, firstAuditDelay))
@@ -39,19 +41,23 @@ func (d *Daemon) auditLoop(ctx context.Context, g *generation) {
 			return
 		case <-t.C:
 		}
-		d.auditAll(ctx, g)
-		t.Reset(every)
+		next := every
+		if d.auditAll(ctx, g) == 0 {
+			next = min(every, firstAuditDelay)
+		}
+		t.Reset(next)
 	}
 }
 
 // auditAll audits, one after the other, every cluster of every source's
-// good revision that the daemon reconciles.
-func (d *Daemon) auditAll(ctx context.Context, g *generation) {
+// good revision that the daemon reconciles, and returns how many.
+func (d *Daemon) auditAll(ctx context.Context, g *generation) int {
 	profile, err := audit.ParseProfile(g.cfg.Audit.Profile)
 	if err != nil { // config.Check refused it already
 		d.log.Error("cannot audit", "err", err)
-		return
+		return 0
 	}
+	n := 0
 	for _, st := range d.sourceList() {
 		rev := st.goodRevision()
 		if rev == nil {
@@ -59,13 +65,15 @@ func (d *Daemon) auditAll(ctx context.Context, g *generation) {
 		}
 		for _, c := range rev.desired.Clusters {
 			if ctx.Err() != nil {
-				return
+				return n
 			}
 			if d.clusters.known(c.Name) {
 				d.auditCluster(ctx, g, rev, c, profile)
+				n++
 			}
 		}
 	}
+	return n
 }
 
 // auditCluster judges one cluster and records its controls.
