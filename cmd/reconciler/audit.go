@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"os/signal"
@@ -71,14 +70,11 @@ func runAudit(e *env, args []string) int {
 			return dialer.ConnectConsole(ctx, in, in.Pooler.Port)
 		}, nil)}
 	if file := os.Getenv("PGSSLROOTCERT"); file != "" && file != "system" {
-		pem, err := os.ReadFile(file)
+		roots, err := audit.LoadRoots(file)
 		if err != nil {
-			return errorf(e, "audit", "read PGSSLROOTCERT: %v", err)
+			return errorf(e, "audit", "PGSSLROOTCERT: %v", err)
 		}
-		col.Roots, col.RootsName = x509.NewCertPool(), file
-		if !col.Roots.AppendCertsFromPEM(pem) {
-			return errorf(e, "audit", "PGSSLROOTCERT %s holds no certificate", file)
-		}
+		col.Roots, col.RootsName = roots, file
 	}
 	opts := audit.Options{Profile: profile, Commit: fl.target.prov.Commit, Signer: fl.target.prov.Signer, Head: fl.target.prov.Commit, Since: since}
 	switch {

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"time"
@@ -88,14 +87,11 @@ func (d *Daemon) auditCluster(ctx context.Context, g *generation, rev *revision,
 			return b, err
 		})}
 	if file := rootCertOf(g, c.Name); file != "" && file != "system" {
-		pem, err := os.ReadFile(file)
+		roots, err := audit.LoadRoots(file)
 		if err != nil {
-			log.Warn("audit: cannot read sslrootcert: server certificates are checked without it", "file", file, "err", err)
-		} else if col.Roots = x509.NewCertPool(); col.Roots.AppendCertsFromPEM(pem) {
-			col.RootsName = file
+			log.Warn("audit: server certificates are checked without the CA", "err", err)
 		} else {
-			col.Roots = nil
-			log.Warn("audit: sslrootcert holds no certificate: server certificates are checked without it", "file", file)
+			col.Roots, col.RootsName = roots, file
 		}
 	}
 	rep := audit.Run(ctx, &model.Desired{Clusters: []*model.Cluster{c}}, col, audit.Options{
