@@ -48,9 +48,10 @@ func allowedImports() map[string][]string {
 		// The daemon: sources, scheduling, status. Clusters are reconciled
 		// through reconcile only; apply for the configured HBA writer and
 		// the change log's last applied commit (the rewind floor), dbconn
-		// for the configured connections.
+		// for the configured connections, audit for the periodic compliance
+		// audit (read-only: it judges what the servers enforce).
 		"internal/daemon": with("internal/reconcile", "internal/source", "internal/spec", "internal/drift",
-			"internal/config", "internal/apply", "internal/dbconn"),
+			"internal/config", "internal/apply", "internal/dbconn", "internal/audit"),
 		// One cluster: topology, lock, inspect, diff, guard, apply, re-plan;
 		// patroni for the leader, reloads and Patroni's own state.
 		"internal/reconcile": with("internal/inspect", "internal/diff", "internal/apply", "internal/dbconn", "internal/patroni"),

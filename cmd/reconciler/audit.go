@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,8 +12,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgreconciler/pgreconciler/internal/audit"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // auditFlags are audit's own flags; where the spec comes from is
@@ -62,16 +64,17 @@ func runAudit(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
-	col := &audit.Collector{Connect: dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit).Connect, Since: since}
+	dialer := dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit)
+	col := &audit.Collector{Connect: dialer.Connect, Since: since,
+		Pooler: audit.PoolerFrom(func(ctx context.Context, in *model.Instance) (*pgx.Conn, error) {
+			return dialer.ConnectConsole(ctx, in, in.Pooler.Port)
+		}, nil)}
 	if file := os.Getenv("PGSSLROOTCERT"); file != "" && file != "system" {
-		pem, err := os.ReadFile(file)
+		roots, err := audit.LoadRoots(file)
 		if err != nil {
-			return errorf(e, "audit", "read PGSSLROOTCERT: %v", err)
+			return errorf(e, "audit", "PGSSLROOTCERT: %v", err)
 		}
-		col.Roots, col.RootsName = x509.NewCertPool(), file
-		if !col.Roots.AppendCertsFromPEM(pem) {
-			return errorf(e, "audit", "PGSSLROOTCERT %s holds no certificate", file)
-		}
+		col.Roots, col.RootsName = roots, file
 	}
 	opts := audit.Options{Profile: profile, Commit: fl.target.prov.Commit, Signer: fl.target.prov.Signer, Head: fl.target.prov.Commit, Since: since}
 	switch {

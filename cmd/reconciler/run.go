@@ -31,6 +31,7 @@ func runRun(e *env, args []string) int {
 	pgbMode := fs.String("pgbouncer", "off", "the PgBouncer beside each instance: apply, observe, or off (neither read nor written)")
 	driftEvery := fs.Duration("drift-interval", time.Minute, "how often live clusters are checked for drift")
 	poll := fs.Duration("poll-interval", time.Minute, "how often the repository is fetched")
+	auditEvery := fs.Duration("audit-interval", config.DefaultAuditInterval, "how often the security controls are audited (pgreconciler_control_status)")
 	listen := fs.String("listen", ":9910", "address of /metrics, /healthz, /readyz, /status and the webhooks")
 	stateDir := fs.String("state-dir", "/var/lib/pgreconciler", "`dir`ectory for the last applied commit and the repository cache")
 	hbaWriter := fs.String("hba-writer", "local", "how pg_hba.conf is written: local or ssh")
@@ -87,7 +88,7 @@ func runRun(e *env, args []string) int {
 			}
 			c = &config.Config{
 				Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
-				DriftInterval: config.Duration(*driftEvery),
+				DriftInterval: config.Duration(*driftEvery), Audit: config.Audit{Interval: config.Duration(*auditEvery)},
 				Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
 					PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
 				Trust:   config.Trust{Mode: *trustMode, AllowedSigners: *signers, PGPKeys: keys},
@@ -216,7 +217,7 @@ func reportCheck(e *env, cfg *config.Config, ps config.Problems) int {
 func flagPositions(c *config.Config, given map[string]bool, nKeys int) {
 	for flagName, key := range map[string]string{
 		"listen": "listen", "state-dir": "state_dir", "log-format": "log_format", "profile": "profile",
-		"concurrency": "concurrency", "drift-interval": "drift_interval", "repo": "sources[0].url",
+		"concurrency": "concurrency", "drift-interval": "drift_interval", "audit-interval": "audit.interval", "repo": "sources[0].url",
 		"branch": "sources[0].branch", "path": "sources[0].path", "poll-interval": "sources[0].poll_interval",
 		"webhook-secret-file": "sources[0].webhook_secret_file", "trust-mode": "trust.mode",
 		"allowed-signers": "trust.allowed_signers", "hba-writer": "hba.writer", "ssh-user": "hba.ssh_user",

@@ -153,9 +153,9 @@ type Observed struct {
 // RecordObserved writes one change-log row, status observed, per
 // observation, in one COPY, into the database conn is connected to (the
 // primary's postgres database), creating the change log when missing.
-// The daemon calls it before it heals what it observed (phase 2 of issue
-// #15); the rows carry no signer or author, since nobody the reconciler
-// knows made the change.
+// The daemon calls it for the out-of-band changes it heals (daemon's
+// observed.go); the rows carry no signer or author, since nobody the
+// reconciler knows made the change.
 func RecordObserved(ctx context.Context, conn *pgx.Conn, obs []Observed) error {
 	if len(obs) == 0 {
 		return nil

@@ -73,6 +73,7 @@ func Checks() []Check {
 		{ID: "hba-admin-ssl", Title: "the admin user reaches the server from outside the intranet only over SSL", Level: LevelBaseline, judge: judgeAdminSSL},
 		{ID: "hba-ssl-required", Title: "every non-loopback TCP rule requires SSL (hostssl) or rejects", Level: LevelStrict, judge: judgeSSLRequired},
 		{ID: "pgbouncer-tls", Title: "PgBouncer requires TLS from clients", Level: LevelStrict, judge: judgePoolerTLS},
+		{ID: "pgbouncer-auth", Title: "PgBouncer authenticates every TCP client with scram-sha-256 or a certificate (auth_type, pgb_hba.conf)", Level: LevelBaseline, judge: judgePoolerAuth},
 		{ID: "data-checksums", Title: "data checksums are enabled", Level: LevelBaseline, judge: judgeDataChecksums},
 		{ID: "storage-encryption", Title: "data is encrypted at rest (pg_tde, pgsodium)", Level: LevelStrict, judge: judgeStorageEncryption},
 		{ID: "log-statement", Title: "log_statement records DDL (ddl, mod or all)", Level: LevelBaseline, judge: judgeLogStatement},

@@ -27,6 +27,10 @@ type step struct {
 	want  Status
 	why   string // a substring of the verdict's Why
 	seq   int    // the instance judged; 0 is the primary
+	// needs is a library the step loads: when the server's build lacks it
+	// (the npm builds have no pgaudit), the check's remaining steps are
+	// skipped, with why.
+	needs string
 }
 
 // renderedHBA is the pg_hba.conf the spec renders for instance seq.
@@ -260,10 +264,7 @@ func liveCases() map[string][]step {
 				execSQL(t, c.Primary, "ALTER ROLE dbuser_monitor SET log_statement = 'none'")
 			}, want: StatusFail, why: "ALTER ROLE dbuser_monitor sets log_statement = none"},
 		},
-		"log-connections": {
-			{name: "off", setup: nothing, want: StatusFail, why: "log_connections is off"},
-			{name: "on", setup: set("log_connections", "on"), want: StatusPass},
-		},
+		"log-connections": logConnectionsCases(cluster.Major),
 		"log-disconnections": {
 			{name: "off", setup: nothing, want: StatusFail},
 			{name: "on", setup: set("log_disconnections", "on"), want: StatusPass},
@@ -286,7 +287,7 @@ func liveCases() map[string][]step {
 		},
 		"pgaudit": {
 			{name: "not loaded", setup: nothing, want: StatusNotApplicable},
-			{name: "loaded, logs nothing", setup: setRestart("shared_preload_libraries", "pg_stat_statements, pgaudit"), want: StatusFail, why: "pgaudit.log is none"},
+			{name: "loaded, logs nothing", setup: setRestart("shared_preload_libraries", "pg_stat_statements, pgaudit"), want: StatusFail, why: "pgaudit.log is none", needs: "pgaudit"},
 			{name: "ddl and role", setup: set("pgaudit.log", "ddl, role"), want: StatusPass},
 			{name: "read only", setup: set("pgaudit.log", "read"), want: StatusFail, why: "pgaudit.log is read"},
 			{name: "all, but a role escapes", setup: func(t *testing.T, c *testenv.Cluster, _ *model.Cluster) {
@@ -357,6 +358,10 @@ func TestChecksOnLiveServers(t *testing.T) {
 			col := superCollector(t, c)
 			seen := map[Status]bool{}
 			for _, st := range cases[id] {
+				if st.needs != "" && !installed(t, c.Primary, st.needs) {
+					t.Skipf("%s: PostgreSQL %s here has no %s library (the npm builds lack it); from step %q on, the check is judged by its pure tests",
+						id, c.Version, st.needs, st.name)
+				}
 				st.setup(t, c, spec)
 				seq := max(st.seq, 1)
 				v, ev := judge(t, col, spec, seq, id)
@@ -373,11 +378,29 @@ func TestChecksOnLiveServers(t *testing.T) {
 	}
 }
 
-// pureOnly are the checks whose evidence the live servers here cannot
-// show both ways: PgBouncer and Patroni are read in phase 2, no TDE
-// library is installed, and the chain of custody and the single-node
-// checks have tests of their own.
+// pureOnly are the checks the shared cluster cannot show both ways: the
+// PgBouncer checks (TestPoolerOnLiveServers), the chain of custody and the
+// single-node checks have tests of their own, Patroni is not read yet, and
+// no TDE library is installed.
 var pureOnly = map[string]bool{
-	"pgbouncer-tls": true, "patroni-failover": true, "storage-encryption": true,
+	"pgbouncer-tls": true, "pgbouncer-auth": true, "patroni-failover": true, "storage-encryption": true,
 	"change-custody": true, "data-checksums": true,
+}
+
+// logConnectionsCases are log_connections' cases: a boolean before
+// PostgreSQL 18, a list of aspects from 18 (off is an empty list).
+func logConnectionsCases(major int) []step {
+	if major < 18 {
+		return []step{
+			{name: "off", setup: nothing, want: StatusFail, why: "log_connections is off"},
+			{name: "on", setup: set("log_connections", "on"), want: StatusPass},
+		}
+	}
+	return []step{
+		{name: "off", setup: nothing, want: StatusFail, why: "log_connections is '', want receipt,authentication,authorization"},
+		{name: "on", setup: set("log_connections", "on"), want: StatusPass},
+		{name: "receipt only", setup: set("log_connections", "receipt"), want: StatusFail, why: "log_connections is receipt,"},
+		{name: "all three", setup: set("log_connections", "receipt,authentication,authorization"), want: StatusPass},
+		{name: "all", setup: set("log_connections", "all"), want: StatusPass},
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
 // Privileges decide what is read, never whether the audit works: the
@@ -97,15 +98,37 @@ func TestUnreachableInstance(t *testing.T) {
 }
 
 // Nothing secret reaches any form of the report: passwords, hashes,
-// credentials in HBA options or in archive_command.
+// credentials in HBA options or in archive_command. A build without LDAP
+// (the npm builds) rejects the ldap line: that report is checked too, and
+// then the radius line alone shows the redaction.
 func TestReportHoldsNoSecret(t *testing.T) {
 	c := fresh(t)
 	spec := specOf(c)
 	alterSystem(t, c.Primary, "archive_mode", "on", "archive_command", "AWS_SECRET_ACCESS_KEY=archive-secret-value wal-g wal-push %p --key=archive-secret-value")
 	restart(t, c.Primary)
-	setHBA(t, c.Primary, renderedHBA(t, spec, 1)+
+	radius := renderedHBA(t, spec, 1) + "host all all 10.78.0.0/16 radius radiusservers=192.0.2.1 radiussecrets=radius-secret-value\n"
+	setHBA(t, c.Primary, radius+
 		"host all all 10.77.0.0/16 ldap ldapserver=ldap.example.com ldapbasedn=\"dc=example,dc=com\" ldapbinddn=\"cn=reader\" ldapbindpasswd=ldap-secret-value ldapsearchattribute=uid\n")
 	execSQL(t, c.Primary, "SET password_encryption = 'md5'", "CREATE ROLE legacy LOGIN PASSWORD 'legacy-secret-value'")
+	evidence := []string{"wal-g …", "radiussecrets=&lt;redacted&gt;", "legacy&#39;s password is stored as md5"}
+	if ev := superCollector(t, c).Collect(t.Context(), spec, spec.Instances[0]); ev.HBA != nil && hbaParsed(ev.HBA, "ldap") {
+		evidence = append(evidence, "ldapbindpasswd=&lt;redacted&gt;")
+	} else {
+		noSecretIn(t, c, reportText(t, c, spec), "(the ldap line rejected)")
+		setHBA(t, c.Primary, radius)
+	}
+	out := reportText(t, c, spec)
+	noSecretIn(t, c, out, "")
+	for _, evidence := range evidence {
+		if !strings.Contains(out, evidence) {
+			t.Errorf("the report lacks the evidence %q", evidence)
+		}
+	}
+}
+
+// reportText is the strict audit of c in every format.
+func reportText(t *testing.T, c *testenv.Cluster, spec *model.Cluster) string {
+	t.Helper()
 	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, superCollector(t, c), Options{Profile: ProfileStrict})
 	var all bytes.Buffer
 	for _, write := range []func(*bytes.Buffer) error{
@@ -117,25 +140,25 @@ func TestReportHoldsNoSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out := all.String()
-	for _, secret := range []string{"archive-secret-value", "ldap-secret-value", "legacy-secret-value", "SCRAM-SHA-256$", "md5" + "0",
+	return all.String()
+}
+
+func noSecretIn(t *testing.T, c *testenv.Cluster, out, where string) {
+	t.Helper()
+	for _, secret := range []string{"archive-secret-value", "ldap-secret-value", "radius-secret-value", "legacy-secret-value", "SCRAM-SHA-256$", "md5" + "0",
 		c.SuperPassword, c.MonitorPassword, c.ReplPassword, c.PostgresPassword} {
 		if strings.Contains(out, secret) {
-			t.Errorf("the report holds %q", secret)
-		}
-	}
-	for _, evidence := range []string{"wal-g …", "ldapbindpasswd=&lt;redacted&gt;", "legacy&#39;s password is stored as md5"} {
-		if !strings.Contains(out, evidence) {
-			t.Errorf("the report lacks the evidence %q", evidence)
+			t.Errorf("the report %s holds %q", where, secret)
 		}
 	}
 }
 
-// The collector's hooks are where phase 2 plugs PgBouncer and Patroni in:
-// what they return is the evidence their checks judge.
+// The collector's hooks are where PgBouncer and Patroni plug in: what
+// they return is the evidence their checks judge.
 func TestPoolerAndPatroniHooks(t *testing.T) {
 	c := fresh(t)
 	spec := specOf(c)
+	spec.Instances[0].Pooler.Enabled = true
 	col := superCollector(t, c)
 	col.Pooler = func(_ context.Context, in *model.Instance) *Pooler {
 		return &Pooler{Addr: in.IP + ":6432", ClientTLSMode: "disable", AuthType: "scram-sha-256"}
@@ -149,4 +172,15 @@ func TestPoolerAndPatroniHooks(t *testing.T) {
 	if v, _ := judge(t, col, spec, 1, "patroni-failover"); v.Status != StatusPass {
 		t.Errorf("patroni-failover with the hook = %s (%s)", v.Status, v.Why)
 	}
+}
+
+// hbaParsed reports whether the server parsed an HBA line of method
+// (a build without LDAP shows an ldap line as an error).
+func hbaParsed(h *HBA, method string) bool {
+	for _, r := range h.Rows {
+		if r.AuthMethod == method && r.Error == "" {
+			return true
+		}
+	}
+	return false
 }

@@ -34,10 +34,15 @@
 //     self-contained HTML page (inline styles, no script, nothing fetched,
 //     printable), markdown or JSON with the same content.
 //
+// The daemon runs Run every audit.interval and exports ControlStatus as
+// pgreconciler_control_status (package daemon, audit.go).
+//
 // What it does not do: it never writes (the change log's observed rows are
-// written by package apply, for the daemon), it does not read PgBouncer or
-// Patroni itself (Collector.Pooler and Collector.Patroni are the hooks that
-// fill Evidence.Pooler and Evidence.Patroni; unset, their checks are
+// written by package apply, for the daemon, when it heals an out-of-band
+// change: daemon/observed.go), it reads PgBouncer only through the
+// Collector.Pooler hook (PoolerFrom: the admin console, with package
+// inspect, and pgb_hba.conf through a file reader it is given) and does
+// not read Patroni yet (Collector.Patroni is the hook; unset, its check is
 // unknown), and it does not see what
 // lies outside PostgreSQL: firewalls, SELinux, disk encryption, alert
 // routing and backups other than WAL archiving are named as unjudged in

@@ -3,6 +3,7 @@ package audit
 import (
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
@@ -163,12 +164,20 @@ type TLS struct {
 }
 
 // Pooler is what the PgBouncer in front of an instance enforces, as its
-// admin console's SHOW CONFIG reports it. Phase 2 fills it.
+// admin console's SHOW CONFIG reports it (PoolerFrom reads it).
 type Pooler struct {
 	Addr          string `json:"addr"`
+	Version       string `json:"version,omitempty"`
 	ClientTLSMode string `json:"client_tls_sslmode"` // disable, allow, prefer, require, verify-ca, verify-full
 	AuthType      string `json:"auth_type"`          // scram-sha-256, md5, hba, trust …
-	Err           string `json:"error,omitempty"`
+	// HBAFile is auth_hba_file; HBA its lines as parsed (secret options
+	// redacted when shown), nil when it was not read, and HBAUnread why.
+	HBAFile   string   `json:"auth_hba_file,omitempty"`
+	HBA       []string `json:"hba,omitempty"`
+	HBAUnread string   `json:"hba_unread,omitempty"`
+	Err       string   `json:"error,omitempty"`
+
+	lines []hba.Line // HBA, parsed
 }
 
 // Patroni is what the Patroni of an instance reports on its REST API.

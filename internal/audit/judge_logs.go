@@ -62,7 +62,10 @@ func overrideTarget(o Override) string {
 }
 
 func withUnit(st Setting) string {
-	if st.Unit == "" || st.Value == "-1" {
+	switch {
+	case st.Value == "":
+		return "''" // an empty list: log_connections off on 18, no libraries
+	case st.Unit == "" || st.Value == "-1":
 		return st.Value
 	}
 	return st.Value + " " + st.Unit
@@ -128,7 +131,7 @@ func judgeLogConnections(s *Subject) Verdict {
 			a := connectionAspects(v)
 			return a["receipt"] && a["authentication"] && a["authorization"]
 		}
-		return s.judgeParam("log_connections", "receipt,authentication,authorization (the crit template, PostgreSQL 18)", ok,
+		return s.judgeParam("log_connections", "receipt,authentication,authorization, or on or all (the crit template; a list from PostgreSQL 18)", ok,
 			"every connection is logged: receipt, authentication and authorization")
 	}
 	return s.judgeParam("log_connections", "on (the crit template)", is("on"), "every connection is logged")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
@@ -93,9 +94,10 @@ func judgeID(t *testing.T, id string, s *Subject) Verdict {
 	return Verdict{}
 }
 
-// The checks whose evidence phase 2 collects (PgBouncer, Patroni) judge
-// it both ways already, and are unknown until it is collected; so is
-// storage encryption without a TDE library.
+// The checks of PgBouncer (read by PoolerFrom) and Patroni (not read yet)
+// judge their evidence both ways, are unknown when it is not collected,
+// and the pooler's are n/a where the spec runs none; storage encryption is
+// unknown without a TDE library.
 func TestChecksOfEvidenceNotCollectedHere(t *testing.T) {
 	spl := func(v string) map[string]Setting { return map[string]Setting{"shared_preload_libraries": {Value: v}} }
 	for _, tc := range []struct {
@@ -104,7 +106,12 @@ func TestChecksOfEvidenceNotCollectedHere(t *testing.T) {
 		want Status
 		why  string
 	}{
-		{"pgbouncer-tls", &Evidence{}, StatusUnknown, "phase 2"},
+		{"pgbouncer-tls", &Evidence{}, StatusUnknown, "without a pooler collector"},
+		{"pgbouncer-auth", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", AuthType: "scram-sha-256"}}, StatusPass, "auth_type scram-sha-256"},
+		{"pgbouncer-auth", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", AuthType: "trust"}}, StatusFail, "no authentication"},
+		{"pgbouncer-auth", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", AuthType: "hba", HBAFile: "/etc/pgbouncer/pgb_hba.conf", HBAUnread: "no file reader"}}, StatusUnknown, "was not read: no file reader"},
+		{"pgbouncer-auth", &Evidence{Pooler: poolerHBA(t, "local all all peer\nhost all all 10.0.0.0/8 scram-sha-256\n")}, StatusPass, "every TCP rule"},
+		{"pgbouncer-auth", &Evidence{Pooler: poolerHBA(t, "host all all 10.0.0.0/8 scram-sha-256\nhostssl all all 0.0.0.0/0 md5\n")}, StatusFail, "line 2 of pgb_hba.conf lets TCP clients in with md5"},
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", ClientTLSMode: "require", AuthType: "hba"}}, StatusPass, "requires TLS"},
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", ClientTLSMode: "disable"}}, StatusFail, "without TLS"},
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", Err: "connection refused"}}, StatusUnknown, "connection refused"},
@@ -121,10 +128,31 @@ func TestChecksOfEvidenceNotCollectedHere(t *testing.T) {
 		{"roles-declared", &Evidence{Err: "connect to pg-x-1: connection refused"}, StatusUnknown, "connection refused"},
 		{"password-encryption", &Evidence{Settings: map[string]Setting{"password_encryption": {Value: "md5", Own: true, Unknown: "no privilege"}}}, StatusUnknown, "no privilege"},
 	} {
-		if v := judgeID(t, tc.id, subject(tc.ev)); v.Status != tc.want || !strings.Contains(v.Why, tc.why) {
+		s := subject(tc.ev)
+		s.Instance.Pooler.Enabled = true
+		if v := judgeID(t, tc.id, s); v.Status != tc.want || !strings.Contains(v.Why, tc.why) {
 			t.Errorf("%s on %+v = %s (%s), want %s (%q)", tc.id, tc.ev, v.Status, v.Why, tc.want, tc.why)
 		}
 	}
+	for _, id := range []string{"pgbouncer-tls", "pgbouncer-auth"} {
+		if v := judgeID(t, id, subject(&Evidence{})); v.Status != StatusNotApplicable || !strings.Contains(v.Why, "pgbouncer_enabled: false") {
+			t.Errorf("%s without a pooler in the spec = %s (%s), want n/a", id, v.Status, v.Why)
+		}
+	}
+}
+
+// poolerHBA is a pooler with auth_type hba and the pgb_hba.conf text.
+func poolerHBA(t *testing.T, text string) *Pooler {
+	t.Helper()
+	lines, errs := hba.ParsePgBouncer(text)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	p := &Pooler{Addr: "10.1.0.1:6432", AuthType: "hba", HBAFile: "/etc/pgbouncer/pgb_hba.conf", HBA: []string{}, lines: lines}
+	for _, l := range lines {
+		p.HBA = append(p.HBA, l.String())
+	}
+	return p
 }
 
 func TestParsers(t *testing.T) {

@@ -87,25 +87,6 @@ func judgeServerCertificate(s *Subject) Verdict {
 	return v.done("the certificate names the instance and is valid for " + fmt.Sprint(int(left.Hours()/24)) + " more days")
 }
 
-func judgePoolerTLS(s *Subject) Verdict {
-	p := s.Evidence.Pooler
-	switch {
-	case p == nil:
-		return unknown("PgBouncer is not read yet: its evidence comes with the pooler's support (issue #15, phase 2)")
-	case p.Err != "":
-		return unknown("PgBouncer at %s: %s", p.Addr, p.Err)
-	}
-	var v verdict
-	switch p.ClientTLSMode {
-	case "require", "verify-ca", "verify-full":
-		v.fact("client_tls_sslmode", "%s", p.ClientTLSMode)
-	default:
-		v.fail("client_tls_sslmode", p.ClientTLSMode, "PgBouncer at "+p.Addr+" accepts clients without TLS (client_tls_sslmode "+p.ClientTLSMode+")")
-	}
-	v.fact("auth_type", "%s", p.AuthType)
-	return v.done("PgBouncer requires TLS from its clients")
-}
-
 func orEmpty(s string) string {
 	if s == "" {
 		return "(empty)"

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,7 +24,7 @@ func TestMain(m *testing.M) {
 	// PostgreSQL 15 from Debian for now: its build has pgaudit, pg_checksums
 	// and LDAP, which the checks' both-ways cases need; the other majors
 	// come with issue #15's second part.
-	c, err := testenv.StartCluster(testenv.Options{Name: "pg-audit", BaseIP: 121, Major: 15})
+	c, err := testenv.StartCluster(testenv.Options{Name: "pg-audit", BaseIP: 121})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -222,34 +221,6 @@ func setHBA(tb testing.TB, s *testenv.Server, text string) {
 	reload(tb, s)
 }
 
-// asServerUser runs a PostgreSQL program as the owner of the server's
-// data directory.
-func asServerUser(tb testing.TB, s *testenv.Server, program string, args ...string) {
-	tb.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(s.DataDir, &st); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(binDir(tb, s), program), args...)
-	cmd.Dir = filepath.Dir(s.DataDir)
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: st.Uid, Gid: st.Gid}}
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("%s %v: %v\n%s", program, args, err, out)
-	}
-}
-
-// binDir is the directory of the server's programs, from its major version.
-func binDir(tb testing.TB, s *testenv.Server) string {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(s.DataDir, "PG_VERSION"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return filepath.Join("/usr/lib/postgresql", strings.TrimSpace(string(b)), "bin")
-}
-
 // waitStreaming waits until every replica streams from the primary again
 // (after a restart of the primary a replica reconnects within
 // wal_retrieve_retry_interval).
@@ -274,4 +245,23 @@ func waitStreaming(tb testing.TB, c *testenv.Cluster) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// installed reports whether the server's build has library lib (a
+// shared_preload_libraries name), looked up as the server would: in its
+// pkglibdir (the pg_config view), with pg_stat_file.
+func installed(tb testing.TB, s *testenv.Server, lib string) bool {
+	tb.Helper()
+	conn, err := s.Admin(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var found bool
+	err = conn.QueryRow(tb.Context(), `SELECT (pg_catalog.pg_stat_file(setting || '/' || $1 || '.so', true)).size IS NOT NULL
+		FROM pg_catalog.pg_config WHERE name = 'PKGLIBDIR'`, lib).Scan(&found)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return found
 }

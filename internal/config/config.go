@@ -33,6 +33,7 @@ type Config struct {
 	HBA           HBA        `yaml:"hba" json:"hba"`
 	Modes         Modes      `yaml:"modes" json:"modes"`
 	Patroni       Patroni    `yaml:"patroni" json:"patroni"`
+	Audit         Audit      `yaml:"audit" json:"audit"` // the periodic compliance audit (audit.go)
 
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
@@ -195,6 +196,7 @@ func (c *Config) Defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
 	}
+	c.Audit.defaults()
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = DefaultMemoryLimit
 	}
@@ -246,11 +248,8 @@ func (c *Config) Problems() Problems {
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
 	}
-	switch c.Profile {
-	case "baseline", "strict", "none":
-	default:
-		bad("profile: %q: want baseline, strict or none", c.Profile)
-	}
+	checkProfile(bad, "profile", c.Profile)
+	c.Audit.problems(bad)
 	if len(c.Sources) == 0 {
 		bad("sources: at least one source is needed")
 	}

@@ -32,6 +32,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	}
 	log := d.log.With("cluster", c.Name)
 	start := d.now()
+	drifted := !j.fresh && st.converged(rev, c.Name) // what it heals was changed out of band (observed.go)
 	mode := reconcile.ModePlan
 	if g.cfg.Modes.AnyApply() {
 		mode = reconcile.ModeApply
@@ -66,6 +67,9 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		d.rec.ObserveApplied(o.Result)
 		if !j.fresh {
 			d.recordCorrections(c.Name, o.Result)
+		}
+		if drifted {
+			d.recordObserved(g, c, rev.prov, healedDrift(c, rev.prov, &o, start))
 		}
 	}
 	d.rec.ObserveReconcile(c.Name, o.Verdict, end.Sub(start), end)

@@ -41,6 +41,7 @@ type Daemon struct {
 	reg      *prometheus.Registry
 	rec      *drift.Recorder
 	topo     *drift.TopologyRecorder
+	controls *drift.ControlRecorder // the periodic audit's (audit.go)
 	loader   *spec.Loader
 	now      func() time.Time
 	clusters *clusterTable
@@ -63,11 +64,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	controls, err := drift.NewControlRecorder(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, loader: loader, now: time.Now,
+	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, controls: controls, loader: loader, now: time.Now,
 		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
@@ -230,6 +235,8 @@ func (d *Daemon) launch(p *prepared) *generation {
 	}
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); d.driftLoop(ctx, g) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); d.auditLoop(ctx, g) }()
 	for range cfg.Concurrency {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); d.worker(ctx, g) }()

@@ -25,6 +25,10 @@
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.
 //   - http.go: /metrics, /healthz, /readyz, /status and the webhooks.
+//   - audit.go: the periodic compliance audit (package audit) and its
+//     pgreconciler_control_status series.
+//   - observed.go: drift healed on a cluster that had converged to the
+//     commit, recorded as observed change-log rows (out-of-band changes).
 //
 // Who owns what state. The daemon's state is split by concern, each part
 // with its own mutex, taken for a few field reads or writes; no two of
@@ -59,7 +63,8 @@
 // reconcile does, for the CLI alike), judge a commit's signature or
 // history (package source), or validate a spec (package spec). It imports
 // reconcile, source, spec, drift and config, plus apply and dbconn to
-// build the configured HBA writer and connections and to read a change
-// log's last applied commit; never inspect or diff (the layering test in
+// build the configured HBA writer and connections, to read a change log's
+// last applied commit and to write its observed rows, and audit for the
+// read-only compliance audit; never inspect or diff (the layering test in
 // internal/ holds it to that).
 package daemon

@@ -25,4 +25,5 @@ func patroniAccess(p config.Patroni) *reconcile.PatroniAccess {
 func (d *Daemon) forgetMetrics(cluster string) {
 	d.rec.ForgetCluster(cluster)
 	d.topo.ForgetCluster(cluster)
+	d.controls.ForgetCluster(cluster)
 }

@@ -13,6 +13,10 @@
 // package inspect judges parameters by the server's, whatever a session
 // sets for itself. Connection errors never carry the password.
 //
+// ConnectConsole opens a session to the admin console of the PgBouncer
+// beside an instance with the same user and TLS settings, and only
+// application_name (PgBouncer refuses startup parameters it does not know).
+//
 // It does not pool: the reconciler's work is a few sessions per instance
 // per cycle.
 //

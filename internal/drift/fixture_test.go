@@ -51,6 +51,11 @@ func populated(t *testing.T) *prometheus.Registry {
 	r.SetSource("fleet", "0123456789abcdef0123456789abcdef01234567", "dba@example.com")
 	r.SourceFetched("fleet", at)
 	r.VerificationFailed("fleet", model.RefusalUnsigned)
+	cr, err := NewControlRecorder(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr.SetControls("pg-test", []ControlSample{{Instance: "pg-test-1", Control: "MLPS3-DataIntegrity", Pass: true}}, at)
 	return reg
 }
 

@@ -29,6 +29,10 @@ type Options struct {
 	ExtraConf map[string]string // extra postgresql.conf settings (cannot change addresses or port)
 	Args      []string          // extra postmaster arguments, e.g. "--work-mem=8MB" as Patroni passes them
 	Major     int               // PostgreSQL major version; 0 means Major() ($PGRECONCILER_PG_VERSION, else 18)
+	// NoDataChecksums initialises the primary without data checksums
+	// (initdb --no-data-checksums on 18, where they are on by default),
+	// for a test that needs a server without them.
+	NoDataChecksums bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -82,6 +86,7 @@ type Cluster struct {
 	keyFile   string
 	extraConf map[string]string
 	args      []string   // extra postmaster arguments
+	checksums bool       // initdb --data-checksums
 	boot      *bootState // bootstrap state, restored by Reset
 
 	closeOnce sync.Once
@@ -122,6 +127,7 @@ func StartCluster(opts Options) (*Cluster, error) {
 		baseDir:          base,
 		extraConf:        opts.ExtraConf,
 		args:             opts.Args,
+		checksums:        !opts.NoDataChecksums,
 	}
 	if err := c.start(opts); err != nil {
 		return nil, errors.Join(fmt.Errorf("start cluster %s: %w", opts.Name, err), c.Close())

@@ -29,9 +29,15 @@ func (c *Cluster) startPrimary() error {
 	if err := c.makeInstanceDirs(p); err != nil {
 		return err
 	}
-	if _, err := c.run(p.dir, nil, "initdb", "-D", p.DataDir, "-U", "postgres",
-		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
-		"--data-checksums", "--no-sync"); err != nil {
+	args := []string{"-D", p.DataDir, "-U", "postgres",
+		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"}
+	switch {
+	case c.checksums:
+		args = append(args, "--data-checksums")
+	case c.Major >= 18: // on by default from 18
+		args = append(args, "--no-data-checksums")
+	}
+	if _, err := c.run(p.dir, nil, "initdb", args...); err != nil {
 		return err
 	}
 	if err := c.acct.WriteFile(p.HBAPath(), []byte(defaultHBA), 0o600); err != nil {
