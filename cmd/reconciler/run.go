@@ -43,6 +43,7 @@ func runRun(e *env, args []string) int {
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
 	checkOnly := fs.Bool("check-config", false, "judge the configuration and every file it names, print every problem and exit: 0 usable (warnings allowed), 1 problems")
+	shard := fs.String("shard", "", "own only the clusters of shard `I/N` (rendezvous hashing of their names), or auto: the StatefulSet pod's ordinal mod PGRECONCILER_SHARDS (default: shard of the file, else every cluster)")
 	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -92,6 +93,10 @@ func runRun(e *env, args []string) int {
 			c.Modes.SetAll(*mode)
 			c.Defaults()
 			flagPositions(c, explicit, len(keys))
+		}
+		if explicit["shard"] {
+			c.Shard = *shard
+			c.SetPos("shard", config.Pos{File: "--shard"})
 		}
 		if err := memoryLimitFlag(c, explicit["memory-limit"], *memLimit); err != nil {
 			return nil, nil, err

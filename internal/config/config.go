@@ -37,6 +37,10 @@ type Config struct {
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
 	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
 
+	// Shard is the part of the fleet this daemon owns: "" (all), "I/N"
+	// or "auto" (a StatefulSet pod's ordinal; ResolveShard).
+	Shard string `yaml:"shard" json:"shard"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }
@@ -230,6 +234,9 @@ func (c *Config) Problems() Problems {
 	}
 	if c.MemoryLimit != NoLimit && c.MemoryLimit < minMemoryLimit {
 		bad("memory_limit: %s: want at least %s, or off", c.MemoryLimit, minMemoryLimit)
+	}
+	if _, err := ResolveShard(c.Shard, os.Getenv); err != nil {
+		bad("shard: %v", err)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
