@@ -25,6 +25,10 @@
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.
 //   - http.go: /metrics, /healthz, /readyz, /status and the webhooks.
+//   - shard.go: the shard a daemon owns (rendezvous hashing of cluster
+//     names, ShardOf), applied to each revision as it is accepted, and
+//     what /status shows of it. Replicas of one shard are active and
+//     standby through the cluster's apply lock, nothing else.
 //
 // Who owns what state. The daemon's state is split by concern, each part
 // with its own mutex, taken for a few field reads or writes; no two of
