@@ -20,7 +20,10 @@
 //   - floors.go: the change-log floors of the rewind check, and the
 //     reconcile Gate that reads a floor under the lock when it could not be
 //     read before.
-//   - schedule.go: the queue, the workers, the drift timer and the backoff.
+//   - schedule.go: the queue, the workers, the drift timer and the backoff;
+//     drift_spread.go: each cluster's drift check at its own point of the
+//     interval; unchanged.go: a commit re-plans only the clusters it
+//     changes.
 //   - cluster.go: one reconcile of a cluster and what is done with its
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.

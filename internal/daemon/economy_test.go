@@ -1,9 +1,13 @@
 package daemon
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/config"
 )
 
 // TestCommitReplansOnlyChangedClusters: a commit that changes one
@@ -39,4 +43,46 @@ func TestCommitReplansOnlyChangedClusters(t *testing.T) {
 	// A commit that changes pg-e2e is applied.
 	r.commit(withUsers(`{name: "dbuser_changed", password: "Changed.Secret.2026", roles: ["dbrole_readonly"]}`, ""), "add dbuser_changed", true)
 	waitFor(t, 60*time.Second, "the change to pg-e2e to be applied", func() bool { return roleExists(t, "dbuser_changed") })
+}
+
+// TestDriftChecksSpread: the drift timer queues a fleet's clusters over the
+// interval, not all at its start. The real drift loop runs on a fleet of
+// 60 clusters; when each arrives in the queue is recorded for one interval.
+func TestDriftChecksSpread(t *testing.T) {
+	const n, interval = 60, 600 * time.Millisecond
+	names := fleetNames(n)
+	d := &Daemon{log: slog.New(slog.DiscardHandler), now: time.Now, clusters: newClusterTable(), sources: map[string]*sourceState{}}
+	st := &sourceState{name: "fleet", good: &revision{desired: desiredOf(names)}}
+	d.sources["fleet"] = st
+	g := &generation{cfg: &config.Config{DriftInterval: config.Duration(interval)}, queue: make(chan string, queueSize)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	begin := time.Now()
+	go d.driftLoop(ctx, g)
+	var at []time.Duration
+	for len(at) < n {
+		select {
+		case <-g.queue:
+			at = append(at, time.Since(begin))
+		case <-time.After(3 * interval):
+			t.Fatalf("%d of %d clusters queued within three intervals", len(at), n)
+		}
+	}
+	first, last := at[0], at[len(at)-1]
+	if first < interval {
+		t.Errorf("first drift check after %s, before the first interval (%s) ended", first, interval)
+	}
+	if spread := last - first; spread < interval/2 {
+		t.Errorf("the %d drift checks were queued within %s of each other, want them spread over the %s interval", n, spread, interval)
+	}
+	// No tenth of the interval holds more than a quarter of the fleet.
+	buckets := map[int]int{}
+	for _, a := range at {
+		buckets[int((a-interval)*10/interval)]++
+	}
+	for b, k := range buckets {
+		if k > n/4 {
+			t.Errorf("%d of %d drift checks in the same tenth (#%d) of the interval: a burst", k, n, b)
+		}
+	}
 }
