@@ -31,6 +31,11 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		return
 	}
 	log := d.log.With("cluster", c.Name)
+	release, err := g.slots.acquire(g.workCtx, sessionsOf(c)) // sessions.go
+	if err != nil {
+		return // shutting down
+	}
+	defer release()
 	start := d.now()
 	mode := reconcile.ModePlan
 	if g.cfg.Modes.AnyApply() {

@@ -23,7 +23,7 @@
 //   - schedule.go: the queue, the workers, the drift timer and the backoff;
 //     drift_spread.go: each cluster's drift check at its own point of the
 //     interval; unchanged.go: a commit re-plans only the clusters it
-//     changes.
+//     changes; sessions.go: the global cap on sessions (max_sessions).
 //   - cluster.go: one reconcile of a cluster and what is done with its
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.

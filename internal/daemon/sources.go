@@ -207,7 +207,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	total := len(res.Desired.Clusters)
 	res.Desired = ownedOf(d.shard, res.Desired)
 
-	floors, unread := ChangeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency)
+	floors, unread := changeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency, g.slots)
 	rep, err := src.Recheck(ctx, snap.Commit, floors)
 	switch {
 	case err != nil:
