@@ -43,10 +43,12 @@ func runRun(e *env, args []string) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	profile := fs.String("profile", "baseline", "policy profile every commit must pass: baseline, strict or none")
 	concurrency := fs.Int("concurrency", 4, "clusters reconciled at once")
+	maxSessions := fs.Int("max-sessions", 0, "PostgreSQL sessions open at once over all reconciles (0: no cap but --concurrency)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight reconciles")
 	checkOnly := fs.Bool("check-config", false, "judge the configuration and every file it names, print every problem and exit: 0 usable (warnings allowed), 1 problems")
 	var pf patroniFlags
 	pf.register(fs)
+	shard := fs.String("shard", "", "own only the clusters of shard `I/N` (rendezvous hashing of their names), or auto: the StatefulSet pod's ordinal mod PGRECONCILER_SHARDS (default: shard of the file, else every cluster)")
 	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -87,7 +89,7 @@ func runRun(e *env, args []string) int {
 				return nil, nil, fmt.Errorf("give --config FILE, or --repo PATH|URL with --trusted-keys/--allowed-signers")
 			}
 			c = &config.Config{
-				Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency,
+				Listen: *listen, StateDir: *stateDir, LogFormat: *logFormat, Profile: *profile, Concurrency: *concurrency, MaxSessions: *maxSessions,
 				DriftInterval: config.Duration(*driftEvery), Audit: config.Audit{Interval: config.Duration(*auditEvery)},
 				Sources: []config.Source{{Name: "default", URL: *repo, Branch: *branch, Path: *path,
 					PollInterval: config.Duration(*poll), WebhookSecretFile: *webhookSecret}},
@@ -99,6 +101,10 @@ func runRun(e *env, args []string) int {
 			c.Modes.PgBouncer = *pgbMode
 			c.Defaults()
 			flagPositions(c, explicit, len(keys))
+		}
+		if explicit["shard"] {
+			c.Shard = *shard
+			c.SetPos("shard", config.Pos{File: "--shard"})
 		}
 		if err := memoryLimitFlag(c, explicit["memory-limit"], *memLimit); err != nil {
 			return nil, nil, err
@@ -217,7 +223,7 @@ func reportCheck(e *env, cfg *config.Config, ps config.Problems) int {
 func flagPositions(c *config.Config, given map[string]bool, nKeys int) {
 	for flagName, key := range map[string]string{
 		"listen": "listen", "state-dir": "state_dir", "log-format": "log_format", "profile": "profile",
-		"concurrency": "concurrency", "drift-interval": "drift_interval", "audit-interval": "audit.interval", "repo": "sources[0].url",
+		"concurrency": "concurrency", "max-sessions": "max_sessions", "drift-interval": "drift_interval", "audit-interval": "audit.interval", "repo": "sources[0].url",
 		"branch": "sources[0].branch", "path": "sources[0].path", "poll-interval": "sources[0].poll_interval",
 		"webhook-secret-file": "sources[0].webhook_secret_file", "trust-mode": "trust.mode",
 		"allowed-signers": "trust.allowed_signers", "hba-writer": "hba.writer", "ssh-user": "hba.ssh_user",

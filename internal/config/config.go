@@ -39,6 +39,14 @@ type Config struct {
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
 	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
 
+	// Shard is the part of the fleet this daemon owns: "" (all), "I/N"
+	// or "auto" (a StatefulSet pod's ordinal; ResolveShard).
+	Shard string `yaml:"shard" json:"shard"`
+
+	// MaxSessions caps the PostgreSQL sessions open at once over all
+	// reconciles (0: no cap but concurrency).
+	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }
@@ -242,8 +250,14 @@ func (c *Config) Problems() Problems {
 	if c.Concurrency < 1 {
 		bad("concurrency: %d: want at least 1", c.Concurrency)
 	}
+	if c.MaxSessions < 0 {
+		bad("max_sessions: %d: want 0 (no cap) or more", c.MaxSessions)
+	}
 	if c.MemoryLimit != NoLimit && c.MemoryLimit < minMemoryLimit {
 		bad("memory_limit: %s: want at least %s, or off", c.MemoryLimit, minMemoryLimit)
+	}
+	if _, err := ResolveShard(c.Shard, os.Getenv); err != nil {
+		bad("shard: %v", err)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())

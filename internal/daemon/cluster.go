@@ -31,6 +31,11 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		return
 	}
 	log := d.log.With("cluster", c.Name)
+	release, err := g.slots.acquire(g.workCtx, sessionsOf(c)) // sessions.go
+	if err != nil {
+		return // shutting down
+	}
+	defer release()
 	start := d.now()
 	drifted := !j.fresh && st.converged(rev, c.Name) // what it heals was changed out of band (observed.go)
 	mode := reconcile.ModePlan

@@ -45,6 +45,7 @@ type Daemon struct {
 	loader   *spec.Loader
 	now      func() time.Time
 	clusters *clusterTable
+	shard    config.Shard // read at start; a reload keeps it (shard.go)
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -72,7 +73,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, controls: controls, loader: loader, now: time.Now,
+	shard, err := config.ResolveShard(cfg.Shard, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("shard: %w", err)
+	}
+	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, controls: controls, loader: loader, now: time.Now, shard: shard,
 		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
@@ -121,6 +126,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan *config.Config, grace ti
 			d.log.Info("configuration reloaded: restarting sources and workers")
 			if cfg.Listen != d.cfg.Listen {
 				d.log.Warn("listen address changes take effect at the next restart", "listening", d.cfg.Listen, "configured", cfg.Listen)
+			}
+			if s, err := config.ResolveShard(cfg.Shard, os.Getenv); err == nil && s != d.shard {
+				d.log.Warn("shard changes take effect at the next restart", "shard", d.shard.String(), "configured", s.String())
 			}
 			if cfg.LogFormat != d.cfg.LogFormat {
 				d.log.Warn("log format changes take effect at the next restart", "logging", d.cfg.LogFormat, "configured", cfg.LogFormat)
@@ -171,6 +179,7 @@ type generation struct {
 	workCtx context.Context    // given to reconciles; cancelled after grace
 	stopWk  context.CancelFunc
 	queue   chan string    // clusters to reconcile (each at most once: clusterState.queued)
+	slots   *sessionCap    // max_sessions (sessions.go)
 	wg      sync.WaitGroup // triggers and workers
 	kicks   map[string]chan struct{}
 }

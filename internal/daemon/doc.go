@@ -20,7 +20,10 @@
 //   - floors.go: the change-log floors of the rewind check, and the
 //     reconcile Gate that reads a floor under the lock when it could not be
 //     read before.
-//   - schedule.go: the queue, the workers, the drift timer and the backoff.
+//   - schedule.go: the queue, the workers, the drift timer and the backoff;
+//     drift_spread.go: each cluster's drift check at its own point of the
+//     interval; unchanged.go: a commit re-plans only the clusters it
+//     changes; sessions.go: the global cap on sessions (max_sessions).
 //   - cluster.go: one reconcile of a cluster and what is done with its
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.
@@ -29,6 +32,10 @@
 //     pgreconciler_control_status series.
 //   - observed.go: drift healed on a cluster that had converged to the
 //     commit, recorded as observed change-log rows (out-of-band changes).
+//   - shard.go: the shard a daemon owns (rendezvous hashing of cluster
+//     names, ShardOf), applied to each revision as it is accepted, and
+//     what /status shows of it. Replicas of one shard are active and
+//     standby through the cluster's apply lock, nothing else.
 //
 // Who owns what state. The daemon's state is split by concern, each part
 // with its own mutex, taken for a few field reads or writes; no two of

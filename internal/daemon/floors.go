@@ -67,6 +67,12 @@ func ChangeLogFloor(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (f 
 // clusters whose change log could not be read are returned with the
 // reason; their floor is unknown.
 func ChangeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int) ([]source.Floor, map[string]error) {
+	return changeLogFloors(ctx, d, clusters, workers, nil)
+}
+
+// changeLogFloors is ChangeLogFloors, each session taking a slot of the
+// daemon's session cap (sessions.go).
+func changeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int, cap *sessionCap) ([]source.Floor, map[string]error) {
 	var (
 		mu     sync.Mutex
 		floors []source.Floor
@@ -79,7 +85,15 @@ func ChangeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cl
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
+			release, err := cap.acquire(ctx, 1)
+			if err != nil {
+				mu.Lock()
+				unread[c.Name] = err
+				mu.Unlock()
+				return
+			}
 			f, ok, err := ChangeLogFloor(ctx, d, c)
+			release()
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -51,6 +51,7 @@ type SourceStatus struct {
 // Status is the JSON document at /status.
 type Status struct {
 	Ready    bool            `json:"ready"`
+	Shard    ShardStatus     `json:"shard"`
 	Sources  []SourceStatus  `json:"sources"`
 	Clusters []ClusterStatus `json:"clusters"`
 }
@@ -103,7 +104,7 @@ func (d *Daemon) ready() (bool, string) {
 // Status returns a snapshot of what the daemon knows.
 func (d *Daemon) Status() Status {
 	ok, _ := d.ready()
-	out := Status{Ready: ok, Sources: []SourceStatus{}, Clusters: d.clusters.statuses()}
+	out := Status{Ready: ok, Shard: d.shardStatus(), Sources: []SourceStatus{}, Clusters: d.clusters.statuses()}
 	for _, st := range d.sourceList() {
 		out.Sources = append(out.Sources, st.status().SourceStatus)
 	}

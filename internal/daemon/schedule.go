@@ -209,7 +209,8 @@ func (d *Daemon) worker(ctx context.Context, g *generation) {
 }
 
 // driftLoop queues every known cluster each drift interval, to catch
-// changes made by hand even when nothing was committed.
+// changes made by hand even when nothing was committed, each at its own
+// point of the interval (drift_spread.go).
 func (d *Daemon) driftLoop(ctx context.Context, g *generation) {
 	tick := time.NewTicker(g.cfg.DriftInterval.D())
 	defer tick.Stop()
@@ -217,10 +218,8 @@ func (d *Daemon) driftLoop(ctx context.Context, g *generation) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-		}
-		for _, j := range d.driftJobs() {
-			d.enqueue(g, j)
+		case start := <-tick.C:
+			d.spreadDrift(ctx, g, start, d.driftJobs())
 		}
 	}
 }

@@ -40,7 +40,8 @@ type sourceState struct {
 // prov are guarded by the mu of the source it belongs to.
 type revision struct {
 	prov    model.Provenance
-	desired *model.Desired
+	desired *model.Desired // the clusters of the daemon's shard
+	total   int            // clusters in the commit's spec, every shard's
 	snap    *source.Snapshot
 
 	marked  bool            // recorded as last applied in the state directory
@@ -203,8 +204,10 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		return why
 	}
 	d.endEvaluating(st, dir)
+	total := len(res.Desired.Clusters)
+	res.Desired = ownedOf(d.shard, res.Desired)
 
-	floors, unread := ChangeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency)
+	floors, unread := changeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency, g.slots)
 	rep, err := src.Recheck(ctx, snap.Commit, floors)
 	switch {
 	case err != nil:
@@ -215,7 +218,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.refuse(st, dir, snap.Commit, rep.Refusal.Kind, rep.Refusal.Error(), "commit refused")
 		return rep.Refusal.Error()
 	}
-	rev := &revision{prov: snap.Provenance(), desired: res.Desired,
+	rev := &revision{prov: snap.Provenance(), desired: res.Desired, total: total,
 		snap: snap, pending: map[string]bool{}, floorPending: map[string]bool{}}
 	for _, c := range res.Desired.Clusters {
 		rev.pending[c.Name] = true
@@ -225,8 +228,17 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot read the cluster's change log: it is read again before anything is applied to the cluster",
 			"source", name, "commit", snap.Commit, "cluster", cluster, "err", err)
 	}
+	before := st.goodRevision()
+	var same []string
+	if before != nil {
+		same = sameClusters(before.desired, rev.desired)
+	}
 	st.mu.Lock()
 	old := st.good
+	skip := map[string]bool{}
+	if old == before {
+		skip = carryOver(old, rev, same) // unchanged.go
+	}
 	if len(rev.floorPending) > 0 && old != nil {
 		rev.prev = old
 		old.prev = nil // one step back is kept, not the whole history
@@ -235,10 +247,15 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	st.mu.Unlock()
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
 	d.log.Info("new commit verified", "source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
-		"author", snap.Author, "clusters", len(res.Desired.Clusters), "change_log_floors", len(floors))
+		"author", snap.Author, "clusters", len(res.Desired.Clusters), "shard", d.shard.String(), "spec_clusters", total, "unchanged", len(skip), "change_log_floors", len(floors))
 	d.forgetGone(old, rev)
+	if len(skip) > 0 {
+		d.markApplied(st, rev, "") // every cluster unchanged and converged
+	}
 	for _, c := range res.Desired.Clusters {
-		d.enqueue(g, job{cluster: c.Name, source: name, reason: "commit " + model.ShortHash(snap.Commit), fresh: true})
+		if !skip[c.Name] {
+			d.enqueue(g, job{cluster: c.Name, source: name, reason: "commit " + model.ShortHash(snap.Commit), fresh: true})
+		}
 	}
 	return ""
 }

@@ -141,7 +141,8 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 	cfg.RuntimeParams["tcp_keepalives_idle"] = "30"
 	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
 	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
-	// idle_session_timeout (PostgreSQL 14+) and createrole_self_grant (16+)
+	// idle_session_timeout, client_connection_check_interval (PostgreSQL
+	// 14+) and createrole_self_grant (16+)
 	// cannot go in the startup packet: an older server refuses the whole
 	// login for an unknown parameter.
 	cfg.AfterConnect = versionedSettings
@@ -226,7 +227,11 @@ func versionedSettings(ctx context.Context, pc *pgconn.PgConn) error {
 	if err != nil || major < 14 {
 		return nil
 	}
-	sql := "SET idle_session_timeout = 0"
+	// client_connection_check_interval: a session blocked in a lock wait
+	// when its reconciler died (SIGKILL, OOM) is ended within 5 s instead
+	// of when the wait ends, and the apply lock with it, so that a standby
+	// replica takes over (docs/daemon.md, sharding).
+	sql := "SET idle_session_timeout = 0; SET client_connection_check_interval = '5s'"
 	if major >= 16 {
 		sql += "; SET createrole_self_grant = ''"
 	}

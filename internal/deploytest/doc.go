@@ -13,6 +13,14 @@
 // host's addresses over netlink, replacing pg_hba.conf, reloading and
 // stopping.
 //
+// The Kubernetes tests render both kustomizations (deploy/kubernetes, the
+// one-replica Deployment; deploy/kubernetes-statefulset, the sharded
+// StatefulSet) with `kubectl kustomize` and decode every object strictly
+// into the typed structs of k8s.io/api (unknown fields fail), then check
+// what a schema cannot: selectors, the governing headless Service, the
+// shard passed in, the PodDisruptionBudget. kubectl is on the Go machine
+// image; nothing talks to a Kubernetes API server.
+//
 // What it does not do: DNS (the container has no resolver), fetching over
 // https or ssh, and the SSH HBA writer (internal/apply tests it against a
 // real sshd, outside systemd). The container test needs root,
