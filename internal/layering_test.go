@@ -86,6 +86,7 @@ func allowedImports() map[string][]string {
 		"internal/demo":            {"internal/testenv"},
 		"scripts/demo":             {"internal/demo"},
 		"internal/deploytest":      nil,
+		"internal/chaos":           nil, // the fault suite: tests only
 		"internal/testenv":         {"internal/testenv/sockdir"},
 		"internal/testenv/sockdir": nil,
 		"internal/testenv/gitenv":  {"internal/testenv/sockdir"},
