@@ -73,7 +73,7 @@ test-matrix: deps lint ## every test on every PostgreSQL major of PGRECONCILER_P
 # each on CHAOS_ROLES roles. Every run prints its seed; CHAOS_SEED=<seed>
 # CHAOS_ITERATIONS=1 replays one.
 CHAOS_ITERATIONS ?= 25
-CHAOS_ROLES      ?= 1000
+CHAOS_ROLES      ?= 500
 test-chaos: deps ## the fault suite, long: kills, server restarts, network cuts, a full state directory (CHAOS_ITERATIONS, CHAOS_ROLES, CHAOS_SEED)
 	CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) CHAOS_ROLES=$(CHAOS_ROLES) PGRECONCILER_PG_VERSION=$(PGRECONCILER_PG_VERSION) \
 	  $(GO) test -count=1 -v -timeout 6h ./internal/chaos/ ./internal/testenv/faultproxy/

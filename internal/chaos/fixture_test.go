@@ -98,8 +98,8 @@ func reconcilerBin(t *testing.T) string {
 // secretMark starts every password of the spec: no output may hold it.
 const secretMark = "ChaosPw"
 
-// specVars declares roles login roles, each with a password holding
-// characters that need quoting everywhere, a comment, a connection limit
+// specVars declares roles login roles, each with a name, a password and
+// a comment holding characters that need quoting, a connection limit
 // and a membership, one database, one HBA rule and one parameter: the
 // apply runs every execution mode (transactions, a password transaction
 // per role, steps, ALTER SYSTEM, pg_hba.conf). gen changes every value,
@@ -110,7 +110,7 @@ func specVars(roles, gen int) string {
 	for i := 0; i < roles; i++ {
 		pw, _ := json.Marshal(fmt.Sprintf("%s%d.%d'\"\\$$; --é %%s", secretMark, gen, i))
 		fmt.Fprintf(&b, "\t{name: %q, password: %s, connlimit: %d, comment: %q, roles: [\"dbrole_readonly\"]},\n",
-			roleName(i), pw, 10+gen, fmt.Sprintf("chaos role %d, generation %d", i, gen))
+			roleName(i), pw, 10+gen, fmt.Sprintf("chaos role %d, it's $$ generation %d \\ \"q\"; --", i, gen))
 	}
 	b.WriteString("]\n")
 	fmt.Fprintf(&b, `pg_databases: [{name: "chaos_db", owner: %q, comment: "generation %d"}]
@@ -121,7 +121,9 @@ pg_default_privileges: []
 	return b.String()
 }
 
-func roleName(i int) string { return fmt.Sprintf("chaos_u%04d", i) }
+// roleName is the name of role i: every character the schema allows
+// that needs quoting in SQL (".", "-", "@") is in it.
+func roleName(i int) string { return fmt.Sprintf("chaos_u%04d.x-y@z", i) }
 
 // fixture is one fault run: a signed spec repository, a state directory,
 // the primary's address as the spec names it, and every output captured.
