@@ -28,7 +28,7 @@ type settings struct {
 
 func chaosSettings(t *testing.T) settings {
 	t.Helper()
-	s := settings{iterations: 1, seed: time.Now().UnixNano() % 1_000_000_000, roles: 40}
+	s := settings{iterations: 1, seed: time.Now().UnixNano() % 1_000_000_000, roles: 30}
 	for name, p := range map[string]*int{"CHAOS_ITERATIONS": &s.iterations, "CHAOS_ROLES": &s.roles} {
 		if v := os.Getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
