@@ -61,6 +61,31 @@ func (f *fixture) waitPasswords(p *proc, n int) {
 	f.t.Fatalf("fewer than %d passwords set after 3 minutes", n)
 }
 
+// afterFault checks the invariants after a fault in the apply of commit
+// c (applied: the apply got to its end, so the state may name c), then
+// converges and checks them again. strict: no temporary file may be left
+// in the state directory (only a kill can leave one).
+func (f *fixture) afterFault(when, c string, applied, strict bool, hbaBefore []byte) {
+	f.t.Helper()
+	f.checkCatalog(when)
+	hbaAfter := f.checkFiles(when)
+	allowed := []string{""}
+	if applied {
+		allowed = append(allowed, c)
+	}
+	f.checkState(when, strict, allowed...)
+	f.converge(c, hbaBefore, hbaAfter)
+	f.checkNoSecret()
+}
+
+// failureNamesInstance: an apply that failed says where.
+func (f *fixture) failureNamesInstance(out string, code int) {
+	f.t.Helper()
+	if code != 0 && !strings.Contains(out, "pg-chaos-1") {
+		f.t.Errorf("the failed apply does not name the instance:\n%s", out)
+	}
+}
+
 // ended reports whether p had already ended.
 func ended(p *proc) bool {
 	select {
@@ -87,15 +112,7 @@ func TestFaultKillReconcilerMidApply(t *testing.T) {
 		_ = p.cmd.Process.Kill()
 		_, code := f.wait("killed apply", p)
 		t.Logf("killed %s (exit %d, finished before the kill: %v)", at, code, finished)
-		f.checkCatalog("after the kill")
-		hbaAfter := f.checkFiles("after the kill")
-		allowed := []string{""}
-		if finished {
-			allowed = append(allowed, c)
-		}
-		f.checkState("after the kill", false, allowed...)
-		f.converge(c, hbaBefore, hbaAfter)
-		f.checkNoSecret()
+		f.afterFault("after the kill", c, finished, false, hbaBefore)
 	})
 }
 
@@ -133,18 +150,8 @@ func TestFaultServerRestartMidApply(t *testing.T) {
 			// The apply may have sent its last statement just before.
 			t.Logf("the apply succeeded although the server went down:\n%s", out)
 		}
-		if code != 0 && !strings.Contains(out, "pg-chaos-1") {
-			t.Errorf("the failed apply does not name the instance:\n%s", out)
-		}
-		f.checkCatalog("after the server came back")
-		hbaAfter := f.checkFiles("after the server came back")
-		allowed := []string{""}
-		if code == 0 {
-			allowed = append(allowed, c)
-		}
-		f.checkState("after the server came back", true, allowed...)
-		f.converge(c, hbaBefore, hbaAfter)
-		f.checkNoSecret()
+		f.failureNamesInstance(out, code)
+		f.afterFault("after the server came back", c, code == 0, true, hbaBefore)
 	})
 }
 
@@ -178,17 +185,7 @@ func TestFaultNetworkDropMidApply(t *testing.T) {
 		if !finished && n == 0 {
 			t.Errorf("the apply ran but no connection was cut: the run proves nothing")
 		}
-		if code != 0 && !strings.Contains(out, "pg-chaos-1") {
-			t.Errorf("the failed apply does not name the instance:\n%s", out)
-		}
-		f.checkCatalog("after the cut")
-		hbaAfter := f.checkFiles("after the cut")
-		allowed := []string{""}
-		if code == 0 {
-			allowed = append(allowed, c)
-		}
-		f.checkState("after the cut", true, allowed...)
-		f.converge(c, hbaBefore, hbaAfter)
-		f.checkNoSecret()
+		f.failureNamesInstance(out, code)
+		f.afterFault("after the cut", c, code == 0, true, hbaBefore)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
 	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
 )
 
@@ -68,32 +69,8 @@ func eachSeed(t *testing.T, body func(t *testing.T, rng *rand.Rand, roles int)) 
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// reconcilerBin builds the reconciler once per test run.
-func reconcilerBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pgreconciler-chaos-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "reconciler")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/pgreconciler/pgreconciler/cmd/reconciler").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// reconcilerBin is the reconciler, built once per test run.
+func reconcilerBin(t *testing.T) string { return testenv.ReconcilerBinary(t) }
 
 // secretMark starts every password of the spec: no output may hold it.
 const secretMark = "ChaosPw"
