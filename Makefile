@@ -4,6 +4,7 @@
 #   make test          every test, against real PostgreSQL, sshd, git and gpg
 #                      (PostgreSQL 18), and the version-sensitive ones on 13-17
 #   make test-matrix   every test on every PostgreSQL major, 13 to 18
+#   make test-chaos    the fault suite, long: CHAOS_ITERATIONS seeded runs of each fault
 #
 # Both install what a fresh Debian machine lacks (scripts/install-deps.sh).
 
@@ -37,7 +38,7 @@ VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModifi
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build test test-matrix demo demo-ha bench lint fmt deps fuzz clean
+.PHONY: help build test test-matrix test-chaos demo demo-ha bench bench-fleet bench-peers lint fmt deps fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +67,16 @@ test-matrix: deps lint ## every test on every PostgreSQL major of PGRECONCILER_P
 	done; \
 	if [ -n "$$failed" ]; then echo "tests failed on PostgreSQL:$$failed"; exit 1; fi
 	$(MAKE) --no-print-directory fuzz
+
+# The fault suite (internal/chaos, docs/faults.md): `make test` runs each
+# fault once on a small spec; this runs CHAOS_ITERATIONS seeded runs of
+# each on CHAOS_ROLES roles. Every run prints its seed; CHAOS_SEED=<seed>
+# CHAOS_ITERATIONS=1 replays one.
+CHAOS_ITERATIONS ?= 25
+CHAOS_ROLES      ?= 500
+test-chaos: deps ## the fault suite, long: kills, server restarts, network cuts, a full state directory (CHAOS_ITERATIONS, CHAOS_ROLES, CHAOS_SEED)
+	CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) CHAOS_ROLES=$(CHAOS_ROLES) PGRECONCILER_PG_VERSION=$(PGRECONCILER_PG_VERSION) \
+	  $(GO) test -count=1 -v -timeout 6h ./internal/chaos/ ./internal/testenv/faultproxy/
 
 fuzz: ## run each fuzz target for FUZZTIME inputs
 	@set -e; for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd | xargs -n1 dirname | sort -u); do \

@@ -13,16 +13,23 @@ import (
 // renamed or moved to another package must take its citation with it, or
 // the promise is held by nothing the reader can find.
 func TestPromisesNameRealTests(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "promises.md"))
+	if n := checkCitations(t, "promises.md"); n < 20 {
+		t.Fatalf("only %d test citations found in docs/promises.md: has its format changed?", n)
+	}
+}
+
+// checkCitations checks that every test, fuzz target and test archive
+// docs/<name> cites exists where it says, and returns how many tests it
+// cites.
+func checkCitations(t *testing.T, name string) int {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cited := regexp.MustCompile("`([a-z][a-z0-9/]*)\\.((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]*)(\\*?)`").FindAllStringSubmatch(string(doc), -1)
-	if len(cited) < 20 {
-		t.Fatalf("only %d test citations found in docs/promises.md: has its format changed?", len(cited))
-	}
 	for _, m := range cited {
-		pkg, name, prefix := m[1], m[2], m[3] == "*"
+		pkg, test, prefix := m[1], m[2], m[3] == "*"
 		if pkg == "package" { // the format's own example
 			continue
 		}
@@ -33,8 +40,8 @@ func TestPromisesNameRealTests(t *testing.T) {
 		case "internal": // this package: the layering test
 			dir = "."
 		}
-		if !declares(t, dir, name, prefix) {
-			t.Errorf("docs/promises.md cites %s.%s%s, which %s does not declare", pkg, name, m[3], dir)
+		if !declares(t, dir, test, prefix) {
+			t.Errorf("docs/%s cites %s.%s%s, which %s does not declare", name, pkg, test, m[3], dir)
 		}
 	}
 	// Archives: the CLI's scripts and the spec's valid and invalid cases.
@@ -51,9 +58,10 @@ func TestPromisesNameRealTests(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("docs/promises.md cites the test archive %s, which none of %v holds", m[1], archives)
+			t.Errorf("docs/%s cites the test archive %s, which none of %v holds", name, m[1], archives)
 		}
 	}
+	return len(cited)
 }
 
 // declares reports whether a _test.go file of dir declares func name (or,

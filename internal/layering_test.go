@@ -90,6 +90,7 @@ func allowedImports() map[string][]string {
 		"scripts/demo":             {"internal/demo"},
 		"scripts/demo-ha":          {"internal/testenv"}, // make demo-ha: a Patroni cluster of patronienv
 		"internal/deploytest":      nil,
+		"internal/chaos":           nil, // the fault suite: tests only
 		"internal/testenv":         {"internal/testenv/sockdir"},
 		"internal/testenv/sockdir": nil,
 		"internal/testenv/gitenv":  {"internal/testenv/sockdir"},

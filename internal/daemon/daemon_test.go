@@ -27,32 +27,8 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/testenv/gitenv"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// reconcilerBin builds the reconciler once per test run.
-func reconcilerBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pgreconciler-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "reconciler")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/pgreconciler/pgreconciler/cmd/reconciler").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// reconcilerBin is the reconciler, built once per test run.
+func reconcilerBin(t *testing.T) string { return testenv.ReconcilerBinary(t) }
 
 // proc is a daemon running as a subprocess.
 type proc struct {

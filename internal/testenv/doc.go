@@ -27,6 +27,10 @@
 // binary does not leave postmasters behind; temporary directories left by a
 // killed binary are removed by the next StartCluster.
 //
+// ReconcilerBinary builds cmd/reconciler once, for the tests that run it
+// as a process (the daemon's, the fault suite of internal/chaos);
+// faultproxy is a TCP proxy that cuts connections on command.
+//
 // Harnesses of programs that run beside a server (package bouncer for
 // PgBouncer) use Server.Dir, Command, WriteFile and Mkdir, to work in the
 // server's directory as its OS user, Cluster.TLSFiles, and Process, which
