@@ -24,6 +24,8 @@ type catalog struct {
 	conf        serverConf // files, command line: the settings' server values
 	hba         *model.LiveHBA
 	replication []model.ReplicationClient
+	clients     clients    // sessions open now (impact preview)
+	owned       []ownedRow // objects owned per role and database
 }
 
 // readCatalog runs round trip 2: one batch of flat queries, chosen by what
@@ -56,6 +58,8 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 		}
 	}
 	queue(b, "replication", into(&c.replication, scanReplication))
+	queue(b, "clients", into(&c.clients, scanClients))
+	queue(b, "owned", into(&c.owned, scanOwned))
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	err := br.Close()
@@ -72,6 +76,7 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 func (c *catalog) fill(st *model.InstanceState) {
 	roles, dbs := c.roles, c.databases
 	joinMemberships(roles, c.memberships)
+	joinOwned(roles, c.owned)
 	for _, cf := range c.configs {
 		switch {
 		case cf.role != 0:
@@ -101,6 +106,7 @@ func (c *catalog) fill(st *model.InstanceState) {
 	st.Settings = c.conf.fill(c.settings)
 	st.HBA = c.hba
 	st.Replication = c.replication
+	st.Clients, st.ClientGroups = c.clients.groups, c.clients.total
 }
 
 // sortedBy returns the values of m sorted by name.

@@ -27,6 +27,14 @@ type InstanceState struct {
 	HBA         *LiveHBA        // nil when unreadable
 	Settings    map[string]*LiveSetting
 	Replication []ReplicationClient
+
+	// Clients are the client sessions open when the instance was
+	// inspected, grouped by who connects from where (see ClientGroup);
+	// the inspecting session is not among them, walsenders are in
+	// Replication. ClientGroups counts every group, also those beyond
+	// the cap the inspection reads.
+	Clients      []ClientGroup
+	ClientGroups int
 }
 
 // Role returns the live role called name, or nil.
@@ -78,6 +86,10 @@ type LiveRole struct {
 
 	MemberOf []LiveMembership
 	Settings []LiveRoleSetting
+
+	// Owns counts the objects the role owns (pg_shdepend), by database
+	// name; "" holds the shared objects (databases, tablespaces).
+	Owns map[string]int
 }
 
 // LiveMembership is a row of pg_auth_members seen from the member.
@@ -212,6 +224,20 @@ type LiveSetting struct {
 	FileSource  string // the file it came from, e.g. …/postgresql.auto.conf
 	FileApplied bool
 	FileError   string
+}
+
+// ClientGroup is the client sessions of pg_stat_activity (joined with
+// pg_stat_ssl) that share a user, database, client address, SSL and
+// application name: the live evidence of a plan's impact preview. It
+// holds names and addresses only, never a query's text.
+type ClientGroup struct {
+	User            string
+	Database        string
+	ClientAddr      string // "" over a Unix socket, or when Hidden
+	Hidden          bool   // the inspecting role may not see the address (not pg_read_all_stats)
+	SSL             bool
+	ApplicationName string
+	Sessions        int
 }
 
 // ReplicationClient is a row of pg_stat_replication.
