@@ -152,10 +152,11 @@ func writePlan(e *env, p *plan.Plan, format string) error {
 }
 
 func runPlan(e *env, args []string) int {
-	fs := newFlags(e, "plan", "plan [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--format text|markdown|json] [--detailed-exitcode]")
+	fs := newFlags(e, "plan", "plan [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--format text|markdown|json] [--detailed-exitcode] [--fail-on-impact]")
 	var f planFlags
 	f.register(fs)
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the live state differs from the spec (0 = in sync, 1 = error)")
+	failOnImpact := fs.Bool("fail-on-impact", false, "exit 3 when the plan would cut off live clients, unless the commit carries the trailer Impact-Accepted: yes")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -175,6 +176,8 @@ func runPlan(e *env, args []string) int {
 	switch {
 	case failed(outcomes):
 		return exitFail
+	case *failOnImpact && impactRefused(e, fl.target, p):
+		return exitImpact
 	case *detailed && p.HasDrift():
 		return exitDrift
 	}
