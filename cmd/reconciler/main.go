@@ -52,7 +52,7 @@ const (
 	// exitImpact: plan --fail-on-impact: the plan would cut off live
 	// clients and the commit does not accept it (Impact-Accepted: yes).
 	exitImpact = 3
-	exitUsage = 64
+	exitUsage  = 64
 )
 
 func main() {
