@@ -76,6 +76,16 @@ func TestImpactHBA(t *testing.T) {
 		t.Errorf("the impact is not on the pg_hba.conf change")
 	}
 
+	// TLS required of dbuser_imp: the client still connecting without it
+	// is cut off, the one with it is not.
+	sslOnly := `{user: "dbuser_imp", db: "all", addr: "127.0.0.0/8", auth: "ssl", title: "imp over tls", order: 10},
+		{user: "dbuser_imp", db: "all", addr: "127.0.0.0/8", auth: "deny", title: "imp without tls", order: 11}`
+	cp, _ = planOf(t, loadSpec(t, cluster.PigstySpec(impactVars("", sslOnly))))
+	if ims := impactsOf(cp); len(ims) != 1 || ims[0].Kind != plan.ImpactHBARejected || ims[0].Sessions != 2 ||
+		!slices.Equal(addressesOf(ims[0]), []string{"127.0.0.2"}) || ims[0].Clients[0].SSL {
+		t.Errorf("TLS required: impacts %+v", ims)
+	}
+
 	cp, _ = planOf(t, loadSpec(t, cluster.PigstySpec(impactVars("", reject("127.0.0.9/32")))))
 	if !slices.ContainsFunc(cp.Changes, func(ch plan.Change) bool { return ch.Kind == plan.KindHBA }) {
 		t.Fatal("no pg_hba.conf change planned for a new rule")
