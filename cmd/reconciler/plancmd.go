@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/daemon"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
@@ -17,9 +18,10 @@ import (
 // planFlags are shared by plan and apply.
 type planFlags struct {
 	sourceFlags
-	clusters listFlag
-	profile  string
-	format   string
+	clusters  listFlag
+	profile   string
+	format    string
+	logWindow time.Duration
 }
 
 func (f *planFlags) register(fs flagSet) {
@@ -27,6 +29,7 @@ func (f *planFlags) register(fs flagSet) {
 	fs.Var(&f.clusters, "cluster", "only this cluster `name` (repeatable; default: every cluster)")
 	fs.StringVar(&f.profile, "profile", "baseline", "policy `profile` the spec must pass: baseline, strict or none")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
+	fs.DurationVar(&f.logWindow, "log-window", 24*time.Hour, "impact preview: also count the connections the servers logged within this `duration` (log_connections, csvlog; 0: none)")
 }
 
 // fleet is a resolved, validated spec narrowed to the chosen clusters.
@@ -36,11 +39,18 @@ type fleet struct {
 	// unread are the clusters whose change log could not be read when the
 	// commit was checked against it: apply checks them under the lock.
 	unread map[string]error
+	// logWindow is --log-window: how far back the impact preview counts
+	// the connections the servers logged.
+	logWindow time.Duration
 }
 
 // loadFleet resolves and validates the spec and keeps the chosen clusters.
 func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, int) {
 	if !oneOf(e.stderr, "format", f.format, "text", "markdown", "json") {
+		return nil, exitUsage
+	}
+	if f.logWindow < 0 {
+		fmt.Fprintf(e.stderr, "reconciler %s: --log-window %s: want 0 (none) or a positive duration\n", cmd, f.logWindow)
 		return nil, exitUsage
 	}
 	loader, code := newLoader(e, cmd, f.profile)
@@ -66,7 +76,7 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 		}
 		desired = &model.Desired{Clusters: keep}
 	}
-	fl := &fleet{target: t, desired: desired}
+	fl := &fleet{target: t, desired: desired, logWindow: f.logWindow}
 	if t.src != nil && f.stateDir != "" && f.trusted() {
 		if fl.unread, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
 			return nil, code
@@ -106,6 +116,7 @@ func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired
 func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconcile.Outcome {
 	d := dbconn.New(dbconn.Settings{}, nil)
 	opts.Provenance = fl.target.prov
+	opts.LogWindow = fl.logWindow
 	var out []reconcile.Outcome
 	for _, c := range fl.desired.Clusters {
 		o := opts

@@ -20,18 +20,22 @@ import (
 
 // Config is the daemon's configuration.
 type Config struct {
-	Listen        string     `yaml:"listen" json:"listen"`
-	StateDir      string     `yaml:"state_dir" json:"state_dir"`
-	CacheDir      string     `yaml:"cache_dir" json:"cache_dir"`
-	LogFormat     string     `yaml:"log_format" json:"log_format"`
-	DriftInterval Duration   `yaml:"drift_interval" json:"drift_interval"`
-	Concurrency   int        `yaml:"concurrency" json:"concurrency"`
-	Profile       string     `yaml:"profile" json:"profile"`
-	Sources       []Source   `yaml:"sources" json:"sources"`
-	Trust         Trust      `yaml:"trust" json:"trust"`
-	Connection    Connection `yaml:"connection" json:"connection"`
-	HBA           HBA        `yaml:"hba" json:"hba"`
-	Modes         Modes      `yaml:"modes" json:"modes"`
+	Listen        string   `yaml:"listen" json:"listen"`
+	StateDir      string   `yaml:"state_dir" json:"state_dir"`
+	CacheDir      string   `yaml:"cache_dir" json:"cache_dir"`
+	LogFormat     string   `yaml:"log_format" json:"log_format"`
+	DriftInterval Duration `yaml:"drift_interval" json:"drift_interval"`
+	// ImpactLogWindow, when set, makes every inspection also read the
+	// connections the servers logged within it (log_connections, csvlog),
+	// for the plans' impact preview and the impact hold; 0 reads none.
+	ImpactLogWindow Duration   `yaml:"impact_log_window" json:"impact_log_window"`
+	Concurrency     int        `yaml:"concurrency" json:"concurrency"`
+	Profile         string     `yaml:"profile" json:"profile"`
+	Sources         []Source   `yaml:"sources" json:"sources"`
+	Trust           Trust      `yaml:"trust" json:"trust"`
+	Connection      Connection `yaml:"connection" json:"connection"`
+	HBA             HBA        `yaml:"hba" json:"hba"`
+	Modes           Modes      `yaml:"modes" json:"modes"`
 
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
@@ -233,6 +237,9 @@ func (c *Config) Problems() Problems {
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
+	}
+	if c.ImpactLogWindow.D() < 0 {
+		bad("impact_log_window: %s: want 0 (off) or a positive duration", c.ImpactLogWindow.D())
 	}
 	switch c.Profile {
 	case "baseline", "strict", "none":

@@ -50,7 +50,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		return ""
 	}
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
-		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log,
+		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log, LogWindow: g.cfg.ImpactLogWindow.D(),
 		Gate: d.floorGate(g, st, rev, c),
 		Hold: hold,
 	})

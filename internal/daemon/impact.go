@@ -37,13 +37,8 @@ func heldForImpact(cp plan.ClusterPlan, hold func(plan.Change) string) []string 
 	var out []string
 	for _, ch := range cp.Changes {
 		if ch.CutsOff() && hold(ch) == impactHold {
-			n := 0
-			for _, im := range ch.Impact {
-				if im.CutsOff {
-					n += im.Sessions
-				}
-			}
-			out = append(out, fmt.Sprintf("%s (%d live sessions)", changeKey(ch), n))
+			one := plan.Plan{Clusters: []plan.ClusterPlan{{Changes: []plan.Change{ch}}}}
+			out = append(out, fmt.Sprintf("%s (%s)", changeKey(ch), one.CutOffText()))
 		}
 	}
 	return out

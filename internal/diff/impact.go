@@ -25,15 +25,16 @@ type client struct {
 	group    model.ClientGroup
 	network  string // "local", or the address's /24 or /64
 	hidden   bool   // the address was not visible: not judged
-	sessions int
+	logged   bool   // seen in the server log within the window, not connected now
+	sessions int    // sessions open, or connections logged
 }
 
 // clientsOf lists what connects to an instance now: its client sessions,
 // its walsenders (physical replication), and the reconciler's own session.
 func clientsOf(st *model.InstanceState) []client {
 	var out []client
-	add := func(g model.ClientGroup, replication bool) {
-		c := client{group: g, hidden: g.Hidden, sessions: max(g.Sessions, 1)}
+	add := func(g model.ClientGroup, replication, logged bool) {
+		c := client{group: g, hidden: g.Hidden, logged: logged, sessions: max(g.Sessions, 1)}
 		c.conn = hba.Conn{User: g.User, Database: g.Database, SSL: g.SSL, Replication: replication}
 		ip, err := netip.ParseAddr(g.ClientAddr)
 		switch {
@@ -46,15 +47,27 @@ func clientsOf(st *model.InstanceState) []client {
 		}
 		out = append(out, c)
 	}
+	connected := map[model.ClientGroup]bool{}
 	for _, g := range st.Clients {
-		add(g, false)
+		add(g, false, false)
+		g.Sessions = 0
+		connected[g] = true
 	}
 	for _, r := range st.Replication {
-		add(model.ClientGroup{User: r.User, ClientAddr: r.ClientAddr, SSL: r.SSL, ApplicationName: r.ApplicationName, Sessions: 1}, true)
+		add(model.ClientGroup{User: r.User, ClientAddr: r.ClientAddr, SSL: r.SSL, ApplicationName: r.ApplicationName, Sessions: 1}, true, false)
 	}
 	if s := st.Session; s.User != "" {
 		add(model.ClientGroup{User: s.User, Database: s.Database, ClientAddr: s.ClientAddr, SSL: s.SSL,
-			ApplicationName: s.ApplicationName, Sessions: 1}, false)
+			ApplicationName: s.ApplicationName, Sessions: 1}, false, false)
+	}
+	// Connections logged within the window by clients not connected now
+	// (a nightly job); those connected now are counted above.
+	for _, g := range st.Logged {
+		k := g
+		k.Sessions = 0
+		if !connected[k] {
+			add(g, false, true)
+		}
 	}
 	return out
 }
@@ -194,7 +207,7 @@ func (b *builder) hbaImpact(instance string, st *model.InstanceState, clients []
 			plan.ImpactHBAUndecided: "would meet a line only the server can decide (samehost, samenet, a host name or @file)",
 		}[kind]
 		im.Summary = fmt.Sprintf("%s %s: %s of %s accepted today %s", target.Kind, target.Object,
-			plural(im.Sessions, "session", "sessions"), plural(im.Groups, "client", "clients"), what)
+			countOf(im), plural(im.Groups, "client", "clients"), what)
 		target.Impact = append(target.Impact, im)
 	}
 }
@@ -219,7 +232,11 @@ func (g *impactGroups) add(c client, was, will verdict) {
 		g.m[key] = ic
 		g.order = append(g.order, key)
 	}
-	ic.Sessions += c.sessions
+	if c.logged {
+		ic.Logged += c.sessions
+	} else {
+		ic.Sessions += c.sessions
+	}
 	if c.network != "local" {
 		ic.Addresses = appendCapped(ic.Addresses, c.group.ClientAddr, 5)
 	}
@@ -250,6 +267,7 @@ func (g *impactGroups) impact(kind plan.ImpactKind, instance string) plan.Impact
 	for _, k := range g.order {
 		ic := *g.m[k]
 		im.Sessions += ic.Sessions
+		im.Logged += ic.Logged
 		slices.Sort(ic.Databases)
 		all = append(all, ic)
 	}
@@ -260,6 +278,16 @@ func (g *impactGroups) impact(kind plan.ImpactKind, instance string) plan.Impact
 	})
 	im.Clients = all[:min(len(all), plan.MaxImpactClients)]
 	return im
+}
+
+// countOf says how many sessions an impact hits, and how many logged
+// connections of clients not connected now.
+func countOf(im plan.Impact) string {
+	s := plural(im.Sessions, "session", "sessions")
+	if im.Logged > 0 {
+		s += " (and " + plural(im.Logged, "logged connection", "logged connections") + ")"
+	}
+	return s
 }
 
 func appendCapped(list []string, v string, n int) []string {

@@ -49,7 +49,7 @@ func (b *builder) roleImpact(instance string, st *model.InstanceState, clients [
 			if len(hit) > 0 {
 				im := sessionsImpact(plan.ImpactRevoked, instance, hit)
 				im.Summary = fmt.Sprintf("membership %s is revoked: %s of %s may rely on the privileges of %s",
-					ch.Object, plural(im.Sessions, "session", "sessions"), strings.Join(usersOf(hit), ", "), strings.Join(ch.Membership.Roles, ", "))
+					ch.Object, countOf(im), strings.Join(usersOf(hit), ", "), strings.Join(ch.Membership.Roles, ", "))
 				ch.Impact = append(ch.Impact, im)
 			}
 		case ch.Kind == plan.KindPrivilege:
@@ -64,26 +64,35 @@ func (b *builder) attrImpact(instance string, st *model.InstanceState, ch *plan.
 	}
 	a := ch.Role.Attrs
 	live := b.liveRoles[ch.Role.Name]
-	n := 0
+	n := 0 // sessions open now: what a connection limit counts
 	for _, c := range cs {
-		n += c.sessions
+		if !c.logged {
+			n += c.sessions
+		}
 	}
-	add := func(kind plan.ImpactKind, what string) {
+	add := func(kind plan.ImpactKind, what string, cs []client) {
 		im := sessionsImpact(kind, instance, cs)
 		im.CutsOff = true
 		im.Summary = fmt.Sprintf("role %s %s", ch.Role.Name, what)
 		ch.Impact = append(ch.Impact, im)
 	}
+	all := sessionsImpact("", instance, cs)
 	if a.Login != nil && !*a.Login {
-		add(plan.ImpactNoLogin, fmt.Sprintf("becomes NOLOGIN: its %s stay, but none can log in again", plural(n, "open session", "open sessions")))
+		add(plan.ImpactNoLogin, fmt.Sprintf("becomes NOLOGIN: %s of it; open ones stay, but none can log in again", countOf(all)), cs)
 	}
 	if t, ok := a.Expiry(); ok && !t.After(b.now) {
-		add(plan.ImpactExpired, fmt.Sprintf("gets VALID UNTIL %s, in the past: its %s cannot log in again with a password",
-			a.ValidUntil, plural(n, "open session", "open sessions")))
+		add(plan.ImpactExpired, fmt.Sprintf("gets VALID UNTIL %s, in the past: %s of it cannot log in again with a password",
+			a.ValidUntil, countOf(all)), cs)
 	}
 	if a.ConnLimit != nil && *a.ConnLimit >= 0 && n > *a.ConnLimit && (live == nil || !live.Superuser) {
+		var open []client
+		for _, c := range cs {
+			if !c.logged {
+				open = append(open, c)
+			}
+		}
 		add(plan.ImpactConnLimit, fmt.Sprintf("gets CONNECTION LIMIT %d below its %s on this instance: %d would not get back in",
-			*a.ConnLimit, plural(n, "open session", "open sessions"), n-*a.ConnLimit))
+			*a.ConnLimit, plural(n, "open session", "open sessions"), n-*a.ConnLimit), open)
 	}
 }
 
@@ -97,6 +106,9 @@ func (b *builder) droppedImpact(instance string, st *model.InstanceState, ch *pl
 	var what []string
 	if im.Sessions > 0 {
 		what = append(what, "its "+plural(im.Sessions, "session is", "sessions are")+" terminated")
+	}
+	if im.Logged > 0 {
+		what = append(what, plural(im.Logged, "connection", "connections")+" logged recently will fail")
 	}
 	// Objects are cluster-wide: counted once, on the primary.
 	if live := b.liveRoles[ch.Role.Name]; live != nil && b.pl == st && len(live.Owns) > 0 {
@@ -146,7 +158,7 @@ func (b *builder) connectImpact(instance string, st *model.InstanceState, ch *pl
 		}
 		im := sessionsImpact(plan.ImpactPrivilege, instance, hit)
 		im.Summary = fmt.Sprintf("CONNECT on database %s is revoked from %s: %s of %s are connected to it and may rely on it to reconnect",
-			g.Database, grantee, plural(im.Sessions, "session", "sessions"), strings.Join(usersOf(hit), ", "))
+			g.Database, grantee, countOf(im), strings.Join(usersOf(hit), ", "))
 		ch.Impact = append(ch.Impact, im)
 	}
 }

@@ -136,3 +136,24 @@ func TestImpactRoles(t *testing.T) {
 		t.Errorf("no sessions: impacts %+v", ims)
 	}
 }
+
+// TestImpactLogged: a client the server logged but that is not connected
+// now (a nightly job) is judged too and counted as logged connections; one
+// logged and connected is counted once, as sessions; a connection limit
+// counts only the sessions open.
+func TestImpactLogged(t *testing.T) {
+	c, live := hbaFixture([]string{"host all +dbrole_readonly 10.1.0.0/16 reject"}, appFrom("10.1.2.3", false, 1))
+	live["pg-x-1"].Logged = []model.ClientGroup{appFrom("10.1.2.3", false, 7), appFrom("10.1.9.9", true, 4)}
+	ims := impactsOfPlan(Cluster(c, live))
+	if len(ims) != 1 || ims[0].Sessions != 1 || ims[0].Logged != 4 || !ims[0].CutsOff || !strings.Contains(ims[0].Summary, "4 logged connections") {
+		t.Fatalf("impacts %+v", ims)
+	}
+	c, live = fixture()
+	live["pg-x-1"].Clients = []model.ClientGroup{appFrom("10.1.2.3", false, 2)}
+	live["pg-x-1"].Logged = []model.ClientGroup{appFrom("10.1.9.9", false, 9)}
+	c.Role("app").ConnLimit = ptr(1)
+	ims = impactsOfPlan(Cluster(c, live))
+	if len(ims) != 1 || ims[0].Kind != plan.ImpactConnLimit || ims[0].Sessions != 2 || ims[0].Logged != 0 {
+		t.Errorf("connlimit: impacts %+v", ims)
+	}
+}

@@ -25,6 +25,23 @@ func scanClients(rows pgx.Rows) (clients, error) {
 	return out, err
 }
 
+// maxLogTail is how much of each log file logged_clients.sql reads, from
+// its end.
+const maxLogTail = 16 << 20
+
+// scanLogged reads logged_clients.sql: the groups' Sessions are the
+// connections logged.
+func scanLogged(rows pgx.Rows) (clients, error) {
+	var out clients
+	var g model.ClientGroup
+	_, err := pgx.ForEachRow(rows, []any{&g.User, &g.Database, &g.ClientAddr, &g.SSL,
+		&g.ApplicationName, &g.Sessions, &out.total}, func() error {
+		out.groups = append(out.groups, g)
+		return nil
+	})
+	return out, err
+}
+
 // ownedRow is a row of owned.sql.
 type ownedRow struct {
 	role     uint32

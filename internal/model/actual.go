@@ -35,6 +35,14 @@ type InstanceState struct {
 	// the cap the inspection reads.
 	Clients      []ClientGroup
 	ClientGroups int
+
+	// Logged are the connections the server logged as authorized
+	// (log_connections) in its csvlog files within the inspection's log
+	// window, grouped alike (Sessions counts connections); LogRead says
+	// whether the log could be read at all.
+	Logged       []ClientGroup
+	LoggedGroups int
+	LogRead      bool
 }
 
 // Role returns the live role called name, or nil.

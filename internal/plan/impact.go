@@ -46,6 +46,7 @@ type Impact struct {
 	Clients  []ImpactClients `json:"clients,omitempty"` // at most MaxImpactClients, most sessions first
 	Groups   int             `json:"groups"`            // client groups affected, all of them
 	Sessions int             `json:"sessions"`          // sessions affected, all of them
+	Logged   int             `json:"logged,omitempty"`  // connections logged within the log window by clients not connected now
 	// Hidden counts the sessions that could not be judged: their address
 	// was not visible to the inspecting role (pg_read_all_stats).
 	Hidden int `json:"hidden,omitempty"`
@@ -63,6 +64,7 @@ type ImpactClients struct {
 	Databases    []string `json:"databases,omitempty"`
 	Applications []string `json:"applications,omitempty"` // at most 5
 	Sessions     int      `json:"sessions"`
+	Logged       int      `json:"logged,omitempty"` // connections logged within the log window, not connected now
 	Before       string   `json:"before,omitempty"` // the deciding HBA line today: "line 5: host all all 127.0.0.0/8 scram-sha-256"
 	After        string   `json:"after,omitempty"`  // the deciding line of the new rules, or "no line matches"
 }
@@ -81,7 +83,14 @@ func (c ImpactClients) String() string {
 	if len(c.Databases) > 0 {
 		s += " to " + strings.Join(c.Databases, ", ")
 	}
-	s += ": " + plural(c.Sessions, "session", "sessions")
+	switch {
+	case c.Sessions > 0 && c.Logged > 0:
+		s += ": " + plural(c.Sessions, "session", "sessions") + " and " + plural(c.Logged, "logged connection", "logged connections")
+	case c.Logged > 0:
+		s += ": " + plural(c.Logged, "logged connection", "logged connections") + " (not connected now)"
+	default:
+		s += ": " + plural(c.Sessions, "session", "sessions")
+	}
 	if len(c.Applications) > 0 {
 		s += " (" + strings.Join(c.Applications, ", ") + ")"
 	}
@@ -144,16 +153,28 @@ func (c Change) CutsOff() bool {
 	return false
 }
 
-// CutsOff counts the sessions the plan would cut off, over every impact
-// that cuts off clients.
-func (p *Plan) CutsOff() (impacts, sessions int) {
+// CutsOff counts the impacts of the plan that cut off clients, and the
+// sessions and logged connections they hit.
+func (p *Plan) CutsOff() (impacts, sessions, logged int) {
 	for _, im := range p.Impacts() {
 		if im.CutsOff {
 			impacts++
 			sessions += im.Sessions
+			logged += im.Logged
 		}
 	}
-	return impacts, sessions
+	return impacts, sessions, logged
+}
+
+// CutOffText says what CutsOff counted: "3 sessions", "2 sessions and 5
+// logged connections".
+func (p *Plan) CutOffText() string {
+	_, sessions, logged := p.CutsOff()
+	s := plural(sessions, "session", "sessions")
+	if logged > 0 {
+		s += " and " + plural(logged, "logged connection", "logged connections")
+	}
+	return s
 }
 
 // writeImpact writes the Impact section, first in a text or markdown
@@ -164,10 +185,9 @@ func (p *Plan) writeImpact(b *strings.Builder, markdown bool) {
 	if len(ims) == 0 {
 		return
 	}
-	n, sessions := p.CutsOff()
-	title := "Impact on the clients connected now"
-	if n > 0 {
-		title += fmt.Sprintf(": %s cut off", plural(sessions, "session", "sessions"))
+	title := "Impact on live clients"
+	if n, _, _ := p.CutsOff(); n > 0 {
+		title += ": " + p.CutOffText() + " cut off"
 	}
 	if markdown {
 		fmt.Fprintf(b, "#### %s\n\n```diff\n", title)

@@ -54,6 +54,10 @@ type Options struct {
 	// Provenance is the commit the desired state comes from, for the
 	// change log and the sessions' application_name.
 	Provenance model.Provenance
+	// LogWindow, when positive, makes the inspection also read the
+	// connections the servers logged within it (inspect.Options.LogWindow),
+	// for the plan's impact preview.
+	LogWindow time.Duration
 	// Logger gets the apply's lines, one per change. The reconcile itself
 	// logs nothing: its Outcome says what happened, for the caller to tell.
 	Logger *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -26,7 +27,7 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
 // database could not be entered), whose state is kept.
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, logWindow time.Duration) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -35,7 +36,7 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := inspectInstance(ctx, d, c, in)
+			st, err := inspectInstance(ctx, d, c, in, logWindow)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -56,7 +57,7 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 // inspectInstance reads one instance. The primary is entered in every
 // managed database; replicas only in postgres (cluster-wide objects reach
 // them by replication and are compared on the primary).
-func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
+func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance, logWindow time.Duration) (*model.InstanceState, error) {
 	conn, err := d.Connect(ctx, in, "postgres")
 	if err != nil {
 		return nil, err
@@ -67,7 +68,7 @@ func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in
 		dbs = c.ManagedDatabases()
 	}
 	return inspect.Inspect(ctx, conn, inspect.Options{
-		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs,
+		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs, LogWindow: logWindow,
 		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) { return d.Connect(ctx, in, db) },
 	})
 }
