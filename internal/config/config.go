@@ -20,22 +20,23 @@ import (
 
 // Config is the daemon's configuration.
 type Config struct {
-	Listen        string   `yaml:"listen" json:"listen"`
-	StateDir      string   `yaml:"state_dir" json:"state_dir"`
-	CacheDir      string   `yaml:"cache_dir" json:"cache_dir"`
-	LogFormat     string   `yaml:"log_format" json:"log_format"`
-	DriftInterval Duration `yaml:"drift_interval" json:"drift_interval"`
+	Listen        string     `yaml:"listen" json:"listen"`
+	StateDir      string     `yaml:"state_dir" json:"state_dir"`
+	CacheDir      string     `yaml:"cache_dir" json:"cache_dir"`
+	LogFormat     string     `yaml:"log_format" json:"log_format"`
+	DriftInterval Duration   `yaml:"drift_interval" json:"drift_interval"`
+	Concurrency   int        `yaml:"concurrency" json:"concurrency"`
+	Profile       string     `yaml:"profile" json:"profile"`
+	Sources       []Source   `yaml:"sources" json:"sources"`
+	Trust         Trust      `yaml:"trust" json:"trust"`
+	Connection    Connection `yaml:"connection" json:"connection"`
+	HBA           HBA        `yaml:"hba" json:"hba"`
+	Modes         Modes      `yaml:"modes" json:"modes"`
+
 	// ImpactLogWindow, when set, makes every inspection also read the
 	// connections the servers logged within it (log_connections, csvlog),
 	// for the plans' impact preview and the impact hold; 0 reads none.
-	ImpactLogWindow Duration   `yaml:"impact_log_window" json:"impact_log_window"`
-	Concurrency     int        `yaml:"concurrency" json:"concurrency"`
-	Profile         string     `yaml:"profile" json:"profile"`
-	Sources         []Source   `yaml:"sources" json:"sources"`
-	Trust           Trust      `yaml:"trust" json:"trust"`
-	Connection      Connection `yaml:"connection" json:"connection"`
-	HBA             HBA        `yaml:"hba" json:"hba"`
-	Modes           Modes      `yaml:"modes" json:"modes"`
+	ImpactLogWindow Duration `yaml:"impact_log_window" json:"impact_log_window"`
 
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.

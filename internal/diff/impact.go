@@ -152,8 +152,8 @@ func (b *builder) hbaImpact(instance string, st *model.InstanceState, clients []
 			target = ch
 			break
 		}
-		if !planned && target == nil && ch.Kind == plan.KindMembership && ch.Action == plan.ActionRemove {
-			target = ch // only a revoked membership can change a +group line's decision
+		if !planned && target == nil && ch.Kind == plan.KindMembership && ch.Action != plan.ActionChange {
+			target = ch // with the rules unchanged, only a granted or revoked membership changes a +group line's decision
 		}
 	}
 	if target == nil {
