@@ -245,7 +245,6 @@ func (g *impactGroups) add(c client, was, will verdict) {
 		db = "replication"
 	}
 	ic.Databases = appendCapped(ic.Databases, db, 5)
-	ic.Applications = appendCapped(ic.Applications, c.group.ApplicationName, 5)
 	if blocks(was.method, will.method) {
 		g.blockingSwitch = true
 	}

@@ -51,7 +51,7 @@ func samplePlan() *Plan {
 					Intent: Intent{HBA: &HBAFile{Content: "…", Diff: []string{"+ host  all  dbuser_app  10.20.0.0/16  scram-sha-256", "- host  all  all  0.0.0.0/0  trust"}}},
 					Impact: []Impact{{Kind: ImpactHBARejected, Instance: "pg-test-2", CutsOff: true, Summary: "hba pg_hba.conf: 3 sessions accepted today would be rejected",
 						Clients: []ImpactClients{{User: "dbuser_report", Network: "10.30.0.0/24", Addresses: []string{"10.30.0.7"}, Databases: []string{"meta"},
-							Applications: []string{"metabase"}, Sessions: 3, Before: "line 9: host all all 0.0.0.0/0 trust", After: "no line matches"}},
+							Sessions: 3, Before: "line 9: host all all 0.0.0.0/0 trust", After: "no line matches"}},
 						Groups: 2, Sessions: 3, Hidden: 1}}},
 				{Kind: KindRole, Action: ActionRemove, Object: "dbuser_legacy", Instance: "pg-test-1", Before: "exists", After: "absent",
 					Statements: []Statement{{SQL: `DROP ROLE "dbuser_legacy"`}},

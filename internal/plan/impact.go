@@ -34,7 +34,8 @@ const MaxImpactsShown = 25
 
 // Impact is what one change would do, on one instance, to the clients
 // connected when the plan was made. It holds user names, database names,
-// addresses and application names only.
+// and addresses only: no application name (free text a client chooses),
+// no query.
 type Impact struct {
 	Kind     ImpactKind `json:"kind"`
 	Instance string     `json:"instance"`
@@ -57,16 +58,15 @@ type Impact struct {
 // ImpactClients is the sessions of one user from one network that an
 // impact hits the same way.
 type ImpactClients struct {
-	User         string   `json:"user"`
-	Network      string   `json:"network"`             // "local" (Unix socket), or the address's /24 (IPv4) or /64 (IPv6)
-	Addresses    []string `json:"addresses,omitempty"` // at most 5
-	SSL          bool     `json:"ssl"`
-	Databases    []string `json:"databases,omitempty"`
-	Applications []string `json:"applications,omitempty"` // at most 5
-	Sessions     int      `json:"sessions"`
-	Logged       int      `json:"logged,omitempty"` // connections logged within the log window, not connected now
-	Before       string   `json:"before,omitempty"` // the deciding HBA line today: "line 5: host all all 127.0.0.0/8 scram-sha-256"
-	After        string   `json:"after,omitempty"`  // the deciding line of the new rules, or "no line matches"
+	User      string   `json:"user"`
+	Network   string   `json:"network"`             // "local" (Unix socket), or the address's /24 (IPv4) or /64 (IPv6)
+	Addresses []string `json:"addresses,omitempty"` // at most 5
+	SSL       bool     `json:"ssl"`
+	Databases []string `json:"databases,omitempty"`
+	Sessions  int      `json:"sessions"`
+	Logged    int      `json:"logged,omitempty"` // connections logged within the log window, not connected now
+	Before    string   `json:"before,omitempty"` // the deciding HBA line today: "line 5: host all all 127.0.0.0/8 scram-sha-256"
+	After     string   `json:"after,omitempty"`  // the deciding line of the new rules, or "no line matches"
 }
 
 func (c ImpactClients) String() string {
@@ -90,9 +90,6 @@ func (c ImpactClients) String() string {
 		s += ": " + plural(c.Logged, "logged connection", "logged connections") + " (not connected now)"
 	default:
 		s += ": " + plural(c.Sessions, "session", "sessions")
-	}
-	if len(c.Applications) > 0 {
-		s += " (" + strings.Join(c.Applications, ", ") + ")"
 	}
 	if c.Before != "" || c.After != "" {
 		s += "; " + c.Before + " → " + c.After
