@@ -37,7 +37,7 @@ func (b *builder) roleImpact(instance string, st *model.InstanceState, clients [
 		case ch.Kind == plan.KindRole && ch.Role != nil && ch.Action == plan.ActionRemove:
 			b.droppedImpact(instance, st, ch, byUser[ch.Role.Name])
 		case ch.Kind == plan.KindRole && ch.Role != nil && ch.Action == plan.ActionChange:
-			b.attrImpact(instance, st, ch, byUser[ch.Role.Name])
+			b.attrImpact(instance, ch, byUser[ch.Role.Name])
 		case ch.Kind == plan.KindMembership && ch.Membership != nil && ch.Action == plan.ActionRemove:
 			var hit []client
 			for _, user := range slices.Sorted(maps.Keys(byUser)) {
@@ -53,12 +53,12 @@ func (b *builder) roleImpact(instance string, st *model.InstanceState, clients [
 				ch.Impact = append(ch.Impact, im)
 			}
 		case ch.Kind == plan.KindPrivilege:
-			b.connectImpact(instance, st, ch, byUser)
+			b.connectImpact(instance, ch, byUser)
 		}
 	}
 }
 
-func (b *builder) attrImpact(instance string, st *model.InstanceState, ch *plan.Change, cs []client) {
+func (b *builder) attrImpact(instance string, ch *plan.Change, cs []client) {
 	if len(cs) == 0 {
 		return
 	}
@@ -132,7 +132,7 @@ func (b *builder) droppedImpact(instance string, st *model.InstanceState, ch *pl
 
 // connectImpact: CONNECT revoked on a database from a grantee whose
 // sessions are in it.
-func (b *builder) connectImpact(instance string, st *model.InstanceState, ch *plan.Change, byUser map[string][]client) {
+func (b *builder) connectImpact(instance string, ch *plan.Change, byUser map[string][]client) {
 	for _, g := range ch.Grants {
 		if !g.Revoke || g.On != plan.OnDatabase || !slices.ContainsFunc(g.Privileges, func(p string) bool { return p == "CONNECT" || p == "ALL PRIVILEGES" || p == "ALL" }) {
 			continue
