@@ -49,7 +49,10 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // an error, an invalid spec, a refused commit, a failed change
 	exitDrift = 2 // plan --detailed-exitcode: live state differs from the spec
-	exitUsage = 64
+	// exitImpact: plan --fail-on-impact: the plan would cut off live
+	// clients and the commit does not accept it (Impact-Accepted: yes).
+	exitImpact = 3
+	exitUsage  = 64
 )
 
 func main() {

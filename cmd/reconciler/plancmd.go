@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/daemon"
@@ -23,6 +24,7 @@ type planFlags struct {
 	format    string
 	patroni   patroniFlags
 	pgbouncer bool
+	logWindow time.Duration
 }
 
 func (f *planFlags) register(fs flagSet) {
@@ -32,6 +34,7 @@ func (f *planFlags) register(fs flagSet) {
 	fs.StringVar(&f.format, "format", "text", "output `format`: text, markdown or json")
 	f.patroni.register(fs)
 	fs.BoolVar(&f.pgbouncer, "pgbouncer", false, "read (and with apply, write) the PgBouncer beside every instance: drift class pgbouncer")
+	fs.DurationVar(&f.logWindow, "log-window", 24*time.Hour, "impact preview: also count the connections the servers logged within this `duration` (log_connections, csvlog; 0: none)")
 }
 
 // fleet is a resolved, validated spec narrowed to the chosen clusters.
@@ -42,11 +45,18 @@ type fleet struct {
 	// unread are the clusters whose change log could not be read when the
 	// commit was checked against it: apply checks them under the lock.
 	unread map[string]error
+	// logWindow is --log-window: how far back the impact preview counts
+	// the connections the servers logged.
+	logWindow time.Duration
 }
 
 // loadFleet resolves and validates the spec and keeps the chosen clusters.
 func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, int) {
 	if !oneOf(e.stderr, "format", f.format, "text", "markdown", "json") {
+		return nil, exitUsage
+	}
+	if f.logWindow < 0 {
+		fmt.Fprintf(e.stderr, "reconciler %s: --log-window %s: want 0 (none) or a positive duration\n", cmd, f.logWindow)
 		return nil, exitUsage
 	}
 	loader, code := newLoader(e, cmd, f.profile)
@@ -72,7 +82,7 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 		}
 		desired = &model.Desired{Clusters: keep}
 	}
-	fl := &fleet{target: t, desired: desired, patroni: f.patroni.access()}
+	fl := &fleet{target: t, desired: desired, patroni: f.patroni.access(), logWindow: f.logWindow}
 	if t.src != nil && f.stateDir != "" && f.trusted() {
 		if fl.unread, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
 			return nil, code
@@ -113,6 +123,7 @@ func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconc
 	d := dbconn.New(dbconn.Settings{}, nil)
 	opts.Provenance = fl.target.prov
 	opts.Patroni = fl.patroni
+	opts.LogWindow = fl.logWindow
 	var out []reconcile.Outcome
 	for _, c := range fl.desired.Clusters {
 		o := opts
@@ -159,10 +170,11 @@ func writePlan(e *env, p *plan.Plan, format string) error {
 }
 
 func runPlan(e *env, args []string) int {
-	fs := newFlags(e, "plan", "plan [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--format text|markdown|json] [--detailed-exitcode]")
+	fs := newFlags(e, "plan", "plan [--repo DIR|URL] [--rev REV] [--cluster NAME]... [--format text|markdown|json] [--detailed-exitcode] [--fail-on-impact]")
 	var f planFlags
 	f.register(fs)
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the live state differs from the spec (0 = in sync, 1 = error)")
+	failOnImpact := fs.Bool("fail-on-impact", false, "exit 3 when the plan would cut off live clients, unless the commit carries the trailer Impact-Accepted: yes")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -186,6 +198,8 @@ func runPlan(e *env, args []string) int {
 	switch {
 	case failed(outcomes):
 		return exitFail
+	case *failOnImpact && impactRefused(e, fl.target, p):
+		return exitImpact
 	case *detailed && p.HasDrift():
 		return exitDrift
 	}

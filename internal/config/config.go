@@ -35,6 +35,11 @@ type Config struct {
 	Patroni       Patroni    `yaml:"patroni" json:"patroni"`
 	Audit         Audit      `yaml:"audit" json:"audit"` // the periodic compliance audit (audit.go)
 
+	// ImpactLogWindow, when set, makes every inspection also read the
+	// connections the servers logged within it (log_connections, csvlog),
+	// for the plans' impact preview and the impact hold; 0 reads none.
+	ImpactLogWindow Duration `yaml:"impact_log_window" json:"impact_log_window"`
+
 	// MemoryLimit is the Go runtime's soft memory limit for the daemon
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
 	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
@@ -261,6 +266,9 @@ func (c *Config) Problems() Problems {
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())
+	}
+	if c.ImpactLogWindow.D() < 0 {
+		bad("impact_log_window: %s: want 0 (off) or a positive duration", c.ImpactLogWindow.D())
 	}
 	checkProfile(bad, "profile", c.Profile)
 	c.Audit.problems(bad)

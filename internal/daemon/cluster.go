@@ -42,22 +42,33 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	if g.cfg.Modes.AnyApply() {
 		mode = reconcile.ModeApply
 	}
+	accepted := impactAccepted(rev)
+	hold := func(ch plan.Change) string {
+		if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
+			return "observe mode: drift class " + string(ch.Kind.DriftClass()) + " is not corrected"
+		}
+		if !d.clusters.breakerAllows(c.Name, ch) {
+			return "circuit breaker: corrected too often; left alone until the next commit"
+		}
+		if ch.CutsOff() && !accepted {
+			return impactHold
+		}
+		return ""
+	}
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
 		Mode: mode, HBA: g.hba, PgBouncer: g.poolers(), Provenance: rev.prov, Logger: d.log, Patroni: patroniAccess(g.cfg.Patroni),
-		Gate: d.floorGate(g, st, rev, c),
-		Hold: func(ch plan.Change) string {
-			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
-				return "observe mode: drift class " + string(ch.Kind.DriftClass()) + " is not corrected"
-			}
-			if !d.clusters.breakerAllows(c.Name, ch) {
-				return "circuit breaker: corrected too often; left alone until the next commit"
-			}
-			return ""
-		},
+		LogWindow: g.cfg.ImpactLogWindow.D(),
+		Gate:      d.floorGate(g, st, rev, c),
+		Hold:      hold,
 	})
 	if err != nil { // a revision's cluster always has what a reconcile needs
 		log.Error("cannot reconcile", "err", err)
 		return
+	}
+	var held []string
+	if mode == reconcile.ModeApply && o.Locked {
+		held = heldForImpact(o.Plan, hold)
+		refuseHeld(&o, held)
 	}
 	end := d.now()
 	if o.Verdict == plan.VerdictBusy {
@@ -79,6 +90,11 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	}
 	d.rec.ObserveReconcile(c.Name, o.Verdict, end.Sub(start), end)
 	d.clusters.record(c.Name, rev.prov, o, end)
+	d.clusters.setHeld(c.Name, held)
+	if len(held) > 0 {
+		log.Warn("changes held: they would cut off live clients and the commit does not accept it",
+			"commit", rev.prov.Commit, "held", strings.Join(held, "; "), "accept_with", "Impact-Accepted: yes")
+	}
 	if o.CommitApplied() {
 		d.markApplied(st, rev, c.Name)
 	}
@@ -222,6 +238,16 @@ func (t *clusterTable) record(cluster string, prov model.Provenance, o reconcile
 	case plan.VerdictFailure, plan.VerdictRefused:
 		cs.backoff = min(max(cs.backoff*2, minBackoff), maxBackoff)
 		cs.notUntil = at.Add(cs.backoff)
+	}
+}
+
+// setHeld records the changes a cluster's last reconcile held for their
+// impact.
+func (t *clusterTable) setHeld(cluster string, held []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cs := t.m[cluster]; cs != nil {
+		cs.status.Held = held
 	}
 }
 

@@ -35,6 +35,10 @@ type ClusterStatus struct {
 	// Flapping lists changes (instance, kind, object) the circuit breaker
 	// stopped correcting until the next commit.
 	Flapping []string `json:"flapping,omitempty"`
+	// Held lists changes (instance, kind, object, live sessions) the last
+	// reconcile did not apply because they would cut off live clients and
+	// the commit does not carry Impact-Accepted: yes (impact.go).
+	Held []string `json:"held,omitempty"`
 }
 
 // SourceStatus is what /status shows of a source.

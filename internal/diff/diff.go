@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/hba"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/protect"
@@ -40,7 +41,7 @@ const (
 // live maps instance names (<cluster>-<seq>) to inspected state; an
 // instance missing from it is skipped (the caller reports it unreachable).
 func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.ClusterPlan {
-	b := &builder{c: c, primary: c.Primary()}
+	b := &builder{c: c, primary: c.Primary(), newHBA: map[string][]hba.Line{}}
 	if b.primary != nil {
 		b.pl = live[b.primary.Name()]
 	}
@@ -63,6 +64,7 @@ func Cluster(c *model.Cluster, live map[string]*model.InstanceState) plan.Cluste
 			b.pooler(in, st)
 		}
 	}
+	b.impact(live)
 	out := plan.ClusterPlan{Name: c.Name}
 	for _, in := range c.Instances {
 		out.Instances = append(out.Instances, plan.Instance{Name: in.Name(), Role: string(in.Role),
@@ -95,6 +97,9 @@ type builder struct {
 	liveRoles map[string]*model.LiveRole
 	liveDBs   map[string]*model.LiveDatabase
 	declared  map[string]*model.Role
+
+	newHBA    map[string][]hba.Line // the rendered rules of each instance whose pg_hba.conf is planned
+	liveGraph memberGraph           // the live memberships, for the impact preview
 }
 
 func (b *builder) index() {

@@ -58,6 +58,20 @@
 // too (Patroni on the replicas holds its password). The system users are
 // never dropped; built-in pg_* roles never get statements.
 //
+// Impact preview (impact.go, impact_roles.go): every planned change is
+// held against the clients connected at inspection (the state's Clients,
+// its walsenders, the reconciler's own session). Where an instance's
+// pg_hba.conf or its roles' memberships change, each client is run through
+// the live rules with today's memberships and through the new rules with
+// the memberships after the plan (package hba's first match): one accepted
+// today and rejected after, or made to switch method, is listed, grouped by
+// user, network (/24, /64), SSL and the two deciding lines. NOLOGIN, a past
+// VALID UNTIL, a CONNECTION LIMIT below the sessions open, a dropped role
+// (its sessions, its objects), a revoked membership and a revoked CONNECT
+// are held against the sessions of the roles they touch. The result is the
+// change's plan.Impact, capped, with totals; CutsOff marks what cuts off
+// live clients.
+//
 // A server parameter value that may hold a credential (pgconf.MaySecret:
 // primary_conninfo, archive_command …) is never shown in a plan: Before and
 // After say model.Redacted, and the ALTER SYSTEM statement carries the

@@ -32,17 +32,7 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 		b.add(phHBA, ch)
 		return
 	}
-	live, parseErrs := hba.Parse(st.HBA.Text)
-	if st.HBA.Text == "" && len(st.HBA.Rules) > 0 {
-		// pg_read_file is not allowed but pg_hba_file_rules is: compare
-		// with the rows (they lose some detail, e.g. quoting).
-		live = live[:0]
-		for _, row := range st.HBA.Rules {
-			if hba.RowError(row) == "" {
-				live = append(live, hba.FromRow(row))
-			}
-		}
-	}
+	live, parseErrs := liveHBALines(st.HBA)
 	d := hba.Compare(want.Lines, live)
 	var broken []string
 	for _, row := range st.HBA.Rules {
@@ -91,6 +81,23 @@ func (b *builder) hba(in *model.Instance, st *model.InstanceState) {
 	ch.Reason = "live rules differ from the rendered file"
 	ch.HBA = &plan.HBAFile{Content: want.Text, Diff: lines}
 	b.add(phHBA, ch)
+	b.newHBA[in.Name()] = want.Lines
+}
+
+// liveHBALines are the rules of the live file: its text parsed, or, when
+// pg_read_file is not allowed but pg_hba_file_rules is, its rows (they
+// lose some detail, e.g. quoting).
+func liveHBALines(h *model.LiveHBA) ([]hba.Line, []error) {
+	live, errs := hba.Parse(h.Text)
+	if h.Text == "" && len(h.Rules) > 0 {
+		live = live[:0]
+		for _, row := range h.Rules {
+			if hba.RowError(row) == "" {
+				live = append(live, hba.FromRow(row))
+			}
+		}
+	}
+	return live, errs
 }
 
 func describeHBA(unexpected, moved, broken int) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,13 +25,17 @@ type catalog struct {
 	conf        serverConf // files, command line: the settings' server values
 	hba         *model.LiveHBA
 	replication []model.ReplicationClient
+	clients     clients    // sessions open now (impact preview)
+	owned       []ownedRow // objects owned per role and database
+	logged      clients    // connections logged within the log window
+	logRead     bool
 }
 
 // readCatalog runs round trip 2: one batch of flat queries, chosen by what
 // the session may read so that no query fails for lack of privilege. The
 // batch is one read-only repeatable-read transaction, so that the rows it
 // joins (oids above all) come from one snapshot.
-func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, error) {
+func readCatalog(ctx context.Context, conn *pgx.Conn, s *session, logWindow time.Duration) (*catalog, error) {
 	var c catalog
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -56,6 +61,12 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 		}
 	}
 	queue(b, "replication", into(&c.replication, scanReplication))
+	queue(b, "clients", into(&c.clients, scanClients))
+	queue(b, "owned", into(&c.owned, scanOwned))
+	if logWindow > 0 && s.logsReadable {
+		c.logRead = true
+		queue(b, "logged_clients", into(&c.logged, scanLogged), logWindow.Seconds(), maxLogTail)
+	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	err := br.Close()
@@ -72,6 +83,7 @@ func readCatalog(ctx context.Context, conn *pgx.Conn, s *session) (*catalog, err
 func (c *catalog) fill(st *model.InstanceState) {
 	roles, dbs := c.roles, c.databases
 	joinMemberships(roles, c.memberships)
+	joinOwned(roles, c.owned)
 	for _, cf := range c.configs {
 		switch {
 		case cf.role != 0:
@@ -101,6 +113,8 @@ func (c *catalog) fill(st *model.InstanceState) {
 	st.Settings = c.conf.fill(c.settings)
 	st.HBA = c.hba
 	st.Replication = c.replication
+	st.Clients, st.ClientGroups = c.clients.groups, c.clients.total
+	st.LogRead, st.Logged, st.LoggedGroups = c.logRead, c.logged.groups, c.logged.total
 }
 
 // sortedBy returns the values of m sorted by name.

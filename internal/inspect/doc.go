@@ -2,7 +2,10 @@
 // model.InstanceState: session facts, roles with memberships, settings,
 // comments and passwords, databases with their ACLs and settings, server
 // parameters joined with the configuration files, the HBA file and its
-// parsed rules, replication clients, and, inside each managed database,
+// parsed rules, replication clients, the client sessions open now
+// (pg_stat_activity with pg_stat_ssl, grouped by user, database, address,
+// SSL and application, capped, for the plan's impact preview), the objects
+// each role owns (pg_shdepend), and, inside each managed database,
 // schemas, extensions and default privileges.
 //
 // Settings are the server's, not the inspecting session's: where

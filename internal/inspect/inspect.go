@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,6 +25,11 @@ type Options struct {
 	// (the caller passes a closure over dbconn.Dialer.Connect). Inspect
 	// closes the sessions it opens. Up to 4 may be open at once.
 	Connect func(ctx context.Context, database string) (*pgx.Conn, error)
+
+	// LogWindow, when positive, also reads the connections the server
+	// logged (log_connections, csvlog) in its log files modified within
+	// it, where the session may read them (model.InstanceState.Logged).
+	LogWindow time.Duration
 }
 
 // Inspect reads the state of the instance conn is connected to: round
@@ -40,7 +46,7 @@ func Inspect(ctx context.Context, conn *pgx.Conn, opts Options) (*model.Instance
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", opts.Instance, err)
 	}
-	c, err := readCatalog(ctx, conn, s)
+	c, err := readCatalog(ctx, conn, s, opts.LogWindow)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", opts.Instance, err)
 	}

@@ -25,6 +25,7 @@ type session struct {
 	optsReadable bool // pg_read_file('postmaster.opts')
 	reloaded     bool // processed a reload after it started
 	hbaFileText  bool // pg_read_file(hba_file)
+	logsReadable bool // the csvlog files with log_connections lines
 }
 
 // readSession runs round trip 1.
@@ -32,7 +33,7 @@ func readSession(ctx context.Context, conn *pgx.Conn) (*session, error) {
 	var s session
 	err := conn.QueryRow(ctx, query("session")).Scan(&s.version, &s.inRecovery, &s.now,
 		&s.info.User, &s.info.Database, &s.info.ClientAddr, &s.info.SSL, &s.info.ApplicationName,
-		&s.info.Superuser, &s.dataDir, &s.hbaFile, &s.authid, &s.fileConf, &s.hbaRules, &s.optsReadable, &s.reloaded, &s.hbaFileText)
+		&s.info.Superuser, &s.dataDir, &s.hbaFile, &s.authid, &s.fileConf, &s.hbaRules, &s.optsReadable, &s.reloaded, &s.hbaFileText, &s.logsReadable)
 	if err != nil {
 		return nil, fmt.Errorf("read session: %w", err)
 	}

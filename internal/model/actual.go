@@ -33,6 +33,22 @@ type InstanceState struct {
 	// says why if it was tried (the pooler is down, refuses the login).
 	Pooler    *PoolerState
 	PoolerErr string
+
+	// Clients are the client sessions open when the instance was
+	// inspected, grouped by who connects from where (see ClientGroup);
+	// the inspecting session is not among them, walsenders are in
+	// Replication. ClientGroups counts every group, also those beyond
+	// the cap the inspection reads.
+	Clients      []ClientGroup
+	ClientGroups int
+
+	// Logged are the connections the server logged as authorized
+	// (log_connections) in its csvlog files within the inspection's log
+	// window, grouped alike (Sessions counts connections); LogRead says
+	// whether the log could be read at all.
+	Logged       []ClientGroup
+	LoggedGroups int
+	LogRead      bool
 }
 
 // Role returns the live role called name, or nil.
@@ -84,6 +100,10 @@ type LiveRole struct {
 
 	MemberOf []LiveMembership
 	Settings []LiveRoleSetting
+
+	// Owns counts the objects the role owns (pg_shdepend), by database
+	// name; "" holds the shared objects (databases, tablespaces).
+	Owns map[string]int
 }
 
 // LiveMembership is a row of pg_auth_members seen from the member.
@@ -221,6 +241,20 @@ type LiveSetting struct {
 	FileSource  string // the file it came from, e.g. …/postgresql.auto.conf
 	FileApplied bool
 	FileError   string
+}
+
+// ClientGroup is the client sessions of pg_stat_activity (joined with
+// pg_stat_ssl) that share a user, database, client address, SSL and
+// application name: the live evidence of a plan's impact preview. It
+// holds names and addresses only, never a query's text.
+type ClientGroup struct {
+	User            string
+	Database        string
+	ClientAddr      string // "" over a Unix socket, or when Hidden
+	Hidden          bool   // the inspecting role may not see the address (not pg_read_all_stats)
+	SSL             bool
+	ApplicationName string
+	Sessions        int
 }
 
 // ReplicationClient is a row of pg_stat_replication.

@@ -22,6 +22,13 @@
 // never marshalled. Kinds, actions and statuses are small closed sets with
 // String; Reasons are for humans, and nothing branches on them.
 //
+// A Change also carries its Impact (impact.go): what it would do to the
+// clients connected when the plan was made (rejected by the new
+// pg_hba.conf, no longer allowed to log in, terminated …), capped, with
+// totals. The text and markdown plans show it first, the JSON plan as its
+// "impact" list; CutsOff is what `plan --fail-on-impact` and the daemon's
+// hold stop on.
+//
 // Plan does not decide what to change (package diff), does not execute
 // (package apply) and imports no I/O package: only model, pgconf and pgx's
 // identifier quoting.

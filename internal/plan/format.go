@@ -143,6 +143,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if h := p.header(); h != "" {
 		fmt.Fprintf(&b, "Plan for %s\n\n", h)
 	}
+	p.writeImpact(&b, false)
 	for i := range p.Clusters {
 		cp := &p.Clusters[i]
 		fmt.Fprintf(&b, "cluster %s\n", cp.Name)
@@ -182,6 +183,7 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 	if h := p.header(); h != "" {
 		fmt.Fprintf(&b, "For %s.\n\n", strings.Replace(h, model.ShortHash(p.Commit), "`"+model.ShortHash(p.Commit)+"`", 1))
 	}
+	p.writeImpact(&b, true)
 	b.WriteString("| cluster | add | change | remove | needs a human | restart |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, cp := range p.Clusters {
 		s := (&Plan{Clusters: []ClusterPlan{cp}}).Summary()
@@ -264,11 +266,15 @@ type jsonPlan struct {
 	Signer   string        `json:"signer,omitempty"`
 	Clusters []jsonCluster `json:"clusters"`
 	Summary  Summary       `json:"summary"`
+	Impact   []Impact      `json:"impact"` // every change's, in plan order (impact.go)
 }
 
 // WriteJSON prints the plan for machines.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	out := jsonPlan{Commit: p.Commit, Signer: p.Signer, Clusters: []jsonCluster{}, Summary: p.Summary()}
+	out := jsonPlan{Commit: p.Commit, Signer: p.Signer, Clusters: []jsonCluster{}, Summary: p.Summary(), Impact: p.Impacts()}
+	if out.Impact == nil {
+		out.Impact = []Impact{}
+	}
 	for _, cp := range p.Clusters {
 		jc := jsonCluster{Name: cp.Name, Changes: []jsonChange{}, Errors: cp.Errors}
 		for _, ch := range cp.Changes {

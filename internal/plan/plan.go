@@ -166,6 +166,10 @@ type Change struct {
 	// rendered from it (Render), the executor's guards read it, never the
 	// SQL text.
 	Intent
+
+	// Impact is what the change would do to the clients connected when
+	// the plan was made (impact.go), one entry per instance it touches.
+	Impact []Impact
 }
 
 // ParameterChange is one server parameter to set or reset on an instance.

@@ -62,6 +62,10 @@ type Options struct {
 	// Patroni, when set, reads and drives Patroni for the clusters it
 	// manages (topology.go); nil: the leader comes from the catalog.
 	Patroni *PatroniAccess
+	// LogWindow, when positive, makes the inspection also read the
+	// connections the servers logged within it (inspect.Options.LogWindow),
+	// for the plan's impact preview.
+	LogWindow time.Duration
 	// Logger gets the apply's lines, one per change. The reconcile itself
 	// logs nothing: its Outcome says what happened, for the caller to tell.
 	Logger *slog.Logger

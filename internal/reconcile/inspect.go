@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,7 +31,7 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 //
 // With a pooler file reader, the PgBouncer beside each instance is read
 // too (inspectPooler).
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -39,7 +40,7 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := inspectInstance(ctx, d, c, in)
+			st, err := inspectInstance(ctx, d, c, in, logWindow)
 			inspectPooler(ctx, d, in, poolers, st)
 			mu.Lock()
 			defer mu.Unlock()
@@ -61,7 +62,7 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 // inspectInstance reads one instance. The primary is entered in every
 // managed database; replicas only in postgres (cluster-wide objects reach
 // them by replication and are compared on the primary).
-func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
+func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance, logWindow time.Duration) (*model.InstanceState, error) {
 	conn, err := d.Connect(ctx, in, "postgres")
 	if err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in
 		dbs = c.ManagedDatabases()
 	}
 	return inspect.Inspect(ctx, conn, inspect.Options{
-		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs,
+		Cluster: c.Name, Instance: in.Name(), Addr: in.IP, Port: in.Port, Databases: dbs, LogWindow: logWindow,
 		Connect: func(ctx context.Context, db string) (*pgx.Conn, error) { return d.Connect(ctx, in, db) },
 	})
 }

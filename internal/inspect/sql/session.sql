@@ -33,5 +33,16 @@ SELECT current_setting('server_version_num')::int AS version,
        coalesce(f.hba_file IS NOT NULL
                 AND has_function_privilege('pg_catalog.pg_read_file(text)', 'EXECUTE')
                 AND (pg_has_role('pg_read_server_files', 'USAGE')
-                     OR starts_with(f.hba_file, f.data_directory || '/')), false) AS hba_file_readable
+                     OR starts_with(f.hba_file, f.data_directory || '/')), false) AS hba_file_readable,
+       -- The csvlog files can be listed (pg_ls_logdir: pg_monitor) and
+       -- read (pg_read_file; outside the data directory with
+       -- pg_read_server_files), and they hold log_connections lines.
+       coalesce(current_setting('logging_collector') = 'on'
+                AND current_setting('log_destination') LIKE '%csvlog%'
+                AND current_setting('log_connections') NOT IN ('off', '')
+                AND (pg_has_role('pg_monitor', 'USAGE') OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user))
+                AND has_function_privilege('pg_catalog.pg_read_file(text, bigint, bigint, boolean)', 'EXECUTE')
+                AND (pg_has_role('pg_read_server_files', 'USAGE')
+                     OR NOT starts_with(current_setting('log_directory'), '/')
+                     OR starts_with(current_setting('log_directory'), f.data_directory || '/')), false) AS logs_readable
 FROM f;
