@@ -37,7 +37,7 @@ VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModifi
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build test test-matrix demo bench lint fmt deps fuzz clean
+.PHONY: help build test test-matrix demo bench bench-peers lint fmt deps fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,8 +80,20 @@ fuzz: ## run each fuzz target for FUZZTIME inputs
 demo: deps build ## run the reconciler against a throwaway primary + replica (DEMO_KEEP=1 keeps it running, DEMO_PG_VERSION=16 picks the major)
 	@$(GO) run ./scripts/demo --bin $(BIN) --dir .demo --examples examples/repo
 
-bench: ## run the benchmarks (figures go in BENCHMARKS.md)
+# The whole-process benchmark (scripts/bench): bin/reconciler run as a
+# process on generated workloads against a throwaway server. BENCH_SIZES
+# picks the workloads (1k, 10k, 50k roles), BENCH_RUNS the runs of each.
+# `make bench-peers` runs the same scenarios with ldap2pg (LDAP2PG) too.
+BENCH_SIZES ?= 1k,10k,50k
+BENCH_RUNS  ?= 3
+LDAP2PG     ?= /work/shared/peers/ldap2pg-6.6.0-linux-amd64
+
+bench: build ## run the benchmarks: Go benchmarks, then whole-process wall time and peak RSS (figures go in BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m $(PKGS)
+	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+bench-peers: build ## the whole-process scenarios, reconciler and ldap2pg (binary from LDAP2PG) alternating, with ratios
+	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer $(LDAP2PG)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
