@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/inspect"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -25,8 +26,10 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // inspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
-// database could not be entered), whose state is kept.
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (map[string]*model.InstanceState, []InstanceError) {
+// database could not be entered), whose state is kept. With the apply
+// lock held, the primary is read on the lock's session (one session
+// fewer per apply); else each instance gets a session of its own.
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, held *apply.Lock) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -35,7 +38,11 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := inspectInstance(ctx, d, c, in)
+			var session *pgx.Conn
+			if held != nil && in.Role == model.RolePrimary {
+				session = held.Session()
+			}
+			st, err := inspectInstance(ctx, d, c, in, session)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -55,13 +62,17 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (ma
 
 // inspectInstance reads one instance. The primary is entered in every
 // managed database; replicas only in postgres (cluster-wide objects reach
-// them by replication and are compared on the primary).
-func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance) (*model.InstanceState, error) {
-	conn, err := d.Connect(ctx, in, "postgres")
-	if err != nil {
-		return nil, err
+// them by replication and are compared on the primary). The instance is
+// read on session when it is given (left open), else on a new one.
+func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance, session *pgx.Conn) (*model.InstanceState, error) {
+	conn := session
+	if conn == nil {
+		var err error
+		if conn, err = d.Connect(ctx, in, "postgres"); err != nil {
+			return nil, err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	dbs := []string{"postgres"}
 	if in.Role == model.RolePrimary {
 		dbs = c.ManagedDatabases()

@@ -67,7 +67,7 @@ func (r *run) unlock(ctx context.Context) {
 // be read, or only in part, is an InstanceError and makes the verdict a
 // failure; what was read is kept and compared.
 func (r *run) inspect(ctx context.Context) bool {
-	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster)
+	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.held)
 	p := r.t.Cluster.Primary()
 	r.primaryDown = p == nil || r.live[p.Name()] == nil
 	return true
@@ -162,7 +162,7 @@ func (r *run) apply(ctx context.Context) bool {
 // the inspection fails, Left stays the plan from before the apply (Stale
 // says why).
 func (r *run) replan(ctx context.Context) bool {
-	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster)
+	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.held)
 	if len(errs) > 0 {
 		r.out.Stale = errs[0]
 		return false
