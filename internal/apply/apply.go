@@ -45,6 +45,10 @@ type Options struct {
 	// stops when that session is lost. Required unless DryRun or nothing is
 	// to be executed; Apply never takes the lock itself.
 	Lock *Lock
+
+	// Retention bounds the change log (retention.go); the zero value
+	// keeps a year.
+	Retention Retention
 }
 
 // cleanupTimeout bounds releasing the lock and closing sessions, which
@@ -85,6 +89,7 @@ func Apply(ctx context.Context, t Target, cp plan.ClusterPlan, opts Options) (*p
 		}
 		return e.res, err
 	}
+	e.prune()
 	return e.res, nil
 }
 

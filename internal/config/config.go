@@ -37,6 +37,9 @@ type Config struct {
 	// (debug.SetMemoryLimit); GOMEMLIMIT in the environment wins.
 	MemoryLimit ByteSize `yaml:"memory_limit" json:"memory_limit"`
 
+	// ChangeLog is the change log's retention (retention.go).
+	ChangeLog ChangeLog `yaml:"change_log" json:"change_log"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }
@@ -230,6 +233,9 @@ func (c *Config) Problems() Problems {
 	}
 	if c.MemoryLimit != NoLimit && c.MemoryLimit < minMemoryLimit {
 		bad("memory_limit: %s: want at least %s, or off", c.MemoryLimit, minMemoryLimit)
+	}
+	if c.ChangeLog.MaxRows < 0 {
+		bad("change_log.max_rows: %d: want 0 (no limit) or more", c.ChangeLog.MaxRows)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -38,7 +39,8 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	}
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
 		Mode: mode, HBA: g.hba, Provenance: rev.prov, Logger: d.log,
-		Gate: d.floorGate(g, st, rev, c),
+		Retention: apply.Retention{MaxAge: g.cfg.ChangeLog.MaxAge.D(), MaxRows: g.cfg.ChangeLog.MaxRows},
+		Gate:      d.floorGate(g, st, rev, c),
 		Hold: func(ch plan.Change) string {
 			if g.cfg.Modes.Of(ch.Kind.DriftClass()) != config.ModeApply {
 				return "observe mode: drift class " + string(ch.Kind.DriftClass()) + " is not corrected"

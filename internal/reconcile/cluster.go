@@ -51,6 +51,9 @@ type Options struct {
 	Gate func(ctx context.Context) error
 	// HBA writes pg_hba.conf; nil skips HBA changes with a clear reason.
 	HBA apply.HBAWriter
+
+	// Retention bounds the change log; see apply.Options.Retention.
+	Retention apply.Retention
 	// Provenance is the commit the desired state comes from, for the
 	// change log and the sessions' application_name.
 	Provenance model.Provenance

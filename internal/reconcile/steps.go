@@ -138,7 +138,7 @@ func (r *run) apply(ctx context.Context) bool {
 	c := r.t.Cluster
 	res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: r.dialer, Live: r.live}, r.out.Plan, apply.Options{
 		DryRun: !r.writable, HBA: r.opts.HBA, Provenance: r.opts.Provenance, DBSU: c.Globals.DBSU,
-		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held,
+		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held, Retention: r.opts.Retention,
 	})
 	r.out.Result = res
 	switch {
