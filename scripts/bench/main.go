@@ -62,6 +62,7 @@ func run() error {
 	runs := flag.Int("runs", 3, "runs of each scenario (the median is printed, with the range)")
 	psql := flag.String("psql", "/usr/lib/postgresql/15/bin/psql", "psql, for the limit as `psql -1 -f` sends it (skipped when absent)")
 	work := flag.String("dir", "", "where the workloads are written (default: a temporary directory, removed)")
+	daemonCycles := flag.Int("daemon-cycles", 0, "then run `reconciler run` on the 10k workload for this many drift cycles (1s apart), reporting RSS and CPU per cycle (0: no)")
 	flag.Parse()
 
 	b := &bench{runs: *runs, out: os.Stdout}
@@ -85,6 +86,9 @@ func run() error {
 	}
 	var todo []size
 	for _, n := range strings.Split(*sizeList, ",") {
+		if n == "" {
+			continue
+		}
 		s, ok := sizes[strings.TrimSpace(n)]
 		if !ok {
 			return fmt.Errorf("unknown size %q: want 1k, 10k or 50k", n)
@@ -131,6 +135,14 @@ func run() error {
 	for _, s := range todo {
 		if err := b.size(ctx, dir, t, s); err != nil {
 			return fmt.Errorf("size %s: %w", s.Name, err)
+		}
+	}
+	if *daemonCycles > 0 {
+		if err := b.exec(ctx, dropSQL(sizes["10k"])); err != nil {
+			return err
+		}
+		if err := b.daemonSteadyState(ctx, dir, t, sizes["10k"], *daemonCycles); err != nil {
+			return err
 		}
 	}
 	return nil
