@@ -84,3 +84,28 @@ func BenchmarkLoadRoles10k(b *testing.B) {
 		})
 	}
 }
+
+// TestCacheKeepsSmallFiles: the loader's cache keeps the trees of files
+// up to maxCachedFile, not the tree of one big inventory, which a daemon
+// would otherwise hold between commits.
+func TestCacheKeepsSmallFiles(t *testing.T) {
+	l := newTestLoader(t)
+	for _, tc := range []struct {
+		fsys   fstest.MapFS
+		cached int
+	}{
+		{rolesSpec(100, 10000, false), 0},
+		{rolesSpec(10, 1000, false), 1},
+		{rolesSpec(10, 1000, true), 1},
+	} {
+		res, err := l.Load(tc.fsys, Options{Profile: "baseline"})
+		if err != nil || res.Err() != nil {
+			t.Fatal(err, res.Err())
+		}
+		for name, f := range tc.fsys {
+			if len(l.cache) != tc.cached {
+				t.Errorf("%s of %d bytes: %d files cached, want %d", name, len(f.Data), len(l.cache), tc.cached)
+			}
+		}
+	}
+}
