@@ -85,6 +85,7 @@ func allowedImports() map[string][]string {
 		"internal":                 nil,
 		"internal/demo":            {"internal/testenv"},
 		"scripts/demo":             {"internal/demo"},
+		"scripts/bench":            {"internal/testenv"}, // the whole-process benchmark: runs bin/reconciler, imports none of it
 		"internal/deploytest":      nil,
 		"internal/testenv":         {"internal/testenv/sockdir"},
 		"internal/testenv/sockdir": nil,
