@@ -138,7 +138,7 @@ func run() error {
 		}
 	}
 	if *daemonCycles > 0 {
-		if err := b.exec(ctx, dropSQL(sizes["10k"])); err != nil {
+		if err := b.reset(ctx, sizes["10k"]); err != nil {
 			return err
 		}
 		if err := b.daemonSteadyState(ctx, dir, t, sizes["10k"], *daemonCycles); err != nil {
@@ -199,13 +199,13 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 	// apply from empty, with the peer's --real alternating; each run ends
 	// back at empty. A first apply, untimed, creates the change log (and
 	// writes pg_hba.conf if it differs), so that runs compare alike.
-	if err := b.exec(ctx, dropSQL(s)); err != nil {
+	if err := b.reset(ctx, s); err != nil {
 		return err
 	}
 	if _, _, err := runProc(ctx, b.env, []int{0}, rec("apply", "--repo", yamlDir)...); err != nil {
 		return err
 	}
-	if err := b.exec(ctx, dropSQL(s)); err != nil {
+	if err := b.reset(ctx, s); err != nil {
 		return err
 	}
 	// The statements the plan from empty makes: the limit sends them.
@@ -239,7 +239,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 				return fmt.Errorf("ldap2pg --check after reconciler apply (end states differ?): %w", err)
 			}
 		}
-		if err := b.exec(ctx, dropSQL(s)); err != nil {
+		if err := b.reset(ctx, s); err != nil {
 			return err
 		}
 		if b.peer != "" {
@@ -255,7 +255,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 					return fmt.Errorf("reconciler plan after ldap2pg --real (end states differ?): %w\n%.3000s", err, o)
 				}
 			}
-			if err := b.exec(ctx, dropSQL(s)); err != nil {
+			if err := b.reset(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -264,7 +264,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 			return fmt.Errorf("the limit: %w", err)
 		}
 		limit.ours.add(sample{Wall: time.Since(start)})
-		if err := b.exec(ctx, dropSQL(s)); err != nil {
+		if err := b.reset(ctx, s); err != nil {
 			return err
 		}
 		if limitPsql != nil {
@@ -274,7 +274,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 				return err
 			}
 			limitPsql.ours.add(x)
-			if err := b.exec(ctx, dropSQL(s)); err != nil {
+			if err := b.reset(ctx, s); err != nil {
 				return err
 			}
 		}
@@ -315,7 +315,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 	if err := plan("plan, 100 drifts", 2); err != nil {
 		return err
 	}
-	if err := b.exec(ctx, dropSQL(s)); err != nil {
+	if err := b.reset(ctx, s); err != nil {
 		return err
 	}
 	b.print(rows)
@@ -336,6 +336,22 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 func (b *bench) exec(ctx context.Context, sql string) error {
 	_, err := b.admin.PgConn().Exec(ctx, sql).ReadAll()
 	return err
+}
+
+// reset drops every benchmark role, then settles the catalogs.
+func (b *bench) reset(ctx context.Context, s size) error {
+	if err := b.exec(ctx, dropSQL(s)); err != nil {
+		return err
+	}
+	// Thousands of roles created and dropped leave the shared catalogs
+	// bloated and their statistics stale, which can turn a tool's catalog
+	// query into minutes of nested loops: each run starts from fresh ones.
+	for _, t := range []string{"pg_authid", "pg_auth_members", "pg_shdescription", "pg_db_role_setting"} {
+		if _, err := b.admin.Exec(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *bench) print(rows []*row) {
