@@ -94,8 +94,20 @@ demo: deps build ## run the reconciler against a throwaway primary + replica (DE
 demo-ha: deps build ## the reconciler following a Patroni switchover: etcd + two Patroni members on loopback, plan, apply, switchover, apply to the new leader
 	@$(GO) run ./scripts/demo-ha --bin $(BIN) --dir .demo-ha
 
-bench: ## run the benchmarks (figures go in BENCHMARKS.md)
+# The whole-process benchmark (scripts/bench): bin/reconciler run as a
+# process on generated workloads against a throwaway server. BENCH_SIZES
+# picks the workloads (1k, 10k, 50k roles), BENCH_RUNS the runs of each.
+# `make bench-peers` runs the same scenarios with ldap2pg (LDAP2PG) too.
+BENCH_SIZES ?= 1k,10k,50k
+BENCH_RUNS  ?= 3
+LDAP2PG     ?= /work/shared/peers/ldap2pg-6.6.0-linux-amd64
+
+bench: build ## run the benchmarks: Go benchmarks, then whole-process wall time and peak RSS (figures go in BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m $(PKGS)
+	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+bench-peers: build ## the whole-process scenarios, reconciler and ldap2pg (binary from LDAP2PG) alternating, with ratios
+	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer $(LDAP2PG)
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

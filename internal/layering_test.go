@@ -89,6 +89,7 @@ func allowedImports() map[string][]string {
 		"internal/demo":            {"internal/testenv"},
 		"scripts/demo":             {"internal/demo"},
 		"scripts/demo-ha":          {"internal/testenv"}, // make demo-ha: a Patroni cluster of patronienv
+		"scripts/bench":            {"internal/testenv"}, // the whole-process benchmark: runs bin/reconciler, imports none of it
 		"internal/deploytest":      nil,
 		"internal/chaos":           nil, // the fault suite: tests only
 		"internal/testenv":         {"internal/testenv/sockdir"},

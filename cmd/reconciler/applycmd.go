@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
 	"github.com/pgreconciler/pgreconciler/internal/reconcile"
 )
@@ -24,8 +25,15 @@ func runApply(e *env, args []string) int {
 	knownHosts := fs.String("known-hosts", "", "ssh writer: known_hosts `file` pinning the hosts' keys (no trust on first use)")
 	sshPort := fs.Int("ssh-port", 22, "ssh writer: port")
 	logFormat := fs.String("log-format", "text", "log format of the per-change lines on stderr: text or json")
+	maxAge := fs.String("change-log-max-age", "365d", "delete change-log rows older than `age` (365d, 720h, off)")
+	maxRows := fs.Int64("change-log-max-rows", 0, "keep at most `n` change-log rows, the newest (0: no limit)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	age, err := config.ParseAge(*maxAge)
+	if err != nil || *maxRows < 0 {
+		fmt.Fprintf(e.stderr, "reconciler apply: --change-log-max-age %q, --change-log-max-rows %d: want an age (365d, 720h, off) and a count ≥ 0\n", *maxAge, *maxRows)
+		return exitUsage
 	}
 	if !oneOf(e.stderr, "hba-writer", *hbaWriter, "local", "ssh") || !oneOf(e.stderr, "log-format", *logFormat, "text", "json") {
 		return exitUsage
@@ -56,7 +64,8 @@ func runApply(e *env, args []string) int {
 	if *dryRun {
 		mode = reconcile.ModeDryRun
 	}
-	opts := reconcile.Options{Mode: mode, HBA: writer, Logger: newLogger(e, *logFormat)}
+	opts := reconcile.Options{Mode: mode, HBA: writer, Logger: newLogger(e, *logFormat),
+		Retention: apply.Retention{MaxAge: age.D(), MaxRows: *maxRows}}
 	if f.pgbouncer {
 		opts.PgBouncer = writer
 	}

@@ -59,6 +59,9 @@ type Options struct {
 	// cluster's leader is still the primary the plan was made against; an
 	// error stops the apply (ErrLeaderChanged).
 	Leader func(ctx context.Context) error
+	// Retention bounds the change log (retention.go); the zero value
+	// keeps a year.
+	Retention Retention
 }
 
 // cleanupTimeout bounds releasing the lock and closing sessions, which
@@ -99,6 +102,7 @@ func Apply(ctx context.Context, t Target, cp plan.ClusterPlan, opts Options) (*p
 		}
 		return e.res, err
 	}
+	e.prune()
 	return e.res, nil
 }
 

@@ -52,6 +52,9 @@ type Config struct {
 	// reconciles (0: no cap but concurrency).
 	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
 
+	// ChangeLog is the change log's retention (retention.go).
+	ChangeLog ChangeLog `yaml:"change_log" json:"change_log"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }
@@ -263,6 +266,9 @@ func (c *Config) Problems() Problems {
 	}
 	if _, err := ResolveShard(c.Shard, os.Getenv); err != nil {
 		bad("shard: %v", err)
+	}
+	if c.ChangeLog.MaxRows < 0 {
+		bad("change_log.max_rows: %d: want 0 (no limit) or more", c.ChangeLog.MaxRows)
 	}
 	if c.DriftInterval.D() < time.Second {
 		bad("drift_interval: %s: want at least 1s", c.DriftInterval.D())

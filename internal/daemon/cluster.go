@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/plan"
@@ -58,6 +59,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	o, err := reconcile.Cluster(g.workCtx, reconcile.Target{Cluster: c, Dialer: g.dialer}, reconcile.Options{
 		Mode: mode, HBA: g.hba, PgBouncer: g.poolers(), Provenance: rev.prov, Logger: d.log, Patroni: patroniAccess(g.cfg.Patroni),
 		LogWindow: g.cfg.ImpactLogWindow.D(),
+		Retention: apply.Retention{MaxAge: g.cfg.ChangeLog.MaxAge.D(), MaxRows: g.cfg.ChangeLog.MaxRows},
 		Gate:      d.floorGate(g, st, rev, c),
 		Hold:      hold,
 	})

@@ -56,6 +56,8 @@ type Options struct {
 	// reader), compared (drift class pgbouncer), and in ModeApply its files
 	// written with this writer and reloaded. Nil: poolers are left alone.
 	PgBouncer apply.HBAWriter
+	// Retention bounds the change log; see apply.Options.Retention.
+	Retention apply.Retention
 	// Provenance is the commit the desired state comes from, for the
 	// change log and the sessions' application_name.
 	Provenance model.Provenance

@@ -27,11 +27,14 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // inspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
-// database could not be entered), whose state is kept.
+// database could not be entered), whose state is kept. With the apply
+// lock held, the primary (the live leader) is read on the lock's session
+// (one session fewer per apply); else each instance gets a session of
+// its own.
 //
 // With a pooler file reader, the PgBouncer beside each instance is read
 // too (inspectPooler).
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration, held *apply.Lock) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -40,7 +43,11 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := inspectInstance(ctx, d, c, in, logWindow)
+			var session *pgx.Conn
+			if p := c.Primary(); held != nil && p != nil && p.Name() == in.Name() {
+				session = held.Session()
+			}
+			st, err := inspectInstance(ctx, d, c, in, logWindow, session)
 			inspectPooler(ctx, d, in, poolers, st)
 			mu.Lock()
 			defer mu.Unlock()
@@ -61,13 +68,17 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 
 // inspectInstance reads one instance. The primary is entered in every
 // managed database; replicas only in postgres (cluster-wide objects reach
-// them by replication and are compared on the primary).
-func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance, logWindow time.Duration) (*model.InstanceState, error) {
-	conn, err := d.Connect(ctx, in, "postgres")
-	if err != nil {
-		return nil, err
+// them by replication and are compared on the primary). The instance is
+// read on session when it is given (left open), else on a new one.
+func inspectInstance(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, in *model.Instance, logWindow time.Duration, session *pgx.Conn) (*model.InstanceState, error) {
+	conn := session
+	if conn == nil {
+		var err error
+		if conn, err = d.Connect(ctx, in, "postgres"); err != nil {
+			return nil, err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	dbs := []string{"postgres"}
 	if p := c.Primary(); p != nil && p.Name() == in.Name() {
 		dbs = c.ManagedDatabases()

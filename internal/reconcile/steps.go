@@ -74,7 +74,7 @@ func (r *run) unlock(ctx context.Context) {
 // be read, or only in part, is an InstanceError and makes the verdict a
 // failure; what was read is kept and compared.
 func (r *run) inspect(ctx context.Context) bool {
-	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow)
+	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.held)
 	p := r.t.Cluster.Primary()
 	r.primaryDown = p == nil || r.live[p.Name()] == nil
 	return true
@@ -152,7 +152,7 @@ func (r *run) apply(ctx context.Context) bool {
 	reload, leader := r.applyHooks()
 	res, err := apply.Apply(ctx, apply.Target{Cluster: c, Dialer: r.dialer, Live: r.live}, r.out.Plan, apply.Options{
 		DryRun: !r.writable, HBA: r.opts.HBA, PgBouncer: r.opts.PgBouncer, Provenance: r.opts.Provenance, DBSU: c.Globals.DBSU,
-		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held, Reload: reload, Leader: leader,
+		Logger: r.opts.Logger, Hold: r.opts.Hold, Lock: r.held, Reload: reload, Leader: leader, Retention: r.opts.Retention,
 	})
 	r.out.Result = res
 	switch {
@@ -176,7 +176,7 @@ func (r *run) apply(ctx context.Context) bool {
 // the inspection fails, Left stays the plan from before the apply (Stale
 // says why).
 func (r *run) replan(ctx context.Context) bool {
-	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow)
+	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.held)
 	if len(errs) > 0 {
 		r.out.Stale = errs[0]
 		return false

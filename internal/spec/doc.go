@@ -17,8 +17,12 @@
 //     load (read_budget.go). Plain-data CUE takes a fast path
 //     (read_cuefast.go, checked against cue/parser by a fuzz test); CUE
 //     that is not plain data is evaluated under a time and memory budget
-//     (read_cue_eval.go); YAML follows PyYAML's YAML 1.1 booleans and
-//     libyaml's error lines (read_yaml.go, read_yaml_error.go). The files'
+//     (read_cue_eval.go); YAML in the usual subset (block and one-line
+//     flow collections, plain and quoted scalars) takes a fast path
+//     (read_yamlfast.go, checked against yaml.v3 by a fuzz test), the
+//     rest goes through yaml.v3; both follow PyYAML's YAML 1.1 booleans,
+//     and yaml.v3 gives libyaml's error lines (read_yaml.go,
+//     read_yaml_error.go). The files'
 //     trees are unified into one, with CUE's semantics for data
 //     (read_merge.go); a conflict names both positions.
 //  2. schema (schema.go, schema_walk.go): the merged tree is walked

@@ -29,11 +29,24 @@ func isInventoryYAML(data []byte) bool {
 
 var inventoryTop = regexp.MustCompile(`(?m)^all\s*:`)
 
-// readYAML parses an inventory file into a data tree, charging m for
+// readYAML parses an inventory file into a data tree (fastYAML when it can,
+// else yaml.v3), charging m for
 // yaml.v3's tree while it exists and for the data tree (every alias
 // expanded) it becomes. When the budget runs out, the tree is incomplete
 // and m.out is set.
 func readYAML(file string, data []byte, m *meter) (*node, Problems) {
+	if root, ok := fastYAML(file, data, m); ok || m.spent() {
+		if !ok {
+			return nil, nil
+		}
+		return root, nil
+	}
+	return readYAMLSlow(file, data, m)
+}
+
+// readYAMLSlow is readYAML through yaml.v3's node tree: every file the
+// fast reader gives up on.
+func readYAMLSlow(file string, data []byte, m *meter) (*node, Problems) {
 	if !m.reserve(yamlNodes(data) * yamlNodeCost) {
 		return nil, nil
 	}
@@ -158,7 +171,10 @@ func (r *yamlReader) mapping(n *yaml.Node, depth int, anchored bool) *node {
 
 func (r *yamlReader) scalar(n *yaml.Node) *node {
 	out := &node{pos: r.pos(n), scalar: n.Value}
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.Tag == "!!str" {
+	// yaml.v3 gives a plain scalar its resolved tag (!!str for "yes"):
+	// only an explicit !!str makes a string of what PyYAML reads as a
+	// boolean.
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || (n.Tag == "!!str" && n.Style&yaml.TaggedStyle != 0) {
 		out.kind = kindString
 		return out
 	}

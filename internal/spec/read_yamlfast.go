@@ -1,0 +1,665 @@
+package spec
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// fastYAML reads an inventory file written in the subset of YAML that
+// Pigsty's conf/*.yml and hand-written inventories use — block mappings
+// and sequences, one-line flow mappings and sequences, plain and quoted
+// scalars, comments — straight into a data tree, without yaml.v3's node
+// tree (which costs several times the data tree and most of the load's
+// time). It gives up (ok == false) on anything else: anchors, aliases,
+// merge keys, tags, block scalars, multi-line scalars, escapes, tabs, a
+// duplicate key, unusual numbers, any syntax error; the caller then uses
+// yaml.v3, which is authoritative and reports the problems. A fuzz test
+// (FuzzFastYAML) checks that whenever this succeeds, yaml.v3 yields the
+// same tree, positions included.
+//
+// m is charged for the tree as readYAML charges it; when the budget runs
+// out, ok is false and m.out is set.
+func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
+	if !yamlPrintable(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
+		return nil, false
+	}
+	if bytes.HasPrefix(src, []byte("---")) || bytes.HasPrefix(src, []byte("...")) || bytes.HasPrefix(src, []byte("%")) {
+		return nil, false
+	}
+	y := &yamlScanner{file: file, src: src, line: 1, m: m}
+	mark := m.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			if _, bail := r.(fastBail); !bail {
+				panic(r)
+			}
+			root, ok = nil, false
+			m.undo(mark) // the slow reader charges the tree afresh
+		}
+	}()
+	if c := y.nextContent(); c != 0 {
+		y.bail() // an empty file, or an indented document
+	}
+	root = y.block(0, 0)
+	if y.nextContent() >= 0 {
+		y.bail()
+	}
+	if root.kind != kindMap {
+		y.bail()
+	}
+	return root, true
+}
+
+// yamlPrintable reports whether src is UTF-8 of characters YAML allows
+// in a stream (yaml.v3 refuses the others), tabs and carriage returns
+// excepted: the fast reader leaves those to yaml.v3 too.
+func yamlPrintable(src []byte) bool {
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\n') || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+type yamlScanner struct {
+	file      string
+	src       []byte
+	pos       int
+	line      int
+	lineStart int
+	m         *meter
+
+	checkedLine int  // the line lineASCII is about
+	lineASCII   bool // whether it is ASCII: columns are byte offsets
+
+	// Scratch space per nesting depth, so that a collection's fields or
+	// items are copied once, at their final size.
+	fieldBufs [][]field
+	itemBufs  [][]*node
+}
+
+func (y *yamlScanner) fieldBuf(depth int) []field {
+	for len(y.fieldBufs) <= depth {
+		y.fieldBufs = append(y.fieldBufs, nil)
+	}
+	return y.fieldBufs[depth][:0]
+}
+
+func (y *yamlScanner) itemBuf(depth int) []*node {
+	for len(y.itemBufs) <= depth {
+		y.itemBufs = append(y.itemBufs, nil)
+	}
+	return y.itemBufs[depth][:0]
+}
+
+// keepFields sets n's fields to an exact-size copy of buf, and keeps buf
+// for the next collection at this depth.
+func (y *yamlScanner) keepFields(n *node, buf []field, depth int) {
+	n.fields = append([]field(nil), buf...)
+	clear(buf)
+	y.fieldBufs[depth] = buf[:0]
+}
+
+func (y *yamlScanner) keepItems(n *node, buf []*node, depth int) {
+	n.items = append([]*node(nil), buf...)
+	clear(buf)
+	y.itemBufs[depth] = buf[:0]
+}
+
+func (y *yamlScanner) bail() { panic(fastBail{}) }
+
+func (y *yamlScanner) charge(n int64) {
+	if !y.m.charge(n) {
+		y.bail()
+	}
+}
+
+// here is the position yaml.v3 gives a node starting at y.pos: columns
+// count characters, not bytes.
+func (y *yamlScanner) here() Pos {
+	if y.checkedLine != y.line {
+		end := bytes.IndexByte(y.src[y.lineStart:], '\n')
+		if end < 0 {
+			end = len(y.src) - y.lineStart
+		}
+		y.checkedLine, y.lineASCII = y.line, isASCII(y.src[y.lineStart:y.lineStart+end])
+	}
+	col := y.pos - y.lineStart
+	if !y.lineASCII {
+		col = utf8.RuneCount(y.src[y.lineStart:y.pos])
+	}
+	return Pos{File: y.file, Line: y.line, Col: col + 1}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func (y *yamlScanner) peek() byte {
+	if y.pos < len(y.src) {
+		return y.src[y.pos]
+	}
+	return 0
+}
+
+func (y *yamlScanner) peekAt(i int) byte {
+	if y.pos+i < len(y.src) {
+		return y.src[y.pos+i]
+	}
+	return 0
+}
+
+// blankAt reports whether the byte i ahead ends a token: a space, a
+// newline or the end of the file.
+func (y *yamlScanner) blankAt(i int) bool {
+	c := y.peekAt(i)
+	return c == ' ' || c == '\n' || c == 0
+}
+
+func (y *yamlScanner) spaces() int {
+	n := 0
+	for y.peek() == ' ' {
+		y.pos++
+		n++
+	}
+	return n
+}
+
+// nextContent moves to the next character that is neither blank nor in
+// a comment, across lines, and returns its column (0-based), or -1 at the
+// end of the file. A document marker or directive gives up.
+func (y *yamlScanner) nextContent() int {
+	for {
+		y.spaces()
+		switch y.peek() {
+		case 0:
+			return -1
+		case '#':
+			if y.pos > y.lineStart && y.src[y.pos-1] != ' ' {
+				y.bail()
+			}
+			for y.pos < len(y.src) && y.src[y.pos] != '\n' {
+				y.pos++
+			}
+			continue
+		case '\n':
+			y.pos++
+			y.line++
+			y.lineStart = y.pos
+			if rest := y.src[y.pos:]; bytes.HasPrefix(rest, []byte("---")) || bytes.HasPrefix(rest, []byte("...")) || bytes.HasPrefix(rest, []byte("%")) {
+				y.bail()
+			}
+			continue
+		}
+		return y.pos - y.lineStart
+	}
+}
+
+// endLine expects the end of a line (blanks, then a comment) after a
+// value.
+func (y *yamlScanner) endLine() {
+	n := y.spaces()
+	switch y.peek() {
+	case 0, '\n':
+	case '#':
+		if n == 0 {
+			y.bail()
+		}
+	default:
+		y.bail()
+	}
+}
+
+// block reads the block node at y.pos, in column c.
+func (y *yamlScanner) block(c, depth int) *node {
+	if depth > 100 {
+		y.bail()
+	}
+	switch ch := y.peek(); {
+	case ch == '-' && y.blankAt(1):
+		return y.blockSeq(c, depth)
+	case ch == '{' || ch == '[':
+		n := y.flow(c, depth)
+		y.endLine()
+		return n
+	}
+	keyPos := y.here()
+	key, quoted, isKey := y.blockScalar()
+	if isKey {
+		return y.blockMap(c, key, keyPos, depth)
+	}
+	y.endLine()
+	return y.scalarNode(key, quoted, keyPos)
+}
+
+// blockMap reads a block mapping in column c whose first key has been
+// read (y.pos is just after its colon).
+func (y *yamlScanner) blockMap(c int, key string, keyPos Pos, depth int) *node {
+	y.charge(nodeCost)
+	out := &node{kind: kindMap, pos: keyPos}
+	buf := y.fieldBuf(depth)
+	var seen map[string]bool
+	for {
+		y.charge(fieldCost + int64(len(key)))
+		if hasKey(buf, key, &seen) {
+			y.bail() // yaml.v3 reports it
+		}
+		var value *node
+		y.spaces()
+		switch ch := y.peek(); {
+		case ch == '\n' || ch == 0 || ch == '#':
+			if ch == '#' && y.src[y.pos-1] != ' ' {
+				y.bail()
+			}
+			nc := y.nextContent()
+			switch {
+			case nc > c:
+				value = y.block(nc, depth+1)
+			case nc == c && y.peek() == '-' && y.blankAt(1):
+				value = y.blockSeq(c, depth+1) // a sequence as indented as its key
+			default:
+				y.bail() // an empty value
+			}
+		case ch == '{' || ch == '[':
+			value = y.flow(c, depth+1)
+			y.endLine()
+		default:
+			p := y.here()
+			s, quoted, isKey := y.blockScalar()
+			if isKey {
+				y.bail() // "a: b: c"
+			}
+			y.endLine()
+			value = y.scalarNode(s, quoted, p)
+		}
+		buf = append(buf, field{key: key, keyPos: keyPos, value: value})
+		nc := y.nextContent()
+		if nc < c {
+			y.keepFields(out, buf, depth)
+			return out
+		}
+		if nc > c {
+			y.bail()
+		}
+		keyPos = y.here()
+		var isKey bool
+		key, _, isKey = y.blockScalar()
+		if !isKey {
+			y.bail()
+		}
+	}
+}
+
+// hasKey reports whether key is already one of fields, and then notes
+// it; seen indexes the keys of big mappings.
+func hasKey(fields []field, key string, seen *map[string]bool) bool {
+	if *seen == nil && len(fields) < 16 {
+		for i := range fields {
+			if fields[i].key == key {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, 2*len(fields))
+		for _, f := range fields {
+			(*seen)[f.key] = true
+		}
+	}
+	if (*seen)[key] {
+		return true
+	}
+	(*seen)[key] = true
+	return false
+}
+
+// blockSeq reads a block sequence whose dashes are in column c.
+func (y *yamlScanner) blockSeq(c, depth int) *node {
+	y.charge(nodeCost)
+	out := &node{kind: kindList, pos: y.here()}
+	buf := y.itemBuf(depth)
+	for {
+		y.pos++ // the dash
+		y.charge(itemCost)
+		var item *node
+		y.spaces()
+		switch ch := y.peek(); {
+		case ch == '\n' || ch == 0 || ch == '#':
+			if ch == '#' && y.src[y.pos-1] != ' ' {
+				y.bail()
+			}
+			nc := y.nextContent()
+			if nc <= c {
+				y.bail() // an empty item
+			}
+			item = y.block(nc, depth+1)
+		default:
+			// A node on the dash's line: its column is where it starts.
+			item = y.block(y.pos-y.lineStart, depth+1)
+		}
+		buf = append(buf, item)
+		nc := y.nextContent()
+		if nc < c || (nc == c && !(y.peek() == '-' && y.blankAt(1))) {
+			y.keepItems(out, buf, depth)
+			return out
+		}
+		if nc > c {
+			y.bail()
+		}
+	}
+}
+
+// blockScalar reads a plain or quoted scalar in block context; isKey
+// reports that a colon followed it (consumed), so that it is a key.
+func (y *yamlScanner) blockScalar() (s string, quoted, isKey bool) {
+	switch y.peek() {
+	case '\'', '"':
+		s = y.quoted()
+		quoted = true
+	default:
+		if strings.IndexByte("-?:,[]{}#&*!|>%@`", y.peek()) >= 0 && !(y.peek() == '-' && !y.blankAt(1)) {
+			y.bail()
+		}
+		start := y.pos
+		end := y.pos
+		for y.pos < len(y.src) {
+			ch := y.src[y.pos]
+			if ch == '\n' || (ch == ':' && y.blankAt(1)) || (ch == '#' && y.src[y.pos-1] == ' ') {
+				break
+			}
+			y.pos++
+			if ch != ' ' {
+				end = y.pos
+			}
+		}
+		s = string(y.src[start:end])
+		y.pos = end
+	}
+	y.spaces()
+	if y.peek() == ':' && y.blankAt(1) {
+		y.pos++
+		if len(s) > 1000 || s == "<<" {
+			y.bail() // a long implicit key, a merge key
+		}
+		return s, quoted, true
+	}
+	return s, quoted, false
+}
+
+// quoted reads a one-line single- or double-quoted scalar without
+// escapes.
+func (y *yamlScanner) quoted() string {
+	q := y.src[y.pos]
+	y.pos++
+	var b []byte
+	start := y.pos
+	for {
+		if y.pos >= len(y.src) {
+			y.bail()
+		}
+		ch := y.src[y.pos]
+		switch {
+		case ch == '\n' || (q == '"' && ch == '\\'):
+			y.bail()
+		case ch == q && q == '\'' && y.peekAt(1) == '\'':
+			b = append(b, y.src[start:y.pos+1]...)
+			y.pos += 2
+			start = y.pos
+			continue
+		case ch == q:
+			b = append(b, y.src[start:y.pos]...)
+			y.pos++
+			return string(b)
+		}
+		y.pos++
+	}
+}
+
+// flow reads a flow mapping or sequence; continuation lines must be
+// indented more than the block column c that holds it.
+func (y *yamlScanner) flow(c, depth int) *node {
+	if depth > 100 {
+		y.bail()
+	}
+	y.charge(nodeCost)
+	open := y.peek()
+	out := &node{pos: y.here()}
+	y.pos++
+	closer := byte(']')
+	if open == '{' {
+		out.kind, closer = kindMap, '}'
+	} else {
+		out.kind = kindList
+	}
+	var seen map[string]bool
+	fields, items := y.fieldBuf(depth), y.itemBuf(depth)
+	y.flowSpace(c)
+	if y.peek() == closer {
+		y.pos++
+		return out
+	}
+	for {
+		if open == '{' {
+			keyPos := y.here()
+			key, _, term := y.flowScalar(c)
+			if term != ':' || key == "<<" {
+				y.bail()
+			}
+			y.charge(fieldCost + int64(len(key)))
+			if hasKey(fields, key, &seen) {
+				y.bail()
+			}
+			y.flowSpace(c)
+			fields = append(fields, field{key: key, keyPos: keyPos, value: y.flowValue(c, depth)})
+		} else {
+			y.charge(itemCost)
+			items = append(items, y.flowValue(c, depth))
+		}
+		y.flowSpace(c)
+		switch y.peek() {
+		case ',':
+			y.pos++
+			y.flowSpace(c)
+			if y.peek() == closer {
+				y.bail() // a trailing comma
+			}
+		case closer:
+			y.pos++
+			if open == '{' {
+				y.keepFields(out, fields, depth)
+			} else {
+				y.keepItems(out, items, depth)
+			}
+			return out
+		default:
+			y.bail()
+		}
+	}
+}
+
+func (y *yamlScanner) flowValue(c, depth int) *node {
+	switch y.peek() {
+	case '{', '[':
+		return y.flow(c, depth+1)
+	}
+	p := y.here()
+	s, quoted, term := y.flowScalar(c)
+	if term == ':' {
+		y.bail() // an implicit mapping in a sequence, or "a: b: c"
+	}
+	return y.scalarNode(s, quoted, p)
+}
+
+// flowSpace skips blanks and line breaks inside a flow collection.
+func (y *yamlScanner) flowSpace(c int) {
+	for {
+		y.spaces()
+		switch y.peek() {
+		case '\n':
+			y.pos++
+			y.line++
+			y.lineStart = y.pos
+			if ind := y.spaces(); ind <= c || y.peek() == '#' || y.peek() == '\n' {
+				y.bail()
+			}
+			continue
+		case '#':
+			y.bail() // comments inside flow collections: leave them to yaml.v3
+		}
+		return
+	}
+}
+
+// flowScalar reads a scalar inside a flow collection; term is ':' when a
+// key indicator (": ") follows it (consumed).
+func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
+	switch y.peek() {
+	case '\'', '"':
+		s = y.quoted()
+		quoted = true
+	default:
+		if strings.IndexByte("-?:,[]{}#&*!|>'\"%@`", y.peek()) >= 0 && !(y.peek() == '-' && !y.blankAt(1) && strings.IndexByte(",[]{}", y.peekAt(1)) < 0) {
+			y.bail()
+		}
+		start, end := y.pos, y.pos
+	scan:
+		for y.pos < len(y.src) {
+			switch ch := y.src[y.pos]; {
+			case ch == '\n' || ch == ',' || ch == ']' || ch == '}':
+				break scan
+			case ch == '[' || ch == '{' || ch == '?':
+				y.bail() // libyaml ends a flow plain scalar at '?' too
+			case ch == ':':
+				if y.blankAt(1) || strings.IndexByte(",[]{}", y.peekAt(1)) >= 0 {
+					break scan
+				}
+				y.bail() // "a:b" in a flow collection: leave it to yaml.v3
+			case ch == '#' && y.src[y.pos-1] == ' ':
+				y.bail()
+			}
+			y.pos++
+			if y.src[y.pos-1] != ' ' {
+				end = y.pos
+			}
+		}
+		s = string(y.src[start:end])
+		y.pos = end
+		if s == "" {
+			y.bail()
+		}
+	}
+	y.spaces()
+	if y.peek() == ':' && y.blankAt(1) {
+		y.pos++
+		return s, quoted, ':'
+	}
+	if y.peek() == '\n' && !quoted {
+		// A plain scalar continued on the next line is folded: give up
+		// unless the line goes on with an indicator.
+		save, line, ls := y.pos, y.line, y.lineStart
+		y.flowSpace(c)
+		if strings.IndexByte(",]}", y.peek()) < 0 {
+			y.bail()
+		}
+		y.pos, y.line, y.lineStart = save, line, ls
+	}
+	return s, quoted, 0
+}
+
+// yamlFloat is yaml.v3's pattern for a plain float.
+var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// scalarNode is readYAML's scalar node for a scalar yaml.v3 would have
+// resolved as it does (yaml.v3 resolve.go, YAML 1.2 core schema), with
+// PyYAML's booleans on top; a scalar whose resolution is unusual (merge
+// key, infinities, NaN, underscores, binary or octal prefixes, integers
+// beyond 64 bits) gives up.
+func (y *yamlScanner) scalarNode(s string, quoted bool, p Pos) *node {
+	y.charge(nodeCost + int64(len(s)))
+	out := &node{pos: p, scalar: s, kind: kindString}
+	if quoted {
+		return out
+	}
+	if b, ok := yaml11Bool[s]; ok {
+		out.kind, out.scalar = kindBool, b
+		return out
+	}
+	switch s {
+	case "~", "null", "Null", "NULL":
+		out.kind, out.scalar = kindNull, ""
+		return out
+	case "<<", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+		y.bail()
+	}
+	switch c := s[0]; {
+	case c == '.':
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			out.kind = kindFloat
+		}
+	case c == '+' || c == '-' || isDigit(c):
+		if strings.IndexByte(s, '_') >= 0 || strings.Contains(s, "0b") || strings.Contains(s, "0o") {
+			y.bail()
+		}
+		if isTimestampLike(s) {
+			return out // !!timestamp: a string to readYAML
+		}
+		if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+			out.kind, out.scalar = kindInt, strconv.FormatInt(v, 10)
+			return out
+		}
+		if _, err := strconv.ParseUint(s, 0, 64); err == nil {
+			y.bail() // an integer beyond int64: yaml.v3's reader reports it
+		}
+		if yamlFloat.MatchString(s) {
+			if _, err := strconv.ParseFloat(s, 64); err == nil {
+				out.kind = kindFloat
+			}
+		}
+	}
+	return out
+}
+
+// isTimestampLike reports whether s starts as yaml.v3's timestamps must
+// (four digits and a dash); whether or not it is one, yaml.v3 then reads
+// it as no number.
+func isTimestampLike(s string) bool {
+	return len(s) > 4 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) && isDigit(s[3]) && s[4] == '-'
+}
+
+// mark is what m has charged for data trees so far.
+func (m *meter) mark() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.persistent
+}
+
+// undo gives back what was charged since mark, unless the budget ran out
+// (the load then stops).
+func (m *meter) undo(mark int64) {
+	if m == nil || m.out {
+		return
+	}
+	m.b.used.Add(mark - m.persistent)
+	m.persistent = mark
+}

@@ -1,0 +1,150 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// yamlSeeds are the inventory files the tests know: the example
+// repository's, every testdata archive's, and the benchmark workloads.
+func yamlSeeds(t testing.TB) map[string][]byte {
+	t.Helper()
+	seeds := map[string][]byte{}
+	b, err := os.ReadFile("../../examples/repo/pigsty.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds["examples/repo/pigsty.yml"] = b
+	archives, _ := filepath.Glob("testdata/*/*.txtar")
+	for _, a := range archives {
+		ar, err := txtar.ParseFile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range ar.Files {
+			if ext := filepath.Ext(f.Name); ext == ".yml" || ext == ".yaml" {
+				seeds[a+"/"+f.Name] = f.Data
+			}
+		}
+	}
+	seeds["bench 1k roles"] = rolesSpec(10, 1000, false)["pigsty.yml"].Data
+	seeds["fleetYAML"] = fleetYAML(3, 5, 4)
+	return seeds
+}
+
+// TestFastYAMLAgreesWithYAMLv3: on every known inventory that the fast
+// reader accepts, yaml.v3 yields the same tree, positions included; and
+// it does accept the usual ones (the example repository's, Pigsty's
+// style, the benchmarks'), so that they take the fast path.
+func TestFastYAMLAgreesWithYAMLv3(t *testing.T) {
+	accepted := map[string]bool{}
+	for name, data := range yamlSeeds(t) {
+		fast, ok := fastYAML("f.yml", data, nil)
+		if !ok {
+			continue
+		}
+		accepted[name] = true
+		slow, problems := readYAMLSlow("f.yml", data, nil)
+		if len(problems) > 0 {
+			t.Errorf("%s: the fast reader accepted what yaml.v3 refuses: %v", name, problems)
+			continue
+		}
+		if !sameTree(fast, slow) {
+			t.Errorf("%s: trees differ:\nfast: %.2000s\nslow: %.2000s", name, treeString(fast), treeString(slow))
+		}
+	}
+	for _, name := range []string{"examples/repo/pigsty.yml", "bench 1k roles", "fleetYAML"} {
+		if !accepted[name] {
+			t.Errorf("%s: the fast reader gave up", name)
+		}
+	}
+	t.Logf("fast reader accepted %d inventories", len(accepted))
+}
+
+// TestFastYAMLGivesUp: what the fast reader does not read exactly as
+// yaml.v3 does, it leaves to yaml.v3.
+func TestFastYAMLGivesUp(t *testing.T) {
+	for _, src := range []string{
+		"all: &a {x: 1}\nb: *a\n",     // anchors, aliases
+		"all:\n  <<: {x: 1}\n",        // merge key
+		"all: !!str 1\n",              // tags
+		"all: |\n  text\n",            // block scalar
+		"all: a\n  b\n",               // multi-line plain scalar
+		"all: \"a\\tb\"\n",            // escapes
+		"all: 1\nall: 2\n",            // duplicate key
+		"all:\n",                      // empty value
+		"all: 0b101\n",                // binary
+		"all: 1_000\n",                // underscores
+		"all: .inf\n",                 // infinity
+		"all: 18446744073709551615\n", // beyond int64 (yaml.v3: uint64)
+		"---\nall: 1\n",               // document marker
+		"all: {a: 1, # c\n  b: 2}\n",  // comment in a flow mapping
+		"all: {a:b}\n",                // colon inside a flow plain scalar
+		"all: [a: b]\n",               // implicit mapping in a sequence
+		"all: [a,]\n",                 // trailing comma
+		"all:\n\tx: 1\n",              // tab
+		"all: 'a\n  b'\n",             // multi-line quoted scalar
+		"all: [a\n  b]\n",             // folded plain scalar in a flow sequence
+		"all: x #c\n b: 1\n",          // more indented line
+		"all: {a: 1}x\n",              // junk after a value
+		"  all: 1\n",                  // indented document
+		"all:\n- a\n-\n",              // empty item
+		"all: a: b\n",                 // a mapping where a scalar is
+	} {
+		if _, ok := fastYAML("f.yml", []byte(src), nil); ok {
+			t.Errorf("fast reader accepted %q", src)
+		}
+	}
+}
+
+// FuzzFastYAML checks the fast YAML reader against yaml.v3: when the fast
+// reader accepts a file, yaml.v3 must accept it too and yield the same
+// tree, positions included.
+func FuzzFastYAML(f *testing.F) {
+	for _, data := range yamlSeeds(f) {
+		f.Add(data)
+	}
+	f.Add([]byte("all:\n  children:\n    x:\n    - {a: 'it''s', b: [1, -2, 3.5, 1e3, 0x1f, 007, ~, yes, On, 2024-01-01]}\n    - k: v # c\n      l: \"q\"\n"))
+	f.Add([]byte("all: {a: [1,\n    2], b: {c: d}}\nx:\n- - a\n  - b\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := fastYAML("f.yml", data, nil)
+		if !ok {
+			return
+		}
+		slow, problems := readYAMLSlow("f.yml", data, nil)
+		if len(problems) > 0 {
+			t.Fatalf("fast reader accepted what yaml.v3 refuses: %v", problems)
+		}
+		if slow == nil || !sameTree(fast, slow) {
+			t.Fatalf("trees differ:\nfast: %s\nslow: %s", treeString(fast), treeString(slow))
+		}
+	})
+}
+
+// TestYAML11Booleans: plain yes/on/off are booleans, as PyYAML (Ansible,
+// Pigsty) reads them, through both readers; quoted or tagged, strings.
+func TestYAML11Booleans(t *testing.T) {
+	src := []byte("all: {a: yes, b: 'yes', c: Off, d: !!str on}\n")
+	slow, problems := readYAMLSlow("f.yml", src, nil)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	want := map[string]kind{"a": kindBool, "b": kindString, "c": kindBool, "d": kindString}
+	for k, w := range want {
+		if got := slow.get("all").get(k); got.kind != w {
+			t.Errorf("%s: %s (%q), want %s", k, got.kind, got.scalar, w)
+		}
+	}
+	fast, ok := fastYAML("f.yml", []byte("all: {a: yes, b: 'yes', c: Off}\n"), nil)
+	if !ok {
+		t.Fatal("fast reader gave up")
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if got := fast.get("all").get(k); got.kind != want[k] {
+			t.Errorf("fast %s: %s, want %s", k, got.kind, want[k])
+		}
+	}
+}
