@@ -64,6 +64,19 @@ func AcquireLock(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (*Lock
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
 	}
+	return AcquireLockOn(ctx, conn, c)
+}
+
+// AcquireLockOn takes the cluster's apply lock, as AcquireLock does, on
+// conn: a session to the cluster's primary that the caller opened (the
+// one its topology check used). The Lock owns conn from then on: Release
+// closes it, and so does a failure to take the lock.
+func AcquireLockOn(ctx context.Context, conn *pgx.Conn, c *model.Cluster) (*Lock, error) {
+	p := c.Primary()
+	if p == nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("lock %s: the cluster has no primary instance", c.Name)
+	}
 	if err := tryLock(ctx, conn); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("lock %s on %s: %w", c.Name, p.Name(), err)

@@ -166,6 +166,7 @@ func Cluster(ctx context.Context, t Target, opts Options) (Outcome, error) {
 		r.dialer = t.Dialer.WithCommit(opts.Provenance.Commit)
 	}
 	defer r.unlock(ctx)
+	defer r.closeSessions(ctx)
 	for _, step := range []func(context.Context) bool{
 		r.topology, // who leads: Patroni, the catalog, the inventory
 		r.lock,     // ModeApply: the apply lock, on the leader

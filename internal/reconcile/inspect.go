@@ -27,14 +27,13 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // inspectCluster reads the live state of every instance of a cluster, the
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
-// database could not be entered), whose state is kept. With the apply
-// lock held, the primary (the live leader) is read on the lock's session
-// (one session fewer per apply); else each instance gets a session of
-// its own.
+// database could not be entered), whose state is kept. An instance is read
+// on the session given returns for it (the apply lock's for the leader,
+// kept open; the topology check's, closed after), else on a new one.
 //
 // With a pooler file reader, the PgBouncer beside each instance is read
 // too (inspectPooler).
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration, held *apply.Lock) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration, given func(*model.Instance) (conn *pgx.Conn, keep bool)) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -43,9 +42,9 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var session *pgx.Conn
-			if p := c.Primary(); held != nil && p != nil && p.Name() == in.Name() {
-				session = held.Session()
+			session, keep := given(in)
+			if session != nil && !keep {
+				defer session.Close(context.WithoutCancel(ctx))
 			}
 			st, err := inspectInstance(ctx, d, c, in, logWindow, session)
 			inspectPooler(ctx, d, in, poolers, st)

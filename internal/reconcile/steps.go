@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/diff"
@@ -20,8 +22,14 @@ type run struct {
 	opts   Options
 	dialer *dbconn.Dialer // t.Dialer with the commit in application_name
 
-	held        *apply.Lock
-	lockErr     error
+	held    *apply.Lock
+	lockErr error
+	// sessions are the topology check's sessions, by instance, still
+	// open: the lock is taken on the leader's and the inspection reads
+	// each instance on its own, so a reconcile opens one session per
+	// instance where one will do (takeSession, closeSessions).
+	sessions    map[string]*pgx.Conn
+	sessionsMu  sync.Mutex // the inspection takes them in parallel
 	live        map[string]*model.InstanceState
 	primaryDown bool
 	writable    bool // guard's verdict: the apply may write
@@ -45,7 +53,13 @@ func (r *run) lock(ctx context.Context) bool {
 	if r.opts.Mode != ModeApply {
 		return true
 	}
-	l, err := apply.AcquireLock(ctx, r.dialer, r.t.Cluster)
+	var l *apply.Lock
+	var err error
+	if conn := r.takeSession(r.t.Cluster.Primary()); conn != nil {
+		l, err = apply.AcquireLockOn(ctx, conn, r.t.Cluster)
+	} else {
+		l, err = apply.AcquireLock(ctx, r.dialer, r.t.Cluster)
+	}
 	switch {
 	case errors.Is(err, apply.ErrBusy):
 		r.out.Verdict, r.out.Message = plan.VerdictBusy, err.Error()
@@ -74,7 +88,7 @@ func (r *run) unlock(ctx context.Context) {
 // be read, or only in part, is an InstanceError and makes the verdict a
 // failure; what was read is kept and compared.
 func (r *run) inspect(ctx context.Context) bool {
-	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.held)
+	r.live, r.out.Instances = inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.session)
 	p := r.t.Cluster.Primary()
 	r.primaryDown = p == nil || r.live[p.Name()] == nil
 	return true
@@ -176,7 +190,7 @@ func (r *run) apply(ctx context.Context) bool {
 // the inspection fails, Left stays the plan from before the apply (Stale
 // says why).
 func (r *run) replan(ctx context.Context) bool {
-	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.held)
+	live, errs := inspectCluster(ctx, r.dialer, r.t.Cluster, r.opts.PgBouncer, r.opts.LogWindow, r.session)
 	if len(errs) > 0 {
 		r.out.Stale = errs[0]
 		return false
@@ -241,4 +255,37 @@ func failures(r *plan.Result) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// session is the open session an instance is inspected on, if any: the
+// apply lock's for the leader while the lock is held (kept open), else the
+// topology check's (handed over: the inspection closes it). Nil: the
+// inspection opens one.
+func (r *run) session(in *model.Instance) (conn *pgx.Conn, keep bool) {
+	if p := r.t.Cluster.Primary(); r.held != nil && p != nil && p.Name() == in.Name() {
+		return r.held.Session(), true
+	}
+	return r.takeSession(in), false
+}
+
+// takeSession hands over the topology check's session to in, once.
+func (r *run) takeSession(in *model.Instance) *pgx.Conn {
+	if in == nil {
+		return nil
+	}
+	r.sessionsMu.Lock()
+	defer r.sessionsMu.Unlock()
+	conn := r.sessions[in.Name()]
+	delete(r.sessions, in.Name())
+	return conn
+}
+
+// closeSessions closes the topology check's sessions nobody took.
+func (r *run) closeSessions(ctx context.Context) {
+	r.sessionsMu.Lock()
+	defer r.sessionsMu.Unlock()
+	for name, conn := range r.sessions {
+		conn.Close(context.WithoutCancel(ctx))
+		delete(r.sessions, name)
+	}
 }

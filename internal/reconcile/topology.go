@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/patroni"
@@ -46,7 +47,7 @@ const catalogTimeout = 10 * time.Second
 // either way. It never ends the reconcile.
 func (r *run) topology(ctx context.Context) bool {
 	c := r.t.Cluster
-	in := patroni.TopologyInput{Cluster: c.Name, Inventory: c.Instances, Catalog: catalogRecovery(ctx, r.dialer, c)}
+	in := patroni.TopologyInput{Cluster: c.Name, Inventory: c.Instances, Catalog: r.catalogRecovery(ctx)}
 	if r.opts.Patroni != nil && c.Patroni.Managed() {
 		in.Managed = true
 		pc, err := patroni.New(patroni.Options{Username: c.Patroni.Username, Password: c.Patroni.Password,
@@ -75,38 +76,44 @@ func (r *run) topology(ctx context.Context) bool {
 }
 
 // catalogRecovery reads pg_is_in_recovery() on every instance, in
-// parallel, on a session of its own.
-func catalogRecovery(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) map[string]model.CatalogRecovery {
+// parallel, on a session of its own, which it keeps in r.sessions for the
+// lock and the inspection.
+func (r *run) catalogRecovery(ctx context.Context) map[string]model.CatalogRecovery {
 	out := map[string]model.CatalogRecovery{}
-	var mu sync.Mutex
+	r.sessions = map[string]*pgx.Conn{}
 	var wg sync.WaitGroup
-	for _, in := range c.Instances {
+	for _, in := range r.t.Cluster.Instances {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cr := recoveryOf(ctx, d, in)
-			mu.Lock()
+			cr, conn := recoveryOf(ctx, r.dialer, in)
+			r.sessionsMu.Lock()
+			defer r.sessionsMu.Unlock()
 			out[in.Name()] = cr
-			mu.Unlock()
+			if conn != nil {
+				r.sessions[in.Name()] = conn
+			}
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-func recoveryOf(ctx context.Context, d *dbconn.Dialer, in *model.Instance) model.CatalogRecovery {
+// recoveryOf reads pg_is_in_recovery() of one instance, and returns the
+// session it read it on, open (nil when it failed).
+func recoveryOf(ctx context.Context, d *dbconn.Dialer, in *model.Instance) (model.CatalogRecovery, *pgx.Conn) {
 	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
 	defer cancel()
 	conn, err := d.Connect(ctx, in, "postgres")
 	if err != nil {
-		return model.CatalogRecovery{Error: err.Error()}
+		return model.CatalogRecovery{Error: err.Error()}, nil
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	var rec bool
 	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&rec); err != nil {
-		return model.CatalogRecovery{Error: "read pg_is_in_recovery(): " + err.Error()}
+		conn.Close(context.WithoutCancel(ctx))
+		return model.CatalogRecovery{Error: "read pg_is_in_recovery(): " + err.Error()}, nil
 	}
-	return model.CatalogRecovery{Reachable: true, InRecovery: rec}
+	return model.CatalogRecovery{Reachable: true, InRecovery: rec}, conn
 }
 
 // restBase is the REST API of an instance.
