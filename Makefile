@@ -37,7 +37,7 @@ VERSIONED_RUN      := ^Test(ConvergeThenDrift|ConvergedApplyIsQuiet|FutureModifi
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: help build test test-matrix demo bench lint fmt deps fuzz clean
+.PHONY: help build test test-matrix demo bench bench-fleet lint fmt deps fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,6 +82,9 @@ demo: deps build ## run the reconciler against a throwaway primary + replica (DE
 
 bench: ## run the benchmarks (figures go in BENCHMARKS.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 60m $(PKGS)
+
+bench-fleet: deps ## the daemon against 10, 100 and 1,000 clusters on real servers (FLEETBENCH_SIZES, FLEETBENCH_SERVERS); figures in BENCHMARKS.md
+	$(GO) test -tags fleetbench -run '^TestFleetBench$$' -count=1 -v -timeout 90m ./internal/daemon/ | grep -v '^{'
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
