@@ -109,6 +109,9 @@ bench: build ## run the benchmarks: Go benchmarks, then whole-process wall time 
 bench-peers: build ## the whole-process scenarios, reconciler and ldap2pg (binary from LDAP2PG) alternating, with ratios
 	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer $(LDAP2PG)
 
+bench-fleet: deps ## the daemon against 10, 100 and 1,000 clusters on real servers (FLEETBENCH_SIZES, FLEETBENCH_SERVERS); figures in BENCHMARKS.md
+	$(GO) test -tags fleetbench -run '^TestFleetBench$$' -count=1 -v -timeout 90m ./internal/daemon/ | grep -v '^{'
+
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -140,15 +140,14 @@ func (s *silentServers) peakOpen() int {
 }
 
 // TestMaxSessions: max_sessions caps the sessions open at once, whatever
-// concurrency allows. Three clusters whose servers accept and never answer
+// concurrency allows. Six clusters whose servers accept and never answer
 // (each session hangs until the connect timeout) have their change logs
-// read and are reconciled by three workers; with max_sessions 2 (what one
+// read and are reconciled by six workers; with max_sessions 2 (what one
 // reconcile of them needs: the lock's session and the instance's) no more
-// than two connections are ever open to them. Without the cap, three or
-// more are.
+// than two connections are ever open to them. Without the cap, six are.
 func TestMaxSessions(t *testing.T) {
 	cluster.ResetForReconciler(t)
-	srv := newSilentServers(t, 3)
+	srv := newSilentServers(t, 6)
 	r := newSignedRepo(t, daemonVars)
 	var b strings.Builder
 	b.WriteString("package fleet\n\n")
@@ -158,7 +157,7 @@ func TestMaxSessions(t *testing.T) {
 	r.repo.WriteFile("more.cue", b.String())
 	r.commit(daemonVars, "hanging clusters", true)
 	p := startDaemonEnv(t, []string{"PGCONNECT_TIMEOUT=1"}, "--repo", r.repo.Dir, "--allowed-signers", r.signers,
-		"--drift-interval", "1h", "--poll-interval", "1h", "--state-dir", t.TempDir(), "--concurrency", "3", "--max-sessions", "2")
+		"--drift-interval", "1h", "--poll-interval", "1h", "--state-dir", t.TempDir(), "--concurrency", "6", "--max-sessions", "2")
 	waitFor(t, 60*time.Second, "every hanging cluster to be tried", func() bool {
 		for i := range srv.addrs {
 			if p.metric("pgreconciler_reconcile_total", fmt.Sprintf(`cluster="pg-hang%d"`, i)) <= 0 {
@@ -167,8 +166,11 @@ func TestMaxSessions(t *testing.T) {
 		}
 		return true
 	})
-	if peak := srv.peakOpen(); peak < 1 || peak > 2 {
-		t.Errorf("%d sessions open at once to the hanging servers, want 1 or 2 (max_sessions 2)", peak)
+	// One more than the cap: a session given up on is closed by the client
+	// before this server's side has counted it closed, and the next one
+	// may be accepted in between.
+	if peak := srv.peakOpen(); peak < 1 || peak > 3 {
+		t.Errorf("%d sessions open at once to the hanging servers, want at most 2 (max_sessions 2), 3 with a close not yet seen", peak)
 	}
 }
 

@@ -55,7 +55,7 @@ type SourceStatus struct {
 // Status is the JSON document at /status.
 type Status struct {
 	Ready    bool            `json:"ready"`
-	Shard    ShardStatus     `json:"shard"`
+	Shard    *ShardStatus    `json:"shard,omitempty"` // when sharded (--shard)
 	Sources  []SourceStatus  `json:"sources"`
 	Clusters []ClusterStatus `json:"clusters"`
 }

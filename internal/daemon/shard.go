@@ -72,10 +72,14 @@ type ShardStatus struct {
 	Skipped int      `json:"skipped"` // clusters of the spec that other shards own
 }
 
-// shardStatus lists the owned clusters of every source's good revision.
-func (d *Daemon) shardStatus() ShardStatus {
+// shardStatus lists the owned clusters of every source's good revision;
+// nil when the daemon owns the whole fleet.
+func (d *Daemon) shardStatus() *ShardStatus {
 	s := d.shard
-	out := ShardStatus{Index: s.Index, Count: max(s.Count, 1), Owned: []string{}}
+	if s.All() {
+		return nil
+	}
+	out := &ShardStatus{Index: s.Index, Count: max(s.Count, 1), Owned: []string{}}
 	for _, st := range d.sourceList() {
 		st.mu.Lock()
 		rev := st.good
@@ -89,4 +93,19 @@ func (d *Daemon) shardStatus() ShardStatus {
 		out.Skipped += rev.total - len(rev.desired.Clusters)
 	}
 	return out
+}
+
+// verifiedAttrs are the shard's and the re-plan's fields of the "new
+// commit verified" line, there only when they say something: the shard
+// and the spec's cluster count when sharded, the unchanged clusters when
+// some are.
+func verifiedAttrs(s config.Shard, total, unchanged, floors int) []any {
+	var out []any
+	if !s.All() {
+		out = append(out, "shard", s.String(), "spec_clusters", total)
+	}
+	if unchanged > 0 {
+		out = append(out, "unchanged", unchanged)
+	}
+	return append(out, "change_log_floors", floors)
 }

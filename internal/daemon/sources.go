@@ -246,8 +246,8 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	st.good, st.lastError = rev, ""
 	st.mu.Unlock()
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
-	d.log.Info("new commit verified", "source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
-		"author", snap.Author, "clusters", len(res.Desired.Clusters), "shard", d.shard.String(), "spec_clusters", total, "unchanged", len(skip), "change_log_floors", len(floors))
+	d.log.Info("new commit verified", append([]any{"source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
+		"author", snap.Author, "clusters", len(res.Desired.Clusters)}, verifiedAttrs(d.shard, total, len(skip), len(floors))...)...)
 	d.forgetGone(old, rev)
 	if len(skip) > 0 {
 		d.markApplied(st, rev, "") // every cluster unchanged and converged

@@ -1,0 +1,269 @@
+//go:build fleetbench
+
+package daemon
+
+// `make bench-fleet`: the daemon against a fleet of 10, 100 and 1,000
+// clusters on real PostgreSQL servers (BENCHMARKS.md, "Fleet"). Not part
+// of `make test` (build tag fleetbench).
+//
+// A 2-core machine cannot run a thousand servers: FLEETBENCH_SERVERS
+// servers (default 10) each serve many clusters. Every cluster has an
+// address of its own (127.0.20.0/22 onwards, the server's port) where a
+// forwarder of this process relays to its server, so the daemon opens
+// real sessions to distinct addresses, as against a real fleet. The
+// forwarders' cost is this process's, not the daemon's. TLS goes through
+// the forwarders (sslmode=require: the certificate names the server's own
+// address). Clusters that share a server share its apply lock (one per
+// primary), so the drift cycle is measured in observe mode (a plan takes no
+// lock) and the commit-to-applied time in apply mode for users only.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/testenv"
+)
+
+type forwarder struct {
+	opened atomic.Int64
+}
+
+// listen relays addr to target until the test ends.
+func (f *forwarder) listen(t *testing.T, addr, target string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			f.opened.Add(1)
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+}
+
+func clusterAddr(i int) string { return fmt.Sprintf("127.0.%d.%d", 20+i/250, i%250+1) }
+
+func fleetSpec(n int, ports []int, extraUser int) string {
+	var b strings.Builder
+	b.WriteString("package fleet\n\nall: vars: {admin_ip: \"127.0.0.1\", node_firewall_intranet: [\"127.0.0.0/8\"]}\n")
+	b.WriteString("all: children: infra: hosts: \"127.0.0.1\": infra_seq: 1\n")
+	for i := 0; i < n; i++ {
+		users := fmt.Sprintf(`{name: "dbuser_c%04d", password: "C%04d.Secret.2026", roles: ["dbrole_readonly"]}`, i, i)
+		if i == extraUser {
+			users += fmt.Sprintf(`, {name: "dbuser_new%04d", password: "N%04d.Secret.2026", roles: ["dbrole_readonly"]}`, i, i)
+		}
+		fmt.Fprintf(&b, "all: children: \"pg-c%04d\": {hosts: {%q: {pg_seq: 1, pg_role: \"primary\"}}, vars: {pg_cluster: \"pg-c%04d\", pg_port: %d, pg_users: [%s], pg_default_privileges: []}}\n",
+			i, clusterAddr(i), i, ports[i%len(ports)], users)
+	}
+	return b.String()
+}
+
+// procStat is the daemon's CPU time (user+system) and resident memory.
+func procStat(t *testing.T, pid int) (cpu time.Duration, rss int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	cpu = time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100
+	s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(s), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			rss = kb << 10
+		}
+	}
+	return cpu, rss
+}
+
+// reconciledAll waits until every cluster has a reconcile of the result
+// counted since before.
+func reconciledAll(t *testing.T, p *proc, n int, before map[string]float64, timeout time.Duration) time.Duration {
+	return waitFor(t, timeout, "every cluster reconciled", func() bool {
+		return countReconciled(p, before) >= n
+	})
+}
+
+// countReconciled counts the clusters whose reconcile_total grew since
+// before (nil: is above 0).
+func countReconciled(p *proc, before map[string]float64) int {
+	m := reconcileTotals(p)
+	k := 0
+	for c, v := range m {
+		if v > before[c] {
+			k++
+		}
+	}
+	return k
+}
+
+func reconcileTotals(p *proc) map[string]float64 {
+	resp, err := httpGet("http://" + p.addr + "/metrics")
+	out := map[string]float64{}
+	if err != nil {
+		return out
+	}
+	for _, l := range strings.Split(resp, "\n") {
+		if !strings.HasPrefix(l, "pgreconciler_reconcile_total{") {
+			continue
+		}
+		i := strings.Index(l, `cluster="`)
+		if i < 0 {
+			continue
+		}
+		c := l[i+9:]
+		c = c[:strings.IndexByte(c, '"')]
+		v, _ := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		out[c] += v
+	}
+	return out
+}
+
+func TestFleetBench(t *testing.T) {
+	sizes := []int{10, 100, 1000}
+	if s := os.Getenv("FLEETBENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Fields(s) {
+			n, _ := strconv.Atoi(f)
+			sizes = append(sizes, n)
+		}
+	}
+	nServers := 10
+	if s := os.Getenv("FLEETBENCH_SERVERS"); s != "" {
+		nServers, _ = strconv.Atoi(s)
+	}
+	var servers []*testenv.Cluster
+	var ports []int
+	for i := 0; i < nServers; i++ {
+		c, err := testenv.StartCluster(testenv.Options{Name: fmt.Sprintf("pg-fb%d", i), Replicas: -1, BaseIP: 150 + i,
+			ExtraConf: map[string]string{"max_connections": "200"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.Primary.MustLocal(t, "postgres", `ALTER ROLE dbuser_dba PASSWORD 'Fleet.Bench.2026'`)
+		servers = append(servers, c)
+		ports = append(ports, c.Port)
+	}
+	t.Setenv("PGUSER", "dbuser_dba")
+	t.Setenv("PGPASSWORD", "Fleet.Bench.2026")
+	t.Setenv("PGSSLMODE", "require")
+	fw := &forwarder{}
+	maxN := 0
+	for _, n := range sizes {
+		maxN = max(maxN, n)
+	}
+	for i := 0; i < maxN; i++ {
+		fw.listen(t, net.JoinHostPort(clusterAddr(i), strconv.Itoa(ports[i%nServers])),
+			net.JoinHostPort(servers[i%nServers].Primary.Addr, strconv.Itoa(ports[i%nServers])))
+	}
+
+	fmt.Printf("fleet benchmark: PostgreSQL %s, %d servers, %d CPUs, %s\n", servers[0].Version, nServers, runtime.NumCPU(), time.Now().UTC().Format(time.DateOnly))
+	fmt.Printf("| clusters | concurrency | drift cycle | per cluster | connections/cycle | CPU/cycle | RSS steady | commit→applied |\n|---|---|---|---|---|---|---|---|\n")
+	for _, n := range sizes {
+		for _, conc := range []int{8, 32} {
+			r := newSignedRepo(t, "")
+			r.repo.WriteFile("fleet.cue", fleetSpec(n, ports, -1))
+			r.repo.Commit("fleet", r.signer)
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "reconciler.yml")
+			writeCfg := func(modes string) {
+				if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: "127.0.0.1:0"
+state_dir: %s
+drift_interval: 1h
+concurrency: %d
+sources: [{name: fleet, url: %s, poll_interval: 1h}]
+trust: {allowed_signers: %s}
+modes: %s
+`, filepath.Join(dir, "state"), conc, r.repo.Dir, r.signers, modes)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Drift cycle, observe mode: the first reconcile of every cluster.
+			writeCfg("{user: observe, database: observe, privilege: observe, parameter: observe, hba: observe}")
+			opened0 := fw.opened.Load()
+			start := time.Now()
+			p := startDaemon(t, "--config", cfg)
+			pid := p.cmd.Process.Pid
+			reconciledAll(t, p, n, nil, 30*time.Minute)
+			cycle := time.Since(start)
+			cpu, rss := procStat(t, pid)
+			conns := fw.opened.Load() - opened0
+			p.stop()
+
+			// Commit to applied, apply mode for users: converge, then one
+			// cluster's file changes.
+			applied := "—"
+			if conc == 8 {
+				writeCfg("{user: apply, database: observe, privilege: observe, parameter: observe, hba: observe}")
+				p = startDaemon(t, "--config", cfg)
+				reconciledAll(t, p, n, nil, 30*time.Minute)
+				time.Sleep(time.Second)
+				r.repo.WriteFile("fleet.cue", fleetSpec(n, ports, n/2))
+				at := time.Now()
+				r.repo.Commit("one more user", r.signer)
+				srv := servers[(n/2)%nServers].Primary
+				ok := false
+				for time.Since(at) < 2*time.Minute && !ok {
+					v, _ := srv.LocalValue(context.Background(), "postgres", fmt.Sprintf("SELECT count(*) FROM pg_roles WHERE rolname = 'dbuser_new%04d'", n/2))
+					ok = v == "1"
+					time.Sleep(20 * time.Millisecond)
+				}
+				if !ok {
+					for _, l := range strings.Split(p.logs(), "\n") {
+						if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || strings.Contains(l, "commit") {
+							fmt.Println(l[:min(len(l), 400)])
+						}
+					}
+				}
+				applied = time.Since(at).Round(10 * time.Millisecond).String()
+				if !ok {
+					applied = "not applied in 2 min"
+				}
+				p.stop()
+			}
+			fmt.Printf("| %d | %d | %s | %s | %d | %s | %.0f MiB | %s |\n", n, conc, cycle.Round(10*time.Millisecond),
+				(cycle / time.Duration(n)).Round(10*time.Microsecond), conns, cpu, float64(rss)/(1<<20), applied)
+		}
+	}
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
