@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -131,7 +133,7 @@ func judgePatroniRESTAuth(s *Subject) Verdict {
 func judgePatroniRESTSSL(s *Subject) Verdict {
 	if p := s.Evidence.Patroni; p != nil && p.PlainHTTP {
 		var v verdict
-		v.fail("rest api", p.URL, "patroni_ssl_enabled asks for https, but Patroni at "+p.URL+" answers plain http")
+		v.fail("rest api", p.URL, "patroni_ssl_enabled asks for https, but Patroni at "+p.URL+" answers without TLS")
 		return v.done("")
 	}
 	p, uv := s.patroni()
@@ -148,8 +150,10 @@ func judgePatroniRESTSSL(s *Subject) Verdict {
 	return v.done("Patroni's REST API is served over https")
 }
 
-// plainHTTP reports whether a request error is Go's for an https request
-// answered in plain http.
+// plainHTTP reports whether a request error says the https request was
+// answered without TLS (crypto/tls: the first record is no handshake; Go's
+// HTTP client when that record is an HTTP response).
 func plainHTTP(err error) bool {
-	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }

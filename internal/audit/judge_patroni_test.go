@@ -53,7 +53,7 @@ func TestPatroniChecks(t *testing.T) {
 		{"http", "patroni-rest-ssl", managed, &Evidence{Patroni: healthy()}, StatusFail, "plain http"},
 		{"https", "patroni-rest-ssl", managed, &Evidence{Patroni: healthy(func(p *Patroni) { p.URL, p.TLS = "https://10.1.0.1:8008", true })}, StatusPass, "https"},
 		{"https asked, http answered", "patroni-rest-ssl", model.PatroniSpec{Enabled: true, Port: 8008, SSL: true},
-			&Evidence{Patroni: &Patroni{URL: "https://10.1.0.1:8008", TLS: true, PlainHTTP: true, Err: "server gave HTTP response to HTTPS client"}}, StatusFail, "answers plain http"},
+			&Evidence{Patroni: &Patroni{URL: "https://10.1.0.1:8008", TLS: true, PlainHTTP: true, Err: "server gave HTTP response to HTTPS client"}}, StatusFail, "answers without TLS"},
 	} {
 		s := subject(tc.ev)
 		s.Cluster.Patroni = tc.spec
