@@ -85,7 +85,9 @@ func TestPatroniOnLiveCluster(t *testing.T) {
 		members[m.Name()] = m
 	}
 	col := &Collector{
-		Connect: func(ctx context.Context, in *model.Instance, _ string) (*pgx.Conn, error) { return members[in.Name()].Admin(ctx) },
+		Connect: func(ctx context.Context, in *model.Instance, _ string) (*pgx.Conn, error) {
+			return members[in.Name()].Admin(ctx)
+		},
 		Patroni: hook,
 	}
 	// judge runs the whole audit of spec and returns the verdicts of the
