@@ -67,8 +67,8 @@ func patroniSpec(c *patronienv.Cluster) *model.Cluster {
 }
 
 // Patroni's checks judged from a live etcd + Patroni cluster through
-// PatroniFrom, both ways: healthy and then paused (patronictl pause) for
-// failover; authentication enforced with the inventory's credentials and
+// PatroniFrom, both ways: healthy, then the replica stopped, then paused
+// (patronictl pause) for failover; authentication enforced with the inventory's credentials and
 // with wrong ones; http where patroni_ssl_enabled asks for https; a REST
 // API that does not answer; and not applicable without Patroni. The
 // evidence never holds the REST password.
@@ -182,6 +182,36 @@ func TestPatroniOnLiveCluster(t *testing.T) {
 		spec.Patroni.Mode = model.PatroniModeRemove
 		got := judge(t, spec)
 		expect(t, got, "patroni-failover", StatusNotApplicable, "patroni_mode: remove")
+	})
+	t.Run("replica stopped", func(t *testing.T) {
+		leader, err := c.Leader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var replica *patronienv.Member
+		for _, m := range c.Members() {
+			if m.Name() != leader.Name() {
+				replica = m
+			}
+		}
+		if err := replica.StopPatroni(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := replica.StartPatroni(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitHealthy(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		got := judge(t, patroniSpec(c))
+		if v := got[leader.Name()]["patroni-failover"]; v.Status != StatusFail || !strings.Contains(v.Why, "no healthy replica") {
+			t.Errorf("patroni-failover on the leader with its replica stopped = %s (%s), want fail; evidence %v", v.Status, v.Why, v.Evidence)
+		}
+		if v := got[replica.Name()]["patroni-failover"]; v.Status != StatusUnknown || !strings.Contains(v.Why, "Patroni at ") {
+			t.Errorf("patroni-failover on the stopped replica = %s (%s), want unknown: its REST API is down", v.Status, v.Why)
+		}
 	})
 	t.Run("paused", func(t *testing.T) {
 		if out, err := c.Patronictl(ctx, "pause", "--wait", c.Name); err != nil {
