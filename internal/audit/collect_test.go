@@ -78,7 +78,9 @@ func TestUnreachableInstance(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	in := &model.Instance{Cluster: "pg-gone", Seq: 1, IP: "127.0.0.1", Port: port, Role: model.RolePrimary}
-	spec := &model.Cluster{Name: "pg-gone", Instances: []*model.Instance{in}}
+	// Under Patroni, as Pigsty's default: Patroni's checks, which do not
+	// need PostgreSQL, are unknown because Patroni was not read.
+	spec := &model.Cluster{Name: "pg-gone", Instances: []*model.Instance{in}, Patroni: model.PatroniSpec{Enabled: true, Mode: "default", Port: 8008}}
 	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, superCollector(t, cluster),
 		Options{Profile: ProfileBaseline, Since: time.Now().Add(-time.Hour)})
 	if !strings.Contains(r.Instances[0].Err, "connection refused") {
