@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -33,13 +34,29 @@ const defaultMaxLag = 1 << 20
 // nothing). An instance of a cluster Patroni does not manage gets nil: its
 // checks are not applicable.
 func PatroniFrom(acc PatroniAccess) func(context.Context, *model.Cluster, *model.Instance) *Patroni {
+	// One client per cluster of the spec (its credentials), shared by its
+	// members, so their connections are reused within an audit.
+	var mu sync.Mutex
+	clients := map[*model.Cluster]*patroni.Client{}
+	client := func(cl *model.Cluster) (*patroni.Client, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c := clients[cl]; c != nil {
+			return c, nil
+		}
+		c, err := patroni.New(patroni.Options{Username: cl.Patroni.Username, Password: cl.Patroni.Password, CAFile: acc.CAFile, Timeout: acc.Timeout})
+		if err == nil {
+			clients[cl] = c
+		}
+		return c, err
+	}
 	return func(ctx context.Context, cl *model.Cluster, in *model.Instance) *Patroni {
 		spec := cl.Patroni
 		if !spec.Managed() {
 			return nil
 		}
 		p := &Patroni{URL: patroni.BaseURL(in.IP, spec.Port, spec.SSL), TLS: spec.SSL, Unread: map[string]string{}}
-		c, err := patroni.New(patroni.Options{Username: spec.Username, Password: spec.Password, CAFile: acc.CAFile, Timeout: acc.Timeout})
+		c, err := client(cl)
 		if err != nil {
 			p.Err = err.Error()
 			return p
