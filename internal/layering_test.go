@@ -67,9 +67,10 @@ func allowedImports() map[string][]string {
 		"internal/source":  with(),
 		"internal/spec":    with("schema", "internal/hba", "internal/privs", "internal/scram", "internal/pgbouncer"),
 		// The audit reads live servers on its own (its SQL, a TLS
-		// handshake), judges with hba and pgconf, and re-verifies commits
-		// with source; it never writes.
-		"internal/audit": with("internal/inspect", "internal/hba", "internal/pgconf", "internal/source"),
+		// handshake), judges with hba and pgconf, re-verifies commits
+		// with source, reads Patroni's REST API with patroni (GETs and the
+		// probe that changes nothing); it never writes.
+		"internal/audit": with("internal/inspect", "internal/hba", "internal/pgconf", "internal/source", "internal/patroni"),
 		// Pure: PgBouncer's files rendered and compared, its lockout guard.
 		"internal/pgbouncer": with("internal/hba", "internal/scram"),
 		// Patroni's REST API and the pure topology.

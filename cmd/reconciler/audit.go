@@ -28,10 +28,11 @@ type auditFlags struct {
 	format   string
 	since    string
 	out      string
+	patroni  patroniFlags
 }
 
 func runAudit(e *env, args []string) int {
-	fs := newFlags(e, "audit", "audit [--repo DIR|URL] [--rev REV] [--since DATE] [--profile baseline|strict|none] [--format html|markdown|json] [--out FILE]")
+	fs := newFlags(e, "audit", "audit [--repo DIR|URL] [--rev REV] [--since DATE] [--profile baseline|strict|none] [--format html|markdown|json] [--out FILE] [--patroni [--patroni-ca-file FILE]]")
 	var f auditFlags
 	f.sourceFlags.register(fs)
 	fs.Var(&f.clusters, "cluster", "only this cluster `name` (repeatable; default: every cluster)")
@@ -39,6 +40,8 @@ func runAudit(e *env, args []string) int {
 	fs.StringVar(&f.format, "format", "html", "report `format`: html, markdown or json")
 	fs.StringVar(&f.since, "since", "", "trace the change log from `DATE` on (2025-01-01, an RFC 3339 time, or an age: 90d, 12h); needs trusted keys")
 	fs.StringVar(&f.out, "out", "", "write the report to `file` (default: standard output)")
+	fs.BoolVar(&f.patroni.enabled, "patroni", false, "judge Patroni on the clusters it manages (patroni_mode not remove) from each member's REST API: failover, REST authentication and allowlist, https; without it those checks are unknown")
+	fs.StringVar(&f.patroni.caFile, "patroni-ca-file", "", "CA `file` verifying the REST API when patroni_ssl_enabled (Pigsty: /pg/cert/ca.crt)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -69,6 +72,9 @@ func runAudit(e *env, args []string) int {
 		Pooler: audit.PoolerFrom(func(ctx context.Context, in *model.Instance) (*pgx.Conn, error) {
 			return dialer.ConnectConsole(ctx, in, in.Pooler.Port)
 		}, nil)}
+	if f.patroni.enabled {
+		col.Patroni = audit.PatroniFrom(audit.PatroniAccess{CAFile: f.patroni.caFile})
+	}
 	if file := os.Getenv("PGSSLROOTCERT"); file != "" && file != "system" {
 		roots, err := audit.LoadRoots(file)
 		if err != nil {

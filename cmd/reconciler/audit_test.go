@@ -146,6 +146,16 @@ func TestAuditCommand(t *testing.T) {
 		if ch.ID == "server-certificate" && ch.Results[0].Status != "pass" {
 			t.Errorf("server-certificate = %s (%s)", ch.Results[0].Status, ch.Results[0].Why)
 		}
+		if ch.ID == "patroni-failover" && (ch.Results[0].Status != "unknown" || !strings.Contains(ch.Results[0].Why, "--patroni")) {
+			t.Errorf("patroni-failover without --patroni = %s (%s), want unknown, asking for --patroni", ch.Results[0].Status, ch.Results[0].Why)
+		}
+	}
+	// --patroni reads each instance's REST API (patroni_port 8008 by
+	// default: nothing answers there, so Patroni's checks are unknown, with
+	// why, and the audit still ends as before).
+	if code, stdout, errs := reconciler(append(base, "--format", "json", "--patroni")...); code != exitDrift ||
+		!strings.Contains(stdout, `"why": "Patroni at http://`+c.Primary.Addr+`:8008: GET http://`+c.Primary.Addr+`:8008/cluster: `) {
+		t.Errorf("audit --patroni: exit %d, Patroni not reported unreachable\n%s", code, errs)
 	}
 	if strings.Contains(string(b), c.SuperPassword) {
 		t.Error("the report holds the password")

@@ -18,7 +18,10 @@ type Check struct {
 	// PrimaryOnly checks are judged on the primary (the change log, the
 	// archive, replication); replicas get n/a.
 	PrimaryOnly bool `json:"primary_only,omitempty"`
-	judge       func(*Subject) Verdict
+	// Beside checks judge evidence read beside PostgreSQL (Patroni's REST
+	// API): an instance that could not be read is judged all the same.
+	Beside bool `json:"beside,omitempty"`
+	judge  func(*Subject) Verdict
 }
 
 // Subject is what a check judges: one instance's evidence, the spec of its
@@ -88,7 +91,9 @@ func Checks() []Check {
 		{ID: "listen-addresses", Title: "the server listens only where the network controls expect", Level: LevelBaseline, judge: judgeListenAddresses},
 		{ID: "monitoring", Title: "the monitor user can read statistics (pg_monitor) and pg_stat_statements is loaded", Level: LevelBaseline, judge: judgeMonitoring},
 		{ID: "replicas-streaming", Title: "every replica of the spec streams from the primary", Level: LevelBaseline, PrimaryOnly: true, judge: judgeReplicasStreaming},
-		{ID: "patroni-failover", Title: "Patroni can fail over automatically (not paused, a leader, members)", Level: LevelBaseline, judge: judgePatroniFailover},
+		{ID: "patroni-failover", Title: "Patroni can fail over automatically (not paused, a leader, a replica that can be promoted)", Level: LevelBaseline, Beside: true, judge: judgePatroniFailover},
+		{ID: "patroni-rest-auth", Title: "Patroni's REST API lets the admin node in (allowlist) and requires credentials for its unsafe endpoints", Level: LevelBaseline, Beside: true, judge: judgePatroniRESTAuth},
+		{ID: "patroni-rest-ssl", Title: "Patroni's REST API is served over https (patroni_ssl_enabled)", Level: LevelStrict, Beside: true, judge: judgePatroniRESTSSL},
 		{ID: "change-custody", Title: "every change in the period came from a signed commit, and none was made outside the reconciler", Level: LevelBaseline, PrimaryOnly: true, judge: judgeChangeCustody},
 	}
 }
@@ -101,6 +106,7 @@ func (c Check) Judge(subject *Subject) Verdict {
 	switch e := s.Evidence; {
 	case e == nil:
 		return unknown("no evidence was collected")
+	case c.Beside:
 	case e.Err != "":
 		return unknown("%s", e.Err)
 	case c.PrimaryOnly && e.Session.InRecovery:

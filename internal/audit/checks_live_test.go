@@ -380,10 +380,11 @@ func TestChecksOnLiveServers(t *testing.T) {
 
 // pureOnly are the checks the shared cluster cannot show both ways: the
 // PgBouncer checks (TestPoolerOnLiveServers), the chain of custody and the
-// single-node checks have tests of their own, Patroni is not read yet, and
-// no TDE library is installed.
+// single-node checks have tests of their own, Patroni's checks are judged
+// on a Patroni cluster (TestPatroniOnLiveCluster), and no TDE library is
+// installed.
 var pureOnly = map[string]bool{
-	"pgbouncer-tls": true, "pgbouncer-auth": true, "patroni-failover": true, "storage-encryption": true,
+	"pgbouncer-tls": true, "pgbouncer-auth": true, "patroni-failover": true, "patroni-rest-auth": true, "patroni-rest-ssl": true, "storage-encryption": true,
 	"change-custody": true, "data-checksums": true,
 }
 

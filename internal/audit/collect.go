@@ -64,10 +64,10 @@ type Collector struct {
 	// Now is the collector's clock (certificate validity); default time.Now.
 	Now func() time.Time
 	// Pooler and Patroni, when set, read what the PgBouncer and the
-	// Patroni of an instance enforce (phase 2 of issue #15 sets them);
-	// unset, their checks are unknown.
+	// Patroni of an instance enforce (PoolerFrom, PatroniFrom); unset,
+	// their checks are unknown.
 	Pooler  func(ctx context.Context, in *model.Instance) *Pooler
-	Patroni func(ctx context.Context, in *model.Instance) *Patroni
+	Patroni func(ctx context.Context, cl *model.Cluster, in *model.Instance) *Patroni
 }
 
 // session is round trip 1.
@@ -88,7 +88,7 @@ func (c *Collector) Collect(ctx context.Context, cl *model.Cluster, in *model.In
 		e.Pooler = c.Pooler(ctx, in)
 	}
 	if c.Patroni != nil {
-		e.Patroni = c.Patroni(ctx, in)
+		e.Patroni = c.Patroni(ctx, cl, in)
 	}
 	conn, err := c.Connect(ctx, in, "postgres")
 	if err != nil {

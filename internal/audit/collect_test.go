@@ -78,7 +78,9 @@ func TestUnreachableInstance(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	in := &model.Instance{Cluster: "pg-gone", Seq: 1, IP: "127.0.0.1", Port: port, Role: model.RolePrimary}
-	spec := &model.Cluster{Name: "pg-gone", Instances: []*model.Instance{in}}
+	// Under Patroni, as Pigsty's default: Patroni's checks, which do not
+	// need PostgreSQL, are unknown because Patroni was not read.
+	spec := &model.Cluster{Name: "pg-gone", Instances: []*model.Instance{in}, Patroni: model.PatroniSpec{Enabled: true, Mode: "default", Port: 8008}}
 	r := Run(t.Context(), &model.Desired{Clusters: []*model.Cluster{spec}}, superCollector(t, cluster),
 		Options{Profile: ProfileBaseline, Since: time.Now().Add(-time.Hour)})
 	if !strings.Contains(r.Instances[0].Err, "connection refused") {
@@ -159,12 +161,14 @@ func TestPoolerAndPatroniHooks(t *testing.T) {
 	c := fresh(t)
 	spec := specOf(c)
 	spec.Instances[0].Pooler.Enabled = true
+	spec.Patroni = model.PatroniSpec{Enabled: true, Mode: "default", Port: 8008}
 	col := superCollector(t, c)
 	col.Pooler = func(_ context.Context, in *model.Instance) *Pooler {
 		return &Pooler{Addr: in.IP + ":6432", ClientTLSMode: "disable", AuthType: "scram-sha-256"}
 	}
-	col.Patroni = func(_ context.Context, in *model.Instance) *Patroni {
-		return &Patroni{URL: "http://" + in.IP + ":8008", Role: "primary", Members: 2, Leader: in.Name()}
+	col.Patroni = func(_ context.Context, _ *model.Cluster, in *model.Instance) *Patroni {
+		return &Patroni{URL: "http://" + in.IP + ":8008", Role: "primary", Members: 2, Leader: in.Name(), MaxLag: 1 << 20,
+			Member: []PatroniMember{{Name: in.Name(), Role: "leader", State: "running"}, {Name: "pg-other-2", Role: "replica", State: "streaming", Lag: ptr(int64(0))}}}
 	}
 	if v, _ := judge(t, col, spec, 1, "pgbouncer-tls"); v.Status != StatusFail || !strings.Contains(v.Why, "client_tls_sslmode disable") {
 		t.Errorf("pgbouncer-tls with the hook = %s (%s)", v.Status, v.Why)

@@ -41,9 +41,11 @@
 // written by package apply, for the daemon, when it heals an out-of-band
 // change: daemon/observed.go), it reads PgBouncer only through the
 // Collector.Pooler hook (PoolerFrom: the admin console, with package
-// inspect, and pgb_hba.conf through a file reader it is given) and does
-// not read Patroni yet (Collector.Patroni is the hook; unset, its check is
-// unknown), and it does not see what
+// inspect, and pgb_hba.conf through a file reader it is given) and
+// Patroni only through the Collector.Patroni hook (PatroniFrom: each
+// member's REST API with package patroni, GETs and a probe that changes
+// nothing; unset, Patroni's checks are unknown; never patroni.yml nor the
+// DCS), and it does not see what
 // lies outside PostgreSQL: firewalls, SELinux, disk encryption, alert
 // routing and backups other than WAL archiving are named as unjudged in
 // the controls they belong to.

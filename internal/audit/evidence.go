@@ -180,18 +180,49 @@ type Pooler struct {
 	lines []hba.Line // HBA, parsed
 }
 
-// Patroni is what the Patroni of an instance reports on its REST API.
-// Phase 2 fills it.
+// Patroni is what the Patroni of an instance reports on its REST API
+// (PatroniFrom): the cluster as the member sees it (GET /cluster), its own
+// state (GET /patroni), the DCS's failover settings (GET /config) and the
+// answers of the unsafe endpoints to a probe that changes nothing. It holds
+// no secret: the REST password is only ever sent, never recorded, and the
+// probe's results are booleans.
 type Patroni struct {
-	URL      string `json:"url"`
-	TLS      bool   `json:"tls"` // the REST API is served over HTTPS
-	Role     string `json:"role"`
-	Members  int    `json:"members"` // cluster members Patroni knows, itself included
-	Leader   string `json:"leader,omitempty"`
-	Paused   bool   `json:"paused"` // maintenance mode: no automatic failover
-	Failsafe bool   `json:"failsafe_mode"`
-	SyncMode bool   `json:"synchronous_mode"`
-	Err      string `json:"error,omitempty"`
+	URL string `json:"url"`
+	TLS bool   `json:"tls"` // the REST API is served over HTTPS
+	// PlainHTTP: patroni_ssl_enabled asks for https and the API answered
+	// plain http.
+	PlainHTTP bool            `json:"plain_http,omitempty"`
+	Role      string          `json:"role"`
+	State     string          `json:"state,omitempty"`
+	Members   int             `json:"members"` // cluster members Patroni knows, itself included
+	Leader    string          `json:"leader,omitempty"`
+	Member    []PatroniMember `json:"member_list,omitempty"`
+	Paused    bool            `json:"paused"` // maintenance mode: no automatic failover
+	// Failsafe is the DCS's failsafe_mode; FailsafeActive that the leader
+	// runs on it now (the DCS is unreachable).
+	Failsafe       bool `json:"failsafe_mode"`
+	FailsafeActive bool `json:"failsafe_active,omitempty"`
+	SyncMode       bool `json:"synchronous_mode"`
+	SyncStrict     bool `json:"synchronous_mode_strict,omitempty"`
+	// MaxLag is maximum_lag_on_failover in bytes (Patroni's default 1 MiB):
+	// a replica further behind is not promoted.
+	MaxLag int64 `json:"maximum_lag_on_failover"`
+	// Probe is what the unsafe endpoints answered; nil with ProbeErr when
+	// the probe failed.
+	Probe    *model.PatroniProbe `json:"probe,omitempty"`
+	ProbeErr string              `json:"probe_error,omitempty"`
+	// Unread names what could not be read beside the cluster view.
+	Unread map[string]string `json:"unread,omitempty"`
+	Err    string            `json:"error,omitempty"`
+}
+
+// PatroniMember is one member as GET /cluster lists it.
+type PatroniMember struct {
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	State      string `json:"state"`
+	Lag        *int64 `json:"lag_bytes,omitempty"` // nil for the leader and when Patroni does not know
+	NoFailover bool   `json:"nofailover,omitempty"`
 }
 
 // ChangeRow is a row of pgreconciler.change_log. Statements are not read:

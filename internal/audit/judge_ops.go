@@ -143,31 +143,6 @@ func judgeReplicasStreaming(s *Subject) Verdict {
 	return v.done(fmt.Sprintf("all %d replicas stream from the primary", len(want)))
 }
 
-func judgePatroniFailover(s *Subject) Verdict {
-	p := s.Evidence.Patroni
-	switch {
-	case p == nil:
-		return unknown("Patroni is not read yet: its evidence comes with Patroni's support (issue #15, phase 2)")
-	case p.Err != "":
-		return unknown("Patroni at %s: %s", p.URL, p.Err)
-	}
-	var v verdict
-	v.fact("role", "%s", p.Role)
-	switch {
-	case p.Paused:
-		v.fail("paused", "true", "Patroni is paused (maintenance mode): no automatic failover")
-	case p.Leader == "":
-		v.fail("leader", "none", "Patroni knows no leader")
-	case p.Members < 2:
-		v.fail("members", fmt.Sprint(p.Members), "Patroni has no other member to fail over to")
-	default:
-		v.fact("members", "%d, leader %s", p.Members, p.Leader)
-	}
-	v.fact("failsafe_mode", "%v", p.Failsafe)
-	v.fact("synchronous_mode", "%v", p.SyncMode)
-	return v.done("Patroni fails over automatically")
-}
-
 func judgeChangeCustody(s *Subject) Verdict {
 	c := s.Custody
 	switch {

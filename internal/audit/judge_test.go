@@ -94,8 +94,7 @@ func judgeID(t *testing.T, id string, s *Subject) Verdict {
 	return Verdict{}
 }
 
-// The checks of PgBouncer (read by PoolerFrom) and Patroni (not read yet)
-// judge their evidence both ways, are unknown when it is not collected,
+// The checks of PgBouncer (read by PoolerFrom) judge their evidence both ways, are unknown when it is not collected,
 // and the pooler's are n/a where the spec runs none; storage encryption is
 // unknown without a TDE library.
 func TestChecksOfEvidenceNotCollectedHere(t *testing.T) {
@@ -115,10 +114,6 @@ func TestChecksOfEvidenceNotCollectedHere(t *testing.T) {
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", ClientTLSMode: "require", AuthType: "hba"}}, StatusPass, "requires TLS"},
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", ClientTLSMode: "disable"}}, StatusFail, "without TLS"},
 		{"pgbouncer-tls", &Evidence{Pooler: &Pooler{Addr: "10.1.0.1:6432", Err: "connection refused"}}, StatusUnknown, "connection refused"},
-		{"patroni-failover", &Evidence{}, StatusUnknown, "phase 2"},
-		{"patroni-failover", &Evidence{Patroni: &Patroni{URL: "https://10.1.0.1:8008", Role: "primary", Members: 3, Leader: "pg-x-1"}}, StatusPass, "fails over"},
-		{"patroni-failover", &Evidence{Patroni: &Patroni{Role: "primary", Members: 3, Leader: "pg-x-1", Paused: true}}, StatusFail, "paused"},
-		{"patroni-failover", &Evidence{Patroni: &Patroni{Role: "primary", Members: 1, Leader: "pg-x-1"}}, StatusFail, "no other member"},
 		{"storage-encryption", &Evidence{Settings: spl("pg_stat_statements")}, StatusUnknown, "no encryption library"},
 		{"storage-encryption", &Evidence{Settings: spl("pgsodium, pg_stat_statements")}, StatusPass, "pgsodium is loaded"},
 		{"change-custody", &Evidence{}, StatusNotApplicable, "--since"},

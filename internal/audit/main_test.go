@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
+	if err := closePatroni(); err != nil {
+		fmt.Fprintln(os.Stderr, "close Patroni cluster:", err)
+		code = 1
+	}
 	os.Exit(code)
 }
 

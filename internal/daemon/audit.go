@@ -86,6 +86,9 @@ func (d *Daemon) auditCluster(ctx context.Context, g *generation, rev *revision,
 			b, _, err := g.hba.Read(ctx, in, path) // pgb_hba.conf, where pg_hba.conf is read from
 			return b, err
 		})}
+	if p := g.cfg.Patroni; p.Enabled {
+		col.Patroni = audit.PatroniFrom(audit.PatroniAccess{CAFile: p.CAFile, Timeout: p.Timeout.D()})
+	}
 	if file := rootCertOf(g, c.Name); file != "" && file != "system" {
 		roots, err := audit.LoadRoots(file)
 		if err != nil {

@@ -17,7 +17,8 @@ import (
 // (--patroni) finds the new leader at the drift check after a
 // `patronictl switchover`, with neither a restart nor a Git change, shows
 // it in pgreconciler_cluster_leader and /status, and applies the next
-// signed commit to the new leader within a drift interval.
+// signed commit to the new leader within a drift interval; its periodic
+// audit judges Patroni.
 func TestDaemonFollowsSwitchover(t *testing.T) {
 	pc := patronienv.New(t, patronienv.Options{Name: "pg-hd", Members: 2, BaseIP: 131})
 	const drift = 5 * time.Second
@@ -41,7 +42,7 @@ func TestDaemonFollowsSwitchover(t *testing.T) {
 	p := startDaemonEnv(t, []string{"PGUSER=" + pc.SuperUser, "PGPASSWORD=" + pc.SuperPassword,
 		"PGSSLMODE=verify-full", "PGSSLROOTCERT=" + pc.CACertFile},
 		"--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", drift.String(),
-		"--poll-interval", "1h", "--state-dir", t.TempDir(), "--patroni")
+		"--poll-interval", "1h", "--state-dir", t.TempDir(), "--patroni", "--audit-interval", "5s")
 	first, second := pc.Members()[0], pc.Members()[1]
 	leads := func(m *patronienv.Member) bool {
 		return p.metric("pgreconciler_cluster_leader", `cluster="pg-hd"`, `instance="`+m.Name()+`"`) == 1
@@ -73,6 +74,13 @@ func TestDaemonFollowsSwitchover(t *testing.T) {
 			}
 		}
 		return false
+	})
+	// The periodic audit judges Patroni too (--patroni): on the replica,
+	// business continuity (SOC 2 CC9.1) is Patroni's failover alone, which
+	// passes with the leader and the replica streaming; without Patroni
+	// access it would be unknown and export no series.
+	waitFor(t, 30*time.Second, "CC9.1 to pass on the replica", func() bool {
+		return p.metric("pgreconciler_control_status", `cluster="pg-hd"`, `instance="`+first.Name()+`"`, `control="SOC2-CC9.1"`) == 1
 	})
 }
 
