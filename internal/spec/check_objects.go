@@ -73,13 +73,14 @@ func (cs *clusterSrc) checkIdentity() {
 // checkRoles checks each role on its own and returns the roles that will
 // exist (declared with state create), by name.
 func (cs *clusterSrc) checkRoles() map[string]*model.Role {
-	declared := map[string]*model.Role{}
-	where := map[string]Pos{}
+	declared := make(map[string]*model.Role, len(cs.c.Roles))
+	first := make(map[string]int, len(cs.c.Roles)) // name → index of its first declaration
 	for i, r := range cs.c.Roles {
 		n := cs.roles[i]
 		namePos := n.posOf("name")
 		cs.checkIdentifier(namePos, "role", r.Name)
-		if prev, dup := where[r.Name]; dup {
+		if j, dup := first[r.Name]; dup {
+			prev := cs.roles[j].posOf("name")
 			also := "at " + prev.String()
 			if strings.HasPrefix(prev.File, schemaPrefix) {
 				also = "in Pigsty's default pg_default_roles"
@@ -87,7 +88,7 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 			cs.fail(namePos, RuleRole, "role %s is declared twice (also %s)", r.Name, also)
 			continue
 		}
-		where[r.Name] = namePos
+		first[r.Name] = i
 		if r.State == model.StateAbsent {
 			if cs.c.Globals.Protected(r.Name) {
 				cs.fail(n.posOf("state"), RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
