@@ -168,7 +168,7 @@ func (y *yamlScanner) here() Pos {
 	if !y.lineASCII {
 		col = utf8.RuneCount(y.src[y.lineStart:y.pos])
 	}
-	return Pos{File: y.file, Line: y.line, Col: col + 1}
+	return Pos{File: y.file, Line: int32(y.line), Col: int32(col + 1)}
 }
 
 func isASCII(b []byte) bool {
