@@ -151,16 +151,30 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			continue
 		}
 		entries := cs.roles[i].get("roles")
-		listed := map[string]Pos{}
+		var listed map[string]Pos // for long lists; short ones are scanned
+		if len(r.MemberOf) > 16 {
+			listed = make(map[string]Pos, len(r.MemberOf))
+		}
 		for j, m := range r.MemberOf {
 			p := entries.items[j].pos
-			if prev, dup := listed[m.Role]; dup {
+			prev, dup := listed[m.Role]
+			if listed == nil {
+				for k := range r.MemberOf[:j] {
+					if r.MemberOf[k].Role == m.Role {
+						prev, dup = entries.items[k].pos, true
+						break
+					}
+				}
+			}
+			if dup {
 				// Two entries for one role (a grant and a revoke, or two
 				// sets of options) never converge: each run undoes the other.
 				cs.fail(p, RuleRole, "role %s lists %s twice in roles (also at %s)", r.Name, m.Role, cs.at(prev))
 				continue
 			}
-			listed[m.Role] = p
+			if listed != nil {
+				listed[m.Role] = p
+			}
 			switch {
 			case m.Role == r.Name:
 				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)
@@ -174,7 +188,7 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 		}
 	}
 	// Cycles: PostgreSQL refuses circular memberships.
-	state := map[string]int{}
+	state := make(map[string]int, len(declared))
 	var visit func(name string, path []string) []string
 	visit = func(name string, path []string) []string {
 		switch state[name] {
