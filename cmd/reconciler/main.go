@@ -57,6 +57,9 @@ const (
 
 func main() {
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	if len(os.Args) > 1 {
+		setGCForCommand(os.Args[1], os.Getenv)
+	}
 	os.Exit(run(e, os.Args[1:]))
 }
 

@@ -85,7 +85,7 @@ func toJSON(p spec.Problem) problemJSON {
 	if !p.IsError() {
 		sev = "warning"
 	}
-	return problemJSON{File: p.Pos.File, Line: p.Pos.Line, Column: p.Pos.Col, Message: p.Message, Rule: p.Rule, Severity: sev, Controls: p.Controls}
+	return problemJSON{File: p.Pos.File, Line: int(p.Pos.Line), Column: int(p.Pos.Col), Message: p.Message, Rule: p.Rule, Severity: sev, Controls: p.Controls}
 }
 
 func countErrors(ps spec.Problems) int {

@@ -73,13 +73,14 @@ func (cs *clusterSrc) checkIdentity() {
 // checkRoles checks each role on its own and returns the roles that will
 // exist (declared with state create), by name.
 func (cs *clusterSrc) checkRoles() map[string]*model.Role {
-	declared := map[string]*model.Role{}
-	where := map[string]Pos{}
+	declared := make(map[string]*model.Role, len(cs.c.Roles))
+	first := make(map[string]int, len(cs.c.Roles)) // name → index of its first declaration
 	for i, r := range cs.c.Roles {
 		n := cs.roles[i]
 		namePos := n.posOf("name")
 		cs.checkIdentifier(namePos, "role", r.Name)
-		if prev, dup := where[r.Name]; dup {
+		if j, dup := first[r.Name]; dup {
+			prev := cs.roles[j].posOf("name")
 			also := "at " + prev.String()
 			if strings.HasPrefix(prev.File, schemaPrefix) {
 				also = "in Pigsty's default pg_default_roles"
@@ -87,7 +88,7 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 			cs.fail(namePos, RuleRole, "role %s is declared twice (also %s)", r.Name, also)
 			continue
 		}
-		where[r.Name] = namePos
+		first[r.Name] = i
 		if r.State == model.StateAbsent {
 			if cs.c.Globals.Protected(r.Name) {
 				cs.fail(n.posOf("state"), RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
@@ -150,16 +151,30 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			continue
 		}
 		entries := cs.roles[i].get("roles")
-		listed := map[string]Pos{}
+		var listed map[string]Pos // for long lists; short ones are scanned
+		if len(r.MemberOf) > 16 {
+			listed = make(map[string]Pos, len(r.MemberOf))
+		}
 		for j, m := range r.MemberOf {
 			p := entries.items[j].pos
-			if prev, dup := listed[m.Role]; dup {
+			prev, dup := listed[m.Role]
+			if listed == nil {
+				for k := range r.MemberOf[:j] {
+					if r.MemberOf[k].Role == m.Role {
+						prev, dup = entries.items[k].pos, true
+						break
+					}
+				}
+			}
+			if dup {
 				// Two entries for one role (a grant and a revoke, or two
 				// sets of options) never converge: each run undoes the other.
 				cs.fail(p, RuleRole, "role %s lists %s twice in roles (also at %s)", r.Name, m.Role, cs.at(prev))
 				continue
 			}
-			listed[m.Role] = p
+			if listed != nil {
+				listed[m.Role] = p
+			}
 			switch {
 			case m.Role == r.Name:
 				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)
@@ -173,7 +188,7 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 		}
 	}
 	// Cycles: PostgreSQL refuses circular memberships.
-	state := map[string]int{}
+	state := make(map[string]int, len(declared))
 	var visit func(name string, path []string) []string
 	visit = func(name string, path []string) []string {
 		switch state[name] {

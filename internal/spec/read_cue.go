@@ -97,12 +97,12 @@ var (
 
 func (p *plainReader) pos(n ast.Node) Pos {
 	tp := n.Pos()
-	return Pos{File: p.file, Line: tp.Line(), Col: tp.Column()}
+	return Pos{File: p.file, Line: int32(tp.Line()), Col: int32(tp.Column())}
 }
 
 // decls converts the declarations of a file or struct literal.
 func (p *plainReader) decls(decls []ast.Decl, at token.Pos) (*node, bool) {
-	out := &node{kind: kindMap, pos: Pos{File: p.file, Line: at.Line(), Col: at.Column()}}
+	out := &node{kind: kindMap, pos: Pos{File: p.file, Line: int32(at.Line()), Col: int32(at.Column())}}
 	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
@@ -303,7 +303,7 @@ func cuePos(p token.Pos) Pos {
 	if !p.IsValid() {
 		return Pos{}
 	}
-	return Pos{File: p.Filename(), Line: p.Line(), Col: p.Column()}
+	return Pos{File: p.Filename(), Line: int32(p.Line()), Col: int32(p.Column())}
 }
 
 // cueProblems converts CUE errors into Problems, at the first position

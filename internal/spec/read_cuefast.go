@@ -60,7 +60,7 @@ type fastScanner struct {
 func (s *fastScanner) bail() { panic(fastBail{}) }
 
 func (s *fastScanner) here() Pos {
-	return Pos{File: s.file, Line: s.line, Col: s.pos - s.lineStart + 1}
+	return Pos{File: s.file, Line: int32(s.line), Col: int32(s.pos - s.lineStart + 1)}
 }
 
 // skipSpace skips blanks and comments; newlines only when nl is true.

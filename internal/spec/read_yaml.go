@@ -58,7 +58,7 @@ func readYAMLSlow(file string, data []byte, m *meter) (*node, Problems) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Problems{{Pos: Pos{File: file, Line: extra.Line, Col: extra.Column}, Rule: RuleSyntax,
+		return nil, Problems{{Pos: Pos{File: file, Line: int32(extra.Line), Col: int32(extra.Column)}, Rule: RuleSyntax,
 			Message: "a spec file must hold one YAML document"}}
 	}
 	r := yamlReader{file: file, m: m}
@@ -75,7 +75,9 @@ type yamlReader struct {
 	problems Problems
 }
 
-func (r *yamlReader) pos(n *yaml.Node) Pos { return Pos{File: r.file, Line: n.Line, Col: n.Column} }
+func (r *yamlReader) pos(n *yaml.Node) Pos {
+	return Pos{File: r.file, Line: int32(n.Line), Col: int32(n.Column)}
+}
 
 func (r *yamlReader) fail(n *yaml.Node, format string, args ...any) *node {
 	r.problems = append(r.problems, Problem{Pos: r.pos(n), Rule: RuleSyntax, Message: fmt.Sprintf(format, args...)})

@@ -89,7 +89,7 @@ func yamlError(file string, data []byte, err error) Problem {
 			msg += fmt.Sprintf(" (%s)", context)
 		}
 	}
-	return Problem{Pos: Pos{File: file, Line: line, Col: 1}, Rule: RuleSyntax, Message: msg}
+	return Problem{Pos: Pos{File: file, Line: int32(line), Col: 1}, Rule: RuleSyntax, Message: msg}
 }
 
 // yamlContexts are the contexts of libyaml's errors, by problem: the
@@ -189,7 +189,7 @@ func badCharacter(file string, data []byte) (Problem, bool) {
 			why = fmt.Sprintf("character %U is not allowed in YAML", r)
 		}
 		if why != "" {
-			return Problem{Pos: Pos{File: file, Line: line, Col: col}, Rule: RuleSyntax, Message: why}, true
+			return Problem{Pos: Pos{File: file, Line: int32(line), Col: int32(col)}, Rule: RuleSyntax, Message: why}, true
 		}
 		i += size
 		col++

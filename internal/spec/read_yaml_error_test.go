@@ -64,7 +64,7 @@ func TestYAMLSyntaxErrorLines(t *testing.T) {
 			if want > countLines([]byte(c.src)) {
 				want = c.context
 			}
-			if p.Pos.Line != want {
+			if int(p.Pos.Line) != want {
 				t.Errorf("reported at line %d, libyaml's marks: context %d, problem %d\n%s", p.Pos.Line, c.context, c.problem, p)
 			}
 			if c.context != 0 && c.context != want && !strings.Contains(p.Message, "line "+strconv.Itoa(c.context)) {

@@ -90,6 +90,32 @@ type yamlScanner struct {
 	// items are copied once, at their final size.
 	fieldBufs [][]field
 	itemBufs  [][]*node
+
+	// strs interns short scalars and keys: an inventory repeats the
+	// same keys (name, login, …) and role names (in every membership)
+	// tens of thousands of times, and the tree then holds one copy.
+	strs map[string]string
+}
+
+// maxInterned is the longest scalar str interns; longer ones (comments,
+// passwords, rules) are rarely repeated.
+const maxInterned = 48
+
+// str is the string of b, interned when short. No copy of src's bytes
+// outlives the reader: each string is its own allocation.
+func (y *yamlScanner) str(b []byte) string {
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if s, ok := y.strs[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if y.strs == nil {
+		y.strs = make(map[string]string, 256)
+	}
+	y.strs[s] = s
+	return s
 }
 
 func (y *yamlScanner) fieldBuf(depth int) []field {
@@ -142,7 +168,7 @@ func (y *yamlScanner) here() Pos {
 	if !y.lineASCII {
 		col = utf8.RuneCount(y.src[y.lineStart:y.pos])
 	}
-	return Pos{File: y.file, Line: y.line, Col: col + 1}
+	return Pos{File: y.file, Line: int32(y.line), Col: int32(col + 1)}
 }
 
 func isASCII(b []byte) bool {
@@ -392,7 +418,7 @@ func (y *yamlScanner) blockScalar() (s string, quoted, isKey bool) {
 				end = y.pos
 			}
 		}
-		s = string(y.src[start:end])
+		s = y.str(y.src[start:end])
 		y.pos = end
 	}
 	y.spaces()
@@ -429,7 +455,7 @@ func (y *yamlScanner) quoted() string {
 		case ch == q:
 			b = append(b, y.src[start:y.pos]...)
 			y.pos++
-			return string(b)
+			return y.str(b)
 		}
 		y.pos++
 	}
@@ -562,7 +588,7 @@ func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
 				end = y.pos
 			}
 		}
-		s = string(y.src[start:end])
+		s = y.str(y.src[start:end])
 		y.pos = end
 		if s == "" {
 			y.bail()

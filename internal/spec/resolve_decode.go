@@ -115,11 +115,14 @@ func (cs *clusterSrc) decodeRole(n *node, system bool) *model.Role {
 	if optStr(n.get("state")) == "absent" {
 		r.State = model.StateAbsent
 	}
-	r.Comment = "business user " + r.Name
 	if c := n.get("comment"); !c.isNull() {
 		r.Comment = c.scalar
+	} else {
+		r.Comment = "business user " + r.Name
 	}
-	if roles := n.get("roles"); roles != nil {
+	if roles := n.get("roles"); roles != nil && len(roles.items) > 0 {
+		// Exact size: one inventory holds tens of thousands of these.
+		r.MemberOf = make([]model.Membership, 0, len(roles.items))
 		for _, it := range roles.items {
 			r.MemberOf = append(r.MemberOf, decodeMembership(it))
 		}

@@ -134,7 +134,7 @@ type snode struct {
 	anyOf map[kind]bool
 	re    *regexp.Regexp
 	reSet bool
-	memo  map[string]string // kind+value → "" (valid) or message; see checkScalar
+	memo  map[memoKey]string // kind+value → "" (valid) or message; see checkScalar
 }
 
 type sfield struct {
@@ -254,15 +254,21 @@ const (
 	maxMemoValue = 64   // bytes of a value worth keeping
 )
 
+// memoKey is a scalar's kind and text, a memo's key.
+type memoKey struct {
+	kind   kind
+	scalar string
+}
+
 // checkScalar returns "" when CUE accepts the scalar d for this
 // constraint, else CUE's message. The verdict is memoised per distinct
 // value when memoise is set (never for a secret: the memo would keep it)
 // and the value is short, while the memo has room.
 func (n *snode) checkScalar(d *node, memoise bool) string {
 	memoise = memoise && len(d.scalar) <= maxMemoValue
-	var key string
+	var key memoKey
 	if memoise {
-		key = string(rune('0'+d.kind)) + d.scalar
+		key = memoKey{d.kind, d.scalar} // no allocation per lookup
 		if msg, ok := n.memo[key]; ok {
 			return msg
 		}
@@ -270,7 +276,7 @@ func (n *snode) checkScalar(d *node, memoise bool) string {
 	msg := n.checkScalarUncached(d)
 	if memoise && len(n.memo) < maxMemo {
 		if n.memo == nil {
-			n.memo = map[string]string{}
+			n.memo = map[memoKey]string{}
 		}
 		n.memo[key] = msg
 	}

@@ -8,8 +8,8 @@ import (
 // Pos is a position in a file of the spec repository.
 type Pos struct {
 	File string // slash-separated, relative to the repository root
-	Line int
-	Col  int
+	Line int32
+	Col  int32
 }
 
 func (p Pos) String() string {
