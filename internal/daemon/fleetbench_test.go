@@ -291,6 +291,11 @@ modes: %s
 					}
 				}
 				applied = time.Since(at).Round(10 * time.Millisecond).String()
+				for _, l := range strings.Split(p.logs(), "\n") {
+					if strings.Contains(l, "new commit verified") && strings.Contains(l, `"unchanged"`) {
+						fmt.Println("commit:", l[strings.Index(l, `"clusters"`):]) // how many it re-planned
+					}
+				}
 				if !ok {
 					applied = "not applied in 2 min"
 				}
