@@ -17,8 +17,8 @@ import (
 // TestCommitReplansOnlyChangedClusters: a commit that changes one
 // cluster's file re-plans that cluster only; a cluster whose desired state
 // is the same, and converged, is not reconciled for it (the drift timer is
-// an hour here, so any reconcile of it would be the commit's). A commit
-// that changes it then is applied.
+// an hour here, so any reconcile of it would be the commit's), nor is its
+// change log read. A commit that changes it then is applied.
 func TestCommitReplansOnlyChangedClusters(t *testing.T) {
 	cluster.ResetForReconciler(t)
 	r := newSignedRepo(t, daemonVars)
@@ -42,6 +42,13 @@ func TestCommitReplansOnlyChangedClusters(t *testing.T) {
 	}
 	if !strings.Contains(p.logs(), `"unchanged":1`) {
 		t.Error(`the "new commit verified" line should count pg-e2e as unchanged`)
+	}
+	// Nor is its change log read for it (pg-s1's cannot be: nothing
+	// listens there), so the commit finds no floor.
+	for _, l := range strings.Split(p.logs(), "\n") {
+		if strings.Contains(l, commit) && strings.Contains(l, "new commit verified") && !strings.Contains(l, `"change_log_floors":0`) {
+			t.Errorf("the change log of unchanged pg-e2e was read for the commit: %s", l)
+		}
 	}
 
 	// A commit that changes pg-e2e is applied.

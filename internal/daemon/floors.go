@@ -25,6 +25,8 @@ import (
 // trusted content; and its clusters are exactly the ones it would change,
 // so they are the ones a rewind could harm. The spec only says where to
 // look: the floors can refuse the commit, never admit it.
+// The clusters a commit leaves as they are, converged to the last good
+// commit, are not read: the commit changes nothing there (unchanged.go).
 //
 // A cluster whose change log could not be read then is checked under its
 // apply lock before anything is applied to it (RecheckChangeLog, as the

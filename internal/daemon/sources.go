@@ -207,7 +207,17 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	total := len(res.Desired.Clusters)
 	res.Desired = ownedOf(d.shard, res.Desired)
 
-	floors, unread := changeLogFloors(ctx, g.dialer, res.Desired.Clusters, g.cfg.Concurrency, g.slots)
+	// The clusters this commit leaves as they are, and that converged to
+	// the last good commit, are not changed by it: their change logs are
+	// not read (unchanged.go), so a commit touching one cluster of a
+	// thousand reads one.
+	before := st.goodRevision()
+	var same []string
+	if before != nil {
+		same = sameClusters(before.desired, res.Desired)
+	}
+	settled := settledOf(st, before, same)
+	floors, unread := changeLogFloors(ctx, g.dialer, without(res.Desired.Clusters, settled), g.cfg.Concurrency, g.slots)
 	rep, err := src.Recheck(ctx, snap.Commit, floors)
 	switch {
 	case err != nil:
@@ -228,16 +238,15 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot read the cluster's change log: it is read again before anything is applied to the cluster",
 			"source", name, "commit", snap.Commit, "cluster", cluster, "err", err)
 	}
-	before := st.goodRevision()
-	var same []string
-	if before != nil {
-		same = sameClusters(before.desired, rev.desired)
-	}
 	st.mu.Lock()
 	old := st.good
 	skip := map[string]bool{}
 	if old == before {
 		skip = carryOver(old, rev, same) // unchanged.go
+	} else {
+		for name := range settled { // not read above: read before an apply
+			rev.floorPending[name] = true
+		}
 	}
 	if len(rev.floorPending) > 0 && old != nil {
 		rev.prev = old

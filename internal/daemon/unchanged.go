@@ -47,3 +47,35 @@ func carryOver(old, rev *revision, same []string) map[string]bool {
 	}
 	return skip
 }
+
+// settledOf lists the clusters of same that had converged to before, with
+// their change log read: a commit that leaves them as they are needs
+// neither their re-plan nor their change log.
+func settledOf(st *sourceState, before *revision, same []string) map[string]bool {
+	out := map[string]bool{}
+	if before == nil {
+		return out
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, name := range same {
+		if !before.pending[name] && !before.floorPending[name] {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// without is clusters less those named in drop.
+func without(clusters []*model.Cluster, drop map[string]bool) []*model.Cluster {
+	if len(drop) == 0 {
+		return clusters
+	}
+	out := make([]*model.Cluster, 0, len(clusters))
+	for _, c := range clusters {
+		if !drop[c.Name] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
