@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
+	"github.com/pgreconciler/pgreconciler/internal/plan"
 )
 
 // Write-ahead intent rows. A change that cannot share a transaction with
@@ -94,6 +95,7 @@ func writeSettled(ctx context.Context, conn *pgx.Conn, rows []settled) error {
 type pendingRow struct {
 	id                         int64
 	kind, action, object, stmt string
+	xact                       *int64 // the transaction of a change in another database
 }
 
 // pendingWait bounds how long the next run waits for a statement of a
@@ -101,7 +103,7 @@ type pendingRow struct {
 // template) before it reports it and stops.
 var pendingWait = 2 * time.Minute
 
-const pendingRowsSQL = `SELECT id, coalesce(kind, ''), coalesce(action, ''), coalesce(object, ''), coalesce(statement, '')
+const pendingRowsSQL = `SELECT id, coalesce(kind, ''), coalesce(action, ''), coalesce(object, ''), coalesce(statement, ''), xact
 FROM pgreconciler.change_log WHERE status = 'pending' AND cluster = $1 ORDER BY id`
 
 // stillRunningSQL finds another session running one of the statements of
@@ -126,7 +128,7 @@ END`
 // writes nothing when there is no change log or no pending row.
 func resolvePending(ctx context.Context, conn *pgx.Conn, cluster string) error {
 	rows, err := conn.Query(ctx, pendingRowsSQL, cluster)
-	if dbconn.SQLState(err) == "42P01" {
+	if st := dbconn.SQLState(err); st == "42P01" || st == "42703" { // no change log, or one older than intent rows
 		return nil
 	}
 	if err != nil {
@@ -135,7 +137,7 @@ func resolvePending(ctx context.Context, conn *pgx.Conn, cluster string) error {
 	var pend []pendingRow
 	for rows.Next() {
 		var p pendingRow
-		if err := rows.Scan(&p.id, &p.kind, &p.action, &p.object, &p.stmt); err != nil {
+		if err := rows.Scan(&p.id, &p.kind, &p.action, &p.object, &p.stmt, &p.xact); err != nil {
 			rows.Close()
 			return fmt.Errorf("read pending change-log rows: %w", err)
 		}
@@ -143,31 +145,66 @@ func resolvePending(ctx context.Context, conn *pgx.Conn, cluster string) error {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		if dbconn.SQLState(err) == "42P01" {
+		if st := dbconn.SQLState(err); st == "42P01" || st == "42703" {
 			return nil
 		}
 		return fmt.Errorf("read pending change-log rows: %w", err)
 	}
 	for _, p := range pend {
-		if err := waitStatement(ctx, conn, p); err != nil {
-			return err
-		}
 		var done *bool
-		if err := conn.QueryRow(ctx, resolvedSQL, p.kind, p.action, p.object).Scan(&done); err != nil {
-			return fmt.Errorf("resolve change-log row %d (%s %s): %w", p.id, p.action, p.object, err)
+		if p.xact != nil {
+			if done, err = waitXact(ctx, conn, p); err != nil {
+				return err
+			}
+		} else {
+			if err := waitStatement(ctx, conn, p); err != nil {
+				return err
+			}
+			if err := conn.QueryRow(ctx, resolvedSQL, p.kind, p.action, p.object).Scan(&done); err != nil {
+				return fmt.Errorf("resolve change-log row %d (%s %s): %w", p.id, p.action, p.object, err)
+			}
 		}
 		status, why := StatusInterrupted, "the run that made it ended before it recorded the outcome; the catalog cannot tell whether it took effect, the next plan starts from what is live"
 		switch {
 		case done != nil && *done:
-			status, why = "applied", "recorded by the next run: the run that made it ended before it recorded the outcome, and the catalog shows it took effect"
+			status, why = "applied", "recorded by the next run: the run that made it ended before it recorded the outcome, and the catalog (or its transaction's status) shows it took effect"
 		case done != nil:
-			status, why = "failed", "recorded by the next run: the run that made it ended before it completed, and the catalog shows it took no effect"
+			status, why = "failed", "recorded by the next run: the run that made it ended before it completed, and the catalog (or its transaction's status) shows it took no effect"
 		}
 		if _, err := conn.Exec(ctx, settleIntentSQL, p.id, status, why); err != nil {
 			return fmt.Errorf("resolve change-log row %d (%s %s): %w", p.id, p.action, p.object, err)
 		}
 	}
 	return nil
+}
+
+// waitXact waits while the transaction of intent row p is in progress
+// (the dead run's backend has not noticed yet that its client is gone)
+// and returns whether it committed; nil when the server no longer knows
+// (a transaction older than the commit log it keeps).
+func waitXact(ctx context.Context, conn *pgx.Conn, p pendingRow) (*bool, error) {
+	deadline := time.Now().Add(pendingWait)
+	for {
+		var st *string
+		if err := conn.QueryRow(ctx, "SELECT txid_status($1)", *p.xact).Scan(&st); err != nil {
+			return nil, fmt.Errorf("resolve change-log row %d (%s %s): status of transaction %d: %w", p.id, p.action, p.object, *p.xact, err)
+		}
+		switch {
+		case st == nil:
+			return nil, nil
+		case *st != "in progress":
+			done := *st == "committed"
+			return &done, nil
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("the transaction %d of a run that ended (change-log row %d: %s %s) is still in progress after %s: try again when it ends, or end its session",
+				*p.xact, p.id, p.action, p.object, pendingWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // waitStatement waits while another session runs a statement of intent
@@ -192,4 +229,85 @@ func waitStatement(ctx context.Context, conn *pgx.Conn, p pendingRow) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// intendTx writes the change-log rows of the changes of a run in another
+// database than postgres that are applied inside its open transaction tx,
+// as pending with tx's transaction id, committed on the primary's postgres
+// session before tx commits. It returns the transaction id, or 0 when no
+// change of the run is applied.
+func (e *executor) intendTx(tx pgx.Tx, idx []int) (int64, error) {
+	var rows []logRow
+	for _, i := range idx {
+		if e.res.Outcomes[i].Status == plan.StatusApplied {
+			r := e.logRow(i)
+			r[9] = StatusPending
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	var xact int64
+	if err := tx.QueryRow(e.ctx, "SELECT txid_current()").Scan(&xact); err != nil {
+		return 0, fmt.Errorf("read the transaction id on %s: %w", e.primary.Name(), err)
+	}
+	if err := e.flushLog(); err != nil {
+		return 0, err
+	}
+	if err := e.ensureChangeLog(e.ctx); err != nil {
+		return 0, err
+	}
+	conn, err := e.conn(e.primary, "postgres")
+	if err != nil {
+		return 0, &logError{fmt.Errorf("write change log on %s: %w", e.primary.Name(), err)}
+	}
+	columns := []string{"cluster", "instance", "kind", "action", "object", "statement", "commit", "signer", "author", "status", "error", "xact"}
+	_, err = conn.CopyFrom(e.ctx, pgx.Identifier{"pgreconciler", "change_log"}, columns, pgx.CopyFromSlice(len(rows), func(k int) ([]any, error) {
+		r := make([]any, 0, len(columns))
+		for _, v := range rows[k] {
+			r = append(r, v)
+		}
+		return append(r, xact), nil
+	}))
+	if err != nil {
+		return 0, &logError{fmt.Errorf("write the intent rows to the change log on %s: %w", e.primary.Name(), err)}
+	}
+	return xact, nil
+}
+
+const settleTxSQL = `UPDATE pgreconciler.change_log SET status = $2, error = $3
+WHERE xact = $1 AND status = 'pending'`
+
+// settleTx sets the pending rows of transaction xact to status, with
+// error msg. A failure is a *logError; the rows stay pending, and the next
+// run settles them from the transaction's status.
+func (e *executor) settleTx(xact int64, status, msg string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
+	defer cancel()
+	conn, err := e.connCtx(ctx, e.primary, "postgres")
+	if err == nil {
+		_, err = conn.Exec(ctx, settleTxSQL, xact, status, msg)
+	}
+	if err != nil {
+		return &logError{fmt.Errorf("record the outcome of transaction %d in the change log on %s: %w", xact, e.primary.Name(), err)}
+	}
+	return nil
+}
+
+// xactCommitted reports whether transaction xact committed although its
+// COMMIT returned an error (the answer was lost with the session): the
+// server, asked on another session, knows.
+func (e *executor) xactCommitted(xact int64) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
+	defer cancel()
+	conn, err := e.connCtx(ctx, e.primary, "postgres")
+	if err != nil {
+		return false
+	}
+	var st *string
+	if err := conn.QueryRow(ctx, "SELECT txid_status($1)", xact).Scan(&st); err != nil {
+		return false
+	}
+	return st != nil && *st == "committed"
 }

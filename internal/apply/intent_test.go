@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,10 +86,6 @@ func TestPendingRowsResolvedUnderTheLock(t *testing.T) {
 	}
 	defer dead.Close(ctx)
 	sent := make(chan error, 1)
-	go func() { _, err := dead.Exec(ctx, "CREATE DATABASE intent_raced"); sent <- err }() // the dead run's statement, still running
-	for running := false; !running; time.Sleep(50 * time.Millisecond) {
-		queryRow(t, env.Primary, "postgres", "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query = 'CREATE DATABASE intent_raced')", nil, &running)
-	}
 	for _, r := range [][4]string{
 		{"database", "create", "intent_made", "CREATE DATABASE intent_made"},
 		{"database", "create", "intent_never", "CREATE DATABASE intent_never"},
@@ -98,6 +95,25 @@ func TestPendingRowsResolvedUnderTheLock(t *testing.T) {
 	} {
 		exec(t, "postgres", `INSERT INTO pgreconciler.change_log (cluster, instance, kind, action, object, statement, commit, signer, author, status)
 			VALUES (`+quote(env.Name)+`, 'x', `+quote(r[0])+`, `+quote(r[1])+`, `+quote(r[2])+`, `+quote(r[3])+`, `+quote(f.commit)+`, '', '', 'pending')`)
+	}
+	for _, end := range []string{"COMMIT", "ROLLBACK"} { // changes in another database: their transaction's status
+		var xact int64
+		tx, err := dead.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&xact); err != nil {
+			t.Fatal(err)
+		}
+		exec(t, "postgres", `INSERT INTO pgreconciler.change_log (cluster, instance, kind, action, object, statement, commit, signer, author, status, xact)
+			VALUES (`+quote(env.Name)+`, 'x', 'role', 'change', 'r_`+end+`', 'ALTER ROLE x', `+quote(f.commit)+`, '', '', 'pending', `+strconv.FormatInt(xact, 10)+`)`)
+		if _, err := dead.Exec(ctx, end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { _, err := dead.Exec(ctx, "CREATE DATABASE intent_raced"); sent <- err }() // the dead run's statement, still running
+	for running := false; !running; time.Sleep(50 * time.Millisecond) {
+		queryRow(t, env.Primary, "postgres", "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query = 'CREATE DATABASE intent_raced')", nil, &running)
 	}
 	time.AfterFunc(time.Second, release)
 	start := time.Now()
@@ -112,7 +128,7 @@ func TestPendingRowsResolvedUnderTheLock(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatalf("the dead run's CREATE DATABASE: %v", err)
 	}
-	want := []string{"applied", "applied", "failed", "applied", "interrupted", "applied"}
+	want := []string{"applied", "applied", "failed", "applied", "interrupted", "applied", "applied", "failed"}
 	rows := f.changeLog()
 	if len(rows) != len(want) {
 		t.Fatalf("change log: %+v", rows)
@@ -121,5 +137,28 @@ func TestPendingRowsResolvedUnderTheLock(t *testing.T) {
 		if r.Status != want[k] || k > 0 && !strings.Contains(r.Error, "run that made it ended") {
 			t.Errorf("row %d (%s %s): status %q (%s), want %q", k, r.Action, r.Object, r.Status, r.Error, want[k])
 		}
+	}
+}
+
+// TestChangeInAnotherDatabaseHasItsIntent (promise P20, case F13;
+// docs/faults.md): a change in another database than postgres, whose
+// change-log row cannot be in its transaction, gets its row written
+// pending with the transaction's id before the commit, then applied: a run
+// that dies between the commit and the row leaves a row the next run
+// settles from the transaction's status.
+func TestChangeInAnotherDatabaseHasItsIntent(t *testing.T) {
+	f := newFixture(t)
+	exec(t, "postgres", "CREATE DATABASE intent_other")
+	res := f.apply(change(plan.KindSchema, plan.ActionCreate, "intent_other.app", in("intent_other", "CREATE SCHEMA app")))
+	wantStatus(t, res, plan.StatusApplied)
+	rows := f.changeLog()
+	if len(rows) != 1 || rows[0].Status != "applied" {
+		t.Fatalf("change log: %+v", rows)
+	}
+	var committed string
+	queryRow(t, env.Primary, "postgres", "SELECT coalesce(txid_status(max(xact)), 'none') FROM pgreconciler.change_log WHERE commit = $1",
+		[]any{f.commit}, &committed)
+	if committed != "committed" {
+		t.Errorf("the row's transaction: %s, want the committed transaction of the change", committed)
 	}
 }
