@@ -120,8 +120,10 @@ type executor struct {
 	policy  protect.Policy        // who is protected: the reconciler's login role(s) on the primary, dbsu …
 
 	facts          facts
-	changeLogReady bool     // pgreconciler.change_log is known to exist
-	pending        []logRow // change-log rows not yet written
+	changeLogReady bool          // pgreconciler.change_log is known to exist
+	pending        []logRow      // change-log rows not yet written
+	intents        map[int]int64 // plan index → id of its pending change-log row (intent.go)
+	settled        []settled     // intent rows whose outcome is not yet written
 }
 
 // facts are what the apply learns about its primary session at the start.

@@ -66,6 +66,11 @@ func printable(s string) string {
 func (e *executor) queueLog(i int) {
 	switch e.res.Outcomes[i].Status {
 	case plan.StatusApplied, plan.StatusFailed, plan.StatusRefused:
+		if id, ok := e.intents[i]; ok {
+			e.settled = append(e.settled, settled{id, e.logRow(i)})
+			delete(e.intents, i)
+			return
+		}
 		e.pending = append(e.pending, e.logRow(i))
 	}
 }
@@ -74,7 +79,7 @@ func (e *executor) queueLog(i int) {
 // record changes already made, so a cancelled apply still writes them,
 // within cleanupTimeout.
 func (e *executor) flushLog() error {
-	if len(e.pending) == 0 {
+	if len(e.pending) == 0 && len(e.settled) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), cleanupTimeout)
@@ -90,6 +95,10 @@ func (e *executor) flushLog() error {
 		return err
 	}
 	e.pending = nil
+	if err := writeSettled(ctx, conn, e.settled); err != nil {
+		return err
+	}
+	e.settled = nil
 	return nil
 }
 

@@ -64,7 +64,10 @@
 //     commit, signer and author, the error with its SQLSTATE; statements
 //     are redacted, NUL and invalid UTF-8 escaped as \xNN. LastApplied
 //     reads back the newest applied commit (sql/last_applied.sql): the
-//     floor of the rewind check.
+//     floor of the rewind check. A change that cannot share a transaction
+//     with its row (CREATE/DROP DATABASE, a change in another database)
+//     gets a pending row first (intent.go), which the next run settles
+//     under the lock, before it inspects.
 //   - Dry run: logs what would run, connects to nothing, writes nothing.
 //
 // Its catalog reads are fresh reads right before the write they guard, in

@@ -81,6 +81,12 @@ func AcquireLockOn(ctx context.Context, conn *pgx.Conn, c *model.Cluster) (*Lock
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("lock %s on %s: %w", c.Name, p.Name(), err)
 	}
+	// The intent rows a run that ended left (intent.go), before anything
+	// is inspected: the plan then sees what the dead run did.
+	if err := resolvePending(ctx, conn, c.Name); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("lock %s on %s: %w", c.Name, p.Name(), err)
+	}
 	return &Lock{cluster: c.Name, conn: conn}, nil
 }
 

@@ -39,6 +39,7 @@ func TestHBAViaSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := baseHBA + "host all all 10.1.0.0/16 scram-sha-256\nhost all all 127.0.0.0/8 scram-sha-256\n"
+	staleTemp(t, filepath.Join(filepath.Dir(env.Primary.HBAPath()), ".pg_hba.conf.pgreconciler-Stale1")) // case H11: a killed writer's leftover
 	res := f.apply(hbaChange(primaryName(), content), hbaChange(replicaName(), content))
 	wantStatus(t, res, plan.StatusApplied)
 	for _, s := range env.Servers() {

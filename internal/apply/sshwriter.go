@@ -207,11 +207,14 @@ func (w *sshWriter) Write(ctx context.Context, in *model.Instance, path string, 
 // (chown only when logged in as root; any other user must be the owner),
 // fsync, a checksum before the rename, the directory synced after it.
 // The temp file is removed on any failure; the live file is then untouched.
+// Temp files older than a minute, which a writer killed mid-write left, are
+// removed first.
 func writeScript(path, sha string, info FileInfo) string {
 	return fmt.Sprintf(`set -e
 p=%s
 u=$(id -u)
 if [ "$u" != 0 ] && [ "$u" != %d ]; then echo "logged in as uid $u: neither root nor the owner (uid %d) of $p" >&2; exit 3; fi
+find "$(dirname -- "$p")" -maxdepth 1 -type f -name ".$(basename -- "$p").pgreconciler-??????" -mmin +1 -exec rm -f -- {} + 2>/dev/null || true
 t=$(mktemp -- "$(dirname -- "$p")/.$(basename -- "$p").pgreconciler-XXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat > "$t"

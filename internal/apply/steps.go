@@ -54,6 +54,10 @@ func (e *executor) steps(i int) error {
 			return nil
 		}
 	}
+	if err := e.intend(i); err != nil {
+		e.fail([]int{i}, err)
+		return err
+	}
 	steps := stepsOf(c.Statements)
 	for k, s := range steps {
 		failing, err := e.runStep(c, s)

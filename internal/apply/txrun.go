@@ -20,7 +20,11 @@ const runSavepoint = "pgreconciler_run"
 // that all run in database db on the primary, in one transaction: every
 // change that succeeds commits, every change that fails is rolled back on
 // its own and recorded with its SQLSTATE (promise P14; docs/promises.md). For runs in the postgres
-// database the change-log rows are written in the same transaction.
+// database the change-log rows are written in the same transaction; for
+// runs in another database, the rows of the applied changes are written
+// pending, with the run's transaction id, before it commits, and set to
+// applied after (intent.go): a run that dies in between leaves rows the
+// next one settles from the transaction's status.
 //
 // When the transaction itself is lost (the server rejected a whole message,
 // so the run's savepoint never existed, or the session broke), nothing of
@@ -153,9 +157,28 @@ func (e *executor) runOnce(db string, idx []int) error {
 			return err
 		}
 	}
-	if err := tx.Commit(e.ctx); err != nil {
+	var xact int64 // the transaction of a run in another database, whose applied rows are written pending before it commits
+	if !inTxLog {
+		if xact, err = e.intendTx(tx, idx); err != nil {
+			e.reset(idx)
+			e.fail(idx, err)
+			return err
+		}
+	}
+	if err := tx.Commit(e.ctx); err != nil && (xact == 0 || !e.xactCommitted(xact)) {
+		msg := "commit failed: " + message(err)
 		for _, i := range idx {
-			e.done(i, plan.StatusFailed, "commit failed: "+message(err), dbconn.SQLState(err))
+			if xact != 0 && e.res.Outcomes[i].Status == plan.StatusApplied {
+				e.set(i, plan.StatusFailed, msg, dbconn.SQLState(err))
+				e.report(i)
+				continue
+			}
+			e.done(i, plan.StatusFailed, msg, dbconn.SQLState(err))
+		}
+		if xact != 0 {
+			if lerr := e.settleTx(xact, "failed", msg); lerr != nil {
+				return lerr
+			}
 		}
 		if isFatal(err) {
 			return fmt.Errorf("commit on %s, database %s: %w", e.primary.Name(), db, err)
@@ -167,9 +190,12 @@ func (e *executor) runOnce(db string, idx []int) error {
 	}
 	for _, i := range idx {
 		e.report(i)
-		if !inTxLog {
+		if !inTxLog && (xact == 0 || e.res.Outcomes[i].Status != plan.StatusApplied) {
 			e.queueLog(i)
 		}
+	}
+	if xact != 0 {
+		return e.settleTx(xact, "applied", "")
 	}
 	return nil
 }

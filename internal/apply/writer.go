@@ -63,6 +63,7 @@ func (localWriter) Write(_ context.Context, in *model.Instance, path string, con
 		return err
 	}
 	dir := filepath.Dir(path)
+	RemoveStaleTemps(dir, "."+filepath.Base(path)+".pgreconciler-*", StaleTempAge)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".pgreconciler-*") // .pg_hba.conf.pgreconciler-…
 	if err != nil {
 		return fmt.Errorf("write %s of %s: %w", path, in.Name(), err)
@@ -99,6 +100,25 @@ func (localWriter) Write(_ context.Context, in *model.Instance, path string, con
 		d.Close()
 	}
 	return nil
+}
+
+// StaleTempAge is the age from which a writer's temporary file is
+// another writer's leftover (a reconciler killed while it wrote): a
+// write never takes that long.
+const StaleTempAge = time.Minute
+
+// RemoveStaleTemps removes the files in dir matching pattern (a
+// filepath.Match pattern of a writer's temporary files) that were last
+// modified more than age ago. A kill during a write leaves its temporary
+// file beside the target; the next write cleans it up. Errors are
+// ignored: a leftover that cannot be removed harms nothing.
+func RemoveStaleTemps(dir, pattern string, age time.Duration) {
+	names, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, n := range names {
+		if st, err := os.Lstat(n); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) > age {
+			_ = os.Remove(n)
+		}
+	}
 }
 
 // onThisHost refuses an instance whose IP is not an address of this host.

@@ -45,6 +45,11 @@ const (
 	// FindingOutOfBand: an observed row — an object changed on the server
 	// outside the reconciler.
 	FindingOutOfBand Finding = "out of band"
+	// FindingUnsettled: an intent row (status interrupted) the reconciler
+	// could not settle from the catalog: the run that made the change ended
+	// before it recorded the outcome, and the change may or may not have
+	// taken effect.
+	FindingUnsettled Finding = "unsettled"
 )
 
 // CustodyEntry is one change-log row and what the repository says of it.
@@ -70,7 +75,7 @@ type SignerCount struct {
 // CustodySummary counts a period's change log.
 type CustodySummary struct {
 	Changes   int           `json:"changes"`  // applied rows
-	Attempts  int           `json:"attempts"` // failed or refused rows
+	Attempts  int           `json:"attempts"` // failed, refused, pending or interrupted rows
 	Reviewed  int           `json:"reviewed"` // applied rows from a reviewed merge
 	OutOfBand int           `json:"out_of_band"`
 	Findings  int           `json:"findings"`
@@ -133,6 +138,12 @@ func TraceCustody(ctx context.Context, cluster string, since, until time.Time, h
 			}
 			judgeRow(&e, f)
 		}
+		switch {
+		case r.Status == "interrupted" && e.Finding == "":
+			e.Finding, e.Detail = FindingUnsettled, "the run that made it ended before it recorded the outcome; it may or may not have taken effect"
+		case r.Status == "pending" && e.Finding == "":
+			e.Detail = "outcome not recorded yet: an apply in progress, or a run that ended, which the next run settles"
+		}
 		if r.Status == "applied" {
 			c.Summary.Changes++
 			if e.Reviewed {
@@ -143,7 +154,7 @@ func TraceCustody(ctx context.Context, cluster string, since, until time.Time, h
 				signer = "(not verified)"
 			}
 			bySigner[signer]++
-		} else if r.Status == "failed" || r.Status == "refused" {
+		} else if r.Status == "failed" || r.Status == "refused" || r.Status == "pending" || r.Status == "interrupted" {
 			c.Summary.Attempts++
 		}
 		if e.Finding != "" {

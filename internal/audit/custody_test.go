@@ -122,6 +122,8 @@ func TestChainOfCustody(t *testing.T) {
 	insert(old, "mislabelled", r.signed, r.reviewerID, "applied")
 	insert(old, "side branch", r.side, r.authorID, "applied")
 	insert(old, "no commit", "", "", "applied")
+	insert(old, "interrupted", r.signed, r.authorID, apply.StatusInterrupted) // an intent row the next run could not settle
+	insert(old, "pending", r.signed, r.authorID, apply.StatusPending)         // an intent row not settled yet
 	insert(recent, "signed", r.signed, r.authorID, "applied")
 	insert(recent, "reviewed", r.merge, r.reviewerID, "applied")
 	insert(recent, "refused", r.merge, r.reviewerID, "refused")
@@ -145,7 +147,7 @@ func TestChainOfCustody(t *testing.T) {
 	want := map[string]Finding{
 		"dbuser_monitor": FindingOutOfBand, "forged": FindingMissing, "unsigned": FindingUnsigned,
 		"untrusted": FindingUntrusted, "mislabelled": FindingSignerMismatch, "side branch": FindingNotInHistory,
-		"no commit": FindingNoCommit, "signed": "", "reviewed": "", "refused": "",
+		"no commit": FindingNoCommit, "interrupted": FindingUnsettled, "pending": "", "signed": "", "reviewed": "", "refused": "",
 	}
 	for obj, f := range want {
 		if got, ok := findings[obj]; !ok || got != f {
@@ -156,8 +158,8 @@ func TestChainOfCustody(t *testing.T) {
 		t.Error("a row before --since is in the chain of custody")
 	}
 	s := cu.Summary
-	if s.Changes != 8 || s.Attempts != 1 || s.Reviewed != 1 || s.OutOfBand != 1 || s.Findings != 7 {
-		t.Errorf("summary %+v, want 8 changes, 1 attempt, 1 reviewed, 1 out of band, 7 findings", s)
+	if s.Changes != 8 || s.Attempts != 3 || s.Reviewed != 1 || s.OutOfBand != 1 || s.Findings != 8 {
+		t.Errorf("summary %+v, want 8 changes, 3 attempts, 1 reviewed, 1 out of band, 8 findings", s)
 	}
 	bySigner := map[string]int{}
 	for _, sc := range s.BySigner {

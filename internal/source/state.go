@@ -118,6 +118,7 @@ func writeStateFile(dir, p string, v any) (err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	removeStaleTemps(dir, "."+filepath.Base(p)+"-*")
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(p)+"-*")
 	if err != nil {
 		return err
@@ -140,6 +141,22 @@ func writeStateFile(dir, p string, v any) (err error) {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// staleTempAge is the age from which a temporary state file is the
+// leftover of a process killed while it wrote it.
+const staleTempAge = time.Minute
+
+// removeStaleTemps removes the temporary files of earlier writes of one
+// state file (pattern, in dir) older than staleTempAge, which a kill
+// during the write left; errors are ignored, a leftover harms nothing.
+func removeStaleTemps(dir, pattern string) {
+	names, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, n := range names {
+		if st, err := os.Lstat(n); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) > staleTempAge {
+			_ = os.Remove(n)
+		}
+	}
 }
 
 // removeStateFile removes p (inside dir) durably; a missing file is no

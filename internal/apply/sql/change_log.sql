@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS pgreconciler.change_log (
 	status    text,
 	error     text
 );
+-- The transaction of a change in another database than postgres, whose
+-- row is written as pending before that transaction commits (intent.go);
+-- added to a table an older version made.
+ALTER TABLE pgreconciler.change_log ADD COLUMN IF NOT EXISTS xact bigint;
 REVOKE ALL ON SCHEMA pgreconciler FROM PUBLIC;
 REVOKE ALL ON TABLE pgreconciler.change_log FROM PUBLIC;
 REVOKE ALL ON SEQUENCE pgreconciler.change_log_id_seq FROM PUBLIC
