@@ -163,6 +163,15 @@ func TestScheduledRestart(t *testing.T) {
 	if st := status(t, cl, r); st.ScheduledRestart != nil {
 		t.Fatalf("scheduled restart still there after cancel: %v", st.ScheduledRestart)
 	}
+	// The member forgets at once; the DCS (what /cluster shows, and the
+	// next test reads) at the member's next HA loop.
+	waitUntil(t, ctx, "the DCS to forget the schedule", func() (bool, error) {
+		v, err := cl.View(ctx, bases(c))
+		if err != nil {
+			return false, err
+		}
+		return v.Member(r.Name()).ScheduledRestart == nil, nil
+	})
 	if err := cl.CancelRestart(ctx, r.APIURL()); err != nil {
 		t.Fatalf("cancel with nothing scheduled: %v", err)
 	}
