@@ -1,12 +1,10 @@
 package apply_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -31,7 +29,7 @@ type fixture struct {
 	commit  string
 	cluster *model.Cluster
 	dialer  *dbconn.Dialer
-	logs    *syncBuffer // the apply's slog output (JSON)
+	logs    *testenv.SyncBuffer // the apply's slog output (JSON)
 	opts    apply.Options
 }
 
@@ -44,7 +42,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	commit := strings.ToLower(rand.Text()) + "0123456789"
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	f := &fixture{
 		t:       t,
 		commit:  commit,
@@ -268,22 +266,4 @@ func (f *fixture) serverLines(s *testenv.Server) []string {
 		}
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
