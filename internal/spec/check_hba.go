@@ -82,19 +82,19 @@ func (cs *clusterSrc) checkHBA(globalsOK bool, f hbaFile) {
 // It reports whether they are valid.
 func (cs *clusterSrc) checkAddrGlobals() bool {
 	ok := true
-	if v := cs.primary.get("admin_ip"); v != nil && v.kind == kindString && v.scalar != "" {
-		if err := hba.CheckIP(v.scalar); err != nil {
-			cs.fail(v.pos, RuleHBA, "admin_ip: %v", err)
+	if v := cs.primary.get("admin_ip"); v != nil && v.kind == kindString && v.scalar() != "" {
+		if err := hba.CheckIP(v.scalar()); err != nil {
+			cs.fail(v.pos(), RuleHBA, "admin_ip: %v", err)
 			ok = false
 		}
 	}
 	if v := cs.primary.get("node_firewall_intranet"); v != nil && v.kind == kindList {
-		for i, it := range v.items {
+		for i, it := range v.items() {
 			if it.kind != kindString {
 				continue // refused by the schema
 			}
-			if err := hba.CheckCIDR(it.scalar); err != nil {
-				cs.fail(it.pos, RuleHBA, "node_firewall_intranet[%d]: %v", i, err)
+			if err := hba.CheckCIDR(it.scalar()); err != nil {
+				cs.fail(it.pos(), RuleHBA, "node_firewall_intranet[%d]: %v", i, err)
 				ok = false
 			}
 		}
@@ -110,9 +110,9 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node, f hbaFile) bool {
 	}
 	at := func(fieldName string) Pos {
 		if v := n.get(fieldName); v != nil {
-			return v.pos
+			return v.pos()
 		}
-		return n.pos
+		return n.pos()
 	}
 	bad := false
 	report := func(p Pos, err error) {
@@ -135,7 +135,7 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node, f hbaFile) bool {
 		// rules); its rules[i] errors were reported above with positions.
 		for _, e := range splitErrors(f.checkRule(r)) {
 			if !strings.HasPrefix(e.Error(), "rules[") {
-				report(n.pos, e)
+				report(n.pos(), e)
 			}
 		}
 		return bad
@@ -151,10 +151,10 @@ func (cs *clusterSrc) checkHBARule(r model.HBARule, n *node, f hbaFile) bool {
 	if r.Addr == "local" && sslAuth(r.Auth) {
 		// A Unix socket cannot use SSL: Pigsty renders a plain local line,
 		// so the rule would not mean what it says.
-		cs.fail(n.pos, RuleHBA, "auth %s on addr local: a Unix socket cannot use SSL; use addr localhost or a TCP address, or auth pwd", r.Auth)
+		cs.fail(n.pos(), RuleHBA, "auth %s on addr local: a Unix socket cannot use SSL; use addr localhost or a TCP address, or auth pwd", r.Auth)
 		return true
 	}
-	report(n.pos, f.checkRule(r))
+	report(n.pos(), f.checkRule(r))
 	return bad
 }
 

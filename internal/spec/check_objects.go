@@ -128,12 +128,12 @@ func (cs *clusterSrc) checkSettings(m *node, owner string) {
 	if m == nil {
 		return
 	}
-	for _, f := range m.fields {
+	for _, f := range m.fields() {
 		if !gucName.MatchString(f.key) {
-			cs.fail(f.keyPos, RuleParameter, "%s: %q is not a valid parameter name", owner, f.key)
+			cs.fail(f.keyPos(), RuleParameter, "%s: %q is not a valid parameter name", owner, f.key)
 		}
-		if at := strings.IndexAny(f.value.scalar, "\n\r"); at >= 0 {
-			cs.fail(f.value.pos, RuleParameter, "%s: the value of %s holds a line break at byte %d; a setting value is one line",
+		if at := strings.IndexAny(f.value.scalar(), "\n\r"); at >= 0 {
+			cs.fail(f.value.pos(), RuleParameter, "%s: the value of %s holds a line break at byte %d; a setting value is one line",
 				owner, f.key, at)
 		}
 	}
@@ -156,12 +156,12 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			listed = make(map[string]Pos, len(r.MemberOf))
 		}
 		for j, m := range r.MemberOf {
-			p := entries.items[j].pos
+			p := entries.items()[j].pos()
 			prev, dup := listed[m.Role]
 			if listed == nil {
 				for k := range r.MemberOf[:j] {
 					if r.MemberOf[k].Role == m.Role {
-						prev, dup = entries.items[k].pos, true
+						prev, dup = entries.items()[k].pos(), true
 						break
 					}
 				}
@@ -256,7 +256,7 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		seen := map[string]bool{}
 		for j, s := range d.Schemas {
 			p := n.itemPos("schemas", j)
-			cs.checkObjectName(n.get("schemas").items[j], "schema", d.Name)
+			cs.checkObjectName(n.get("schemas").items()[j], "schema", d.Name)
 			if seen[s.Name] {
 				cs.fail(p, RuleDatabase, "database %s: schema %s is listed twice", d.Name, s.Name)
 			}
@@ -267,7 +267,7 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 		}
 		seen = map[string]bool{}
 		for j, e := range d.Extensions {
-			it := n.get("extensions").items[j]
+			it := n.get("extensions").items()[j]
 			cs.checkObjectName(it, "extension", d.Name)
 			if it.kind == kindMap {
 				cs.checkName(it.get("schema"), RuleDatabase, "database "+d.Name+": extension "+e.Name+": schema")
@@ -293,15 +293,15 @@ func (cs *clusterSrc) checkObjectName(it *node, what, db string) {
 		return
 	}
 	cs.checkName(it, RuleDatabase, "database "+db+": "+what+" name")
-	if len(it.scalar) > maxIdentifier {
-		cs.fail(it.pos, RuleDatabase, "database %s: %s name %s is %d bytes; PostgreSQL truncates names to %d bytes",
-			db, what, quoteValue(it.scalar), len(it.scalar), maxIdentifier)
+	if len(it.scalar()) > maxIdentifier {
+		cs.fail(it.pos(), RuleDatabase, "database %s: %s name %s is %d bytes; PostgreSQL truncates names to %d bytes",
+			db, what, quoteValue(it.scalar()), len(it.scalar()), maxIdentifier)
 	}
 }
 
 func (cs *clusterSrc) checkPrivileges(declared map[string]*model.Role) {
 	for i, clause := range cs.c.DefaultPrivileges {
-		p := cs.privs[i].pos
+		p := cs.privs[i].pos()
 		cl, err := privs.Parse(clause)
 		if err != nil {
 			cs.fail(p, RuleRole, "pg_default_privileges: %v", err)
@@ -319,17 +319,17 @@ func (cs *clusterSrc) checkParameters() {
 		cs.checkSettings(m, "pg_parameters")
 		libs := (scope{inv: cs.primary.inv, group: cs.group, host: cs.hosts[in]}).get("pg_libs")
 		if libs != nil && libs.kind == kindString && m.get("shared_preload_libraries") == nil {
-			if at := strings.IndexAny(libs.scalar, "\n\r"); at >= 0 {
-				cs.fail(libs.pos, RuleParameter, "pg_libs holds a line break at byte %d; a setting value is one line", at)
+			if at := strings.IndexAny(libs.scalar(), "\n\r"); at >= 0 {
+				cs.fail(libs.pos(), RuleParameter, "pg_libs holds a line break at byte %d; a setting value is one line", at)
 			}
 		}
 		for _, p := range in.Parameters {
 			if p.Name == "shared_preload_libraries" && strings.Trim(p.Value, `", `) == "" {
 				pos := cs.hosts[in].pos
 				if v := m.get(p.Name); v != nil {
-					pos = v.pos
+					pos = v.pos()
 				} else if libs != nil {
-					pos = libs.pos
+					pos = libs.pos()
 				}
 				cs.fail(pos, RuleParameter, "shared_preload_libraries must not be empty or quoted-empty: an empty library name keeps the server from starting")
 			}

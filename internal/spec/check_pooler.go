@@ -50,8 +50,8 @@ func (cs *clusterSrc) checkPoolerLockout(in *model.Instance, f *hba.File) {
 	p := cs.hosts[in].pos
 	hs := scope{inv: cs.primary.inv, host: cs.hosts[in]}
 	for _, list := range []string{"pgb_hba_rules", "pgb_default_hba_rules"} {
-		if v := hs.get(list); v != nil && !strings.HasPrefix(v.pos.File, schemaPrefix) {
-			p = v.pos
+		if v := hs.get(list); v != nil && !strings.HasPrefix(v.pos().File, schemaPrefix) {
+			p = v.pos()
 			break
 		}
 	}
@@ -64,15 +64,15 @@ func (cs *clusterSrc) checkPoolerVars(in *model.Instance) {
 	hs := scope{inv: cs.primary.inv, host: cs.hosts[in]}
 	p := in.Pooler
 	if p.Port == in.Port {
-		cs.fail(hs.get("pgbouncer_port").pos, RulePooler, "instance %s: pgbouncer_port %d is pg_port too: PgBouncer and PostgreSQL cannot both listen on it", in.Name(), p.Port)
+		cs.fail(hs.get("pgbouncer_port").pos(), RulePooler, "instance %s: pgbouncer_port %d is pg_port too: PgBouncer and PostgreSQL cannot both listen on it", in.Name(), p.Port)
 	}
 	if v := hs.get("pg_localhost"); v != nil && v.kind == kindString {
-		if err := checkLocalhost(v.scalar); err != nil {
-			cs.fail(v.pos, RulePooler, "pg_localhost: %v", err)
+		if err := checkLocalhost(v.scalar()); err != nil {
+			cs.fail(v.pos(), RulePooler, "pg_localhost: %v", err)
 		}
 	}
-	if v := hs.get("pgbouncer_redirect_to"); v != nil && v.kind == kindString && v.scalar != "" {
-		cs.warn(v.pos, RulePooler, "pgbouncer_redirect_to has no effect: Pigsty's pgbouncer.database template reads it but never uses it, so database.txt keeps host=%s", p.Localhost)
+	if v := hs.get("pgbouncer_redirect_to"); v != nil && v.kind == kindString && v.scalar() != "" {
+		cs.warn(v.pos(), RulePooler, "pgbouncer_redirect_to has no effect: Pigsty's pgbouncer.database template reads it but never uses it, so database.txt keeps host=%s", p.Localhost)
 	}
 }
 
@@ -130,7 +130,7 @@ func (cs *clusterSrc) checkPoolFields(declared map[string]*model.Role, pooled []
 		}
 		cs.nullPoolFields(n, "database "+d.Name, "database.txt", "pool_auth_user", "pool_mode", "pool_size", "pool_size_min", "pool_reserve", "pool_connlimit")
 		if v := n.get("pgbouncer"); v != nil && v.isNull() {
-			cs.warn(v.pos, RulePooler, "database %s: pgbouncer: null leaves it out of database.txt, as Pigsty reads it; write true or false", d.Name)
+			cs.warn(v.pos(), RulePooler, "database %s: pgbouncer: null leaves it out of database.txt, as Pigsty reads it; write true or false", d.Name)
 		}
 		if !d.Pgbouncer || d.PoolAuthUser == "" || inUserlist[d.PoolAuthUser] {
 			continue
@@ -149,7 +149,7 @@ func (cs *clusterSrc) checkPoolFields(declared map[string]*model.Role, pooled []
 func (cs *clusterSrc) nullPoolFields(n *node, what, file string, fields ...string) {
 	for _, f := range fields {
 		if v := n.get(f); v != nil && v.isNull() {
-			cs.warn(v.pos, RulePooler, "%s: %s: null is left out of %s; Pigsty's template would write the option with the value None, which PgBouncer refuses", what, f, file)
+			cs.warn(v.pos(), RulePooler, "%s: %s: null is left out of %s; Pigsty's template would write the option with the value None, which PgBouncer refuses", what, f, file)
 		}
 	}
 }

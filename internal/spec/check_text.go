@@ -59,8 +59,8 @@ func (cs *clusterSrc) checkName(n *node, rule, what string) {
 	if n == nil || n.kind != kindString {
 		return
 	}
-	if at := controlAt(n.scalar); at >= 0 {
-		cs.fail(n.pos, rule, "%s %s holds a control character (a line break, tab …) at byte %d; names and settings must be one line of printable text",
-			what, quoteValue(n.scalar), at)
+	if at := controlAt(n.scalar()); at >= 0 {
+		cs.fail(n.pos(), rule, "%s %s holds a control character (a line break, tab …) at byte %d; names and settings must be one line of printable text",
+			what, quoteValue(n.scalar()), at)
 	}
 }

@@ -47,19 +47,19 @@ func (cs *clusterSrc) checkClusterVars() {
 	if p.host == nil {
 		return
 	}
-	if v := p.get("pg_mode"); v != nil && v.kind == kindString && v.scalar != "pgsql" && v.scalar != "citus" {
+	if v := p.get("pg_mode"); v != nil && v.kind == kindString && v.scalar() != "pgsql" && v.scalar() != "citus" {
 		what := "an unknown pg_mode"
-		if pgModes[v.scalar] {
-			what = "the " + v.scalar + " kernel"
+		if pgModes[v.scalar()] {
+			what = "the " + v.scalar() + " kernel"
 		}
-		cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos), Rule: RuleIdentity, Severity: SeverityWarning,
-			Message: fmt.Sprintf("cluster %s: pg_mode %q is not supported as such: pgreconciler manages it as plain PostgreSQL (roles, databases, HBA, parameters), and what %s adds is not managed", cs.c.Name, v.scalar, what)})
+		cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos()), Rule: RuleIdentity, Severity: SeverityWarning,
+			Message: fmt.Sprintf("cluster %s: pg_mode %q is not supported as such: pgreconciler manages it as plain PostgreSQL (roles, databases, HBA, parameters), and what %s adds is not managed", cs.c.Name, v.scalar(), what)})
 	}
 	if cs.citus() {
 		cs.checkCitusDB()
 	}
 	if v := p.get("pg_upstream"); v != nil && !v.isNull() && instanceOf(cs, p.host).Role == model.RolePrimary {
-		cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos), Rule: RuleIdentity, Severity: SeverityWarning,
+		cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos()), Rule: RuleIdentity, Severity: SeverityWarning,
 			Message: fmt.Sprintf("cluster %s is a standby cluster (pg_upstream on its primary %s): its leader replays another cluster and is read-only, so pgreconciler plans its drift but cannot apply to it (apply refuses an instance in recovery)", cs.c.Name, p.host.ip)})
 	}
 	primary := p.host.ip
@@ -70,10 +70,10 @@ func (cs *clusterSrc) checkClusterVars() {
 		}
 		hs := scope{inv: p.inv, host: h}
 		at := func(v *node) Pos {
-			if v == nil || strings.HasPrefix(v.pos.File, schemaPrefix) {
+			if v == nil || strings.HasPrefix(v.pos().File, schemaPrefix) {
 				return h.pos
 			}
-			return v.pos
+			return v.pos()
 		}
 		for _, name := range clusterIdentity {
 			if (name == "pg_shard" || name == "pg_group") && !cs.citus() {
@@ -125,16 +125,16 @@ func describeVar(v *node) string {
 // pgreconciler manages those only in postgres and the declared databases.
 func (cs *clusterSrc) checkCitusDB() {
 	v := cs.primary.get("pg_primary_db")
-	if v == nil || v.kind != kindString || v.scalar == "postgres" {
+	if v == nil || v.kind != kindString || v.scalar() == "postgres" {
 		return
 	}
 	for _, d := range cs.c.Databases {
-		if d.Name == v.scalar {
+		if d.Name == v.scalar() {
 			return
 		}
 	}
-	cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos), Rule: RuleDatabase, Severity: SeverityWarning,
-		Message: fmt.Sprintf("cluster %s: pg_primary_db %s (created by Patroni in Citus mode) is not in pg_databases, so pgreconciler does not manage its default privileges; declare it there", cs.c.Name, strconv.Quote(v.scalar))})
+	cs.problems = append(cs.problems, Problem{Pos: cs.at(v.pos()), Rule: RuleDatabase, Severity: SeverityWarning,
+		Message: fmt.Sprintf("cluster %s: pg_primary_db %s (created by Patroni in Citus mode) is not in pg_databases, so pgreconciler does not manage its default privileges; declare it there", cs.c.Name, strconv.Quote(v.scalar()))})
 }
 
 // checkShards: the clusters of one Citus shard (pg_shard, Patroni's scope)
@@ -157,7 +157,7 @@ func checkShards(clusters []*clusterSrc) Problems {
 		}
 		group, pos := "0", cs.namePos
 		if v := cs.primary.get("pg_group"); v != nil && v.kind == kindInt {
-			group, pos = v.scalar, cs.at(v.pos)
+			group, pos = v.scalar(), cs.at(v.pos())
 		}
 		k := key{shard, group}
 		if prev := seen[k]; prev != nil {

@@ -111,16 +111,16 @@ func FuzzFastCUE(f *testing.F) {
 
 // sameTree compares two trees, positions and field order included.
 func sameTree(a, b *node) bool {
-	if a.kind != b.kind || a.scalar != b.scalar || a.pos != b.pos || len(a.fields) != len(b.fields) || len(a.items) != len(b.items) {
+	if a.kind != b.kind || a.scalar() != b.scalar() || a.pos() != b.pos() || len(a.fields()) != len(b.fields()) || len(a.items()) != len(b.items()) {
 		return false
 	}
-	for i := range a.fields {
-		if a.fields[i].key != b.fields[i].key || a.fields[i].keyPos != b.fields[i].keyPos || !sameTree(a.fields[i].value, b.fields[i].value) {
+	for i := range a.fields() {
+		if a.fields()[i].key != b.fields()[i].key || a.fields()[i].keyPos() != b.fields()[i].keyPos() || !sameTree(a.fields()[i].value, b.fields()[i].value) {
 			return false
 		}
 	}
-	for i := range a.items {
-		if !sameTree(a.items[i], b.items[i]) {
+	for i := range a.items() {
+		if !sameTree(a.items()[i], b.items()[i]) {
 			return false
 		}
 	}
@@ -131,25 +131,25 @@ func treeString(n *node) string {
 	var b strings.Builder
 	var walk func(n *node)
 	walk = func(n *node) {
-		fmt.Fprintf(&b, "%s@%s", n.kind, n.pos)
+		fmt.Fprintf(&b, "%s@%s", n.kind, n.pos())
 		switch n.kind {
 		case kindMap:
 			b.WriteString("{")
-			for _, f := range n.fields {
-				fmt.Fprintf(&b, "%q@%s:", f.key, f.keyPos)
+			for _, f := range n.fields() {
+				fmt.Fprintf(&b, "%q@%s:", f.key, f.keyPos())
 				walk(f.value)
 				b.WriteString(",")
 			}
 			b.WriteString("}")
 		case kindList:
 			b.WriteString("[")
-			for _, it := range n.items {
+			for _, it := range n.items() {
 				walk(it)
 				b.WriteString(",")
 			}
 			b.WriteString("]")
 		default:
-			fmt.Fprintf(&b, "(%q)", n.scalar)
+			fmt.Fprintf(&b, "(%q)", n.scalar())
 		}
 	}
 	walk(n)

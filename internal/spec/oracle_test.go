@@ -22,7 +22,7 @@ func (n *node) toJSON(b *strings.Builder) {
 	switch n.kind {
 	case kindMap:
 		b.WriteByte('{')
-		for i, f := range n.fields {
+		for i, f := range n.fields() {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -34,7 +34,7 @@ func (n *node) toJSON(b *strings.Builder) {
 		b.WriteByte('}')
 	case kindList:
 		b.WriteByte('[')
-		for i, it := range n.items {
+		for i, it := range n.items() {
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -42,12 +42,12 @@ func (n *node) toJSON(b *strings.Builder) {
 		}
 		b.WriteByte(']')
 	case kindString:
-		s, _ := json.Marshal(n.scalar)
+		s, _ := json.Marshal(n.scalar())
 		b.Write(s)
 	case kindNull:
 		b.WriteString("null")
 	default:
-		b.WriteString(n.scalar)
+		b.WriteString(n.scalar())
 	}
 }
 

@@ -111,8 +111,8 @@ func (s *Schema) applyPolicy(name string, b *built) (Problems, error) {
 // varPos is where a variable is set for a cluster's primary, or the
 // cluster's name when it is not set (or only defaulted).
 func (cs *clusterSrc) varPos(name string) (Pos, *node) {
-	if v := cs.primary.get(name); v != nil && v.pos.File != "" && !strings.HasPrefix(v.pos.File, schemaPrefix) {
-		return v.pos, v
+	if v := cs.primary.get(name); v != nil && v.pos().File != "" && !strings.HasPrefix(v.pos().File, schemaPrefix) {
+		return v.pos(), v
 	}
 	return cs.namePos, nil
 }

@@ -126,11 +126,11 @@ func describeRule(r model.HBARule) string {
 func checkNoTrustTCP(b *built, report func(Pos, string)) {
 	b.eachActiveHBA(func(h hbaRuleRef) {
 		if len(h.rule.Rules) == 0 && h.rule.Auth == "trust" && h.rule.Addr != "local" {
-			report(h.cs.at(h.node.pos), fmt.Sprintf("%s lets TCP clients in without authentication", describeRule(h.rule)))
+			report(h.cs.at(h.node.pos()), fmt.Sprintf("%s lets TCP clients in without authentication", describeRule(h.rule)))
 		}
 		for _, l := range rawLines(h.rule) {
 			if l.tcp && l.method == "trust" {
-				report(h.cs.at(h.node.pos), fmt.Sprintf("raw rule %q lets TCP clients in without authentication", l.text))
+				report(h.cs.at(h.node.pos()), fmt.Sprintf("raw rule %q lets TCP clients in without authentication", l.text))
 			}
 		}
 	})
@@ -189,7 +189,7 @@ func checkAdminSSL(b *built, report func(Pos, string)) {
 		}
 		if len(r.Rules) == 0 && !sslAuth(r.Auth) && !denyAuth(r.Auth) && matchesAdmin(r.User, h.cs.c) {
 			if p, ok := outside(ruleAddrs(r, h.cs.c)); ok {
-				report(h.cs.at(h.node.pos), fmt.Sprintf("%s lets the admin user %s in from %s (outside the intranet) without SSL; use auth: ssl or cert",
+				report(h.cs.at(h.node.pos()), fmt.Sprintf("%s lets the admin user %s in from %s (outside the intranet) without SSL; use auth: ssl or cert",
 					describeRule(r), g.AdminUser, p))
 			}
 		}
@@ -198,7 +198,7 @@ func checkAdminSSL(b *built, report func(Pos, string)) {
 				continue
 			}
 			if p, ok := outside(l.addrs); ok {
-				report(h.cs.at(h.node.pos), fmt.Sprintf("raw rule %q lets the admin user %s in from %s (outside the intranet) without SSL; use hostssl",
+				report(h.cs.at(h.node.pos()), fmt.Sprintf("raw rule %q lets the admin user %s in from %s (outside the intranet) without SSL; use hostssl",
 					l.text, g.AdminUser, p))
 			}
 		}
@@ -211,11 +211,11 @@ func checkNoMD5Auth(b *built, report func(Pos, string)) {
 		md5 := r.Auth == "md5" || r.Auth == "ssl-md5" ||
 			((r.Auth == "pwd" || r.Auth == "ssl") && h.cs.c.Globals.PasswordEncryption == "md5")
 		if len(r.Rules) == 0 && md5 {
-			report(h.cs.at(h.node.pos), fmt.Sprintf("%s uses md5 authentication; use scram-sha-256 (auth: pwd with pg_pwd_enc scram-sha-256)", describeRule(r)))
+			report(h.cs.at(h.node.pos()), fmt.Sprintf("%s uses md5 authentication; use scram-sha-256 (auth: pwd with pg_pwd_enc scram-sha-256)", describeRule(r)))
 		}
 		for _, l := range rawLines(r) {
 			if l.method == "md5" {
-				report(h.cs.at(h.node.pos), fmt.Sprintf("raw rule %q uses md5 authentication", l.text))
+				report(h.cs.at(h.node.pos()), fmt.Sprintf("raw rule %q uses md5 authentication", l.text))
 			}
 		}
 	})
@@ -227,14 +227,14 @@ func checkSSLRequired(b *built, report func(Pos, string)) {
 		if len(r.Rules) == 0 && !sslAuth(r.Auth) && !denyAuth(r.Auth) {
 			for _, p := range ruleAddrs(r, h.cs.c) {
 				if !loopback(p) {
-					report(h.cs.at(h.node.pos), fmt.Sprintf("%s accepts connections from %s without SSL", describeRule(r), p))
+					report(h.cs.at(h.node.pos()), fmt.Sprintf("%s accepts connections from %s without SSL", describeRule(r), p))
 					return
 				}
 			}
 		}
 		for _, l := range rawLines(r) {
 			if l.tcp && !l.ssl && l.method != "reject" && !l.loopback {
-				report(h.cs.at(h.node.pos), fmt.Sprintf("raw rule %q accepts TCP connections without SSL", l.text))
+				report(h.cs.at(h.node.pos()), fmt.Sprintf("raw rule %q accepts TCP connections without SSL", l.text))
 			}
 		}
 	})

@@ -26,7 +26,7 @@ func checkPasswordComplexity(b *built, report func(Pos, string)) {
 			}
 			p, _ := cs.varPos("pg_libs")
 			if v := cs.params[in].get("shared_preload_libraries"); v != nil {
-				p = cs.at(v.pos)
+				p = cs.at(v.pos())
 			}
 			report(p, fmt.Sprintf("cluster %s: shared_preload_libraries (pg_libs) loads neither passwordcheck nor credcheck", cs.c.Name))
 			break
@@ -36,10 +36,10 @@ func checkPasswordComplexity(b *built, report func(Pos, string)) {
 
 func (cs *clusterSrc) paramPos(in *model.Instance, name string) Pos {
 	if v := cs.params[in].get(name); v != nil {
-		return v.pos
+		return v.pos()
 	}
 	if m := cs.params[in]; m != nil {
-		return m.pos
+		return m.pos()
 	}
 	return cs.hosts[in].pos
 }

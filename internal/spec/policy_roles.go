@@ -63,7 +63,7 @@ func checkNoPlaintext(b *built, report func(Pos, string)) {
 func eachGlobalPassword(b *built, k model.SecretKind, f func(Pos, string)) {
 	for _, cs := range b.clusters {
 		for _, v := range []string{"pg_dbsu_password", "pg_replication_password", "pg_admin_password", "pg_monitor_password"} {
-			if p, n := cs.varPos(v); n != nil && model.KindOfPassword(n.scalar) == k {
+			if p, n := cs.varPos(v); n != nil && model.KindOfPassword(n.scalar()) == k {
 				f(p, v)
 			}
 		}

@@ -58,7 +58,7 @@ func memoryRefusal(t *testing.T, res *Result) Problem {
 }
 
 // 24 files of 600 bytes, each expanding to a million values (about
-// 145 MiB of data tree each, 3.4 GiB in all): the budget is one for the
+// 52 MiB of data tree each, 1.2 GiB in all): the budget is one for the
 // whole load, so the load is refused at the first file that does not fit,
 // in name order, whatever was parsed at the same time, and allocates a
 // small multiple of the budget, not the sum of the files.
@@ -67,7 +67,7 @@ func TestBudgetManySmallAnchorFiles(t *testing.T) {
 	for i := 0; i < 24; i++ {
 		fsys[fmt.Sprintf("b%02d.yml", i)] = &fstest.MapFile{Data: anchorBomb(fmt.Sprintf("g%d", i), 6)}
 	}
-	const budget = 64 << 20
+	const budget = 32 << 20
 	lim := DefaultLimits
 	lim.MaxMemory = budget
 	l := newTestLoader(t)
@@ -81,7 +81,7 @@ func TestBudgetManySmallAnchorFiles(t *testing.T) {
 			}
 		})
 		p := memoryRefusal(t, res)
-		if p.Pos.File != "b00.yml" || !strings.Contains(p.Message, "memory budget of 64.0 MiB") {
+		if p.Pos.File != "b00.yml" || !strings.Contains(p.Message, "memory budget of 32.0 MiB") {
 			t.Errorf("refused at %s, want b00.yml (the first that does not fit): %s", p.Pos, p)
 		}
 		if run == 1 && p.String() != first.String() {
@@ -99,25 +99,25 @@ func TestBudgetManySmallAnchorFiles(t *testing.T) {
 func TestBudgetIsForTheWholeLoad(t *testing.T) {
 	fsys := fstest.MapFS{}
 	for i := 0; i < 6; i++ {
-		fsys[fmt.Sprintf("b%02d.yml", i)] = &fstest.MapFile{Data: anchorBomb(fmt.Sprintf("g%d", i), 5)} // 13.5 MiB each (the data tree's node sizes)
+		fsys[fmt.Sprintf("b%02d.yml", i)] = &fstest.MapFile{Data: anchorBomb(fmt.Sprintf("g%d", i), 5)} // 5.2 MiB each (the data tree's node sizes)
 	}
 	lim := DefaultLimits
-	lim.MaxMemory = 40 << 20
+	lim.MaxMemory = 14 << 20
 	res, err := newTestLoader(t).Load(fsys, Options{Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := memoryRefusal(t, res)
-	if p.Pos.File != "b02.yml" || !strings.Contains(p.Message, "the files before it took 27.0 MiB") {
-		t.Errorf("want the refusal at b02.yml, after two files of 13.5 MiB: %s", p)
+	if p.Pos.File != "b02.yml" || !strings.Contains(p.Message, "the files before it took 10.4 MiB") {
+		t.Errorf("want the refusal at b02.yml, after two files of 5.2 MiB: %s", p)
 	}
-	lim.MaxMemory = 100 << 20
+	lim.MaxMemory = 40 << 20
 	res, err = newTestLoader(t).Load(fsys, Options{Limits: lim, Profile: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if errors.Is(res.Err(), ErrMemoryBudget) {
-		t.Errorf("87 MiB of data refused by a 100 MiB budget: %v", res.Err())
+		t.Errorf("31 MiB of data refused by a 40 MiB budget: %v", res.Err())
 	}
 }
 
@@ -132,7 +132,7 @@ func TestBudgetBigValidFile(t *testing.T) {
 		t.Fatal(err, res.Err())
 	}
 	lim := DefaultLimits
-	lim.MaxMemory = 16 << 20
+	lim.MaxMemory = 8 << 20
 	n := allocated(func() {
 		if res, err = newTestLoader(t).Load(fsys, Options{Limits: lim}); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unique"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -64,7 +65,7 @@ const cueSyntaxPerByte = 40
 func plainTree(name string, f *ast.File, m *meter) *node {
 	p := plainReader{file: name, m: m}
 	if root, ok := p.decls(f.Decls, f.Pos()); ok {
-		root.pos = Pos{File: name, Line: 1, Col: 1}
+		root.setPos(Pos{File: name, Line: 1, Col: 1})
 		return root
 	}
 	return nil
@@ -86,8 +87,9 @@ func (f *cueFile) syntax() (*ast.File, error) {
 }
 
 type plainReader struct {
-	file string
-	m    *meter
+	file   string
+	handle unique.Handle[string] // file's, made on first use
+	m      *meter
 }
 
 var (
@@ -95,14 +97,19 @@ var (
 	plainFloat = regexp.MustCompile(`^[0-9]+\.[0-9]+([eE][-+]?[0-9]+)?$`)
 )
 
-func (p *plainReader) pos(n ast.Node) Pos {
-	tp := n.Pos()
-	return Pos{File: p.file, Line: int32(tp.Line()), Col: int32(tp.Column())}
+func (p *plainReader) pos(n ast.Node) place { return p.at(n.Pos()) }
+
+func (p *plainReader) at(tp token.Pos) place {
+	var zero unique.Handle[string]
+	if p.handle == zero {
+		p.handle = unique.Make(p.file)
+	}
+	return place{file: p.handle, line: int32(tp.Line()), col: int32(tp.Column())}
 }
 
 // decls converts the declarations of a file or struct literal.
 func (p *plainReader) decls(decls []ast.Decl, at token.Pos) (*node, bool) {
-	out := &node{kind: kindMap, pos: Pos{File: p.file, Line: int32(at.Line()), Col: int32(at.Column())}}
+	var fields []field
 	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.Package, *ast.CommentGroup, *ast.Attribute:
@@ -119,22 +126,21 @@ func (p *plainReader) decls(decls []ast.Decl, at token.Pos) (*node, bool) {
 			if !ok {
 				return nil, false
 			}
-			nf := field{key: key, keyPos: p.pos(d.Label), value: v}
-			if i := out.index(key); i >= 0 {
+			if i := fieldIndex(fields, key); i >= 0 {
 				// a: {x: 1} and a: {y: 2} in one file unify as in CUE.
-				merged, ok := p.unifyPlain(out.fields[i].value, v)
+				merged, ok := p.unifyPlain(fields[i].value, v)
 				if !ok {
 					return nil, false
 				}
-				out.fields[i].value = merged
+				fields[i].value = merged
 				continue
 			}
-			out.fields = append(out.fields, nf)
+			fields = append(fields, newField(key, p.pos(d.Label), v))
 		default:
 			return nil, false
 		}
 	}
-	return out, true
+	return newMap(p.at(at), fields), true
 }
 
 // unifyPlain merges two plain values; anything but map+map or equal values
@@ -170,22 +176,22 @@ func (p *plainReader) expr(e ast.Expr) (*node, bool) {
 	case *ast.StructLit:
 		return p.decls(e.Elts, e.Pos())
 	case *ast.ListLit:
-		out := &node{kind: kindList, pos: p.pos(e), items: make([]*node, 0, len(e.Elts))}
+		items := make([]*node, 0, len(e.Elts))
 		for _, el := range e.Elts {
 			v, ok := p.expr(el)
 			if !ok {
 				return nil, false
 			}
-			out.items = append(out.items, v)
+			items = append(items, v)
 		}
-		return out, true
+		return newList(p.pos(e), items), true
 	case *ast.BasicLit:
 		return p.basic(e, "")
 	case *ast.UnaryExpr:
 		if b, ok := e.X.(*ast.BasicLit); ok && e.Op == token.SUB && (b.Kind == token.INT || b.Kind == token.FLOAT) {
 			n, ok := p.basic(b, "-")
 			if ok {
-				n.pos = p.pos(e)
+				n.setAt(p.pos(e))
 			}
 			return n, ok
 		}
@@ -196,7 +202,7 @@ func (p *plainReader) expr(e ast.Expr) (*node, bool) {
 }
 
 func (p *plainReader) basic(b *ast.BasicLit, sign string) (*node, bool) {
-	n := &node{pos: p.pos(b)}
+	n := newNode(kindNull, p.pos(b))
 	switch b.Kind {
 	case token.STRING:
 		if strings.HasPrefix(b.Value, "'") || strings.HasPrefix(b.Value, "#") {
@@ -206,22 +212,27 @@ func (p *plainReader) basic(b *ast.BasicLit, sign string) (*node, bool) {
 		if err != nil {
 			return nil, false
 		}
-		n.kind, n.scalar = kindString, s
+		n.kind = kindString
+		n.setScalar(s)
 	case token.INT:
 		if !plainInt.MatchString(b.Value) {
 			return nil, false // 0x10, 1_000, 1Ki …
 		}
-		n.kind, n.scalar = kindInt, sign+strings.TrimLeft(b.Value, "0")
-		if strings.TrimLeft(b.Value, "0") == "" {
-			n.scalar = "0"
+		n.kind = kindInt
+		if digits := strings.TrimLeft(b.Value, "0"); digits != "" {
+			n.setScalar(sign + digits)
+		} else {
+			n.setScalar("0")
 		}
 	case token.FLOAT:
 		if !plainFloat.MatchString(b.Value) {
 			return nil, false
 		}
-		n.kind, n.scalar = kindFloat, sign+b.Value
+		n.kind = kindFloat
+		n.setScalar(sign + b.Value)
 	case token.TRUE, token.FALSE:
-		n.kind, n.scalar = kindBool, b.Value
+		n.kind = kindBool
+		n.setScalar(b.Value)
 	case token.NULL:
 		n.kind = kindNull
 	default:
@@ -261,7 +272,7 @@ func evalCUE(files []*cueFile, m *meter) (*node, Problems) {
 // exportValue converts an evaluated, concrete CUE value into a data tree,
 // keeping each value's position.
 func exportValue(v cue.Value, depth int, m *meter) *node {
-	n := &node{pos: cuePos(v.Pos())}
+	n := newNode(kindNull, placeOf(cuePos(v.Pos())))
 	if !m.charge(nodeCost + fieldCost) {
 		return n
 	}
@@ -269,30 +280,38 @@ func exportValue(v cue.Value, depth int, m *meter) *node {
 	case cue.StructKind:
 		n.kind = kindMap
 		it, _ := v.Fields()
+		var fields []field
 		for it.Next() {
 			fv := it.Value()
-			n.fields = append(n.fields, field{key: it.Selector().Unquoted(), keyPos: cuePos(fv.Pos()), value: exportValue(fv, depth+1, m)})
+			fields = append(fields, newField(it.Selector().Unquoted(), placeOf(cuePos(fv.Pos())), exportValue(fv, depth+1, m)))
 		}
+		n.setFields(fields)
 	case cue.ListKind:
 		n.kind = kindList
 		it, _ := v.List()
+		var items []*node
 		for it.Next() {
-			n.items = append(n.items, exportValue(it.Value(), depth+1, m))
+			items = append(items, exportValue(it.Value(), depth+1, m))
 		}
+		n.setItems(items)
 	case cue.StringKind:
 		n.kind = kindString
-		n.scalar, _ = v.String()
-		m.charge(int64(len(n.scalar)))
+		s, _ := v.String()
+		n.setScalar(s)
+		m.charge(int64(len(s)))
 	case cue.BoolKind:
 		b, _ := v.Bool()
-		n.kind, n.scalar = kindBool, fmt.Sprint(b)
+		n.kind = kindBool
+		n.setScalar(fmt.Sprint(b))
 	case cue.IntKind:
 		// Exact, not clamped to 64 bits: the schema judges the value as is.
 		i, _ := v.Int(nil)
-		n.kind, n.scalar = kindInt, i.String()
+		n.kind = kindInt
+		n.setScalar(i.String())
 	case cue.FloatKind:
 		f, _ := v.Float64()
-		n.kind, n.scalar = kindFloat, fmt.Sprint(f)
+		n.kind = kindFloat
+		n.setScalar(fmt.Sprint(f))
 	default:
 		n.kind = kindNull
 	}

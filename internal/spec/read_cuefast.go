@@ -2,7 +2,9 @@ package spec
 
 import (
 	"bytes"
+	"slices"
 	"unicode/utf8"
+	"unique"
 
 	"cuelang.org/go/cue/literal"
 )
@@ -22,7 +24,7 @@ func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok
 	if !utf8.Valid(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) || bytes.IndexByte(src, 0) >= 0 {
 		return "", nil, false
 	}
-	s := &fastScanner{file: file, src: src, line: 1, lineStart: 0, m: m}
+	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(fastBail); !bail {
@@ -32,14 +34,13 @@ func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok
 		}
 	}()
 	s.skipSpace(true)
-	root = &node{kind: kindMap, pos: Pos{File: file, Line: 1, Col: 1}}
 	if s.peekWord("package") {
 		s.word() // package
 		s.skipSpace(false)
 		pkg = s.ident()
 		s.endDecl()
 	}
-	s.fields(root, 0)
+	root = newMap(place{file: s.file, line: 1, col: 1}, s.fields(0))
 	if s.pos != len(s.src) {
 		s.bail()
 	}
@@ -49,7 +50,8 @@ func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok
 type fastBail struct{}
 
 type fastScanner struct {
-	file      string
+	file      unique.Handle[string]
+	strs      map[string]string // interned words and short strings (see yamlScanner.str)
 	src       []byte
 	pos       int
 	line      int
@@ -59,8 +61,25 @@ type fastScanner struct {
 
 func (s *fastScanner) bail() { panic(fastBail{}) }
 
-func (s *fastScanner) here() Pos {
-	return Pos{File: s.file, Line: int32(s.line), Col: int32(s.pos - s.lineStart + 1)}
+func (s *fastScanner) here() place {
+	return place{file: s.file, line: int32(s.line), col: int32(s.pos - s.lineStart + 1)}
+}
+
+// intern returns b as a string, one allocation per distinct short value:
+// a spec repeats its keys and role names thousands of times.
+func (s *fastScanner) intern(b []byte) string {
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if v, ok := s.strs[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if s.strs == nil {
+		s.strs = make(map[string]string, 256)
+	}
+	s.strs[v] = v
+	return v
 }
 
 // skipSpace skips blanks and comments; newlines only when nl is true.
@@ -105,7 +124,7 @@ func (s *fastScanner) word() string {
 	for s.pos < len(s.src) && (isLetter(s.src[s.pos]) || isDigit(s.src[s.pos])) {
 		s.pos++
 	}
-	return string(s.src[start:s.pos])
+	return s.intern(s.src[start:s.pos])
 }
 
 // ident reads a plain identifier (no #definitions, no _hidden names, no
@@ -148,20 +167,20 @@ func (s *fastScanner) endDecl() {
 	s.skipSpace(true)
 }
 
-// fields reads declarations into m until a closing brace or the end.
-func (s *fastScanner) fields(m *node, depth int) {
+// fields reads declarations until a closing brace or the end.
+func (s *fastScanner) fields(depth int) (fs []field) {
 	for {
 		s.skipSpace(true)
 		if s.pos >= len(s.src) || s.src[s.pos] == '}' {
-			return
+			return fs
 		}
-		s.field(m, depth)
+		s.field(&fs, depth)
 		s.endDecl()
 	}
 }
 
 // field reads `label: value` (and the shorthand `a: b: value`).
-func (s *fastScanner) field(m *node, depth int) {
+func (s *fastScanner) field(fs *[]field, depth int) {
 	keyPos := s.here()
 	var key string
 	if s.src[s.pos] == '"' {
@@ -176,21 +195,22 @@ func (s *fastScanner) field(m *node, depth int) {
 	s.skipSpace(false)
 	var v *node
 	if s.pos < len(s.src) && (isLetter(s.src[s.pos]) || s.src[s.pos] == '"') && s.isLabel() {
-		inner := &node{kind: kindMap, pos: s.here()}
-		s.field(inner, depth+1)
-		v = inner
+		at := s.here()
+		var inner []field
+		s.field(&inner, depth+1)
+		v = newMap(at, inner)
 	} else {
 		v = s.value(depth + 1)
 	}
-	if i := m.index(key); i >= 0 {
+	if i := fieldIndex(*fs, key); i >= 0 {
 		ok := true
-		m.fields[i].value = unify(m.fields[i].value, v, "", func(Problem) { ok = false })
+		(*fs)[i].value = unify((*fs)[i].value, v, "", func(Problem) { ok = false })
 		if !ok {
 			s.bail() // let CUE report the conflict
 		}
 		return
 	}
-	m.fields = append(m.fields, field{key: key, keyPos: keyPos, value: v})
+	*fs = append(*fs, newField(key, keyPos, v))
 }
 
 // isLabel looks ahead: is the identifier or string at pos followed by ':'?
@@ -224,39 +244,38 @@ func (s *fastScanner) value(depth int) *node {
 	switch c := s.src[s.pos]; {
 	case c == '{':
 		s.pos++
-		m := &node{kind: kindMap, pos: pos}
-		s.fields(m, depth)
+		fs := s.fields(depth)
 		if s.pos >= len(s.src) || s.src[s.pos] != '}' {
 			s.bail()
 		}
 		s.pos++
-		return m
+		return newMap(pos, slices.Clip(fs))
 	case c == '[':
 		s.pos++
-		l := &node{kind: kindList, pos: pos}
+		var items []*node
 		for {
 			s.skipSpace(true)
 			if s.pos < len(s.src) && s.src[s.pos] == ']' {
 				s.pos++
-				return l
+				return newList(pos, slices.Clip(items))
 			}
-			l.items = append(l.items, s.value(depth+1))
+			items = append(items, s.value(depth+1))
 			s.endDecl()
 		}
 	case c == '"':
 		str := s.simpleString()
 		s.m.charge(int64(len(str)))
-		return &node{kind: kindString, scalar: str, pos: pos}
+		return newScalar(kindString, str, pos)
 	case c == '-' || isDigit(c):
 		return s.number(pos)
 	case isLetter(c):
 		switch s.word() {
 		case "true":
-			return &node{kind: kindBool, scalar: "true", pos: pos}
+			return newScalar(kindBool, "true", pos)
 		case "false":
-			return &node{kind: kindBool, scalar: "false", pos: pos}
+			return newScalar(kindBool, "false", pos)
 		case "null":
-			return &node{kind: kindNull, pos: pos}
+			return newNode(kindNull, pos)
 		}
 	}
 	s.bail()
@@ -266,7 +285,7 @@ func (s *fastScanner) value(depth int) *node {
 // simpleString reads a one-line double-quoted string and unquotes it with
 // CUE's own rules.
 func (s *fastScanner) simpleString() string {
-	start := s.pos
+	start, escaped := s.pos, false
 	if s.pos+2 < len(s.src) && s.src[s.pos+1] == '"' && s.src[s.pos+2] == '"' {
 		s.bail() // """ multi-line string
 	}
@@ -280,6 +299,7 @@ func (s *fastScanner) simpleString() string {
 			if s.pos+1 < len(s.src) && s.src[s.pos+1] == '(' {
 				s.bail() // interpolation
 			}
+			escaped = true
 			s.pos += 2
 			continue
 		}
@@ -287,6 +307,9 @@ func (s *fastScanner) simpleString() string {
 		if c == '"' {
 			break
 		}
+	}
+	if body := s.src[start+1 : s.pos-1]; !escaped && utf8.Valid(body) {
+		return s.intern(body) // what Unquote would return, without its copies
 	}
 	v, err := literal.Unquote(string(s.src[start:s.pos]))
 	if err != nil {
@@ -297,7 +320,7 @@ func (s *fastScanner) simpleString() string {
 
 // number reads -?digits or -?digits.digits[e[+-]digits]; anything fancier
 // (hex, underscores, multipliers, leading zeros) is left to CUE.
-func (s *fastScanner) number(pos Pos) *node {
+func (s *fastScanner) number(pos place) *node {
 	start := s.pos
 	if s.src[s.pos] == '-' {
 		s.pos++
@@ -336,9 +359,9 @@ func (s *fastScanner) number(pos Pos) *node {
 	if s.pos < len(s.src) && (isLetter(s.src[s.pos]) || s.src[s.pos] == '.') {
 		s.bail()
 	}
-	text := string(s.src[start:s.pos])
+	text := s.intern(s.src[start:s.pos])
 	if text == "-0" {
 		text = "0"
 	}
-	return &node{kind: k, scalar: text, pos: pos}
+	return newScalar(k, text, pos)
 }

@@ -18,7 +18,14 @@ func unify(n, o *node, path string, report func(Problem)) *node {
 // changed.
 type merger struct {
 	report func(Problem)
-	owned  map[*node]map[string]int
+	owned  map[*node]*ownedMap
+}
+
+// ownedMap is a map node the merger made: its fields with room to grow
+// (a node keeps only their length), and an index of the keys of big ones.
+type ownedMap struct {
+	fields []field
+	idx    map[string]int
 }
 
 func (m *merger) unify(n, o *node, path string) *node {
@@ -29,45 +36,46 @@ func (m *merger) unify(n, o *node, path string) *node {
 		return n
 	}
 	if n.kind == kindMap && o.kind == kindMap {
-		out, idx := n, m.owned[n]
-		if _, mine := m.owned[n]; !mine {
-			out = &node{kind: kindMap, pos: n.pos, fields: append(make([]field, 0, len(n.fields)+len(o.fields)), n.fields...)}
+		out, own := n, m.owned[n]
+		if own == nil {
+			own = &ownedMap{fields: append(make([]field, 0, len(n.fields())+len(o.fields())), n.fields()...)}
+			out = newMap(n.at(), own.fields)
 			if m.owned == nil {
-				m.owned = map[*node]map[string]int{}
+				m.owned = map[*node]*ownedMap{}
 			}
-			m.owned[out] = nil
+			m.owned[out] = own
 		}
-		if idx == nil && len(out.fields)*len(o.fields) > 64 {
+		if own.idx == nil && len(own.fields)*len(o.fields()) > 64 {
 			// Big maps (a fleet's clusters): no quadratic scans.
-			idx = make(map[string]int, len(out.fields)+len(o.fields))
-			for i, f := range out.fields {
-				idx[f.key] = i
+			own.idx = make(map[string]int, len(own.fields)+len(o.fields()))
+			for i, f := range own.fields {
+				own.idx[f.key] = i
 			}
-			m.owned[out] = idx
 		}
-		for _, of := range o.fields {
+		for _, of := range o.fields() {
 			i := -1
-			if idx != nil {
-				if j, ok := idx[of.key]; ok {
+			if own.idx != nil {
+				if j, ok := own.idx[of.key]; ok {
 					i = j
 				}
 			} else {
-				i = out.index(of.key)
+				i = fieldIndex(own.fields, of.key)
 			}
 			if i < 0 {
-				if idx != nil {
-					idx[of.key] = len(out.fields)
+				if own.idx != nil {
+					own.idx[of.key] = len(own.fields)
 				}
-				out.fields = append(out.fields, of)
+				own.fields = append(own.fields, of)
+				out.setFields(own.fields)
 				continue
 			}
-			out.fields[i].value = m.unify(out.fields[i].value, of.value, joinPath(path, of.key))
+			own.fields[i].value = m.unify(own.fields[i].value, of.value, joinPath(path, of.key))
 		}
 		return out
 	}
 	if !n.equal(o) {
-		m.report(Problem{Pos: o.pos, Rule: RuleConflict,
-			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.shape(), n.shape(), n.pos)})
+		m.report(Problem{Pos: o.pos(), Rule: RuleConflict,
+			Message: fmt.Sprintf("%s: conflicting values %s and %s (other value at %s)", path, o.shape(), n.shape(), n.pos())})
 	}
 	return n
 }

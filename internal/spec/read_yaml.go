@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unique"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -71,6 +72,7 @@ func readYAMLSlow(file string, data []byte, m *meter) (*node, Problems) {
 
 type yamlReader struct {
 	file     string
+	handle   unique.Handle[string] // file's, made on first use
 	m        *meter
 	problems Problems
 }
@@ -79,9 +81,17 @@ func (r *yamlReader) pos(n *yaml.Node) Pos {
 	return Pos{File: r.file, Line: int32(n.Line), Col: int32(n.Column)}
 }
 
+func (r *yamlReader) at(n *yaml.Node) place {
+	var zero unique.Handle[string]
+	if r.handle == zero {
+		r.handle = unique.Make(r.file)
+	}
+	return place{file: r.handle, line: int32(n.Line), col: int32(n.Column)}
+}
+
 func (r *yamlReader) fail(n *yaml.Node, format string, args ...any) *node {
 	r.problems = append(r.problems, Problem{Pos: r.pos(n), Rule: RuleSyntax, Message: fmt.Sprintf(format, args...)})
-	return &node{kind: kindNull, pos: r.pos(n)}
+	return newNode(kindNull, r.at(n))
 }
 
 // convert builds the data tree of n. Once converted, a node that no alias
@@ -89,7 +99,7 @@ func (r *yamlReader) fail(n *yaml.Node, format string, args ...any) *node {
 // that yaml.v3's tree shrinks while the data tree grows.
 func (r *yamlReader) convert(n *yaml.Node, depth int, anchored bool) *node {
 	if !r.m.charge(nodeCost) {
-		return &node{kind: kindNull}
+		return newNode(kindNull, place{})
 	}
 	if depth > 100 {
 		return r.fail(n, "values nested more than 100 levels deep")
@@ -98,17 +108,18 @@ func (r *yamlReader) convert(n *yaml.Node, depth int, anchored bool) *node {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return &node{kind: kindMap, pos: r.pos(n)}
+			return newNode(kindMap, r.at(n))
 		}
 		return r.convert(n.Content[0], depth, anchored)
 	case yaml.AliasNode:
 		return r.convert(n.Alias, depth+1, true)
 	case yaml.SequenceNode:
 		r.m.charge(itemCost * int64(len(n.Content)))
-		out := &node{kind: kindList, pos: r.pos(n), items: make([]*node, 0, len(n.Content))}
+		items := make([]*node, 0, len(n.Content))
 		for _, c := range n.Content {
-			out.items = append(out.items, r.convert(c, depth+1, anchored))
+			items = append(items, r.convert(c, depth+1, anchored))
 		}
+		out := newList(r.at(n), items)
 		if !anchored {
 			n.Content = nil
 		}
@@ -128,7 +139,7 @@ func (r *yamlReader) convert(n *yaml.Node, depth int, anchored bool) *node {
 
 func (r *yamlReader) mapping(n *yaml.Node, depth int, anchored bool) *node {
 	r.m.charge(fieldCost * int64(len(n.Content)/2))
-	out := &node{kind: kindMap, pos: r.pos(n), fields: make([]field, 0, len(n.Content)/2)}
+	fields := make([]field, 0, len(n.Content)/2)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -140,12 +151,12 @@ func (r *yamlReader) mapping(n *yaml.Node, depth int, anchored bool) *node {
 			merges = append(merges, v)
 			continue
 		}
-		if out.index(k.Value) >= 0 {
+		if fieldIndex(fields, k.Value) >= 0 {
 			r.fail(k, "duplicate key %q", k.Value)
 			continue
 		}
 		r.m.charge(int64(len(k.Value)))
-		out.fields = append(out.fields, field{key: k.Value, keyPos: r.pos(k), value: r.convert(v, depth+1, anchored)})
+		fields = append(fields, newField(k.Value, r.at(k), r.convert(v, depth+1, anchored)))
 	}
 	// YAML merge keys (<<: *defaults), which Ansible honours: keys of the
 	// mapping itself win, earlier merged mappings win over later ones.
@@ -160,19 +171,19 @@ func (r *yamlReader) mapping(n *yaml.Node, depth int, anchored bool) *node {
 				r.fail(s, "a merge key (<<) must refer to a mapping")
 				continue
 			}
-			for _, f := range mv.fields {
-				if out.index(f.key) < 0 {
+			for _, f := range mv.fields() {
+				if fieldIndex(fields, f.key) < 0 {
 					r.m.charge(fieldCost)
-					out.fields = append(out.fields, f)
+					fields = append(fields, f)
 				}
 			}
 		}
 	}
-	return out
+	return newMap(r.at(n), fields)
 }
 
 func (r *yamlReader) scalar(n *yaml.Node) *node {
-	out := &node{pos: r.pos(n), scalar: n.Value}
+	out := newScalar(kindString, n.Value, r.at(n))
 	// yaml.v3 gives a plain scalar its resolved tag (!!str for "yes"):
 	// only an explicit !!str makes a string of what PyYAML reads as a
 	// boolean.
@@ -181,15 +192,17 @@ func (r *yamlReader) scalar(n *yaml.Node) *node {
 		return out
 	}
 	if b, ok := yaml11Bool[n.Value]; ok {
-		out.kind, out.scalar = kindBool, b
+		out.kind = kindBool
+		out.setScalar(b)
 		return out
 	}
 	switch n.Tag {
 	case "!!null":
-		out.kind, out.scalar = kindNull, ""
+		out.kind = kindNull
+		out.setScalar("")
 	case "!!bool":
 		out.kind = kindBool
-		out.scalar = strings.ToLower(n.Value)
+		out.setScalar(strings.ToLower(n.Value))
 	case "!!int":
 		v, err := strconv.ParseInt(n.Value, 0, 64)
 		switch {
@@ -199,7 +212,8 @@ func (r *yamlReader) scalar(n *yaml.Node) *node {
 		case err != nil:
 			return r.fail(n, "invalid integer")
 		}
-		out.kind, out.scalar = kindInt, strconv.FormatInt(v, 10)
+		out.kind = kindInt
+		out.setScalar(strconv.FormatInt(v, 10))
 	case "!!float":
 		out.kind = kindFloat
 	default:

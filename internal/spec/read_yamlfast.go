@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unique"
 )
 
 // fastYAML reads an inventory file written in the subset of YAML that
@@ -29,7 +30,7 @@ func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
 	if bytes.HasPrefix(src, []byte("---")) || bytes.HasPrefix(src, []byte("...")) || bytes.HasPrefix(src, []byte("%")) {
 		return nil, false
 	}
-	y := &yamlScanner{file: file, src: src, line: 1, m: m}
+	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m}
 	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {
@@ -76,7 +77,7 @@ func yamlPrintable(src []byte) bool {
 }
 
 type yamlScanner struct {
-	file      string
+	file      unique.Handle[string]
 	src       []byte
 	pos       int
 	line      int
@@ -135,13 +136,13 @@ func (y *yamlScanner) itemBuf(depth int) []*node {
 // keepFields sets n's fields to an exact-size copy of buf, and keeps buf
 // for the next collection at this depth.
 func (y *yamlScanner) keepFields(n *node, buf []field, depth int) {
-	n.fields = append([]field(nil), buf...)
+	n.setFields(append([]field(nil), buf...))
 	clear(buf)
 	y.fieldBufs[depth] = buf[:0]
 }
 
 func (y *yamlScanner) keepItems(n *node, buf []*node, depth int) {
-	n.items = append([]*node(nil), buf...)
+	n.setItems(append([]*node(nil), buf...))
 	clear(buf)
 	y.itemBufs[depth] = buf[:0]
 }
@@ -156,7 +157,7 @@ func (y *yamlScanner) charge(n int64) {
 
 // here is the position yaml.v3 gives a node starting at y.pos: columns
 // count characters, not bytes.
-func (y *yamlScanner) here() Pos {
+func (y *yamlScanner) here() place {
 	if y.checkedLine != y.line {
 		end := bytes.IndexByte(y.src[y.lineStart:], '\n')
 		if end < 0 {
@@ -168,7 +169,7 @@ func (y *yamlScanner) here() Pos {
 	if !y.lineASCII {
 		col = utf8.RuneCount(y.src[y.lineStart:y.pos])
 	}
-	return Pos{File: y.file, Line: int32(y.line), Col: int32(col + 1)}
+	return place{file: y.file, line: int32(y.line), col: int32(col + 1)}
 }
 
 func isASCII(b []byte) bool {
@@ -279,9 +280,9 @@ func (y *yamlScanner) block(c, depth int) *node {
 
 // blockMap reads a block mapping in column c whose first key has been
 // read (y.pos is just after its colon).
-func (y *yamlScanner) blockMap(c int, key string, keyPos Pos, depth int) *node {
+func (y *yamlScanner) blockMap(c int, key string, keyPos place, depth int) *node {
 	y.charge(nodeCost)
-	out := &node{kind: kindMap, pos: keyPos}
+	out := newNode(kindMap, keyPos)
 	buf := y.fieldBuf(depth)
 	var seen map[string]bool
 	for {
@@ -317,7 +318,7 @@ func (y *yamlScanner) blockMap(c int, key string, keyPos Pos, depth int) *node {
 			y.endLine()
 			value = y.scalarNode(s, quoted, p)
 		}
-		buf = append(buf, field{key: key, keyPos: keyPos, value: value})
+		buf = append(buf, newField(key, keyPos, value))
 		nc := y.nextContent()
 		if nc < c {
 			y.keepFields(out, buf, depth)
@@ -362,7 +363,7 @@ func hasKey(fields []field, key string, seen *map[string]bool) bool {
 // blockSeq reads a block sequence whose dashes are in column c.
 func (y *yamlScanner) blockSeq(c, depth int) *node {
 	y.charge(nodeCost)
-	out := &node{kind: kindList, pos: y.here()}
+	out := newNode(kindList, y.here())
 	buf := y.itemBuf(depth)
 	for {
 		y.pos++ // the dash
@@ -469,7 +470,7 @@ func (y *yamlScanner) flow(c, depth int) *node {
 	}
 	y.charge(nodeCost)
 	open := y.peek()
-	out := &node{pos: y.here()}
+	out := newNode(kindNull, y.here())
 	y.pos++
 	closer := byte(']')
 	if open == '{' {
@@ -496,7 +497,7 @@ func (y *yamlScanner) flow(c, depth int) *node {
 				y.bail()
 			}
 			y.flowSpace(c)
-			fields = append(fields, field{key: key, keyPos: keyPos, value: y.flowValue(c, depth)})
+			fields = append(fields, newField(key, keyPos, y.flowValue(c, depth)))
 		} else {
 			y.charge(itemCost)
 			items = append(items, y.flowValue(c, depth))
@@ -620,19 +621,21 @@ var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?
 // PyYAML's booleans on top; a scalar whose resolution is unusual (merge
 // key, infinities, NaN, underscores, binary or octal prefixes, integers
 // beyond 64 bits) gives up.
-func (y *yamlScanner) scalarNode(s string, quoted bool, p Pos) *node {
+func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 	y.charge(nodeCost + int64(len(s)))
-	out := &node{pos: p, scalar: s, kind: kindString}
+	out := newScalar(kindString, s, p)
 	if quoted {
 		return out
 	}
 	if b, ok := yaml11Bool[s]; ok {
-		out.kind, out.scalar = kindBool, b
+		out.kind = kindBool
+		out.setScalar(b)
 		return out
 	}
 	switch s {
 	case "~", "null", "Null", "NULL":
-		out.kind, out.scalar = kindNull, ""
+		out.kind = kindNull
+		out.setScalar("")
 		return out
 	case "<<", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
 		y.bail()
@@ -650,7 +653,8 @@ func (y *yamlScanner) scalarNode(s string, quoted bool, p Pos) *node {
 			return out // !!timestamp: a string to readYAML
 		}
 		if v, err := strconv.ParseInt(s, 0, 64); err == nil {
-			out.kind, out.scalar = kindInt, strconv.FormatInt(v, 10)
+			out.kind = kindInt
+			out.setScalar(strconv.FormatInt(v, 10))
 			return out
 		}
 		if _, err := strconv.ParseUint(s, 0, 64); err == nil {

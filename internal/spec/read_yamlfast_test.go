@@ -135,7 +135,7 @@ func TestYAML11Booleans(t *testing.T) {
 	want := map[string]kind{"a": kindBool, "b": kindString, "c": kindBool, "d": kindString}
 	for k, w := range want {
 		if got := slow.get("all").get(k); got.kind != w {
-			t.Errorf("%s: %s (%q), want %s", k, got.kind, got.scalar, w)
+			t.Errorf("%s: %s (%q), want %s", k, got.kind, got.scalar(), w)
 		}
 	}
 	fast, ok := fastYAML("f.yml", []byte("all: {a: yes, b: 'yes', c: Off}\n"), nil)

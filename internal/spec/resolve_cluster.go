@@ -30,7 +30,7 @@ func (inv *inventory) clusters() ([]*clusterDecl, Problems) {
 	decl := func(name string, v *node, g *group) *clusterDecl {
 		d := byName[name]
 		if d == nil {
-			d = &clusterDecl{name: name, namePos: v.pos, group: g}
+			d = &clusterDecl{name: name, namePos: v.pos(), group: g}
 			byName[name] = d
 			out = append(out, d)
 		}
@@ -39,7 +39,7 @@ func (inv *inventory) clusters() ([]*clusterDecl, Problems) {
 		}
 		if g != nil && g.name != name && !warned[v] {
 			warned[v] = true
-			problems = append(problems, Problem{Pos: v.pos, Rule: RuleIdentity, Severity: SeverityWarning,
+			problems = append(problems, Problem{Pos: v.pos(), Rule: RuleIdentity, Severity: SeverityWarning,
 				Message: fmt.Sprintf("group %q has pg_cluster %q; Pigsty expects them to be equal", g.name, name)})
 		}
 		return d
@@ -50,12 +50,12 @@ func (inv *inventory) clusters() ([]*clusterDecl, Problems) {
 		if v == nil || v.kind != kindString {
 			continue // not PostgreSQL, or refused by the schema
 		}
-		d := decl(v.scalar, v, s.from("pg_cluster", v))
+		d := decl(v.scalar(), v, s.from("pg_cluster", v))
 		d.hosts = append(d.hosts, h)
 	}
 	for _, g := range inv.groups {
 		if v := g.vars.get("pg_cluster"); v != nil && v.kind == kindString {
-			decl(v.scalar, v, g)
+			decl(v.scalar(), v, g)
 		}
 	}
 	return out, problems
@@ -83,11 +83,11 @@ type clusterSrc struct {
 // fields: Go checks of such an object would only repeat the schema's
 // message in other words.
 func (cs *clusterSrc) schemaRefused(n *node) bool {
-	if n == nil || cs.refused[n.pos] {
+	if n == nil || cs.refused[n.pos()] {
 		return n != nil
 	}
-	for _, f := range n.fields {
-		if cs.refused[f.keyPos] || cs.refused[f.value.pos] {
+	for _, f := range n.fields() {
+		if cs.refused[f.keyPos()] || cs.refused[f.value.pos()] {
 			return true
 		}
 	}
@@ -132,7 +132,7 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 		if role == nil || role.kind != kindString {
 			cs.fail(h.pos, RuleIdentity, "host %s of cluster %s: pg_role is required", h.ip, c.Name)
 		} else {
-			in.Role = model.InstanceRole(role.scalar)
+			in.Role = model.InstanceRole(role.scalar())
 		}
 		if v := hs.get("pg_offline_query"); v != nil {
 			in.OfflineQuery = v.boolean()
@@ -167,8 +167,8 @@ func resolveCluster(inv *inventory, d *clusterDecl) *clusterSrc {
 	cs.decodeDatabases()
 	if v := cs.primary.get("pg_default_privileges"); v != nil && v.kind == kindList {
 		c.DefaultPrivileges = []string{}
-		for _, it := range v.items {
-			c.DefaultPrivileges = append(c.DefaultPrivileges, strings.Join(strings.Fields(it.scalar), " "))
+		for _, it := range v.items() {
+			c.DefaultPrivileges = append(c.DefaultPrivileges, strings.Join(strings.Fields(it.scalar()), " "))
 			cs.privs = append(cs.privs, it)
 		}
 	}
@@ -194,8 +194,8 @@ func resolveGlobals(s scope, inv *inventory) model.Globals {
 		PasswordEncryption: s.str("pg_pwd_enc"),
 	}
 	if v := s.get("node_firewall_intranet"); v != nil {
-		for _, it := range v.items {
-			g.Intranet = append(g.Intranet, it.scalar)
+		for _, it := range v.items() {
+			g.Intranet = append(g.Intranet, it.scalar())
 		}
 	}
 	return g
@@ -207,7 +207,7 @@ func (cs *clusterSrc) decodeParameters(hs scope, in *model.Instance) []model.Par
 	seen := map[string]bool{}
 	if m := hs.get("pg_parameters"); m != nil && m.kind == kindMap {
 		cs.params[in] = m
-		for _, f := range m.fields {
+		for _, f := range m.fields() {
 			if f.value.isNull() {
 				continue
 			}
@@ -216,7 +216,7 @@ func (cs *clusterSrc) decodeParameters(hs scope, in *model.Instance) []model.Par
 		}
 	}
 	if libs := hs.get("pg_libs"); libs != nil && libs.kind == kindString && !seen["shared_preload_libraries"] {
-		out = append(out, model.Parameter{Name: "shared_preload_libraries", Value: joinList(libs.scalar)})
+		out = append(out, model.Parameter{Name: "shared_preload_libraries", Value: joinList(libs.scalar())})
 	}
 	slices.SortFunc(out, func(a, b model.Parameter) int { return strings.Compare(a.Name, b.Name) })
 	return out

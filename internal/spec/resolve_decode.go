@@ -34,9 +34,9 @@ func (cs *clusterSrc) optInt(n *node) *int {
 // (#Int4), so one that does not fit an int has been refused already; it is
 // reported all the same, never clamped.
 func (cs *clusterSrc) integer(n *node) (int, bool) {
-	i, err := strconv.Atoi(n.scalar)
+	i, err := strconv.Atoi(n.scalar())
 	if err != nil {
-		cs.fail(n.pos, RuleSchema, "integer out of range")
+		cs.fail(n.pos(), RuleSchema, "integer out of range")
 		return 0, false
 	}
 	return i, true
@@ -46,7 +46,7 @@ func optStr(n *node) string {
 	if n.isNull() || n.kind != kindString {
 		return ""
 	}
-	return n.scalar
+	return n.scalar()
 }
 
 func boolOr(n *node, def bool) bool {
@@ -68,7 +68,7 @@ func (cs *clusterSrc) decodeRoles() {
 		if v == nil || v.kind != kindList {
 			continue
 		}
-		for _, it := range v.items {
+		for _, it := range v.items() {
 			if it.kind != kindMap {
 				continue
 			}
@@ -116,14 +116,14 @@ func (cs *clusterSrc) decodeRole(n *node, system bool) *model.Role {
 		r.State = model.StateAbsent
 	}
 	if c := n.get("comment"); !c.isNull() {
-		r.Comment = c.scalar
+		r.Comment = c.scalar()
 	} else {
 		r.Comment = "business user " + r.Name
 	}
-	if roles := n.get("roles"); roles != nil && len(roles.items) > 0 {
+	if roles := n.get("roles"); roles != nil && len(roles.items()) > 0 {
 		// Exact size: one inventory holds tens of thousands of these.
-		r.MemberOf = make([]model.Membership, 0, len(roles.items))
-		for _, it := range roles.items {
+		r.MemberOf = make([]model.Membership, 0, len(roles.items()))
+		for _, it := range roles.items() {
 			r.MemberOf = append(r.MemberOf, decodeMembership(it))
 		}
 	}
@@ -133,7 +133,7 @@ func (cs *clusterSrc) decodeRole(n *node, system bool) *model.Role {
 
 func decodeMembership(n *node) model.Membership {
 	if n.kind == kindString {
-		return model.Membership{Role: n.scalar}
+		return model.Membership{Role: n.scalar()}
 	}
 	st := optStr(n.get("state"))
 	return model.Membership{
@@ -152,11 +152,11 @@ func decodeSettings(n *node) []model.Setting {
 		return nil
 	}
 	var out []model.Setting
-	for _, f := range n.fields {
+	for _, f := range n.fields() {
 		if f.value.isNull() {
 			continue
 		}
-		if f.value.kind == kindString && strings.EqualFold(f.value.scalar, "default") {
+		if f.value.kind == kindString && strings.EqualFold(f.value.scalar(), "default") {
 			out = append(out, model.Setting{Name: f.key, Reset: true})
 			continue
 		}
@@ -170,7 +170,7 @@ func (cs *clusterSrc) decodeDatabases() {
 	if v == nil || v.kind != kindList {
 		return
 	}
-	for _, it := range v.items {
+	for _, it := range v.items() {
 		if it.kind != kindMap {
 			continue
 		}
@@ -218,12 +218,12 @@ func (cs *clusterSrc) decodeDatabase(n *node) *model.Database {
 	}
 	d.Comment = "business database " + d.Name
 	if c := n.get("comment"); !c.isNull() {
-		d.Comment = c.scalar
+		d.Comment = c.scalar()
 	}
 	if l := n.get("schemas"); l != nil {
-		for _, it := range l.items {
+		for _, it := range l.items() {
 			if it.kind == kindString {
-				d.Schemas = append(d.Schemas, model.Schema{Name: it.scalar})
+				d.Schemas = append(d.Schemas, model.Schema{Name: it.scalar()})
 				continue
 			}
 			d.Schemas = append(d.Schemas, model.Schema{Name: optStr(it.get("name")), Owner: optStr(it.get("owner")),
@@ -231,9 +231,9 @@ func (cs *clusterSrc) decodeDatabase(n *node) *model.Database {
 		}
 	}
 	if l := n.get("extensions"); l != nil {
-		for _, it := range l.items {
+		for _, it := range l.items() {
 			if it.kind == kindString {
-				d.Extensions = append(d.Extensions, model.Extension{Name: it.scalar})
+				d.Extensions = append(d.Extensions, model.Extension{Name: it.scalar()})
 				continue
 			}
 			d.Extensions = append(d.Extensions, model.Extension{Name: optStr(it.get("name")), Schema: optStr(it.get("schema")),
@@ -255,8 +255,8 @@ func (cs *clusterSrc) decodeHBARule(n *node, def bool) model.HBARule {
 		Default: def,
 	}
 	if l := n.get("rules"); l != nil {
-		for _, it := range l.items {
-			r.Rules = append(r.Rules, it.scalar)
+		for _, it := range l.items() {
+			r.Rules = append(r.Rules, it.scalar())
 		}
 	}
 	if len(r.Rules) == 0 {

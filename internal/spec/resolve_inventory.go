@@ -100,7 +100,7 @@ func (s scope) from(name string, v *node) *group {
 
 func (s scope) str(name string) string {
 	if v := s.get(name); v != nil && v.kind == kindString {
-		return v.scalar
+		return v.scalar()
 	}
 	return ""
 }
@@ -118,10 +118,10 @@ func readInventory(root, defaults *node, read map[string]bool) *inventory {
 		if hosts == nil || hosts.kind != kindMap {
 			return
 		}
-		for _, f := range hosts.fields {
+		for _, f := range hosts.fields() {
 			h := byIP[f.key]
 			if h == nil {
-				h = &host{ip: f.key, pos: f.keyPos}
+				h = &host{ip: f.key, pos: f.keyPos()}
 				byIP[f.key] = h
 				inv.hosts = append(inv.hosts, h)
 			}
@@ -140,15 +140,15 @@ func readInventory(root, defaults *node, read map[string]bool) *inventory {
 		if children == nil || children.kind != kindMap {
 			return
 		}
-		for _, f := range children.fields {
+		for _, f := range children.fields() {
 			if slices.Contains(path, f.key) {
-				inv.problems = append(inv.problems, Problem{Pos: f.keyPos, Rule: RuleIdentity,
+				inv.problems = append(inv.problems, Problem{Pos: f.keyPos(), Rule: RuleIdentity,
 					Message: fmt.Sprintf("group %q is its own descendant (Ansible refuses the loop)", f.key)})
 				continue
 			}
 			g := byName[f.key]
 			if g == nil {
-				g = &group{name: f.key, namePos: f.keyPos, priority: 1}
+				g = &group{name: f.key, namePos: f.keyPos(), priority: 1}
 				byName[f.key] = g
 				inv.groups = append(inv.groups, g)
 			}
@@ -165,7 +165,7 @@ func readInventory(root, defaults *node, read map[string]bool) *inventory {
 	for _, g := range inv.groups {
 		g.depth = groupDepth(g, 0)
 		if v := g.vars.get("ansible_group_priority"); v != nil && v.kind == kindInt {
-			if p, err := strconv.Atoi(v.scalar); err == nil {
+			if p, err := strconv.Atoi(v.scalar()); err == nil {
 				g.priority = p
 			}
 		}
@@ -225,21 +225,21 @@ func (inv *inventory) mergeVars(dst **node, src *node, what string) (conflict bo
 		*dst = src
 		return false
 	}
-	out := &node{kind: kindMap, pos: (*dst).pos, fields: slices.Clone((*dst).fields)}
-	for _, f := range src.fields {
-		i := out.index(f.key)
+	fields := slices.Clone((*dst).fields())
+	for _, f := range src.fields() {
+		i := fieldIndex(fields, f.key)
 		if i < 0 {
-			out.fields = append(out.fields, f)
+			fields = append(fields, f)
 			continue
 		}
-		if prev := out.fields[i].value; inv.read[f.key] && !prev.equal(f.value) {
+		if prev := fields[i].value; inv.read[f.key] && !prev.equal(f.value) {
 			// No value is shown: it may be a password.
-			inv.problems = append(inv.problems, Problem{Pos: f.value.pos, Rule: RuleConflict,
-				Message: fmt.Sprintf("%s is declared more than once with different values of %s (other value at %s); which one Ansible keeps depends on the order it reads them", what, f.key, prev.pos)})
+			inv.problems = append(inv.problems, Problem{Pos: f.value.pos(), Rule: RuleConflict,
+				Message: fmt.Sprintf("%s is declared more than once with different values of %s (other value at %s); which one Ansible keeps depends on the order it reads them", what, f.key, prev.pos())})
 			conflict = true
 		}
-		out.fields[i] = f
+		fields[i] = f
 	}
-	*dst = out
+	*dst = newMap((*dst).at(), fields)
 	return conflict
 }

@@ -36,16 +36,16 @@ func (cs *clusterSrc) decodePatroni() {
 	}
 	p.Restart, p.Window = model.RestartNever, 3*60
 	if v := s.get("reconciler_restart"); v != nil {
-		switch v.scalar {
+		switch v.scalar() {
 		case model.RestartNever, model.RestartScheduled:
-			p.Restart = v.scalar
+			p.Restart = v.scalar()
 		default:
-			cs.fail(v.pos, RuleParameter, "cluster %s: reconciler_restart %q: want never or scheduled", cs.c.Name, v.scalar)
+			cs.fail(v.pos(), RuleParameter, "cluster %s: reconciler_restart %q: want never or scheduled", cs.c.Name, v.scalar())
 		}
 	}
 	if v := s.get("reconciler_restart_window"); v != nil {
-		if m, err := windowStart(v.scalar); err != nil {
-			cs.fail(v.pos, RuleParameter, "cluster %s: reconciler_restart_window: %v", cs.c.Name, err)
+		if m, err := windowStart(v.scalar()); err != nil {
+			cs.fail(v.pos(), RuleParameter, "cluster %s: reconciler_restart_window: %v", cs.c.Name, err)
 		} else {
 			p.Window = m
 		}

@@ -36,7 +36,7 @@ func (cs *clusterSrc) decodeHBALists(hs scope, defaults, own string) ([]model.HB
 		if v == nil || v.kind != kindList {
 			continue
 		}
-		for _, it := range v.items {
+		for _, it := range v.items() {
 			rules = append(rules, cs.decodeHBARule(it, list.def))
 			nodes = append(nodes, it)
 		}

@@ -265,10 +265,10 @@ type memoKey struct {
 // value when memoise is set (never for a secret: the memo would keep it)
 // and the value is short, while the memo has room.
 func (n *snode) checkScalar(d *node, memoise bool) string {
-	memoise = memoise && len(d.scalar) <= maxMemoValue
+	memoise = memoise && len(d.scalar()) <= maxMemoValue
 	var key memoKey
 	if memoise {
-		key = memoKey{d.kind, d.scalar} // no allocation per lookup
+		key = memoKey{d.kind, d.scalar()} // no allocation per lookup
 		if msg, ok := n.memo[key]; ok {
 			return msg
 		}
@@ -299,10 +299,10 @@ func (n *snode) checkScalarUncached(d *node) string {
 		}
 		if d.kind == kindString {
 			if re := alt.regexp(); re != nil {
-				if re.MatchString(d.scalar) {
+				if re.MatchString(d.scalar()) {
 					return ""
 				}
-				return fmt.Sprintf("invalid value %q (does not match %s)", d.scalar, re)
+				return fmt.Sprintf("invalid value %q (does not match %s)", d.scalar(), re)
 			}
 		}
 	}
@@ -373,17 +373,17 @@ func (s *Schema) encode(d *node) cue.Value {
 	case kindNull:
 		return s.ctx.Encode(nil)
 	case kindBool:
-		return s.ctx.Encode(d.scalar == "true")
+		return s.ctx.Encode(d.scalar() == "true")
 	case kindInt:
-		i, err := strconv.ParseInt(d.scalar, 10, 64)
+		i, err := strconv.ParseInt(d.scalar(), 10, 64)
 		if err != nil {
-			return s.ctx.CompileString(d.scalar)
+			return s.ctx.CompileString(d.scalar())
 		}
 		return s.ctx.Encode(i)
 	case kindFloat:
-		return s.ctx.CompileString(d.scalar)
+		return s.ctx.CompileString(d.scalar())
 	}
-	return s.ctx.Encode(d.scalar)
+	return s.ctx.Encode(d.scalar())
 }
 
 func kindNames(k cue.Kind) string {

@@ -64,27 +64,27 @@ func (w *walker) check(d *node, sn *snode) {
 		if w.secret() {
 			shown = redacted{}.String()
 		}
-		w.fail(d.pos, "expected %s, got %s %s", kindNames(sn.kinds), d.kind, shown)
+		w.fail(d.pos(), "expected %s, got %s %s", kindNames(sn.kinds), d.kind, shown)
 		return
 	}
 	switch d.kind {
 	case kindMap:
 		v := sn.view(kindMap)
 		if v == nil {
-			w.fail(d.pos, "ambiguous struct alternatives in the schema")
+			w.fail(d.pos(), "ambiguous struct alternatives in the schema")
 			return
 		}
 		w.checkStruct(d, v)
 	case kindList:
 		v := sn.view(kindList)
 		if v == nil {
-			w.fail(d.pos, "ambiguous list alternatives in the schema")
+			w.fail(d.pos(), "ambiguous list alternatives in the schema")
 			return
 		}
 		if v.elem == nil {
 			v.elem = w.s.newNode(v.v.LookupPath(cue.MakePath(cue.AnyIndex)))
 		}
-		for i, it := range d.items {
+		for i, it := range d.items() {
 			w.stack = append(w.stack, pathPart{index: i})
 			w.check(it, v.elem)
 			w.stack = w.stack[:len(w.stack)-1]
@@ -92,22 +92,22 @@ func (w *walker) check(d *node, sn *snode) {
 	default:
 		secret := w.secret()
 		if d.kind == kindString {
-			w.checkText(d.pos, d.scalar, secret)
+			w.checkText(d.pos(), d.scalar(), secret)
 		}
 		if msg := sn.checkScalar(d, !secret); msg != "" {
 			if secret {
 				msg = "invalid value " + redacted{}.String()
 			}
-			w.fail(d.pos, "%s", msg)
+			w.fail(d.pos(), "%s", msg)
 		}
 	}
 }
 
 func (w *walker) checkStruct(d *node, sn *snode) {
 	sn.compileStruct()
-	for _, f := range d.fields {
+	for _, f := range d.fields() {
 		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
-		w.checkText(f.keyPos, f.key, false)
+		w.checkText(f.keyPos(), f.key, false)
 		sf := sn.fields[f.key]
 		if sf != nil {
 			w.check(f.value, sf.node)
@@ -116,14 +116,14 @@ func (w *walker) checkStruct(d *node, sn *snode) {
 			w.check(f.value, sn.pattern)
 		}
 		if sf == nil && sn.pattern == nil && !sn.allows(f.key) {
-			w.fail(f.keyPos, "field not allowed%s", suggest(f.key, sn.fields))
+			w.fail(f.keyPos(), "field not allowed%s", suggest(f.key, sn.fields))
 		}
 		w.stack = w.stack[:len(w.stack)-1]
 	}
 	for _, name := range sn.required {
 		if d.get(name) == nil {
 			w.stack = append(w.stack, pathPart{key: name, index: -1})
-			w.fail(d.pos, "field is required but not present")
+			w.fail(d.pos(), "field is required but not present")
 			w.stack = w.stack[:len(w.stack)-1]
 		}
 	}
@@ -146,7 +146,7 @@ func (w *walker) walkNestedGroups(children *node, path string, depth int) {
 	if children == nil || children.kind != kindMap || depth > 50 {
 		return
 	}
-	for _, f := range children.fields {
+	for _, f := range children.fields() {
 		p := joinPath(path, f.key)
 		if depth > 0 {
 			w.walk(f.value, w.s.group, p)

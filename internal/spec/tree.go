@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 	"strconv"
+	"unique"
+	"unsafe"
 )
 
 // Pos is a position in a file of the spec repository.
@@ -42,18 +44,149 @@ func (k kind) String() string {
 // node is one value of a spec, as read from CUE or YAML, with its position.
 // Both formats become the same tree, so that one schema walk, one variable
 // resolution and one decoder serve both.
+//
+// A node is 32 bytes, because a spec of 10,000 roles holds 200,000 of them
+// and they are most of a load's memory (BENCHMARKS.md): a scalar's bytes, a
+// map's fields and a list's items are never held at once, so one pointer
+// and one length hold whichever the kind has, and the position names its
+// file by a canonical handle instead of a string. Read them through
+// scalar, fields, items and pos; set them through the set methods.
 type node struct {
-	kind   kind
-	scalar string  // bool "true"/"false", numbers as written, strings unquoted
-	fields []field // kindMap, in source order
-	items  []*node // kindList
-	pos    Pos
+	data unsafe.Pointer // the first byte, field or item; nil when empty
+	file unique.Handle[string]
+	n    uint32 // bytes, fields or items
+	line int32
+	col  int32
+	kind kind
 }
 
+// field is one field of a map node; its key is in the value's file.
 type field struct {
-	key    string
-	keyPos Pos
-	value  *node
+	key     string
+	value   *node
+	keyLine int32
+	keyCol  int32
+}
+
+// place is a position with its file as a canonical handle: what a reader
+// computes once per file and gives every node it makes.
+type place struct {
+	file      unique.Handle[string]
+	line, col int32
+}
+
+// placeOf makes p a place (a lookup in unique's table: readers that make
+// many nodes keep the file's handle instead).
+func placeOf(p Pos) place {
+	if p.File == "" {
+		return place{line: p.Line, col: p.Col}
+	}
+	return place{file: unique.Make(p.File), line: p.Line, col: p.Col}
+}
+
+func (p place) pos() Pos {
+	var zero unique.Handle[string]
+	if p.file == zero {
+		return Pos{Line: p.line, Col: p.col}
+	}
+	return Pos{File: p.file.Value(), Line: p.line, Col: p.col}
+}
+
+func newNode(k kind, at place) *node {
+	return &node{kind: k, file: at.file, line: at.line, col: at.col}
+}
+
+func newScalar(k kind, s string, at place) *node {
+	n := newNode(k, at)
+	n.setScalar(s)
+	return n
+}
+
+func newMap(at place, fs []field) *node {
+	n := newNode(kindMap, at)
+	n.setFields(fs)
+	return n
+}
+
+func newList(at place, items []*node) *node {
+	n := newNode(kindList, at)
+	n.setItems(items)
+	return n
+}
+
+func newField(key string, keyAt place, value *node) field {
+	return field{key: key, value: value, keyLine: keyAt.line, keyCol: keyAt.col}
+}
+
+func (n *node) at() place { return place{file: n.file, line: n.line, col: n.col} }
+
+// pos is where the node starts.
+func (n *node) pos() Pos { return n.at().pos() }
+
+func (n *node) setPos(p Pos) { n.setAt(placeOf(p)) }
+
+func (n *node) setAt(at place) { n.file, n.line, n.col = at.file, at.line, at.col }
+
+// scalar is the value of a scalar node: bool "true"/"false", numbers as
+// written, strings unquoted; "" for null, maps and lists.
+func (n *node) scalar() string {
+	if n.kind >= kindList || n.data == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(n.data), n.n)
+}
+
+// fields are a map node's fields in source order (nil for other kinds).
+// The slice shares the node's array: assigning an element changes the
+// node; to add one, append to a copy and setFields.
+func (n *node) fields() []field {
+	if n.kind != kindMap || n.data == nil {
+		return nil
+	}
+	return unsafe.Slice((*field)(n.data), n.n)
+}
+
+// items are a list node's items (nil for other kinds), shared like fields.
+func (n *node) items() []*node {
+	if n.kind != kindList || n.data == nil {
+		return nil
+	}
+	return unsafe.Slice((**node)(n.data), n.n)
+}
+
+// The setters keep no pointer to an empty string or slice: it could point
+// just past the end of another allocation.
+func (n *node) setScalar(s string) {
+	if s == "" {
+		n.data, n.n = nil, 0
+		return
+	}
+	n.data, n.n = unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
+}
+
+func (n *node) setFields(fs []field) {
+	if len(fs) == 0 {
+		n.data, n.n = nil, 0
+		return
+	}
+	n.data, n.n = unsafe.Pointer(&fs[0]), uint32(len(fs))
+}
+
+func (n *node) setItems(items []*node) {
+	if len(items) == 0 {
+		n.data, n.n = nil, 0
+		return
+	}
+	n.data, n.n = unsafe.Pointer(&items[0]), uint32(len(items))
+}
+
+// keyPos is where the field's key starts.
+func (f field) keyPos() Pos {
+	var file unique.Handle[string]
+	if f.value != nil {
+		file = f.value.file
+	}
+	return place{file: file, line: f.keyLine, col: f.keyCol}.pos()
 }
 
 // get returns the value of field key of a map node, or nil.
@@ -61,10 +194,8 @@ func (n *node) get(key string) *node {
 	if n == nil || n.kind != kindMap {
 		return nil
 	}
-	for i := range n.fields {
-		if n.fields[i].key == key {
-			return n.fields[i].value
-		}
+	if i := n.index(key); i >= 0 {
+		return unsafe.Slice((*field)(n.data), n.n)[i].value
 	}
 	return nil
 }
@@ -74,19 +205,19 @@ func (n *node) get(key string) *node {
 // lack it).
 func (n *node) posOf(key string) Pos {
 	if v := n.get(key); v != nil {
-		return v.pos
+		return v.pos()
 	}
 	if n == nil {
 		return Pos{}
 	}
-	return n.pos
+	return n.pos()
 }
 
 // itemPos returns the position of item i of list field key, falling back
 // like posOf.
 func (n *node) itemPos(key string, i int) Pos {
-	if l := n.get(key); l != nil && l.kind == kindList && i < len(l.items) {
-		return l.items[i].pos
+	if l := n.get(key); l != nil && l.kind == kindList && i < len(l.items()) {
+		return l.items()[i].pos()
 	}
 	return n.posOf(key)
 }
@@ -94,18 +225,18 @@ func (n *node) itemPos(key string, i int) Pos {
 // isNull reports whether n is absent or null: Pigsty's "no opinion".
 func (n *node) isNull() bool { return n == nil || n.kind == kindNull }
 
-func (n *node) boolean() bool { return n.kind == kindBool && n.scalar == "true" }
+func (n *node) boolean() bool { return n.kind == kindBool && n.scalar() == "true" }
 
 // text renders a scalar the way PostgreSQL reads it in a parameter value:
 // booleans as on/off, numbers as written.
 func (n *node) text() string {
 	if n.kind == kindBool {
-		if n.scalar == "true" {
+		if n.scalar() == "true" {
 			return "on"
 		}
 		return "off"
 	}
-	return n.scalar
+	return n.scalar()
 }
 
 // equal reports deep equality of two data trees, ignoring positions and,
@@ -116,20 +247,20 @@ func (n *node) equal(o *node) bool {
 	}
 	switch n.kind {
 	case kindList:
-		if len(n.items) != len(o.items) {
+		if len(n.items()) != len(o.items()) {
 			return false
 		}
-		for i := range n.items {
-			if !n.items[i].equal(o.items[i]) {
+		for i := range n.items() {
+			if !n.items()[i].equal(o.items()[i]) {
 				return false
 			}
 		}
 		return true
 	case kindMap:
-		if len(n.fields) != len(o.fields) {
+		if len(n.fields()) != len(o.fields()) {
 			return false
 		}
-		for _, f := range n.fields {
+		for _, f := range n.fields() {
 			ov := o.get(f.key)
 			if ov == nil || !f.value.equal(ov) {
 				return false
@@ -137,9 +268,9 @@ func (n *node) equal(o *node) bool {
 		}
 		return true
 	case kindInt, kindFloat:
-		return numEqual(n.scalar, o.scalar)
+		return numEqual(n.scalar(), o.scalar())
 	}
-	return n.scalar == o.scalar
+	return n.scalar() == o.scalar()
 }
 
 func numEqual(a, b string) bool {
@@ -151,9 +282,11 @@ func numEqual(a, b string) bool {
 	return err1 == nil && err2 == nil && x == y
 }
 
-func (n *node) index(key string) int {
-	for i := range n.fields {
-		if n.fields[i].key == key {
+func (n *node) index(key string) int { return fieldIndex(n.fields(), key) }
+
+func fieldIndex(fs []field, key string) int {
+	for i := range fs {
+		if fs[i].key == key {
 			return i
 		}
 	}
@@ -164,15 +297,15 @@ func (n *node) index(key string) int {
 func (n *node) describe() string {
 	switch n.kind {
 	case kindString:
-		return strconv.Quote(n.scalar)
+		return strconv.Quote(n.scalar())
 	case kindList:
-		return fmt.Sprintf("a list of %d", len(n.items))
+		return fmt.Sprintf("a list of %d", len(n.items()))
 	case kindMap:
 		return "a struct"
 	case kindNull:
 		return "null"
 	}
-	return n.scalar
+	return n.scalar()
 }
 
 func joinPath(path, key string) string {

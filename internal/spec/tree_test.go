@@ -1,0 +1,58 @@
+package spec
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// The data tree is most of a load's memory (BENCHMARKS.md): a node and a
+// field stay 32 bytes.
+func TestNodeSize(t *testing.T) {
+	if s := unsafe.Sizeof(node{}); s != 32 {
+		t.Errorf("a node is %d bytes, want 32", s)
+	}
+	if s := unsafe.Sizeof(field{}); s != 32 {
+		t.Errorf("a field is %d bytes, want 32", s)
+	}
+}
+
+// A node's one pointer holds a scalar's bytes, a map's fields or a list's
+// items: each reads back only as its kind, survives collections, and an
+// empty one keeps no pointer.
+func TestNodeData(t *testing.T) {
+	at := placeOf(Pos{File: "a.yml", Line: 3, Col: 5})
+	s := newScalar(kindString, strings.Repeat("x", 3), at)
+	l := newList(at, []*node{s, newScalar(kindInt, "42", at)})
+	m := newMap(at, []field{newField("k", placeOf(Pos{File: "a.yml", Line: 2, Col: 1}), l)})
+	runtime.GC()
+	runtime.GC()
+	if got := m.get("k").items()[0].scalar(); got != "xxx" {
+		t.Errorf("scalar after GC = %q", got)
+	}
+	if got := m.get("k").items()[1].scalar(); got != "42" {
+		t.Errorf("second item = %q", got)
+	}
+	if m.scalar() != "" || m.items() != nil || l.fields() != nil || l.scalar() != "" || s.fields() != nil || s.items() != nil {
+		t.Error("a node reads as another kind")
+	}
+	if p := m.fields()[0].keyPos(); p != (Pos{File: "a.yml", Line: 2, Col: 1}) {
+		t.Errorf("key position = %v", p)
+	}
+	if p := s.pos(); p != (Pos{File: "a.yml", Line: 3, Col: 5}) {
+		t.Errorf("position = %v", p)
+	}
+	if p := newNode(kindNull, place{}).pos(); p != (Pos{}) {
+		t.Errorf("no position = %v", p)
+	}
+	for _, n := range []*node{newScalar(kindString, "", at), newMap(at, make([]field, 0, 4)), newList(at, make([]*node, 0, 4))} {
+		if n.data != nil || n.n != 0 {
+			t.Errorf("an empty %s keeps a pointer", n.kind)
+		}
+	}
+	m.fields()[0].value = s // the slice is the node's
+	if m.get("k") != s {
+		t.Error("assigning a field through fields() did not change the node")
+	}
+}
