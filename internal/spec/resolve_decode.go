@@ -11,13 +11,20 @@ import (
 // The decoders below read data trees that the schema walk has accepted, so
 // they trust kinds and enumerations; Go checks run afterwards.
 
+// optBool decodes an optional boolean. The pointer is one of two shared
+// values, not an allocation per boolean (seven per role): the model's
+// booleans are never written through.
 func optBool(n *node) *bool {
 	if n.isNull() || n.kind != kindBool {
 		return nil
 	}
-	b := n.boolean()
-	return &b
+	if n.boolean() {
+		return &sharedTrue
+	}
+	return &sharedFalse
 }
+
+var sharedTrue, sharedFalse = true, false
 
 func (cs *clusterSrc) optInt(n *node) *int {
 	if n.isNull() || n.kind != kindInt {

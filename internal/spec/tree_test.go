@@ -27,7 +27,6 @@ func TestNodeData(t *testing.T) {
 	l := newList(at, []*node{s, newScalar(kindInt, "42", at)})
 	m := newMap(at, []field{newField("k", placeOf(Pos{File: "a.yml", Line: 2, Col: 1}), l)})
 	runtime.GC()
-	runtime.GC()
 	if got := m.get("k").items()[0].scalar(); got != "xxx" {
 		t.Errorf("scalar after GC = %q", got)
 	}
