@@ -195,3 +195,28 @@ func countNodes(n *yaml.Node) int64 {
 	}
 	return c
 }
+
+// A CUE file that is not plain data is read twice before the evaluator
+// sees it (the fast reader, then cue/parser's syntax tree), and each
+// gives up at the reference at its end: neither partial tree stays
+// charged to the budget, which only the evaluator's exported tree uses.
+func TestBudgetNotPlainCUEChargedOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package fleet\n")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&b, "k%d: {name: \"v%d\", n: %d}\n", i, i, i)
+	}
+	b.WriteString("last: k0.name\n")
+	shared := &budget{limit: 1 << 30}
+	m := newMeter(shared)
+	cf, ps := parseCUE("a.cue", []byte(b.String()), m)
+	if cf == nil || len(ps) != 0 {
+		t.Fatalf("parseCUE = %v, %v", cf, ps)
+	}
+	if cf.data != nil {
+		t.Fatal("read as plain data")
+	}
+	if m.persistent != 0 || shared.used.Load() != 0 {
+		t.Errorf("a file left to the evaluator still charges %d bytes (budget used: %d)", m.persistent, shared.used.Load())
+	}
+}

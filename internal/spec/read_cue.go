@@ -64,10 +64,12 @@ const cueSyntaxPerByte = 40
 // plainTree converts a parsed file that is plain data, or returns nil.
 func plainTree(name string, f *ast.File, m *meter) *node {
 	p := plainReader{file: name, m: m}
+	mark := m.mark()
 	if root, ok := p.decls(f.Decls, f.Pos()); ok {
 		root.setPos(Pos{File: name, Line: 1, Col: 1})
 		return root
 	}
+	m.undo(mark) // the evaluator's tree is charged when it is exported
 	return nil
 }
 

@@ -25,12 +25,14 @@ func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok
 		return "", nil, false
 	}
 	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m}
+	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(fastBail); !bail {
 				panic(r)
 			}
 			pkg, root, ok = "", nil, false
+			m.undo(mark) // the slower readers charge the tree afresh
 		}
 	}()
 	s.skipSpace(true)
