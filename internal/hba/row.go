@@ -7,16 +7,17 @@ import (
 )
 
 // RowError returns why PostgreSQL rejected the line of a
-// pg_hba_file_rules row, or "" if it accepted it. PostgreSQL 15 rejects
-// some lines without a message (an invalid clientcert value, a RADIUS
-// server name that does not resolve: the reason goes only to the server
-// log); such a row has neither type nor error, and RowError says so.
+// pg_hba_file_rules row, or "" if it accepted it. PostgreSQL (seen on 15)
+// rejects some lines without a message in the view (an invalid clientcert
+// value, a RADIUS server name that does not resolve: the reason goes only
+// to the server log); such a row has neither type nor error, and RowError
+// says so.
 func RowError(r model.HBARow) string {
 	switch {
 	case r.Error != "":
 		return r.Error
 	case r.Type == "":
-		return "rejected without a message (PostgreSQL 15 logs the reason only in the server log)"
+		return "rejected without a message (the server logs the reason only in its log)"
 	}
 	return ""
 }
