@@ -627,10 +627,12 @@ func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 	if quoted {
 		return out
 	}
-	if b, ok := yaml11Bool[s]; ok {
-		out.kind = kindBool
-		out.setScalar(b)
-		return out
+	if len(s) <= 5 && strings.IndexByte("yYnNtTfFoO", s[0]) >= 0 {
+		if b, ok := yaml11Bool[s]; ok {
+			out.kind = kindBool
+			out.setScalar(b)
+			return out
+		}
 	}
 	switch s {
 	case "~", "null", "Null", "NULL":
@@ -654,7 +656,9 @@ func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 		}
 		if v, err := strconv.ParseInt(s, 0, 64); err == nil {
 			out.kind = kindInt
-			out.setScalar(strconv.FormatInt(v, 10))
+			if !canonicalInt(s) {
+				out.setScalar(strconv.FormatInt(v, 10)) // +1, 0x1f, 007 …
+			}
 			return out
 		}
 		if _, err := strconv.ParseUint(s, 0, 64); err == nil {
@@ -667,6 +671,22 @@ func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 		}
 	}
 	return out
+}
+
+// canonicalInt reports whether s, which ParseInt accepts, is already how
+// FormatInt writes its value: an optional minus and digits with no
+// leading zero, not "-0".
+func canonicalInt(s string) bool {
+	d := strings.TrimPrefix(s, "-")
+	if d == "" || d[0] == '0' && (len(d) > 1 || len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if !isDigit(d[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // isTimestampLike reports whether s starts as yaml.v3's timestamps must

@@ -148,3 +148,12 @@ func TestYAML11Booleans(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalInt(t *testing.T) {
+	for s, want := range map[string]bool{"0": true, "7": true, "-12": true, "120": true,
+		"-0": false, "+1": false, "007": false, "0x1f": false, "0o17": false, "-": false, "1e3": false} {
+		if got := canonicalInt(s); got != want {
+			t.Errorf("canonicalInt(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
