@@ -148,7 +148,9 @@ type PatroniSettings struct {
 	VerifyClient            string   // none, optional, required ("" = none)
 	Allowlist               []string // restapi.allowlist as written (IPs, CIDRs or host names)
 	AllowlistIncludeMembers bool
-	CtlInsecure             bool // ctl.insecure: patronictl does not verify the REST API's certificate
+	CtlInsecure             bool   // ctl.insecure: patronictl does not verify the REST API's certificate
+	PgHBALines              int    // postgresql.pg_hba: lines Patroni writes into pg_hba.conf
+	HBAFile                 string // postgresql.parameters.hba_file ("" = not set: Patroni owns pg_hba.conf when PgHBALines > 0)
 
 	// From probing the REST API; nil when not probed.
 	Probe *PatroniProbe
@@ -300,6 +302,7 @@ const (
 	SettingSSL              PatroniSettingKind = "ssl"               // https on or off against patroni_ssl_enabled
 	SettingCtlInsecure      PatroniSettingKind = "ctl_insecure"      // patronictl skips certificate checks while SSL is on
 	SettingNotAllowed       PatroniSettingKind = "not_allowed"       // the allowlist refuses the reconciler itself
+	SettingPgHBA            PatroniSettingKind = "pg_hba"            // Patroni rewrites pg_hba.conf from postgresql.pg_hba
 )
 
 // PatroniSettingFinding is one difference between a member's observed

@@ -34,6 +34,12 @@ type localConfig struct {
 	Ctl struct {
 		Insecure bool `yaml:"insecure"`
 	} `yaml:"ctl"`
+	Postgresql struct {
+		// pg_hba: lines Patroni writes into pg_hba.conf, unless the
+		// hba_file parameter points elsewhere (Patroni's documentation).
+		PgHBA      []string       `yaml:"pg_hba"`
+		Parameters map[string]any `yaml:"parameters"`
+	} `yaml:"postgresql"`
 }
 
 // ParseSettings reads the settings the checks need from one member's
@@ -58,6 +64,10 @@ func ParseSettings(instance string, data []byte) (model.PatroniSettings, error) 
 		Allowlist:               r.Allowlist,
 		AllowlistIncludeMembers: r.IncludeMembers,
 		CtlInsecure:             cfg.Ctl.Insecure,
+		PgHBALines:              len(cfg.Postgresql.PgHBA),
+	}
+	if f, ok := cfg.Postgresql.Parameters["hba_file"].(string); ok {
+		s.HBAFile = f
 	}
 	if s.CAFile == "" {
 		s.CAFile = r.CACert
@@ -91,6 +101,9 @@ func CheckSettings(want model.PatroniExpect, got model.PatroniSettings) []model.
 			add(model.SettingCtlInsecure, "ctl.insecure is set although the REST API uses SSL: patronictl does not verify its certificate")
 		}
 		allowlistFindings(want, got, add)
+		if got.PgHBALines > 0 && got.HBAFile == "" {
+			add(model.SettingPgHBA, "patroni.yml has %d postgresql.pg_hba lines and no hba_file: Patroni writes pg_hba.conf from them whenever it starts PostgreSQL (a restart, a failover) and when they change, replacing the rules the spec applies; remove the section (Pigsty renders pg_hba.conf itself) or set postgresql.parameters.hba_file", got.PgHBALines)
+		}
 	}
 	if p := got.Probe; p != nil {
 		if p.SSL != want.SSL {

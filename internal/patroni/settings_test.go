@@ -119,6 +119,11 @@ func TestCheckSettings(t *testing.T) {
 		{name: "file says no auth and the probe agrees: one finding", edit: func(s *model.PatroniSettings) {
 			s.AuthConfigured, s.Probe = false, &model.PatroniProbe{Allowed: true, CredentialsAccepted: true}
 		}, want: []model.PatroniSettingKind{model.SettingAuthOff}},
+		{name: "Patroni writes pg_hba.conf from postgresql.pg_hba", edit: func(s *model.PatroniSettings) { s.PgHBALines = 2 },
+			want: []model.PatroniSettingKind{model.SettingPgHBA}, detail: "hba_file"},
+		{name: "postgresql.pg_hba ignored: hba_file is set", edit: func(s *model.PatroniSettings) {
+			s.PgHBALines, s.HBAFile = 2, "/pg/data/pg_hba.conf"
+		}},
 		{name: "file has SSL, the API answers on http (not reloaded)", ssl: true, edit: func(s *model.PatroniSettings) {
 			s.SSL, s.CtlInsecure = true, false
 			s.Probe = &model.PatroniProbe{Allowed: true, AuthEnforced: true, CredentialsAccepted: true}
@@ -142,5 +147,34 @@ func TestCheckSettings(t *testing.T) {
 				t.Errorf("detail %q does not name %s", got[0].Detail, tc.detail)
 			}
 		})
+	}
+}
+
+// A patroni.yml that lists pg_hba lines makes Patroni the writer of
+// pg_hba.conf at its next start (a failover, a restart), unless hba_file
+// moves the file: both read from the file as Patroni reads it.
+func TestParseSettingsPgHBA(t *testing.T) {
+	b, err := os.ReadFile("testdata/pigsty-patroni.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := parseFile(t, "testdata/pigsty-patroni.yml"); s.PgHBALines != 0 {
+		t.Fatalf("Pigsty's rendering has %d pg_hba lines", s.PgHBALines)
+	}
+	owned := string(b) + "\npostgresql:\n  pg_hba:\n    - host all all 0.0.0.0/0 md5\n    - local all all trust\n"
+	s, err := ParseSettings("pg-test-1", []byte(owned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := CheckSettings(pigstyExpect(false), s)
+	if len(got) != 1 || got[0].Kind != model.SettingPgHBA || !strings.Contains(got[0].Detail, "2 postgresql.pg_hba lines") {
+		t.Fatalf("findings %+v", got)
+	}
+	moved := owned + "  parameters:\n    hba_file: /etc/postgresql/pg_hba.conf\n"
+	if s, err = ParseSettings("pg-test-1", []byte(moved)); err != nil {
+		t.Fatal(err)
+	}
+	if got := CheckSettings(pigstyExpect(false), s); len(got) != 0 || s.HBAFile != "/etc/postgresql/pg_hba.conf" {
+		t.Fatalf("with hba_file: %+v (hba_file %q)", got, s.HBAFile)
 	}
 }
