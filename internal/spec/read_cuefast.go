@@ -53,7 +53,7 @@ type fastBail struct{}
 
 type fastScanner struct {
 	file      unique.Handle[string]
-	strs      map[string]string // interned words and short strings (see yamlScanner.str)
+	strs      interner
 	src       []byte
 	pos       int
 	line      int
@@ -67,22 +67,7 @@ func (s *fastScanner) here() place {
 	return place{file: s.file, line: int32(s.line), col: int32(s.pos - s.lineStart + 1)}
 }
 
-// intern returns b as a string, one allocation per distinct short value:
-// a spec repeats its keys and role names thousands of times.
-func (s *fastScanner) intern(b []byte) string {
-	if len(b) > maxInterned {
-		return string(b)
-	}
-	if v, ok := s.strs[string(b)]; ok {
-		return v
-	}
-	v := string(b)
-	if s.strs == nil {
-		s.strs = make(map[string]string, 256)
-	}
-	s.strs[v] = v
-	return v
-}
+func (s *fastScanner) intern(b []byte) string { return s.strs.str(b) }
 
 // skipSpace skips blanks and comments; newlines only when nl is true.
 // It reports whether a newline was crossed.

@@ -92,32 +92,11 @@ type yamlScanner struct {
 	fieldBufs [][]field
 	itemBufs  [][]*node
 
-	// strs interns short scalars and keys: an inventory repeats the
-	// same keys (name, login, …) and role names (in every membership)
-	// tens of thousands of times, and the tree then holds one copy.
-	strs map[string]string
+	strs interner
 }
 
-// maxInterned is the longest scalar str interns; longer ones (comments,
-// passwords, rules) are rarely repeated.
-const maxInterned = 48
-
-// str is the string of b, interned when short. No copy of src's bytes
-// outlives the reader: each string is its own allocation.
-func (y *yamlScanner) str(b []byte) string {
-	if len(b) > maxInterned {
-		return string(b)
-	}
-	if s, ok := y.strs[string(b)]; ok { // no allocation for the lookup
-		return s
-	}
-	s := string(b)
-	if y.strs == nil {
-		y.strs = make(map[string]string, 256)
-	}
-	y.strs[s] = s
-	return s
-}
+// str is the string of b (see interner).
+func (y *yamlScanner) str(b []byte) string { return y.strs.str(b) }
 
 func (y *yamlScanner) fieldBuf(depth int) []field {
 	for len(y.fieldBufs) <= depth {

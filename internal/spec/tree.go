@@ -332,3 +332,30 @@ func isIdent(s string) bool {
 	}
 	return true
 }
+
+// interner is the fast readers' table of short strings: a spec repeats
+// its keys (name, login, …) and role names (in every membership) tens of
+// thousands of times, and the tree then holds one copy of each. It lives
+// as long as one file's read.
+type interner map[string]string
+
+// maxInterned is the longest string an interner keeps; longer ones
+// (comments, passwords, rules) are rarely repeated.
+const maxInterned = 48
+
+// str is the string of b, interned when short. No copy of the source's
+// bytes outlives the reader: each string is its own allocation.
+func (in *interner) str(b []byte) string {
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if s, ok := (*in)[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	if *in == nil {
+		*in = make(interner, 256)
+	}
+	(*in)[s] = s
+	return s
+}
