@@ -30,7 +30,7 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for real fleets (a 1,000-cluster repository
-// of 18 MiB needs 0.13 GiB of the memory budget).
+// of 18 MiB needs 0.06 GiB of the memory budget).
 var DefaultLimits = Limits{MaxFiles: 10_000, MaxFileBytes: 16 << 20, MaxBytes: 256 << 20, EvalTimeout: 30 * time.Second,
 	MaxMemory: 1 << 30}
 
