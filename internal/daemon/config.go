@@ -34,7 +34,7 @@ type prepared struct {
 // prepare reads everything a configuration needs (trust, keys, secrets)
 // and configures its sources, without touching the running daemon.
 func (d *Daemon) prepare(cfg *config.Config) (*prepared, error) {
-	g := &generation{cfg: cfg, queue: make(chan string, queueSize), kicks: map[string]chan struct{}{},
+	g := &generation{cfg: cfg, queue: newWorkQueue(), kicks: map[string]chan struct{}{},
 		slots: newSessionCap(cfg.MaxSessions)}
 	g.dialer = dialerOf(cfg.Connection)
 	hba, err := hbaWriterOf(cfg.HBA)

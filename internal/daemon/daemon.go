@@ -178,7 +178,7 @@ type generation struct {
 	cancel  context.CancelFunc // stops triggers and scheduling
 	workCtx context.Context    // given to reconciles; cancelled after grace
 	stopWk  context.CancelFunc
-	queue   chan string    // clusters to reconcile (each at most once: clusterState.queued)
+	queue   *workQueue     // clusters to reconcile (each at most once: clusterState.queued)
 	slots   *sessionCap    // max_sessions (sessions.go)
 	wg      sync.WaitGroup // triggers and workers
 	kicks   map[string]chan struct{}

@@ -20,8 +20,9 @@
 //   - floors.go: the change-log floors of the rewind check, and the
 //     reconcile Gate that reads a floor under the lock when it could not be
 //     read before.
-//   - schedule.go: the queue, the workers, the drift timer and the backoff;
-//     drift_spread.go: each cluster's drift check at its own point of the
+//   - schedule.go: the workers, the drift timer and the backoff;
+//     workqueue.go: the queue of clusters to reconcile (no fixed bound,
+//     each cluster in it once); drift_spread.go: each cluster's drift check at its own point of the
 //     interval; unchanged.go: a commit re-plans only the clusters it
 //     changes; sessions.go: the global cap on sessions (max_sessions).
 //   - cluster.go: one reconcile of a cluster and what is done with its

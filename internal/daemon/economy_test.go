@@ -65,19 +65,20 @@ func TestDriftChecksSpread(t *testing.T) {
 	d := &Daemon{log: slog.New(slog.DiscardHandler), now: time.Now, clusters: newClusterTable(), sources: map[string]*sourceState{}}
 	st := &sourceState{name: "fleet", good: &revision{desired: desiredOf(names)}}
 	d.sources["fleet"] = st
-	g := &generation{cfg: &config.Config{DriftInterval: config.Duration(interval)}, queue: make(chan string, queueSize)}
+	g := &generation{cfg: &config.Config{DriftInterval: config.Duration(interval)}, queue: newWorkQueue()}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	begin := time.Now()
 	go d.driftLoop(ctx, g)
 	var at []time.Duration
 	for len(at) < n {
-		select {
-		case <-g.queue:
-			at = append(at, time.Since(begin))
-		case <-time.After(3 * interval):
+		popCtx, stop := context.WithTimeout(ctx, 3*interval)
+		_, ok := g.queue.pop(popCtx)
+		stop()
+		if !ok {
 			t.Fatalf("%d of %d clusters queued within three intervals", len(at), n)
 		}
+		at = append(at, time.Since(begin))
 	}
 	first, last := at[0], at[len(at)-1]
 	if first < interval {

@@ -21,9 +21,6 @@ const (
 	maxBackoff = 5 * time.Minute
 )
 
-// queueSize bounds a generation's queue. A cluster is in it at most once.
-const queueSize = 1024
-
 // clusterTable is what the daemon knows of each cluster: whether it is
 // queued, running or asked for again, its backoff, its circuit breaker and
 // the status /status shows. It has a lock of its own; nothing else is
@@ -82,15 +79,6 @@ func (t *clusterTable) request(j job) bool {
 	}
 	cs.queued = true
 	return true
-}
-
-// unqueue undoes request's true when the queue had no room.
-func (t *clusterTable) unqueue(name string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if cs := t.m[name]; cs != nil {
-		cs.queued = false
-	}
 }
 
 // claim hands a queued cluster to a worker: the job to run, unless the
@@ -178,32 +166,24 @@ func (d *Daemon) enqueue(g *generation, j job) {
 }
 
 // send puts a cluster that request, finish or requeue marked queued into
-// the queue, never blocking.
-func (d *Daemon) send(g *generation, name string) {
-	select {
-	case g.queue <- name:
-	default:
-		d.clusters.unqueue(name)
-		d.log.Warn("work queue full: skipping", "cluster", name)
-	}
-}
+// the queue, never blocking and never dropping it (workqueue.go).
+func (d *Daemon) send(g *generation, name string) { g.queue.push(name) }
 
 // worker reconciles queued clusters, one cluster at a time per worker and
 // never the same cluster in two workers.
 func (d *Daemon) worker(ctx context.Context, g *generation) {
 	for {
-		select {
-		case <-ctx.Done():
+		name, ok := g.queue.pop(ctx)
+		if !ok {
 			return
-		case name := <-g.queue:
-			j, ok := d.clusters.claim(name, d.now())
-			if !ok {
-				continue
-			}
-			d.reconcileCluster(g, j)
-			if d.clusters.finish(name) && ctx.Err() == nil {
-				d.send(g, name)
-			}
+		}
+		j, ok := d.clusters.claim(name, d.now())
+		if !ok {
+			continue
+		}
+		d.reconcileCluster(g, j)
+		if d.clusters.finish(name) && ctx.Err() == nil {
+			d.send(g, name)
 		}
 	}
 }
