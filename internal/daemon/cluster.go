@@ -75,6 +75,10 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 	end := d.now()
 	if o.Verdict == plan.VerdictBusy {
 		d.rec.ObserveReconcile(c.Name, o.Verdict, end.Sub(start), end)
+		if wait, ok := d.clusters.busy(j, end, g.cfg.DriftInterval.D()); ok {
+			log.Info("another reconciler is applying to this cluster: the commit is tried again", "retry_in", wait.String())
+			return
+		}
 		log.Info("another reconciler is applying to this cluster: skipped")
 		return
 	}
@@ -233,6 +237,7 @@ func (t *clusterTable) record(cluster string, prov model.Provenance, o reconcile
 			}
 		}
 	}
+	cs.retry, cs.busyWait = nil, 0
 	switch o.Verdict {
 	case plan.VerdictSuccess:
 		s.LastSuccess = at

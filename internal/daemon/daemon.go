@@ -246,6 +246,8 @@ func (d *Daemon) launch(p *prepared) *generation {
 	go func() { defer g.wg.Done(); d.driftLoop(ctx, g) }()
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); d.auditLoop(ctx, g) }()
+	g.wg.Add(1)
+	go func() { defer g.wg.Done(); d.retryLoop(ctx, g) }()
 	for range cfg.Concurrency {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); d.worker(ctx, g) }()

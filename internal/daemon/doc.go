@@ -24,7 +24,8 @@
 //     workqueue.go: the queue of clusters to reconcile (no fixed bound,
 //     each cluster in it once); drift_spread.go: each cluster's drift check at its own point of the
 //     interval; unchanged.go: a commit re-plans only the clusters it
-//     changes; sessions.go: the global cap on sessions (max_sessions).
+//     changes; sessions.go: the global cap on sessions (max_sessions);
+//     retry.go: a commit that found the apply lock held, tried again.
 //   - cluster.go: one reconcile of a cluster and what is done with its
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.

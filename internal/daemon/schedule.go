@@ -45,6 +45,12 @@ type clusterState struct {
 
 	backoff  time.Duration
 	notUntil time.Time
+
+	// A commit that found the apply lock held (busy) is tried again at
+	// retryAt (retry.go); busyWait is the wait before it, doubling.
+	retry    *job
+	retryAt  time.Time
+	busyWait time.Duration
 	breaker  breaker
 
 	status ClusterStatus
