@@ -352,7 +352,7 @@ func TestMembershipsAdditive(t *testing.T) {
 		t.Fatalf("an undeclared membership was touched: %+v", p.Changes)
 	}
 	c.Role("app").MemberOf = append(c.Role("app").MemberOf, model.Membership{Role: "pg_monitor", Revoke: true},
-		model.Membership{Role: "dbuser_dba", Admin: ptr(true)})
+		model.Membership{Role: "dbuser_dba", Admin: model.Yes})
 	p := Cluster(c, live)
 	m := changesOf(p, plan.KindMembership)
 	if len(m) != 2 || sqlOf(m[0]) != `GRANT "dbuser_dba" TO "app" WITH ADMIN OPTION` || sqlOf(m[1]) != `REVOKE "pg_monitor" FROM "app"` {

@@ -15,7 +15,7 @@ func richPlan() plan.ClusterPlan {
 	live := map[string]*model.InstanceState{"pg-x-1": st}
 	c.Role("app").CreateDB = ptr(true)
 	c.Role("app").Settings = []model.Setting{{Name: "work_mem", Value: "64MB"}}
-	c.Role("app").MemberOf = append(c.Role("app").MemberOf, model.Membership{Role: "dbuser_dba", Admin: ptr(true)},
+	c.Role("app").MemberOf = append(c.Role("app").MemberOf, model.Membership{Role: "dbuser_dba", Admin: model.Yes},
 		model.Membership{Role: "pg_monitor", Revoke: true})
 	st.Role("app").MemberOf = append(st.Role("app").MemberOf, model.LiveMembership{Role: "pg_monitor"})
 	c.Role("app").Password = model.NewSecret("new password")

@@ -76,11 +76,11 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 // granted, and on PostgreSQL 16+ INHERIT and SET as the spec says.
 func newMembership(member string, m model.Membership, pg16 bool) *plan.MembershipChange {
 	mc := &plan.MembershipChange{Member: member, Roles: []string{m.Role}}
-	if m.Admin != nil && *m.Admin {
-		mc.Admin = m.Admin
+	if m.Admin.True() {
+		mc.Admin = m.Admin.Ptr()
 	}
 	if pg16 {
-		mc.Inherit, mc.Set = m.Inherit, m.Set
+		mc.Inherit, mc.Set = m.Inherit.Ptr(), m.Set.Ptr()
 	}
 	return mc
 }
@@ -109,25 +109,25 @@ func grantorsOf(grants []model.LiveMembership, pg16 bool, holds func(model.LiveM
 func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []model.LiveMembership, pg16 bool, object string) {
 	mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
 	var before, after []string
-	option := func(name string, want *bool, to **bool) {
+	option := func(name string, want model.OptBool, to **bool) {
 		have, known := false, false
 		for _, g := range grants {
 			if v, ok := optionOf(name, g); ok {
 				have, known = have || v, true
 			}
 		}
-		if want == nil || !known || *want == have {
+		if !want.Known() || !known || want.True() == have {
 			return
 		}
-		*to = want
-		if !*want {
+		*to = want.Ptr()
+		if !want.True() {
 			if mc.OptionGrantors == nil {
 				mc.OptionGrantors = map[string][]string{}
 			}
 			mc.OptionGrantors[name] = grantorsOf(grants, pg16, func(g model.LiveMembership) bool { v, _ := optionOf(name, g); return v })
 		}
 		before = append(before, strings.ToLower(name)+" "+onOff(have))
-		after = append(after, strings.ToLower(name)+" "+onOff(*want))
+		after = append(after, strings.ToLower(name)+" "+onOff(want.True()))
 	}
 	option("ADMIN", m.Admin, &mc.Admin)
 	if pg16 {

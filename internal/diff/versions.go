@@ -47,7 +47,7 @@ func (b *builder) cannotGrant(m model.Membership, member bool) string {
 		}
 		return fmt.Sprintf("%s has no role %s", b.serverVersion(), m.Role)
 	}
-	if major < 16 && (m.Inherit != nil || m.Set != nil) {
+	if major < 16 && (m.Inherit.Known() || m.Set.Known()) {
 		return fmt.Sprintf("%s has no INHERIT or SET option on a membership (new in 16)", b.serverVersion())
 	}
 	if !member {

@@ -32,7 +32,7 @@ func TestMembershipGrantors16(t *testing.T) {
 		t.Fatalf("two grants of a listed membership are drift: %+v", p.Changes)
 	}
 
-	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Admin: ptr(false), Inherit: ptr(true)}}
+	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Admin: model.No, Inherit: model.Yes}}
 	p := Cluster(c, live)
 	m := changesOf(p, plan.KindMembership)
 	// INHERIT is on (one grant has it); ADMIN comes off the one grant that holds it.
@@ -40,7 +40,7 @@ func TestMembershipGrantors16(t *testing.T) {
 		t.Fatalf("admin option off: %+v", m)
 	}
 
-	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Inherit: ptr(false)}}
+	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Inherit: model.No}}
 	m = changesOf(Cluster(c, live), plan.KindMembership)
 	if len(m) != 1 || sqlOf(m[0]) != `REVOKE INHERIT OPTION FOR "dbrole_readonly" FROM "app" GRANTED BY "dbuser_dba"` {
 		t.Fatalf("inherit option off: %+v", m)
@@ -55,7 +55,7 @@ func TestMembershipGrantors16(t *testing.T) {
 
 	c, live = onVersion(150018)
 	live["pg-x-1"].Role("app").MemberOf = []model.LiveMembership{{Role: "dbrole_readonly", Grantor: "dbuser_dba", Admin: true}}
-	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Admin: ptr(false)}}
+	c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Admin: model.No}}
 	m = changesOf(Cluster(c, live), plan.KindMembership)
 	if len(m) != 1 || sqlOf(m[0]) != `REVOKE ADMIN OPTION FOR "dbrole_readonly" FROM "app"` {
 		t.Fatalf("PostgreSQL 15: %+v", m)
@@ -93,7 +93,7 @@ func TestRefusedForTheVersion(t *testing.T) {
 	})
 	t.Run("membership options before 16", func(t *testing.T) {
 		c, live := onVersion(150018)
-		c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Set: ptr(false)}}
+		c.Role("app").MemberOf = []model.Membership{{Role: "dbrole_readonly", Set: model.No}}
 		report(t, Cluster(c, live), plan.KindMembership, "PostgreSQL 15 has no INHERIT or SET option on a membership (new in 16)")
 	})
 	t.Run("database options", func(t *testing.T) {
@@ -335,7 +335,7 @@ func TestChangeNeedsAdmin16(t *testing.T) {
 		name, verb string
 		m          model.Membership
 	}{
-		{"options", "change the options of its memberships", model.Membership{Role: "dbrole_readonly", Inherit: ptr(false)}},
+		{"options", "change the options of its memberships", model.Membership{Role: "dbrole_readonly", Inherit: model.No}},
 		{"revoke", "revoke it", model.Membership{Role: "dbrole_readonly", Revoke: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,7 +360,7 @@ func TestChangeNeedsAdmin16(t *testing.T) {
 				t.Fatalf("with ADMIN, granted by dbuser_bot: %+v", m)
 			}
 			st.Version, st.Role("dbuser_bot").MemberOf = 150018, nil
-			if tc.m.Inherit != nil {
+			if tc.m.Inherit.Known() {
 				return // no INHERIT option before 16
 			}
 			if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 1 || len(m[0].Statements) == 0 {

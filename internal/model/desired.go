@@ -201,10 +201,10 @@ type Role struct {
 // Role. Memberships are additive: only Revoke removes one.
 type Membership struct {
 	Role    string
-	Revoke  bool  // state: revoke | absent
-	Admin   *bool // WITH ADMIN OPTION; nil = no opinion
-	Set     *bool // PG16+; nil = no opinion
-	Inherit *bool // PG16+; nil = no opinion
+	Revoke  bool    // state: revoke | absent
+	Admin   OptBool // WITH ADMIN OPTION
+	Set     OptBool // PG16+
+	Inherit OptBool // PG16+
 }
 
 // Setting is a per-role or per-database parameter (ALTER … SET).

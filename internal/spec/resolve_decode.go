@@ -146,9 +146,9 @@ func decodeMembership(n *node) model.Membership {
 	return model.Membership{
 		Role:    optStr(n.get("name")),
 		Revoke:  st == "revoke" || st == "absent",
-		Admin:   optBool(n.get("admin")),
-		Set:     optBool(n.get("set")),
-		Inherit: optBool(n.get("inherit")),
+		Admin:   model.OptBoolOf(optBool(n.get("admin"))),
+		Set:     model.OptBoolOf(optBool(n.get("set"))),
+		Inherit: model.OptBoolOf(optBool(n.get("inherit"))),
 	}
 }
 
