@@ -8,20 +8,24 @@ import (
 
 // A commit's reconcile that finds the cluster's apply lock held by another
 // reconciler (busy: another replica applying, an operator's run, the
-// active replica of the same shard) is tried again after 2 s, doubling,
-// for as long as the wait stays below the drift interval; past it, the
-// next drift check takes over. Without this a commit waited a whole drift
+// active replica of the same shard) is tried again after 2 s, doubling up
+// to 30 s, for one drift interval after it first found the lock held;
+// past it, the drift checks take over. Without this a commit waited a whole drift
 // interval for a lock that is usually free again within seconds. A drift
 // check that finds the lock held is not retried: the next one comes
 // anyway, and a standby replica, which finds it held all the time, asks
 // no more often than its drift checks do.
 
-// retryTick is how often due retries are looked for.
-const retryTick = 500 * time.Millisecond
+// retryTick is how often due retries are looked for; maxBusyWait bounds
+// the wait between two tries.
+const (
+	retryTick   = 500 * time.Millisecond
+	maxBusyWait = 30 * time.Second
+)
 
 // busy records that j found the lock held at at and reports when it is
-// tried again; false when it is not (a drift check, or a wait that would
-// reach the drift interval).
+// tried again; false when it is not (a drift check, or a retry that would
+// come a drift interval after the first busy one).
 func (t *clusterTable) busy(j job, at time.Time, driftInterval time.Duration) (time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -29,8 +33,11 @@ func (t *clusterTable) busy(j job, at time.Time, driftInterval time.Duration) (t
 	if cs == nil || !j.fresh {
 		return 0, false
 	}
-	wait := max(cs.busyWait*2, minBackoff)
-	if wait >= driftInterval {
+	if cs.busyWait == 0 {
+		cs.busySince = at
+	}
+	wait := min(max(cs.busyWait*2, minBackoff), maxBusyWait)
+	if at.Add(wait).After(cs.busySince.Add(driftInterval)) {
 		cs.retry, cs.busyWait = nil, 0
 		return 0, false
 	}

@@ -1,10 +1,13 @@
 package daemon
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/model"
+	"github.com/pgreconciler/pgreconciler/internal/reconcile"
 )
 
 // TestBusyCommitRetried: a commit whose reconcile finds the apply lock
@@ -29,4 +32,41 @@ func TestBusyCommitRetried(t *testing.T) {
 	release()
 	took := waitFor(t, 30*time.Second, "the busy commit to be applied once the lock is free", func() bool { return roleExists(t, "dbuser_late") })
 	t.Logf("applied %s after the lock was released", took)
+}
+
+// TestBusyRetrySchedule: a commit found busy is tried again after 2 s,
+// doubling up to 30 s, for one drift interval after it was first found
+// busy; a drift check is not tried again.
+func TestBusyRetrySchedule(t *testing.T) {
+	tab := newClusterTable()
+	j := job{cluster: "pg-a", source: "fleet", reason: "new commit", fresh: true}
+	tab.request(j)
+	at := time.Unix(0, 0)
+	var waits []time.Duration
+	for {
+		wait, ok := tab.busy(j, at, 2*time.Minute)
+		if !ok {
+			break
+		}
+		if due := tab.due(at.Add(wait - time.Millisecond)); len(due) != 0 {
+			t.Fatalf("retry due before its wait of %s", wait)
+		}
+		due := tab.due(at.Add(wait))
+		if len(due) != 1 || !due[0].fresh || due[0].cluster != "pg-a" {
+			t.Fatalf("after %s: due %+v, want the commit's job again", wait, due)
+		}
+		waits, at = append(waits, wait), at.Add(wait)
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits %v, want %v (2 s doubling to 30 s, within the 2 min drift interval)", waits, want)
+	}
+	if _, ok := tab.busy(job{cluster: "pg-a", source: "fleet", reason: "drift check"}, at, 2*time.Minute); ok {
+		t.Error("a drift check found busy is tried again")
+	}
+	// A reconcile that got the lock ends the retries and their schedule.
+	tab.record("pg-a", model.Provenance{}, reconcile.Outcome{}, at)
+	if wait, ok := tab.busy(j, at, 2*time.Minute); !ok || wait != 2*time.Second {
+		t.Errorf("after a reconcile that ran: wait %s, %v; want 2 s again", wait, ok)
+	}
 }

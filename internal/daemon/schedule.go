@@ -47,10 +47,12 @@ type clusterState struct {
 	notUntil time.Time
 
 	// A commit that found the apply lock held (busy) is tried again at
-	// retryAt (retry.go); busyWait is the wait before it, doubling.
-	retry    *job
-	retryAt  time.Time
-	busyWait time.Duration
+	// retryAt (retry.go); busyWait is the wait before it, doubling, since
+	// busySince.
+	retry     *job
+	retryAt   time.Time
+	busyWait  time.Duration
+	busySince time.Time
 	breaker  breaker
 
 	status ClusterStatus
