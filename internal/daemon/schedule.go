@@ -45,6 +45,7 @@ type clusterState struct {
 
 	backoff  time.Duration
 	notUntil time.Time
+	breaker  breaker
 
 	// A commit that found the apply lock held (busy) is tried again at
 	// retryAt (retry.go); busyWait is the wait before it, doubling, since
@@ -53,7 +54,6 @@ type clusterState struct {
 	retryAt   time.Time
 	busyWait  time.Duration
 	busySince time.Time
-	breaker  breaker
 
 	status ClusterStatus
 }
