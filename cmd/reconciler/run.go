@@ -49,6 +49,7 @@ func runRun(e *env, args []string) int {
 	var pf patroniFlags
 	pf.register(fs)
 	shard := fs.String("shard", "", "own only the clusters of shard `I/N` (rendezvous hashing of their names), or auto: the StatefulSet pod's ordinal mod PGRECONCILER_SHARDS (default: shard of the file, else every cluster)")
+	pprofOn := fs.Bool("pprof", false, "serve Go's runtime profiles at /debug/pprof/ on the --listen address (default: pprof of the file, else off)")
 	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -101,6 +102,9 @@ func runRun(e *env, args []string) int {
 			c.Modes.PgBouncer = *pgbMode
 			c.Defaults()
 			flagPositions(c, explicit, len(keys))
+		}
+		if explicit["pprof"] {
+			c.Pprof = *pprofOn
 		}
 		if explicit["shard"] {
 			c.Shard = *shard

@@ -55,6 +55,10 @@ type Config struct {
 	// ChangeLog is the change log's retention (retention.go).
 	ChangeLog ChangeLog `yaml:"change_log" json:"change_log"`
 
+	// Pprof serves Go's profiles at /debug/pprof/ on the listen address
+	// (read at start; off by default: they show the daemon's internals).
+	Pprof bool `yaml:"pprof" json:"pprof"`
+
 	file string         // the file it was read from, for messages
 	pos  map[string]Pos // where each key is written (positions.go)
 }

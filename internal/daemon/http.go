@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -84,6 +85,13 @@ func (d *Daemon) handler() http.Handler {
 	})
 	for _, forge := range []string{"github", "gitlab", "gitea"} {
 		mux.HandleFunc("POST /hooks/"+forge, func(w http.ResponseWriter, r *http.Request) { d.webhook(w, r, forge) })
+	}
+	if d.cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }
