@@ -109,7 +109,7 @@ bench: build ## run the benchmarks: Go benchmarks, then whole-process wall time 
 bench-peers: build ## the whole-process scenarios, reconciler and ldap2pg (binary from LDAP2PG) alternating, with ratios
 	$(GO) run ./scripts/bench --bin $(BIN) --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --peer $(LDAP2PG)
 
-bench-fleet: deps ## the daemon against 10, 100 and 1,000 clusters on real servers (FLEETBENCH_SIZES, FLEETBENCH_SERVERS); figures in BENCHMARKS.md
+bench-fleet: deps ## the daemon against 10, 100 and 1,000 clusters on real servers (FLEETBENCH_SIZES, FLEETBENCH_SERVERS, FLEETBENCH_PROFILE); figures in BENCHMARKS.md
 	$(GO) test -tags fleetbench -run '^TestFleetBench$$' -count=1 -v -timeout 90m ./internal/daemon/ | grep -v '^{'
 
 lint: ## gofmt and go vet

@@ -239,6 +239,9 @@ func TestFleetBench(t *testing.T) {
 
 	fmt.Printf("fleet benchmark: PostgreSQL %s, %d servers, %d CPUs, %s\n", servers[0].Version, nServers, runtime.NumCPU(), time.Now().UTC().Format(time.DateOnly))
 	fmt.Printf("| clusters | concurrency | first cycle | per cluster | connections | CPU | RSS | drift cycle | connections/cycle | CPU/cycle | RSS steady | commit→applied |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	// FLEETBENCH_PROFILE=DIR: a CPU profile of the daemon over each steady
+	// drift cycle, DIR/cpu-<clusters>-<concurrency>.pprof.
+	profDir := os.Getenv("FLEETBENCH_PROFILE")
 	// One repository for every run: each run's fleet is a new commit on
 	// top, so the commit the servers' change logs last saw is an ancestor
 	// (a new repository would be refused as a rewind).
@@ -257,7 +260,8 @@ concurrency: %d
 sources: [{name: fleet, url: %s, poll_interval: 1h}]
 trust: {allowed_signers: %s}
 modes: %s
-`, filepath.Join(dir, "state"), drift, conc, r.repo.Dir, r.signers, modes)), 0o600); err != nil {
+pprof: %v
+`, filepath.Join(dir, "state"), drift, conc, r.repo.Dir, r.signers, modes, profDir != "")), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -281,7 +285,9 @@ modes: %s
 			before := reconcileTotals(p, "")
 			opened1 := fw.opened.Load()
 			cpu1, _ := procStat(t, pid)
+			profiled := profileCPU(t, p, profDir, fmt.Sprintf("cpu-%d-%d.pprof", n, conc), drift)
 			steady := reconciledAll(t, p, n, before, 30*time.Minute)
+			<-profiled
 			cpu2, rss2 := procStat(t, pid)
 			steadyConns := fw.opened.Load() - opened1
 			if os.Getenv("FLEETBENCH_LOGS") != "" {
@@ -341,6 +347,28 @@ modes: %s
 // at least 5 s.
 func driftIntervalOf(n int) time.Duration {
 	return max(5*time.Second, time.Duration(n)*60*time.Millisecond)
+}
+
+// profileCPU fetches a CPU profile of the daemon over d into dir/name, in
+// the background; the channel closes when it is written (at once when dir
+// is "").
+func profileCPU(t *testing.T, p *proc, dir, name string, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if dir == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		body, err := httpGet(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, int(d.Seconds())))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644)
+		}
+		if err != nil {
+			fmt.Printf("profile %s: %v\n", name, err)
+		}
+	}()
+	return done
 }
 
 // succeededAll waits until every cluster has had a successful reconcile.
