@@ -281,7 +281,10 @@ pprof: %v
 			conns := fw.opened.Load() - opened0
 
 			// A steady drift cycle: no new commit, every cluster checked
-			// once more, spread over the drift interval.
+			// once more, spread over the drift interval. The first drift
+			// tick comes an interval after the start, so the first round
+			// of drift checks is waited for, and the next one measured.
+			reconciledAll(t, p, n, reconcileTotals(p, ""), 30*time.Minute)
 			before := reconcileTotals(p, "")
 			opened1 := fw.opened.Load()
 			cpu1, _ := procStat(t, pid)
