@@ -62,7 +62,21 @@ type Options struct {
 	// Retention bounds the change log (retention.go); the zero value
 	// keeps a year.
 	Retention Retention
+	// MaxTxChanges bounds the changes one transaction holds; 0 means
+	// DefaultMaxTxChanges. A run of consecutive transactional changes for
+	// one database is sent in consecutive transactions of at most that
+	// many changes (runTxs), so that an apply of tens of thousands of
+	// roles never needs more locks at once than the server's lock table
+	// holds (max_locks_per_transaction; SQLSTATE 53200 otherwise).
+	MaxTxChanges int
 }
+
+// DefaultMaxTxChanges is Options.MaxTxChanges when it is 0. A change
+// holds a lock on each object it makes or alters until its transaction
+// ends, and the server's lock table is sized for max_locks_per_transaction
+// × max_connections objects (6,400 by default) shared by every session;
+// a commit per 1,000 changes costs next to nothing.
+const DefaultMaxTxChanges = 1000
 
 // cleanupTimeout bounds releasing the lock and closing sessions, which
 // must happen even when the apply's context is done.
@@ -221,7 +235,8 @@ func (e *executor) stop() {
 }
 
 // execute runs the changes in plan order: consecutive transactional
-// changes for one database as one run, everything else one by one.
+// changes for one database as one run (in transactions of at most
+// Options.MaxTxChanges changes), everything else one by one.
 func (e *executor) execute(todo []int) error {
 	var run []int
 	var runDB string
@@ -231,10 +246,7 @@ func (e *executor) execute(todo []int) error {
 		}
 		r := run
 		run = nil
-		if err := e.checkLeader(); err != nil {
-			return err
-		}
-		return e.runTx(runDB, r)
+		return e.runTxs(runDB, r)
 	}
 	for k := 0; k < len(todo); k++ {
 		i := todo[k]

@@ -11,8 +11,10 @@
 //     and never takes it itself.
 //   - Cluster-wide SQL (roles, memberships, comments, role settings,
 //     databases, schemas, extensions, default privileges) runs on the
-//     primary: consecutive changes for one database share one transaction,
-//     sent as one pipelined multi-statement query. When it fails, the
+//     primary: consecutive changes for one database share a transaction,
+//     up to Options.MaxTxChanges (1,000) of them, so that a run of tens of
+//     thousands of roles never exhausts the server's lock table, each
+//     transaction sent as one pipelined multi-statement query. When it fails, the
 //     transaction is rolled back to a savepoint and the run is redone around
 //     the failing change, so that exactly the failing changes are rolled
 //     back and recorded (StatusFailed with SQLSTATE) and the others commit.

@@ -2,6 +2,8 @@ package apply_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,5 +162,54 @@ func TestChangeInAnotherDatabaseHasItsIntent(t *testing.T) {
 		[]any{f.commit}, &committed)
 	if committed != "committed" {
 		t.Errorf("the row's transaction: %s, want the committed transaction of the change", committed)
+	}
+}
+
+// TestPendingRowsLookupReadsTheIndex: the lookups of pending change-log
+// rows, which every run makes under the apply lock, read the partial index
+// of pending rows, not a change log of many rows; a change log an older
+// version made without the index gets it on the next apply.
+func TestPendingRowsLookupReadsTheIndex(t *testing.T) {
+	f := newFixture(t)
+	wantStatus(t, f.apply(createRole("index_someone", "")), plan.StatusApplied) // creates the change log
+	exec(t, "postgres", "DROP INDEX pgreconciler.change_log_pending")           // as an older version left it
+	wantStatus(t, f.apply(createRole("index_other", "")), plan.StatusApplied)
+	var indexed bool
+	queryRow(t, env.Primary, "postgres", `SELECT to_regclass('pgreconciler.change_log_pending') IS NOT NULL`, nil, &indexed)
+	if !indexed {
+		t.Fatal("the apply did not add the index of pending rows to the change log")
+	}
+
+	const filler = "pg-index-filler" // a cluster no run resolves
+	t.Cleanup(func() { exec(t, "postgres", "DELETE FROM pgreconciler.change_log WHERE cluster = "+quote(filler)) })
+	exec(t, "postgres", `INSERT INTO pgreconciler.change_log (cluster, instance, kind, action, object, statement, commit, status, error, xact)
+		SELECT `+quote(filler)+`, 'pg-index-filler-1', 'role', 'create', 'r' || i, 'CREATE ROLE r' || i, 'c',
+			CASE WHEN i % 10000 = 0 THEN 'pending' ELSE 'applied' END, '', i
+		FROM generate_series(1, 30000) i`,
+		"ANALYZE pgreconciler.change_log")
+	conn := mustConnect(t)
+	for sql, args := range apply.PendingLookups() {
+		var doc []map[string]any
+		if err := conn.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&doc); err != nil {
+			t.Fatalf("explain %s: %v", sql, err)
+		}
+		var scans []string // how each plan node reads the change log
+		var walk func(n map[string]any)
+		walk = func(n map[string]any) {
+			if n["Relation Name"] == "change_log" || n["Index Name"] != nil {
+				scans = append(scans, fmt.Sprintf("%v %v", n["Node Type"], n["Index Name"]))
+			}
+			kids, _ := n["Plans"].([]any)
+			for _, k := range kids {
+				if m, ok := k.(map[string]any); ok {
+					walk(m)
+				}
+			}
+		}
+		walk(doc[0]["Plan"].(map[string]any))
+		if !slices.ContainsFunc(scans, func(s string) bool { return strings.HasSuffix(s, " change_log_pending") }) ||
+			slices.ContainsFunc(scans, func(s string) bool { return strings.HasPrefix(s, "Seq Scan") }) {
+			t.Errorf("%s\nreads the change log as %q, want through change_log_pending only", sql, scans)
+		}
 	}
 }

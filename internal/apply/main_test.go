@@ -57,22 +57,28 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
-func dialerAs(user, password string) *dbconn.Dialer {
+func dialerAs(user, password string) *dbconn.Dialer { return dialerTo(env, user, password) }
+
+// dialerTo is a dialer to the servers of tc.
+func dialerTo(tc *testenv.Cluster, user, password string) *dbconn.Dialer {
 	return dbconn.New(dbconn.Settings{User: user, Password: model.NewSecret(password), SSLMode: "verify-full",
-		SSLRootCert: env.CACertFile}, nil)
+		SSLRootCert: tc.CACertFile}, nil)
 }
 
-func modelCluster() *model.Cluster {
-	c := &model.Cluster{Name: env.Name, Globals: model.Globals{
-		DBSU: "postgres", ReplicationUser: env.ReplUser, AdminUser: env.SuperUser, MonitorUser: env.MonitorUser,
+func modelCluster() *model.Cluster { return modelClusterOf(env) }
+
+// modelClusterOf is the model of the test cluster tc.
+func modelClusterOf(tc *testenv.Cluster) *model.Cluster {
+	c := &model.Cluster{Name: tc.Name, Globals: model.Globals{
+		DBSU: "postgres", ReplicationUser: tc.ReplUser, AdminUser: tc.SuperUser, MonitorUser: tc.MonitorUser,
 		PasswordEncryption: "scram-sha-256",
 	}}
-	for _, s := range env.Servers() {
+	for _, s := range tc.Servers() {
 		role := model.RoleReplica
 		if s.Primary {
 			role = model.RolePrimary
 		}
-		c.Instances = append(c.Instances, &model.Instance{Cluster: env.Name, Seq: s.Seq, IP: s.Addr, Role: role, Port: s.Port})
+		c.Instances = append(c.Instances, &model.Instance{Cluster: tc.Name, Seq: s.Seq, IP: s.Addr, Role: role, Port: s.Port})
 	}
 	return c
 }

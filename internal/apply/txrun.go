@@ -16,6 +16,31 @@ import (
 // runSavepoint guards one attempt at a part of a run.
 const runSavepoint = "pgreconciler_run"
 
+// runTxs executes a run of consecutive transactional changes (indices into
+// the plan) that all run in database db on the primary, in plan order, in
+// consecutive transactions of at most Options.MaxTxChanges changes each
+// (runTx), asking Options.Leader before each. A transaction commits before
+// the next begins, with the change-log rows of its changes: an apply that
+// stops between two leaves the earlier ones done and recorded, and the
+// next run plans only the rest.
+func (e *executor) runTxs(db string, idx []int) error {
+	size := e.opts.MaxTxChanges
+	if size <= 0 {
+		size = DefaultMaxTxChanges
+	}
+	for len(idx) > 0 {
+		n := min(size, len(idx))
+		if err := e.checkLeader(); err != nil {
+			return err
+		}
+		if err := e.runTx(db, idx[:n]); err != nil {
+			return err
+		}
+		idx = idx[n:]
+	}
+	return nil
+}
+
 // runTx executes consecutive transactional changes (indices into the plan)
 // that all run in database db on the primary, in one transaction: every
 // change that succeeds commits, every change that fails is rolled back on

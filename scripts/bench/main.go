@@ -3,7 +3,8 @@
 // process, on generated workloads against a throwaway PostgreSQL server
 // (internal/testenv), and prints each scenario's wall time and peak RSS
 // (the child's ru_maxrss from wait4), with the physical limit of an apply
-// (the same statements sent in one transaction) and, with --peer, the
+// (the same statements sent in transactions of as many changes as the
+// apply's, apply.DefaultMaxTxChanges) and, with --peer, the
 // same scenarios run by ldap2pg in the same run, alternating, with ratios.
 //
 // Scenarios, per size: validate (YAML and CUE), plan in sync, plan with
@@ -28,6 +29,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
@@ -60,7 +62,7 @@ func run() error {
 	peer := flag.String("peer", "", "an ldap2pg 6 binary to run the same scenarios with (empty: none)")
 	sizeList := flag.String("sizes", "1k,10k,50k", "workloads: 1k (10 groups + 1,000 logins), 10k (100 + 10,000), 50k (500 + 50,000); 5 memberships per login")
 	runs := flag.Int("runs", 3, "runs of each scenario (the median is printed, with the range)")
-	psql := flag.String("psql", "/usr/lib/postgresql/15/bin/psql", "psql, for the limit as `psql -1 -f` sends it (skipped when absent)")
+	psql := flag.String("psql", "/usr/lib/postgresql/15/bin/psql", "psql, for the limit as `psql -f` sends it (skipped when absent)")
 	work := flag.String("dir", "", "where the workloads are written (default: a temporary directory, removed)")
 	daemonCycles := flag.Int("daemon-cycles", 0, "then run `reconciler run` on the 10k workload for this many drift cycles (1s apart), reporting RSS and CPU per cycle (0: no)")
 	flag.Parse()
@@ -212,24 +214,28 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 	if err := b.reset(ctx, s); err != nil {
 		return err
 	}
-	// The statements the plan from empty makes: the limit sends them.
+	// The statements the plan from empty makes: the limit sends them, in
+	// transactions of as many changes as the apply's (one transaction of
+	// 50,000 roles exhausts the server's lock table).
 	_, planJSON, err := runProc(ctx, b.env, []int{0, 2}, rec("plan", "--repo", yamlDir, "--format", "json")...)
 	if err != nil {
 		return err
 	}
-	stmts, err := planStatements(planJSON)
+	changes, err := planStatements(planJSON)
 	if err != nil {
 		return err
 	}
-	apply := add("apply from empty")
-	apply.note = fmt.Sprintf("%d statements", len(stmts))
-	limit := add("limit: one transaction, one message")
+	limitText, nstmts := limitSQL(changes, apply.DefaultMaxTxChanges)
+	ap := add("apply from empty")
+	ap.note = fmt.Sprintf("%d statements", nstmts)
+	txs := fmt.Sprintf("%d transactions of ≤ %d changes", (len(changes)+apply.DefaultMaxTxChanges-1)/apply.DefaultMaxTxChanges, apply.DefaultMaxTxChanges)
+	limit := add("limit: " + txs + ", one message")
 	var limitPsql *row
 	if b.psql != "" {
-		limitPsql = add("limit: psql -1 -f")
+		limitPsql = add("limit: psql -f, " + txs)
 	}
 	script := filepath.Join(d, "limit.sql")
-	if err := os.WriteFile(script, []byte(strings.Join(stmts, ";\n")+";\n"), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(limitText), 0o644); err != nil {
 		return err
 	}
 	for i := 0; i < b.runs; i++ {
@@ -237,7 +243,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 		if err != nil {
 			return err
 		}
-		apply.ours.add(x)
+		ap.ours.add(x)
 		if i == 0 && b.peer != "" { // the same end state, seen by the peer
 			if _, _, err := runProc(ctx, b.peerEnv, []int{0}, lp("--check")...); err != nil {
 				return fmt.Errorf("ldap2pg --check after reconciler apply (end states differ?): %w", err)
@@ -251,8 +257,8 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 			if err != nil {
 				return err
 			}
-			apply.alt.add(x)
-			apply.hasAlt = true
+			ap.alt.add(x)
+			ap.hasAlt = true
 			if i == 0 {
 				if _, _, err := runProc(ctx, b.env, []int{0}, rec("plan", "--repo", yamlDir, "--detailed-exitcode")...); err != nil {
 					_, o, _ := runProc(ctx, b.env, []int{0, 2}, rec("plan", "--repo", yamlDir)...)
@@ -264,7 +270,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 			}
 		}
 		start := time.Now()
-		if err := b.exec(ctx, "BEGIN;\n"+strings.Join(stmts, ";\n")+";\nCOMMIT;"); err != nil {
+		if err := b.exec(ctx, limitText); err != nil {
 			return fmt.Errorf("the limit: %w", err)
 		}
 		limit.ours.add(sample{Wall: time.Since(start)})
@@ -273,7 +279,7 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 		}
 		if limitPsql != nil {
 			x, _, err := runProc(ctx, append(b.peerEnv, "PGOPTIONS=-c client_min_messages=warning"), []int{0},
-				b.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", script)
+				b.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", script)
 			if err != nil {
 				return err
 			}
@@ -323,9 +329,9 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 		return err
 	}
 	b.print(rows)
-	fmt.Fprintf(b.out, "\napply from empty / limit (one message): %.2f", apply.ours.wall()/limit.ours.wall())
+	fmt.Fprintf(b.out, "\napply from empty / limit (one message): %.2f", ap.ours.wall()/limit.ours.wall())
 	if limitPsql != nil {
-		fmt.Fprintf(b.out, "; / limit (psql -1 -f): %.2f", apply.ours.wall()/limitPsql.ours.wall())
+		fmt.Fprintf(b.out, "; / limit (psql -f): %.2f", ap.ours.wall()/limitPsql.ours.wall())
 	}
 	rss := rows[planRow].ours.rss()
 	fmt.Fprintf(b.out, "; plan in sync (YAML): %.2f KiB of peak RSS per declared role", rss*1024/float64(s.roles()))
@@ -401,8 +407,9 @@ func (b *bench) print(rows []*row) {
 	}
 }
 
-// planStatements reads the SQL of every change of a JSON plan.
-func planStatements(out []byte) ([]string, error) {
+// planStatements reads the SQL of every change of a JSON plan, one list
+// per change.
+func planStatements(out []byte) ([][]string, error) {
 	var p struct {
 		Clusters []struct {
 			Changes []struct {
@@ -414,17 +421,40 @@ func planStatements(out []byte) ([]string, error) {
 	if err := json.Unmarshal(out, &p); err != nil {
 		return nil, fmt.Errorf("read the JSON plan: %w", err)
 	}
-	var s []string
+	var s [][]string
 	for _, c := range p.Clusters {
 		if len(c.Errors) > 0 {
 			return nil, fmt.Errorf("the plan has errors: %v", c.Errors)
 		}
 		for _, ch := range c.Changes {
-			s = append(s, ch.SQL...)
+			if len(ch.SQL) > 0 {
+				s = append(s, ch.SQL)
+			}
 		}
 	}
 	if len(s) == 0 {
 		return nil, errors.New("the plan from empty has no statements")
 	}
 	return s, nil
+}
+
+// limitSQL is the statements of changes in transactions of at most per
+// changes each, as the apply groups them, and how many statements it holds.
+func limitSQL(changes [][]string, per int) (string, int) {
+	var b strings.Builder
+	n := 0
+	for len(changes) > 0 {
+		k := min(per, len(changes))
+		b.WriteString("BEGIN;\n")
+		for _, c := range changes[:k] {
+			for _, st := range c {
+				b.WriteString(st)
+				b.WriteString(";\n")
+				n++
+			}
+		}
+		b.WriteString("COMMIT;\n")
+		changes = changes[k:]
+	}
+	return b.String(), n
 }

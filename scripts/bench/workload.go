@@ -141,14 +141,26 @@ func driftSQL(s size) string {
 	return b.String()
 }
 
-// dropSQL removes every benchmark role: back to empty.
+// dropSQL removes every benchmark role: back to empty, in transactions of
+// 1,000 roles (each DROP ROLE holds a lock on its role until its
+// transaction ends, and 50,000 exhaust the server's lock table).
 func dropSQL(s size) string {
-	var b strings.Builder
+	var names []string
 	for u := 0; u < s.Logins; u++ {
-		fmt.Fprintf(&b, "DROP ROLE IF EXISTS usr_%05d;\n", u)
+		names = append(names, fmt.Sprintf("usr_%05d", u))
 	}
 	for g := 0; g < s.Groups; g++ {
-		fmt.Fprintf(&b, "DROP ROLE IF EXISTS grp_%04d;\n", g)
+		names = append(names, fmt.Sprintf("grp_%04d", g))
+	}
+	var b strings.Builder
+	for k, n := range names {
+		if k%1000 == 0 {
+			b.WriteString("BEGIN;\n")
+		}
+		fmt.Fprintf(&b, "DROP ROLE IF EXISTS %s;\n", n)
+		if k%1000 == 999 || k == len(names)-1 {
+			b.WriteString("COMMIT;\n")
+		}
 	}
 	return b.String()
 }
