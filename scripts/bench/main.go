@@ -4,7 +4,7 @@
 // (internal/testenv), and prints each scenario's wall time and peak RSS
 // (the child's ru_maxrss from wait4), with the physical limit of an apply
 // (the same statements sent in transactions of as many changes as the
-// apply's, apply.DefaultMaxTxChanges) and, with --peer, the
+// apply's: --tx-changes, 1,000 as apply.DefaultMaxTxChanges) and, with --peer, the
 // same scenarios run by ldap2pg in the same run, alternating, with ratios.
 //
 // Scenarios, per size: validate (YAML and CUE), plan in sync, plan with
@@ -29,7 +29,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
 
@@ -49,6 +48,7 @@ var sizes = map[string]size{
 type bench struct {
 	bin, peer, psql string
 	runs            int
+	txChanges       int // changes per transaction of the limit
 	cluster         *testenv.Cluster
 	env, peerEnv    []string
 	out             io.Writer
@@ -63,11 +63,12 @@ func run() error {
 	sizeList := flag.String("sizes", "1k,10k,50k", "workloads: 1k (10 groups + 1,000 logins), 10k (100 + 10,000), 50k (500 + 50,000); 5 memberships per login")
 	runs := flag.Int("runs", 3, "runs of each scenario (the median is printed, with the range)")
 	psql := flag.String("psql", "/usr/lib/postgresql/15/bin/psql", "psql, for the limit as `psql -f` sends it (skipped when absent)")
+	txChanges := flag.Int("tx-changes", 1000, "changes per transaction of the limit: as many as the apply commits at once (apply.DefaultMaxTxChanges)")
 	work := flag.String("dir", "", "where the workloads are written (default: a temporary directory, removed)")
 	daemonCycles := flag.Int("daemon-cycles", 0, "then run `reconciler run` on the 10k workload for this many drift cycles (1s apart), reporting RSS and CPU per cycle (0: no)")
 	flag.Parse()
 
-	b := &bench{runs: *runs, out: os.Stdout}
+	b := &bench{runs: *runs, txChanges: *txChanges, out: os.Stdout}
 	var err error
 	if b.bin, err = filepath.Abs(*bin); err != nil {
 		return err
@@ -225,10 +226,10 @@ func (b *bench) size(ctx context.Context, dir string, t target, s size) error {
 	if err != nil {
 		return err
 	}
-	limitText, nstmts := limitSQL(changes, apply.DefaultMaxTxChanges)
+	limitText, nstmts := limitSQL(changes, b.txChanges)
 	ap := add("apply from empty")
 	ap.note = fmt.Sprintf("%d statements", nstmts)
-	txs := fmt.Sprintf("%d transactions of ≤ %d changes", (len(changes)+apply.DefaultMaxTxChanges-1)/apply.DefaultMaxTxChanges, apply.DefaultMaxTxChanges)
+	txs := fmt.Sprintf("%d transactions of ≤ %d changes", (len(changes)+b.txChanges-1)/b.txChanges, b.txChanges)
 	limit := add("limit: " + txs + ", one message")
 	var limitPsql *row
 	if b.psql != "" {
