@@ -68,6 +68,11 @@ type Options struct {
 	// connections the servers logged within it (inspect.Options.LogWindow),
 	// for the plan's impact preview.
 	LogWindow time.Duration
+	// Sessions, when set, lends a ModePlan reconcile the sessions an
+	// earlier one kept and keeps the ones it inspected on (kept.go); other
+	// modes open their own as without it. Nil: every session is closed at
+	// the end of the reconcile.
+	Sessions Sessions
 	// Logger gets the apply's lines, one per change. The reconcile itself
 	// logs nothing: its Outcome says what happened, for the caller to tell.
 	Logger *slog.Logger

@@ -28,12 +28,14 @@ func (e InstanceError) Error() string { return fmt.Sprintf("%s: %v", e.Instance,
 // instances in parallel. Instances that cannot be read are returned as
 // errors, and so are partial reads (an *inspect.PartialError: a managed
 // database could not be entered), whose state is kept. An instance is read
-// on the session given returns for it (the apply lock's for the leader,
-// kept open; the topology check's, closed after), else on a new one.
+// on the session given returns for it, else on a new one; given's done,
+// when not nil, is told the inspection's error and ends the session's use
+// (the topology check's is closed or kept, kept.go; the apply lock's is
+// left open).
 //
 // With a pooler file reader, the PgBouncer beside each instance is read
 // too (inspectPooler).
-func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration, given func(*model.Instance) (conn *pgx.Conn, keep bool)) (map[string]*model.InstanceState, []InstanceError) {
+func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poolers apply.HBAWriter, logWindow time.Duration, given func(*model.Instance) (conn *pgx.Conn, done func(error))) (map[string]*model.InstanceState, []InstanceError) {
 	live := map[string]*model.InstanceState{}
 	var errs []InstanceError
 	var mu sync.Mutex
@@ -42,11 +44,11 @@ func inspectCluster(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, poo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			session, keep := given(in)
-			if session != nil && !keep {
-				defer session.Close(context.WithoutCancel(ctx))
-			}
+			session, done := given(in)
 			st, err := inspectInstance(ctx, d, c, in, logWindow, session)
+			if session != nil && done != nil {
+				done(err)
+			}
 			inspectPooler(ctx, d, in, poolers, st)
 			mu.Lock()
 			defer mu.Unlock()

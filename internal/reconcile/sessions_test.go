@@ -2,12 +2,15 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // sessionCounter counts the sessions a dialer opens, per host, through
@@ -73,4 +76,121 @@ func TestSessionsPerReconcile(t *testing.T) {
 	if p, r, _ := run(ModeApply); p != 1 || r != 1 {
 		t.Errorf("apply, nothing to do: %d sessions to the primary, %d to the replica; want 1 and 1", p, r)
 	}
+}
+
+// keptSessions is a Sessions that keeps one session per instance, and
+// counts what it lent.
+type keptSessions struct {
+	mu    sync.Mutex
+	m     map[string]*pgx.Conn
+	taken int
+}
+
+func (k *keptSessions) Take(in *model.Instance) *pgx.Conn {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	conn := k.m[in.Name()]
+	delete(k.m, in.Name())
+	if conn != nil {
+		k.taken++
+	}
+	return conn
+}
+
+func (k *keptSessions) Keep(in *model.Instance, conn *pgx.Conn) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]*pgx.Conn{}
+	}
+	k.m[in.Name()] = conn
+}
+
+func (k *keptSessions) pid(name string) uint32 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if conn := k.m[name]; conn != nil {
+		return conn.PgConn().PID()
+	}
+	return 0
+}
+
+func (k *keptSessions) close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, conn := range k.m {
+		conn.Close(context.Background())
+	}
+}
+
+// TestSessionsKeptAcrossPlans: plans given Sessions read each instance on
+// the session the previous plan kept, so that three plans open one
+// session per instance; a session ended on the server, or one that
+// processed a reload, is replaced by a new one without an error; an apply
+// neither takes nor keeps any.
+func TestSessionsKeptAcrossPlans(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	c := loadSpec(t, cluster.PigstySpec(pipelineVars))
+	var sc sessionCounter
+	d := dialer()
+	d.Tracer = &sc
+	kept := &keptSessions{}
+	defer kept.close()
+	run := func(mode Mode) Outcome {
+		t.Helper()
+		o, err := Cluster(context.Background(), Target{Cluster: c, Dialer: d},
+			Options{Mode: mode, HBA: apply.NewLocalWriter(), Provenance: testProvenance, Sessions: kept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Instances) > 0 {
+			t.Fatalf("inspection failed: %v", o.Instances)
+		}
+		return o
+	}
+	counts := func() (int, int) {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.n[cluster.Primary.Addr], sc.n[cluster.Replicas[0].Addr]
+	}
+	for range 3 {
+		run(ModePlan)
+	}
+	if p, r := counts(); p != 1 || r != 1 || kept.taken != 4 {
+		t.Errorf("three plans: %d sessions to the primary, %d to the replica, %d reused; want 1, 1 and 4", p, r, kept.taken)
+	}
+	primary := c.Primary().Name()
+	pid := kept.pid(primary)
+	if pid == 0 {
+		t.Fatal("no session kept for the primary")
+	}
+	cluster.Primary.MustLocal(t, "postgres", fmt.Sprintf("SELECT pg_terminate_backend(%d)", pid))
+	waitGone(t, pid)
+	run(ModePlan) // fails the test on an inspection error
+	if p, r := counts(); p != 2 || r != 1 {
+		t.Errorf("after the primary's session was ended: %d sessions to the primary, %d to the replica; want 2 and 1", p, r)
+	}
+	cluster.Primary.MustLocal(t, "postgres", "SELECT pg_reload_conf()")
+	time.Sleep(200 * time.Millisecond) // the kept session processes the reload at its next query
+	run(ModePlan)
+	if p, r := counts(); p != 3 || r != 1 {
+		t.Errorf("after a reload of the primary: %d sessions to the primary, %d to the replica; want 3 and 1", p, r)
+	}
+	taken := kept.taken
+	run(ModeApply)
+	if kept.taken != taken || kept.pid(primary) == 0 {
+		t.Errorf("an apply took %d kept sessions, or dropped the primary's; want none taken, the session left kept", kept.taken-taken)
+	}
+}
+
+// waitGone waits until the backend pid has left pg_stat_activity.
+func waitGone(t *testing.T, pid uint32) {
+	t.Helper()
+	for range 100 {
+		if cluster.Primary.MustLocalValue(t, "postgres", fmt.Sprintf("SELECT count(*) FROM pg_stat_activity WHERE pid = %d", pid)) == "0" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("backend %d still there", pid)
 }

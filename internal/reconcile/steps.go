@@ -258,14 +258,18 @@ func failures(r *plan.Result) string {
 }
 
 // session is the open session an instance is inspected on, if any: the
-// apply lock's for the leader while the lock is held (kept open), else the
-// topology check's (handed over: the inspection closes it). Nil: the
-// inspection opens one.
-func (r *run) session(in *model.Instance) (conn *pgx.Conn, keep bool) {
+// apply lock's for the leader while the lock is held (left open), else the
+// topology check's (handed over: closed after the inspection, or kept for
+// the next reconcile, kept.go). Nil: the inspection opens one.
+func (r *run) session(in *model.Instance) (conn *pgx.Conn, done func(error)) {
 	if p := r.t.Cluster.Primary(); r.held != nil && p != nil && p.Name() == in.Name() {
-		return r.held.Session(), true
+		return r.held.Session(), nil
 	}
-	return r.takeSession(in), false
+	conn = r.takeSession(in)
+	if conn == nil {
+		return nil, nil
+	}
+	return conn, func(err error) { r.release(context.Background(), in, conn, err) }
 }
 
 // takeSession hands over the topology check's session to in, once.

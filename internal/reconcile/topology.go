@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 	"github.com/pgreconciler/pgreconciler/internal/patroni"
 )
@@ -86,7 +85,7 @@ func (r *run) catalogRecovery(ctx context.Context) map[string]model.CatalogRecov
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cr, conn := recoveryOf(ctx, r.dialer, in)
+			cr, conn := r.recoveryOf(ctx, in)
 			r.sessionsMu.Lock()
 			defer r.sessionsMu.Unlock()
 			out[in.Name()] = cr
@@ -99,12 +98,16 @@ func (r *run) catalogRecovery(ctx context.Context) map[string]model.CatalogRecov
 	return out
 }
 
-// recoveryOf reads pg_is_in_recovery() of one instance, and returns the
-// session it read it on, open (nil when it failed).
-func recoveryOf(ctx context.Context, d *dbconn.Dialer, in *model.Instance) (model.CatalogRecovery, *pgx.Conn) {
+// recoveryOf reads pg_is_in_recovery() of one instance, on the session
+// kept for it when it may be reused (kept.go), else on a new one, and
+// returns the session it read it on, open (nil when it failed).
+func (r *run) recoveryOf(ctx context.Context, in *model.Instance) (model.CatalogRecovery, *pgx.Conn) {
 	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
 	defer cancel()
-	conn, err := d.Connect(ctx, in, "postgres")
+	if conn, rec := r.kept(ctx, in); conn != nil {
+		return model.CatalogRecovery{Reachable: true, InRecovery: rec}, conn
+	}
+	conn, err := r.dialer.Connect(ctx, in, "postgres")
 	if err != nil {
 		return model.CatalogRecovery{Error: err.Error()}, nil
 	}
