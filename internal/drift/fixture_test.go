@@ -56,6 +56,13 @@ func populated(t *testing.T) *prometheus.Registry {
 		t.Fatal(err)
 	}
 	cr.SetControls("pg-test", []ControlSample{{Instance: "pg-test-1", Control: "MLPS3-DataIntegrity", Pass: true}}, at)
+	sr, err := NewSessionRecorder(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr.Opened()
+	sr.Reused()
+	sr.Kept(1)
 	return reg
 }
 
