@@ -52,6 +52,11 @@ type Config struct {
 	// reconciles (0: no cap but concurrency).
 	MaxSessions int `yaml:"max_sessions" json:"max_sessions"`
 
+	// SessionIdle is how long a drift check's session to an instance is
+	// kept, unused, for the next check to reuse (observe mode only);
+	// "off" opens a new one every check.
+	SessionIdle Idle `yaml:"session_idle" json:"session_idle"`
+
 	// ChangeLog is the change log's retention (retention.go).
 	ChangeLog ChangeLog `yaml:"change_log" json:"change_log"`
 
@@ -215,6 +220,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = DefaultSessionIdle
 	}
 	c.Audit.defaults()
 	if c.MemoryLimit == 0 {

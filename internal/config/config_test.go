@@ -181,3 +181,31 @@ func TestMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionIdle(t *testing.T) {
+	base := "sources: [{name: a, url: x}]\ntrust: {allowed_signers: f}\n"
+	for src, want := range map[string]string{
+		base:                         "10m0s",
+		base + "session_idle: 90s\n": "1m30s",
+		base + "session_idle: off\n": "off",
+		base + "session_idle: 0\n":   "off",
+		base + "session_idle: 0s\n":  "off",
+	} {
+		c, err := Parse("r.yml", []byte(src))
+		if err != nil {
+			t.Errorf("%q: %v", src, err)
+			continue
+		}
+		if got := c.SessionIdle.String(); got != want {
+			t.Errorf("%q: session_idle %s, want %s", src, got, want)
+		}
+	}
+	if IdleOff.D() != 0 || !IdleOff.Off() || Idle(time.Minute).D() != time.Minute {
+		t.Errorf("D/Off: %v %v", IdleOff.D(), IdleOff.Off())
+	}
+	for _, src := range []string{"session_idle: -1m\n", "session_idle: soon\n", "session_idle: 10\n"} {
+		if _, err := Parse("r.yml", []byte(base+src)); err == nil || !strings.Contains(err.Error(), "invalid duration") {
+			t.Errorf("%q: error %v, want invalid duration", src, err)
+		}
+	}
+}
