@@ -50,6 +50,7 @@ func runRun(e *env, args []string) int {
 	pf.register(fs)
 	shard := fs.String("shard", "", "own only the clusters of shard `I/N` (rendezvous hashing of their names), or auto: the StatefulSet pod's ordinal mod PGRECONCILER_SHARDS (default: shard of the file, else every cluster)")
 	pprofOn := fs.Bool("pprof", false, "serve Go's runtime profiles at /debug/pprof/ on the --listen address (default: pprof of the file, else off)")
+	sessionIdle := fs.String("session-idle", "", "how long a drift check's session to an instance is kept for the next check (observe mode): 10m, 90s, off (default: session_idle of the file, else 10m)")
 	memLimit := fs.String("memory-limit", "", "soft memory `limit` of the Go runtime: 768MiB, 2GiB, off (default: memory_limit of the file, else 1GiB); GOMEMLIMIT wins")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -111,6 +112,9 @@ func runRun(e *env, args []string) int {
 			c.SetPos("shard", config.Pos{File: "--shard"})
 		}
 		if err := memoryLimitFlag(c, explicit["memory-limit"], *memLimit); err != nil {
+			return nil, nil, err
+		}
+		if err := sessionIdleFlag(c, explicit["session-idle"], *sessionIdle); err != nil {
 			return nil, nil, err
 		}
 		ps := append(c.Problems(), preflight.Check(c, preflight.Options{UID: os.Geteuid()})...)
@@ -182,6 +186,21 @@ func memoryLimitFlag(c *config.Config, given bool, value string) error {
 		return fmt.Errorf("--memory-limit: %w", err)
 	}
 	c.MemoryLimit = v
+	return nil
+}
+
+// sessionIdleFlag applies --session-idle, when given, over the file's
+// session_idle.
+func sessionIdleFlag(c *config.Config, given bool, value string) error {
+	if !given {
+		return nil
+	}
+	v, err := config.ParseIdle(value)
+	if err != nil {
+		return fmt.Errorf("--session-idle: %w", err)
+	}
+	c.SessionIdle = v
+	c.SetPos("session_idle", config.Pos{File: "--session-idle"})
 	return nil
 }
 

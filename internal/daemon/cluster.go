@@ -62,6 +62,7 @@ func (d *Daemon) reconcileCluster(g *generation, j job) {
 		Retention: apply.Retention{MaxAge: g.cfg.ChangeLog.MaxAge.D(), MaxRows: g.cfg.ChangeLog.MaxRows},
 		Gate:      d.floorGate(g, st, rev, c),
 		Hold:      hold,
+		Sessions:  g.kept.lend(g.dialer, rev.prov.Commit), // used in observe mode only (ModePlan)
 	})
 	if err != nil { // a revision's cluster always has what a reconcile needs
 		log.Error("cannot reconcile", "err", err)

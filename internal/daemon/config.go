@@ -37,6 +37,8 @@ func (d *Daemon) prepare(cfg *config.Config) (*prepared, error) {
 	g := &generation{cfg: cfg, queue: newWorkQueue(), kicks: map[string]chan struct{}{},
 		slots: newSessionCap(cfg.MaxSessions)}
 	g.dialer = dialerOf(cfg.Connection)
+	g.dialer.Tracer = sessionTracer{d.sessions}
+	g.kept = newKeptSessions(cfg.SessionIdle.D(), g.slots, d.sessions, d.now)
 	hba, err := hbaWriterOf(cfg.HBA)
 	if err != nil {
 		return nil, err

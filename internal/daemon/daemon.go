@@ -42,6 +42,7 @@ type Daemon struct {
 	rec      *drift.Recorder
 	topo     *drift.TopologyRecorder
 	controls *drift.ControlRecorder // the periodic audit's (audit.go)
+	sessions *drift.SessionRecorder // opened, reused, kept (keptsessions.go)
 	loader   *spec.Loader
 	now      func() time.Time
 	clusters *clusterTable
@@ -69,6 +70,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	sessions, err := drift.NewSessionRecorder(reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return nil, err
@@ -77,7 +82,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shard: %w", err)
 	}
-	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, controls: controls, loader: loader, now: time.Now, shard: shard,
+	return &Daemon{log: log, reg: reg, rec: rec, topo: topo, controls: controls, sessions: sessions, loader: loader, now: time.Now, shard: shard,
 		clusters: newClusterTable(), cfg: cfg, sources: map[string]*sourceState{}}, nil
 }
 
@@ -180,6 +185,7 @@ type generation struct {
 	stopWk  context.CancelFunc
 	queue   *workQueue     // clusters to reconcile (each at most once: clusterState.queued)
 	slots   *sessionCap    // max_sessions (sessions.go)
+	kept    *keptSessions  // drift checks' sessions, kept for the next (keptsessions.go)
 	wg      sync.WaitGroup // triggers and workers
 	kicks   map[string]chan struct{}
 }
@@ -225,6 +231,7 @@ func (d *Daemon) launch(p *prepared) *generation {
 	for _, name := range goneSources {
 		for _, c := range d.clusters.forgetSource(name) {
 			d.forgetMetrics(c)
+			g.kept.forget(c)
 		}
 		d.rec.ForgetSource(name)
 		d.log.Info("source removed: its clusters are no longer reconciled", "source", name)
@@ -248,6 +255,10 @@ func (d *Daemon) launch(p *prepared) *generation {
 	go func() { defer g.wg.Done(); d.auditLoop(ctx, g) }()
 	g.wg.Add(1)
 	go func() { defer g.wg.Done(); d.retryLoop(ctx, g) }()
+	if g.kept != nil {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); g.kept.expireLoop(ctx) }()
+	}
 	for range cfg.Concurrency {
 		g.wg.Add(1)
 		go func() { defer g.wg.Done(); d.worker(ctx, g) }()
@@ -268,6 +279,7 @@ func (g *generation) stop(grace time.Duration) {
 		<-done
 	}
 	g.stopWk()
+	g.kept.closeAll()
 }
 
 // kick asks a source to fetch now (webhook, fsnotify).

@@ -15,6 +15,12 @@ import (
 // waiting on each other. A cluster needing more than the cap takes the
 // whole cap (it runs alone). The change-log floors of a new commit are read
 // one session per cluster, each taking one slot.
+//
+// A session a drift check keeps for the next one (keptsessions.go) holds a
+// slot of its own while it idles. It never makes a reconcile wait: a
+// worker that cannot get its slots has the least recently used kept
+// sessions closed first (evict), and no session is kept while a worker
+// waits.
 
 // sessionsOf bounds the sessions one reconcile of c holds at once: the
 // apply lock's, one per instance to inspect it (in parallel), and on the
@@ -30,6 +36,9 @@ type sessionCap struct {
 	limit   int // 0: no cap
 	used    int
 	waiting []*slotWait
+	// evict, when set, closes up to n idle kept sessions, whose slots come
+	// back through their releasers; it is called without mu.
+	evict func(n int)
 }
 
 type slotWait struct {
@@ -54,7 +63,16 @@ func (c *sessionCap) acquire(ctx context.Context, n int) (func(), error) {
 	}
 	w := &slotWait{n: n, ready: make(chan struct{})}
 	c.waiting = append(c.waiting, w)
+	short := c.used - c.limit
+	for _, o := range c.waiting {
+		short += o.n
+	}
 	c.mu.Unlock()
+	// Every session kept before w joined the line is in evict's reach; none
+	// is kept after (hold).
+	if c.evict != nil && short > 0 {
+		c.evict(short)
+	}
 	select {
 	case <-w.ready:
 		return c.releaser(n), nil
@@ -76,6 +94,23 @@ func (c *sessionCap) acquire(ctx context.Context, n int) (func(), error) {
 		}
 		return nil, ctx.Err()
 	}
+}
+
+// hold takes one slot for a session kept while it idles, unless a worker
+// waits for slots (a kept session never makes a reconcile wait). It may go
+// beyond the cap: the session kept is one of the slots its reconcile holds
+// until it ends.
+func (c *sessionCap) hold() (func(), bool) {
+	if c == nil || c.limit <= 0 {
+		return func() {}, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waiting) > 0 {
+		return nil, false
+	}
+	c.used++
+	return c.releaser(1), true
 }
 
 func (c *sessionCap) releaser(n int) func() {

@@ -257,7 +257,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 	d.rec.SetSource(name, snap.Commit, snap.Signer.String())
 	d.log.Info("new commit verified", append([]any{"source", name, "commit", snap.Commit, "signer", snap.Signer.String(),
 		"author", snap.Author, "clusters", len(res.Desired.Clusters)}, verifiedAttrs(d.shard, total, len(skip), len(floors))...)...)
-	d.forgetGone(old, rev)
+	d.forgetGone(g, old, rev)
 	if len(skip) > 0 {
 		d.markApplied(st, rev, "") // every cluster unchanged and converged
 	}
@@ -278,8 +278,9 @@ func specReadFailed(err error) bool {
 }
 
 // forgetGone drops clusters a new commit no longer declares: their
-// metrics and status go; their databases are of course left alone.
-func (d *Daemon) forgetGone(old, now *revision) {
+// metrics, status and kept sessions go; their databases are of course left
+// alone.
+func (d *Daemon) forgetGone(g *generation, old, now *revision) {
 	if old == nil {
 		return
 	}
@@ -287,6 +288,7 @@ func (d *Daemon) forgetGone(old, now *revision) {
 		if now.desired.Cluster(c.Name) == nil {
 			d.clusters.forget(c.Name)
 			d.forgetMetrics(c.Name)
+			g.kept.forget(c.Name)
 			d.log.Info("cluster left the spec: no longer reconciled", "cluster", c.Name)
 		}
 	}
