@@ -1,0 +1,176 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
+)
+
+// relays are TCP relays, one per loopback address, to the test cluster's
+// primary: each stands for a cluster of its own, so that a small fleet
+// runs on the one server; each counts the sessions opened through it.
+type relays struct {
+	mu     sync.Mutex
+	opened map[string]int // by cluster
+}
+
+// relayFleet declares n one-instance clusters pg-k0 … on relays to the
+// primary, beside pg-e2e, and commits them.
+func relayFleet(t *testing.T, r *signedRepo, n int) (*relays, string) {
+	t.Helper()
+	rl := &relays{opened: map[string]int{}}
+	target := net.JoinHostPort(cluster.Primary.Addr, strconv.Itoa(cluster.Port))
+	var b strings.Builder
+	b.WriteString("package fleet\n\n")
+	for i := range n {
+		name := fmt.Sprintf("pg-k%d", i)
+		addr := fmt.Sprintf("127.0.0.%d", i+2) // within the test certificate's names
+		rl.listen(t, name, net.JoinHostPort(addr, strconv.Itoa(cluster.Port)), target)
+		fmt.Fprintf(&b, "all: children: %q: {hosts: {%q: {pg_seq: 1, pg_role: \"primary\"}}, vars: {pg_cluster: %q, pg_port: %d, pg_users: [], pg_default_privileges: []}}\n",
+			name, addr, name, cluster.Port)
+	}
+	r.repo.WriteFile("more.cue", b.String())
+	return rl, r.commit(daemonVars, "a fleet on relays", true)
+}
+
+func (rl *relays) listen(t *testing.T, name, addr, target string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			rl.mu.Lock()
+			rl.opened[name]++
+			rl.mu.Unlock()
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+}
+
+func (rl *relays) count(name string) int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return rl.opened[name]
+}
+
+// fleetChecked waits until every cluster of the fleet has had at least
+// n more successful reconciles than in before, and fails on a failed one.
+func fleetChecked(t *testing.T, p *proc, names []string, before map[string]float64, n int) map[string]float64 {
+	t.Helper()
+	now := map[string]float64{}
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d more drift checks of every cluster", n), func() bool {
+		for _, c := range names {
+			now[c] = p.metric("pgreconciler_reconcile_total", `cluster="`+c+`"`, `result="success"`)
+			if now[c] < before[c]+float64(n) {
+				return false
+			}
+		}
+		return true
+	})
+	if f := p.metric("pgreconciler_reconcile_total", `result="failure"`); f > 0 {
+		t.Fatalf("%v failed reconciles: %+v", f, p.status(t).Clusters)
+	}
+	return now
+}
+
+// keptOnServer are the daemon's sessions open on the primary's server, by
+// application_name.
+func keptOnServer(t *testing.T) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	v := cluster.Primary.MustLocalValue(t, "postgres",
+		`SELECT coalesce(string_agg(application_name, ' '), '') FROM pg_stat_activity WHERE application_name LIKE 'pgreconciler@%'`)
+	for _, a := range strings.Fields(v) {
+		out[a]++
+	}
+	return out
+}
+
+var fleetOf = []string{"pg-e2e", "pg-k0", "pg-k1", "pg-k2"}
+
+// TestDriftChecksReuseSessions: in observe mode, drift checks of a fleet
+// (pg-e2e's two instances and three one-instance clusters on relays) read
+// every instance on the session the previous check kept: over five more
+// checks of every cluster the daemon opens no session and reuses one per
+// instance per check, and each relay saw at most two sessions (the
+// change log read for the commit, and the one kept). A new commit makes
+// the next checks open sessions carrying it; a session ended on the server
+// between checks is replaced without a failed check.
+func TestDriftChecksReuseSessions(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	rl, _ := relayFleet(t, r, 3)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir())
+	seen := fleetChecked(t, p, fleetOf, nil, 2)
+	opened, reused := p.metric("pgreconciler_sessions_opened_total"), p.metric("pgreconciler_sessions_reused_total")
+	seen = fleetChecked(t, p, fleetOf, seen, 5)
+	if got := p.metric("pgreconciler_sessions_opened_total"); got != opened {
+		t.Errorf("five drift checks of the fleet opened %v sessions, want 0 (every one reused)", got-opened)
+	}
+	if got := p.metric("pgreconciler_sessions_reused_total") - reused; got < 5*5 {
+		t.Errorf("five drift checks of 5 instances reused %v sessions, want at least 25", got)
+	}
+	if k := p.metric("pgreconciler_sessions_kept"); k < 1 || k > 5 {
+		t.Errorf("pgreconciler_sessions_kept %v, want 1 to 5", k)
+	}
+	for _, c := range fleetOf[1:] {
+		if n := rl.count(c); n < 1 || n > 2 {
+			t.Errorf("%s: %d sessions through its relay over 7+ checks, want at most 2", c, n)
+		}
+	}
+
+	// A new commit: the next checks open sessions carrying it, and close
+	// the ones of the old commit.
+	commit := r.commit(withUsers(`{name: "dbuser_more", password: "More.Secret.2026", roles: ["dbrole_readonly"]}`, ""), "one more user", true)
+	app := "pgreconciler@" + model.ShortHash(commit)
+	var k map[string]int
+	waitFor(t, 60*time.Second, "the kept sessions to carry the new commit", func() bool {
+		k = keptOnServer(t)
+		return len(k) == 1 && k[app] > 0
+	})
+	for _, c := range fleetOf[1:] {
+		if n := rl.count(c); n < 2 {
+			t.Errorf("%s: %d sessions through its relay after a new commit, want a new one", c, n)
+		}
+	}
+
+	// Every kept session ended on the server: the next checks open new
+	// ones and fail none.
+	seen = fleetChecked(t, p, fleetOf, seen, 1)
+	opened = p.metric("pgreconciler_sessions_opened_total")
+	for _, s := range cluster.Servers() {
+		s.MustLocal(t, "postgres", `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgreconciler@%'`)
+	}
+	fleetChecked(t, p, fleetOf, seen, 2) // fails on a failed reconcile
+	if got := p.metric("pgreconciler_sessions_opened_total") - opened; got < 5 {
+		t.Errorf("after every session was ended, the checks opened %v sessions, want at least 5", got)
+	}
+	if f := p.metric("pgreconciler_instance_up", `cluster="pg-e2e"`); f != 2 {
+		t.Errorf("pg-e2e: %v instances up after its sessions were ended, want 2", f)
+	}
+}
