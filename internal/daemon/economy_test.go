@@ -220,3 +220,59 @@ func TestSessionCap(t *testing.T) {
 		r()
 	}
 }
+
+// TestSessionCapEvictsKept: the slots of kept sessions (hold) go to a
+// worker that needs them (evict, least recently used first in
+// keptSessions), and nothing is kept while a worker waits.
+func TestSessionCapEvictsKept(t *testing.T) {
+	c := newSessionCap(2)
+	var held []func()
+	for range 2 {
+		r, ok := c.hold()
+		if !ok {
+			t.Fatal("hold refused with no worker waiting")
+		}
+		held = append(held, r)
+	}
+	c.evict = func(n int) {
+		for ; n > 0 && len(held) > 0; n-- {
+			held[0]()
+			held = held[1:]
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r, err := c.acquire(ctx, 2)
+	if err != nil {
+		t.Fatalf("a worker waited behind kept sessions: %v", err)
+	}
+	if len(held) != 0 {
+		t.Errorf("%d kept sessions left, want both evicted", len(held))
+	}
+	waiting := make(chan struct{})
+	go func() {
+		r2, err := c.acquire(context.Background(), 1)
+		if err == nil {
+			r2()
+		}
+		close(waiting)
+	}()
+	for c.queued() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, ok := c.hold(); ok {
+		t.Error("a session was kept while a worker waited for slots")
+	}
+	r()
+	<-waiting
+	if c.used != 0 {
+		t.Errorf("%d slots used after every release", c.used)
+	}
+}
+
+// queued is the number of workers waiting for slots.
+func (c *sessionCap) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiting)
+}

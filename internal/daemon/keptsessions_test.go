@@ -174,3 +174,54 @@ func TestDriftChecksReuseSessions(t *testing.T) {
 		t.Errorf("pg-e2e: %v instances up after its sessions were ended, want 2", f)
 	}
 }
+
+// TestKeptSessionsExpire: a kept session unused for session_idle is
+// closed. With an hour between drift checks, the sessions the first
+// check kept are gone from the server soon after session_idle (2s).
+func TestKeptSessionsExpire(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	relayFleet(t, r, 1)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+		"--drift-interval", "1h", "--poll-interval", "1h", "--state-dir", t.TempDir(), "--session-idle", "2s")
+	fleetChecked(t, p, fleetOf[:2], nil, 1)
+	if k := p.metric("pgreconciler_sessions_kept"); k < 1 {
+		t.Fatalf("pgreconciler_sessions_kept %v after the first check, want some", k)
+	}
+	took := waitFor(t, 30*time.Second, "the kept sessions to be closed", func() bool {
+		return p.metric("pgreconciler_sessions_kept") == 0 && len(keptOnServer(t)) == 0
+	})
+	t.Logf("closed %s after the check", took)
+}
+
+// TestKeptSessionsEvicted: kept sessions count against max_sessions, and
+// a reconcile that needs their slots has them closed instead of waiting.
+// max_sessions 2 is what one reconcile of pg-e2e takes (the cap); the
+// fleet's five instances would keep five. Every cluster goes on being
+// checked, and no more than two sessions are ever kept.
+func TestKeptSessionsEvicted(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	relayFleet(t, r, 3)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+		"--drift-interval", "1s", "--poll-interval", "1h", "--state-dir", t.TempDir(), "--max-sessions", "2", "--concurrency", "4")
+	stop := make(chan struct{})
+	peak := make(chan float64, 1)
+	go func() {
+		m := 0.0
+		for {
+			select {
+			case <-stop:
+				peak <- m
+				return
+			case <-time.After(20 * time.Millisecond):
+				m = max(m, p.metric("pgreconciler_sessions_kept"))
+			}
+		}
+	}()
+	fleetChecked(t, p, fleetOf, fleetChecked(t, p, fleetOf, nil, 1), 3)
+	close(stop)
+	if m := <-peak; m > 2 {
+		t.Errorf("%v sessions kept at once, want at most 2 (max_sessions)", m)
+	}
+}
