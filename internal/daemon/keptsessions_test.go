@@ -13,34 +13,42 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// relays are TCP relays, one per loopback address, to the test cluster's
-// primary: each stands for a cluster of its own, so that a small fleet
-// runs on the one server; each counts the sessions opened through it.
+// relays are TCP relays to the test cluster's servers, one per loopback
+// address: each stands for a cluster of its own, so that a fleet runs on
+// the two servers; each counts the sessions opened through it.
 type relays struct {
 	mu     sync.Mutex
 	opened map[string]int // by cluster
 }
 
-// relayFleet declares n one-instance clusters pg-k0 … on relays to the
-// primary, beside pg-e2e, and commits them.
+// relayFleet declares n one-instance clusters pg-k0 … beside pg-e2e, on
+// relays at 127.0.0.2 … (within the test certificate's names: n ≤ 8) to
+// the primary and the replica in turn, and commits them.
 func relayFleet(t *testing.T, r *signedRepo, n int) (*relays, string) {
 	t.Helper()
+	return relayFleetAt(t, r, n, func(i int) string { return fmt.Sprintf("127.0.0.%d", i+2) })
+}
+
+// relayFleetAt is relayFleet with cluster i's relay at addr(i).
+func relayFleetAt(t *testing.T, r *signedRepo, n int, addr func(int) string) (*relays, string) {
+	t.Helper()
 	rl := &relays{opened: map[string]int{}}
-	target := net.JoinHostPort(cluster.Primary.Addr, strconv.Itoa(cluster.Port))
+	servers := cluster.Servers()
 	var b strings.Builder
 	b.WriteString("package fleet\n\n")
 	for i := range n {
 		name := fmt.Sprintf("pg-k%d", i)
-		addr := fmt.Sprintf("127.0.0.%d", i+2) // within the test certificate's names
-		rl.listen(t, name, net.JoinHostPort(addr, strconv.Itoa(cluster.Port)), target)
+		target := net.JoinHostPort(servers[i%len(servers)].Addr, strconv.Itoa(cluster.Port))
+		port := rl.listen(t, name, net.JoinHostPort(addr(i), "0"), target)
 		fmt.Fprintf(&b, "all: children: %q: {hosts: {%q: {pg_seq: 1, pg_role: \"primary\"}}, vars: {pg_cluster: %q, pg_port: %d, pg_users: [], pg_default_privileges: []}}\n",
-			name, addr, name, cluster.Port)
+			name, addr(i), name, port)
 	}
 	r.repo.WriteFile("more.cue", b.String())
 	return rl, r.commit(daemonVars, "a fleet on relays", true)
 }
 
-func (rl *relays) listen(t *testing.T, name, addr, target string) {
+// listen relays addr to target until the test ends; it returns the port.
+func (rl *relays) listen(t *testing.T, name, addr, target string) int {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +77,7 @@ func (rl *relays) listen(t *testing.T, name, addr, target string) {
 			}()
 		}
 	}()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (rl *relays) count(name string) int {
@@ -113,7 +122,7 @@ func keptOnServer(t *testing.T) map[string]int {
 var fleetOf = []string{"pg-e2e", "pg-k0", "pg-k1", "pg-k2"}
 
 // TestDriftChecksReuseSessions: in observe mode, drift checks of a fleet
-// (pg-e2e's two instances and three one-instance clusters on relays) read
+// (pg-e2e's two instances and three one-instance clusters behind relays) read
 // every instance on the session the previous check kept: over five more
 // checks of every cluster the daemon opens no session and reuses one per
 // instance per check, and each relay saw at most two sessions (the
