@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,5 +233,45 @@ func TestKeptSessionsEvicted(t *testing.T) {
 	close(stop)
 	if m := <-peak; m > 2 {
 		t.Errorf("%v sessions kept at once, want at most 2 (max_sessions)", m)
+	}
+}
+
+// TestKeptSessionsFleetCount measures what BENCHMARKS.md states: the
+// sessions a fleet of PGRECONCILER_SESSION_FLEET one-instance clusters
+// (behind relays, at 127.0.10.x, TLS unverified) opens over ten drift
+// checks of every cluster in observe mode, with session_idle off and on.
+// Not run otherwise: it takes a minute.
+func TestKeptSessionsFleetCount(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PGRECONCILER_SESSION_FLEET"))
+	if n <= 0 {
+		t.Skip("set PGRECONCILER_SESSION_FLEET=100 to measure")
+	}
+	for _, idle := range []string{"off", "10m"} {
+		cluster.ResetForReconciler(t)
+		r := newSignedRepo(t, daemonVars)
+		rl, _ := relayFleetAt(t, r, n, func(i int) string { return fmt.Sprintf("127.0.%d.%d", 10+i/250, i%250+1) })
+		names := []string{"pg-e2e"}
+		for i := range n {
+			names = append(names, fmt.Sprintf("pg-k%d", i))
+		}
+		start := time.Now()
+		p := startDaemonEnv(t, []string{"PGSSLMODE=require"}, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+			"--drift-interval", "2s", "--poll-interval", "1h", "--state-dir", t.TempDir(), "--concurrency", "8", "--session-idle", idle)
+		waitFor(t, 5*time.Minute, "ten drift checks of every cluster", func() bool {
+			for _, c := range names {
+				if p.metric("pgreconciler_reconcile_total", `cluster="`+c+`"`, `result="success"`) < 10 {
+					return false
+				}
+			}
+			return true
+		})
+		relayed := 0
+		for i := range n {
+			relayed += rl.count(fmt.Sprintf("pg-k%d", i))
+		}
+		t.Logf("session_idle %s: %d clusters × 10 checks in %s: %d sessions through the relays, opened_total %v, reused_total %v, failures %v",
+			idle, n, time.Since(start).Round(time.Second), relayed, p.metric("pgreconciler_sessions_opened_total"),
+			p.metric("pgreconciler_sessions_reused_total"), p.metric("pgreconciler_reconcile_total", `result="failure"`))
+		p.stop()
 	}
 }
