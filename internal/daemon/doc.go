@@ -25,7 +25,9 @@
 //     each cluster in it once); drift_spread.go: each cluster's drift check at its own point of the
 //     interval; unchanged.go: a commit re-plans only the clusters it
 //     changes; sessions.go: the global cap on sessions (max_sessions);
-//     retry.go: a commit that found the apply lock held, tried again.
+//     keptsessions.go: the sessions drift checks keep for the next check
+//     (session_idle), within the cap; retry.go: a commit that found the
+//     apply lock held, tried again.
 //   - cluster.go: one reconcile of a cluster and what is done with its
 //     Outcome: metrics, log lines, status, the circuit breaker (breaker.go),
 //     the commit marked applied once every cluster has converged to it.
@@ -55,6 +57,11 @@
 //     are still to read).
 //   - clusterTable.mu: every cluster's scheduling (queued, running, wanted
 //     again), backoff, circuit breaker and status.
+//   - keptSessions.mu and sessionCap.mu: a generation's kept sessions, and
+//     its max_sessions slots. The one nesting: a session is kept, under
+//     keptSessions.mu, with the slot it takes under sessionCap.mu, so that
+//     a worker that joins the line for slots finds it to evict; never the
+//     other way round (evict runs without sessionCap.mu).
 //
 // This was chosen over a single goroutine owning all state because the
 // daemon's concurrency is already shaped by concern (a loop per source,

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,6 +47,10 @@ const reuseCheck = `SELECT pg_catalog.pg_is_in_recovery(),
        coalesce(pg_catalog.pg_conf_load_time() > (SELECT backend_start FROM pg_catalog.pg_stat_activity
                                                    WHERE pid = pg_catalog.pg_backend_pid()), false)`
 
+// reuseTimeout bounds reuseCheck: a kept session to a server that vanished
+// without a word (no RST) must not cost the new session its own timeout.
+const reuseTimeout = 3 * time.Second
+
 // kept returns the session kept for in that may be reused, with its
 // pg_is_in_recovery(), or nil. A session that is closed, inside a
 // transaction, that processed a reload or whose first query fails (the
@@ -63,8 +68,10 @@ func (r *run) kept(ctx context.Context, in *model.Instance) (*pgx.Conn, bool) {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, false
 	}
+	check, cancel := context.WithTimeout(ctx, reuseTimeout)
+	defer cancel()
 	var rec, reloaded bool
-	if err := conn.QueryRow(ctx, reuseCheck).Scan(&rec, &reloaded); err != nil || reloaded {
+	if err := conn.QueryRow(check, reuseCheck).Scan(&rec, &reloaded); err != nil || reloaded {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, false
 	}

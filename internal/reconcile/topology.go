@@ -102,11 +102,11 @@ func (r *run) catalogRecovery(ctx context.Context) map[string]model.CatalogRecov
 // kept for it when it may be reused (kept.go), else on a new one, and
 // returns the session it read it on, open (nil when it failed).
 func (r *run) recoveryOf(ctx context.Context, in *model.Instance) (model.CatalogRecovery, *pgx.Conn) {
-	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
-	defer cancel()
 	if conn, rec := r.kept(ctx, in); conn != nil {
 		return model.CatalogRecovery{Reachable: true, InRecovery: rec}, conn
 	}
+	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+	defer cancel()
 	conn, err := r.dialer.Connect(ctx, in, "postgres")
 	if err != nil {
 		return model.CatalogRecovery{Error: err.Error()}, nil
