@@ -340,3 +340,21 @@ connection: {connect_timeout: %s}
 		}
 	}
 }
+
+// TestKeptSessionsForgotten: the session kept for a cluster that leaves
+// the spec is closed with it. With an hour between checks, pg-e2e
+// (unchanged by the commit, so not re-planned) keeps its two; pg-k0's
+// goes.
+func TestKeptSessionsForgotten(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	relayFleet(t, r, 1)
+	p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--mode", "observe",
+		"--drift-interval", "1h", "--poll-interval", "1h", "--state-dir", t.TempDir())
+	fleetChecked(t, p, fleetOf[:2], nil, 1)
+	waitFor(t, 10*time.Second, "three sessions kept", func() bool { return p.metric("pgreconciler_sessions_kept") == 3 })
+	r.repo.WriteFile("more.cue", "package fleet\n")
+	r.commit(daemonVars, "pg-k0 leaves", true)
+	waitFor(t, 30*time.Second, "pg-k0 to leave", func() bool { return strings.Contains(p.logs(), "cluster left the spec") })
+	waitFor(t, 10*time.Second, "pg-k0's session to be closed", func() bool { return p.metric("pgreconciler_sessions_kept") == 2 })
+}
