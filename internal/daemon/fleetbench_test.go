@@ -9,10 +9,10 @@ package daemon
 // A 2-core machine cannot run a thousand servers: FLEETBENCH_SERVERS
 // servers (default 10) each serve many clusters. Every cluster has an
 // address of its own (127.0.20.0/22 onwards, the server's port) where a
-// forwarder of this process relays to its server, so the daemon opens
+// relay of this process forwards to its server, so the daemon opens
 // real sessions to distinct addresses, as against a real fleet. The
-// forwarders' cost is this process's, not the daemon's. TLS goes through
-// the forwarders (sslmode=require: the certificate names the server's own
+// relays' cost is this process's, not the daemon's. TLS goes through
+// the relays (sslmode=require: the certificate names the server's own
 // address). Clusters that share a server share its apply lock (one per
 // primary), so the drift cycle is measured in observe mode (a plan takes no
 // lock) and the commit-to-applied time in apply mode for users only.
@@ -28,46 +28,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/testenv"
 )
-
-type forwarder struct {
-	opened atomic.Int64
-}
-
-// listen relays addr to target until the test ends.
-func (f *forwarder) listen(t *testing.T, addr, target string) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			f.opened.Add(1)
-			go func() {
-				defer c.Close()
-				s, err := net.Dial("tcp", target)
-				if err != nil {
-					return
-				}
-				defer s.Close()
-				done := make(chan struct{}, 2)
-				go func() { _, _ = io.Copy(s, c); done <- struct{}{} }()
-				go func() { _, _ = io.Copy(c, s); done <- struct{}{} }()
-				<-done
-			}()
-		}
-	}()
-}
 
 func clusterAddr(i int) string { return fmt.Sprintf("127.0.%d.%d", 20+i/250, i%250+1) }
 
@@ -218,7 +183,7 @@ func TestFleetBench(t *testing.T) {
 	t.Setenv("PGUSER", "dbuser_dba")
 	t.Setenv("PGPASSWORD", "Fleet.Bench.2026")
 	t.Setenv("PGSSLMODE", "require")
-	fw := &forwarder{}
+	fw := &relays{opened: map[string]int{}} // keptsessions_test.go
 	maxN := 0
 	for _, n := range sizes {
 		maxN = max(maxN, n)
@@ -229,7 +194,7 @@ func TestFleetBench(t *testing.T) {
 	}
 	for i := 0; i < maxN; i++ {
 		port := portOf(i, ports)
-		fw.listen(t, net.JoinHostPort(clusterAddr(i), strconv.Itoa(port)),
+		fw.listen(t, clusterAddr(i), net.JoinHostPort(clusterAddr(i), strconv.Itoa(port)),
 			net.JoinHostPort(byPort[port].Primary.Addr, strconv.Itoa(port)))
 	}
 	// Built before any clock starts: the first startDaemon would build it
@@ -271,14 +236,14 @@ pprof: %v
 			observe := "{user: observe, database: observe, privilege: observe, parameter: observe, hba: observe}"
 			drift := driftIntervalOf(n)
 			writeCfg(observe, drift)
-			opened0 := fw.opened.Load()
+			opened0 := fw.total()
 			start := time.Now()
 			p := startDaemon(t, "--config", cfg)
 			pid := p.cmd.Process.Pid
 			reconciledAll(t, p, n, nil, 30*time.Minute)
 			cycle := time.Since(start)
 			cpu, rss := procStat(t, pid)
-			conns := fw.opened.Load() - opened0
+			conns := fw.total() - opened0
 
 			// A steady drift cycle: no new commit, every cluster checked
 			// once more, spread over the drift interval. The first drift
@@ -286,13 +251,13 @@ pprof: %v
 			// of drift checks is waited for, and the next one measured.
 			reconciledAll(t, p, n, reconcileTotals(p, ""), 30*time.Minute)
 			before := reconcileTotals(p, "")
-			opened1 := fw.opened.Load()
+			opened1 := fw.total()
 			cpu1, _ := procStat(t, pid)
 			profiled := profileCPU(t, p, profDir, fmt.Sprintf("cpu-%d-%d.pprof", n, conc), drift)
 			steady := reconciledAll(t, p, n, before, 30*time.Minute)
 			<-profiled
 			cpu2, rss2 := procStat(t, pid)
-			steadyConns := fw.opened.Load() - opened1
+			steadyConns := fw.total() - opened1
 			if os.Getenv("FLEETBENCH_LOGS") != "" {
 				fmt.Printf("daemon started %s\n%s\n", start.UTC().Format(time.RFC3339Nano), p.logs())
 			}

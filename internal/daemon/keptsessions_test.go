@@ -83,6 +83,17 @@ func (rl *relays) listen(t *testing.T, name, addr, target string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// total is the sessions every relay accepted.
+func (rl *relays) total() int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	n := 0
+	for _, k := range rl.opened {
+		n += k
+	}
+	return n
+}
+
 func (rl *relays) count(name string) int {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
