@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"math/rand/v2"
 	"sort"
 	"time"
 )
@@ -9,7 +10,8 @@ import (
 // A commit's reconcile that finds the cluster's apply lock held by another
 // reconciler (busy: another replica applying, an operator's run, the
 // active replica of the same shard) is tried again after 2 s, doubling up
-// to 30 s, for one drift interval after it first found the lock held;
+// to 30 s (each wait jittered down to half of it), for one drift interval
+// after it first found the lock held;
 // past it, the drift checks take over. Without this a commit waited a whole drift
 // interval for a lock that is usually free again within seconds. A drift
 // check that finds the lock held is not retried: the next one comes
@@ -19,7 +21,7 @@ import (
 // retryTick is how often due retries are looked for; maxBusyWait bounds
 // the wait between two tries.
 const (
-	retryTick   = 500 * time.Millisecond
+	retryTick   = 200 * time.Millisecond
 	maxBusyWait = 30 * time.Second
 )
 
@@ -37,13 +39,18 @@ func (t *clusterTable) busy(j job, at time.Time, driftInterval time.Duration) (t
 		cs.busySince = at
 	}
 	wait := min(max(cs.busyWait*2, minBackoff), maxBusyWait)
-	if at.Add(wait).After(cs.busySince.Add(driftInterval)) {
+	// Between half the wait and the whole of it: clusters that found one
+	// lock held at one moment (a standby's, or clusters sharing a primary)
+	// would otherwise come back at one moment, and only one would get it
+	// each time.
+	delay := wait/2 + rand.N(wait/2+1)
+	if at.Add(delay).After(cs.busySince.Add(driftInterval)) {
 		cs.retry, cs.busyWait = nil, 0
 		return 0, false
 	}
 	j.reason = "retry: the apply lock was held"
-	cs.retry, cs.retryAt, cs.busyWait = &j, at.Add(wait), wait
-	return wait, true
+	cs.retry, cs.retryAt, cs.busyWait = &j, at.Add(delay), wait
+	return delay, true
 }
 
 // due takes the retries whose time has come, by cluster name.

@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"slices"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,13 +35,15 @@ func TestBusyCommitRetried(t *testing.T) {
 }
 
 // TestBusyRetrySchedule: a commit found busy is tried again after 2 s,
-// doubling up to 30 s, for one drift interval after it was first found
-// busy; a drift check is not tried again.
+// doubling up to 30 s, each wait jittered between half of it and all of
+// it, for one drift interval after it was first found busy; a drift check
+// is not tried again.
 func TestBusyRetrySchedule(t *testing.T) {
 	tab := newClusterTable()
 	j := job{cluster: "pg-a", source: "fleet", reason: "new commit", fresh: true}
 	tab.request(j)
-	at := time.Unix(0, 0)
+	start := time.Unix(0, 0)
+	at := start
 	var waits []time.Duration
 	for {
 		wait, ok := tab.busy(j, at, 2*time.Minute)
@@ -57,16 +59,43 @@ func TestBusyRetrySchedule(t *testing.T) {
 		}
 		waits, at = append(waits, wait), at.Add(wait)
 	}
-	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
-	if !slices.Equal(waits, want) {
-		t.Errorf("waits %v, want %v (2 s doubling to 30 s, within the 2 min drift interval)", waits, want)
+	full := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+	if len(waits) < len(full) {
+		t.Fatalf("waits %v: fewer tries than 2, 4, 8, 16, 30 s within the 2 min drift interval", waits)
+	}
+	for i, w := range waits {
+		want := full[min(i, len(full)-1)]
+		if w < want/2 || w > want {
+			t.Errorf("wait %d is %s, want between %s and %s", i+1, w, want/2, want)
+		}
+	}
+	if end := at.Sub(start); end > 2*time.Minute {
+		t.Errorf("tried again %s after the first busy reconcile, past the 2 min drift interval", end)
 	}
 	if _, ok := tab.busy(job{cluster: "pg-a", source: "fleet", reason: "drift check"}, at, 2*time.Minute); ok {
 		t.Error("a drift check found busy is tried again")
 	}
 	// A reconcile that got the lock ends the retries and their schedule.
 	tab.record("pg-a", model.Provenance{}, reconcile.Outcome{}, at)
-	if wait, ok := tab.busy(j, at, 2*time.Minute); !ok || wait != 2*time.Second {
-		t.Errorf("after a reconcile that ran: wait %s, %v; want 2 s again", wait, ok)
+	if wait, ok := tab.busy(j, at, 2*time.Minute); !ok || wait > 2*time.Second {
+		t.Errorf("after a reconcile that ran: wait %s, %v; want at most 2 s again", wait, ok)
+	}
+}
+
+// TestBusyRetriesSpread: clusters found busy at one moment are not all
+// tried again at one moment.
+func TestBusyRetriesSpread(t *testing.T) {
+	tab := newClusterTable()
+	at := time.Unix(0, 0)
+	seen := map[time.Duration]bool{}
+	for i := range 50 {
+		j := job{cluster: fmt.Sprintf("pg-%d", i), source: "fleet", fresh: true}
+		tab.request(j)
+		tab.busy(j, at, time.Hour) // 2 s
+		wait, _ := tab.busy(j, at, time.Hour)
+		seen[wait.Round(100*time.Millisecond)] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("50 clusters busy at one moment come back at %d distinct times (to 0.1 s), want them spread over 2–4 s", len(seen))
 	}
 }
