@@ -95,7 +95,7 @@ func reconciledAll(t *testing.T, p *proc, n int, before map[string]float64, time
 		if countReconciled(p, before) >= n {
 			return time.Since(start)
 		}
-		time.Sleep(pollEvery)
+		time.Sleep(pollFor(n))
 	}
 	logs := p.logs()
 	fmt.Printf("%d of %d clusters reconciled after %s; the daemon's log ends:\n%s\n", countReconciled(p, before), n, timeout, logs[max(0, len(logs)-8000):])
@@ -103,9 +103,11 @@ func reconciledAll(t *testing.T, p *proc, n int, before map[string]float64, time
 	return 0
 }
 
-// pollEvery is how often the harness scrapes the daemon's /metrics while it
-// waits: a 1,000-cluster scrape is a few MB, and the daemon pays for it.
-const pollEvery = 250 * time.Millisecond
+// pollFor is how often the harness scrapes the daemon's /metrics while it
+// waits on n clusters: a 1,000-cluster scrape costs the daemon about 100 ms
+// of CPU (the profiles of FLEETBENCH_PROFILE showed scrapes every 250 ms
+// taking most of its CPU), so 1 ms per cluster, at least 250 ms.
+func pollFor(n int) time.Duration { return max(250*time.Millisecond, time.Duration(n)*time.Millisecond) }
 
 // countReconciled counts the clusters whose reconcile_total grew since
 // before (nil: is above 0).
@@ -257,7 +259,10 @@ pprof: %v
 			opened1 := fw.total()
 			cpu1, _ := procStat(t, pid)
 			profiled := profileCPU(t, p, profDir, fmt.Sprintf("cpu-%d-%d.pprof", n, conc), drift)
-			steady := reconciledAll(t, p, n, before, 30*time.Minute)
+			steadyStart := time.Now()
+			time.Sleep(drift * 9 / 10) // no scrapes while most of the round runs
+			reconciledAll(t, p, n, before, 30*time.Minute)
+			steady := time.Since(steadyStart)
 			<-profiled
 			cpu2, rss2 := procStat(t, pid)
 			steadyConns := fw.total() - opened1
@@ -356,7 +361,7 @@ func succeededAll(t *testing.T, p *proc, n int, timeout time.Duration) {
 		if k >= n {
 			return
 		}
-		time.Sleep(pollEvery)
+		time.Sleep(pollFor(n))
 	}
 	t.Fatalf("timed out after %s waiting for every cluster to converge", timeout)
 }
