@@ -107,7 +107,9 @@ func reconciledAll(t *testing.T, p *proc, n int, before map[string]float64, time
 // waits on n clusters: a 1,000-cluster scrape costs the daemon about 100 ms
 // of CPU (the profiles of FLEETBENCH_PROFILE showed scrapes every 250 ms
 // taking most of its CPU), so 1 ms per cluster, at least 250 ms.
-func pollFor(n int) time.Duration { return max(250*time.Millisecond, time.Duration(n)*time.Millisecond) }
+func pollFor(n int) time.Duration {
+	return max(250*time.Millisecond, time.Duration(n)*time.Millisecond)
+}
 
 // countReconciled counts the clusters whose reconcile_total grew since
 // before (nil: is above 0).

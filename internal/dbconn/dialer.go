@@ -84,6 +84,10 @@ func (d *Dialer) Connect(ctx context.Context, in *model.Instance, database strin
 	return conn, nil
 }
 
+// SessionCacheCapacity bounds each session's statement and description
+// caches: more than the distinct statements an inspection prepares.
+const SessionCacheCapacity = 64
+
 // config builds the pgx configuration: libpq environment and defaults,
 // then the dialer's settings, then the instance's address.
 func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.ConnConfig, error) {
@@ -123,6 +127,11 @@ func (d *Dialer) config(cluster, host string, port int, database string) (*pgx.C
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	// A session sends at most a few dozen distinct prepared statements
+	// (the inspection's catalog queries); pgx's default caches of 512
+	// each cost ~50 KB per session up front, 50 MB for the 1,000 sessions
+	// a daemon keeps between drift checks of 1,000 clusters.
+	cfg.StatementCacheCapacity, cfg.DescriptionCacheCapacity = SessionCacheCapacity, SessionCacheCapacity
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 15 * time.Second}
 	cfg.DialFunc = dialer.DialContext
 	cfg.RuntimeParams["application_name"] = d.AppName()

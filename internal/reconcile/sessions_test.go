@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
+	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
@@ -160,6 +161,20 @@ func TestSessionsKeptAcrossPlans(t *testing.T) {
 		t.Errorf("three plans: %d sessions to the primary, %d to the replica, %d reused; want 1, 1 and 4", p, r, kept.taken)
 	}
 	primary := c.Primary().Name()
+	// Every statement the inspections prepared fits the sessions'
+	// statement cache (dbconn keeps it small: it is paid per kept session).
+	kept.mu.Lock()
+	if conn := kept.m[primary]; conn != nil {
+		var n int
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_prepared_statements").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 || n >= dbconn.SessionCacheCapacity {
+			t.Errorf("the kept session holds %d prepared statements; want some, fewer than the cache's %d", n, dbconn.SessionCacheCapacity)
+		}
+		t.Logf("the inspections prepared %d statements", n)
+	}
+	kept.mu.Unlock()
 	pid := kept.pid(primary)
 	if pid == 0 {
 		t.Fatal("no session kept for the primary")
