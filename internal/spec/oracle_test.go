@@ -46,9 +46,25 @@ func (n *node) toJSON(b *strings.Builder) {
 		b.Write(s)
 	case kindNull:
 		b.WriteString("null")
+	case kindFloat:
+		b.WriteString(cueFloat(n.scalar()))
 	default:
 		b.WriteString(n.scalar())
 	}
+}
+
+// cueFloat writes a YAML float ("08", "+1.5", "1.") as a CUE float
+// literal of the same value: YAML's float syntax is wider than CUE's.
+func cueFloat(s string) string {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	t := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(t, ".e") {
+		t += ".0"
+	}
+	return t
 }
 
 // oracleErrors validates a data tree with the CUE evaluator itself
@@ -96,18 +112,38 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// cuePathsEqual compares walker paths (all.children."pg-x".vars) with
-// CUE's (all.children.pg-x.vars) and CUE's list indices (pg_users.0).
+// normPath writes a path the same way whoever rendered it: labels
+// unquoted (the walk quotes with strconv.Quote, "\x19"; CUE with its own
+// escapes, "\u0019") and list indexes as labels (a[1] is a.1).
 func normPath(p string) string {
-	p = strings.ReplaceAll(p, `"`, "")
-	for {
-		i := strings.Index(p, "[")
-		if i < 0 {
-			return p
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '"':
+			j := i + 1
+			for j < len(p) && p[j] != '"' {
+				if p[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p) {
+				return b.String() + p[i:]
+			}
+			if s, err := strconv.Unquote(p[i : j+1]); err == nil {
+				b.WriteString(s)
+			} else {
+				b.WriteString(p[i+1 : j])
+			}
+			i = j
+		case '[':
+			b.WriteByte('.')
+		case ']':
+		default:
+			b.WriteByte(p[i])
 		}
-		j := strings.Index(p[i:], "]")
-		p = p[:i] + "." + p[i+1:i+j] + p[i+j+1:]
 	}
+	return b.String()
 }
 
 // compareRefusals checks the compiled schema (got) against the CUE
