@@ -67,9 +67,16 @@ func (r *Result) Final() bool {
 // which one cluster changed parses one file. A Loader is safe for
 // concurrent use.
 type Loader struct {
-	schema *Schema
+	// The schema is compiled in the background from NewLoader on, while
+	// the first load reads its files (which needs no schema): a
+	// short-lived command overlaps the two. compiled waits for it.
+	ready     chan struct{}
+	schema    *Schema
+	schemaErr error
 
 	mu sync.Mutex // serialises walks (the compiled schema memoises)
+
+	serial bool // tests: the schema walk, then the checks (the slow path)
 
 	cacheMu sync.Mutex
 	cache   map[[32]byte]*parsed // files of the last load
@@ -89,12 +96,23 @@ type parsed struct {
 }
 
 // NewLoader compiles the embedded schema.
+//
+// The schema is compiled in the background; a schema that does not compile
+// (a defect of the build, which the schema tests catch) is reported by the
+// first Load. The error result is kept for callers that handle one.
 func NewLoader() (*Loader, error) {
-	s, err := LoadSchema()
-	if err != nil {
-		return nil, err
-	}
-	return &Loader{schema: s}, nil
+	l := &Loader{ready: make(chan struct{})}
+	go func() {
+		defer close(l.ready)
+		l.schema, l.schemaErr = LoadSchema()
+	}()
+	return l, nil
+}
+
+// compiled waits for the schema.
+func (l *Loader) compiled() (*Schema, error) {
+	<-l.ready
+	return l.schema, l.schemaErr
 }
 
 // Load reads every spec file of fsys (all .cue files, and .yml/.yaml files
@@ -112,6 +130,10 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 	}
 	files, used, problems, err := l.readFiles(fsys, lim)
 	l.rotateCache()
+	if err != nil {
+		return nil, err
+	}
+	schema, err := l.compiled()
 	if err != nil {
 		return nil, err
 	}
@@ -162,21 +184,38 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 		return res, nil
 	}
 
+	// The schema walk and the Go checks read the same tree and change
+	// nothing in it, so they run at once, the checks assuming that the
+	// schema refuses nothing (a valid spec: the common case). When it
+	// refused something, the checks run again knowing where: a check about
+	// a value the schema already refused would only repeat it. The Go
+	// checks run even then, so that one run reports every problem.
+	var d *built
+	var ps Problems
+	built := make(chan struct{})
+	if !l.serial {
+		go func() {
+			defer close(built)
+			d, ps = buildFleet(schema, root, nil)
+		}()
+	}
 	l.mu.Lock()
-	w := walker{s: l.schema}
-	w.walk(root, l.schema.inventory, "")
+	w := walker{s: schema}
+	w.walk(root, schema.inventory, "")
 	w.walkNestedGroups(root.get("all").get("children"), "all.children", 0)
 	l.mu.Unlock()
 	res.Problems = append(res.Problems, w.problems...)
 
-	// The Go checks run even when the schema refused something, so that
-	// one run reports every problem; a check about a value the schema
-	// already refused would only repeat it.
 	refused := map[Pos]bool{}
 	for _, p := range w.problems {
 		refused[p.Pos] = true
 	}
-	d, ps := l.build(root, refused)
+	if !l.serial {
+		<-built
+	}
+	if l.serial || len(refused) > 0 {
+		d, ps = buildFleet(schema, root, refused)
+	}
 	for _, p := range ps {
 		if !refused[p.Pos] {
 			res.Problems = append(res.Problems, p)
@@ -187,7 +226,7 @@ func (l *Loader) Load(fsys fs.FS, opts Options) (*Result, error) {
 		return res, nil
 	}
 	if opts.Profile != "" && opts.Profile != "none" {
-		ps, err := l.schema.applyPolicy(opts.Profile, d)
+		ps, err := schema.applyPolicy(opts.Profile, d)
 		if err != nil {
 			return nil, err
 		}
@@ -216,8 +255,8 @@ type built struct {
 	inv      *inventory
 }
 
-func (l *Loader) build(root *node, refused map[Pos]bool) (*built, Problems) {
-	inv := readInventory(root, l.schema.defaults, l.schema.vars)
+func buildFleet(schema *Schema, root *node, refused map[Pos]bool) (*built, Problems) {
+	inv := readInventory(root, schema.defaults, schema.vars)
 	b := &built{desired: &model.Desired{}, inv: inv}
 	decls, problems := inv.clusters()
 	problems = append(inv.problems, problems...)

@@ -2,8 +2,10 @@ package spec
 
 import (
 	"cmp"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -15,6 +17,9 @@ import (
 func newTestLoader(t testing.TB) *Loader {
 	t.Helper()
 	l, err := NewLoader()
+	if err == nil {
+		_, err = l.compiled() // the tests read l.schema
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +173,49 @@ func TestExampleRepo(t *testing.T) {
 	for _, r := range []string{"login-expiry", "password-complexity", "log-connections", "hba-ssl-required"} {
 		if !rules[r] {
 			t.Errorf("strict profile did not report %s", r)
+		}
+	}
+}
+
+// TestChecksBesideTheWalk: a load that runs the Go checks beside the
+// schema walk gives what the walk-then-checks order gives, problems and
+// model alike, on every spec the tests hold (valid or not, with the
+// schema refusing something or only the checks) and the examples.
+func TestChecksBesideTheWalk(t *testing.T) {
+	fast := newTestLoader(t)
+	slow := newTestLoader(t)
+	slow.serial = true
+	specs := map[string]fstest.MapFS{"roles": rolesSpec(10, 100, false), "roles.cue": rolesSpec(10, 100, true)}
+	files, _ := filepath.Glob("testdata/*/*.txtar")
+	for _, file := range files {
+		specs[file], _ = archiveFS(t, file, "want", "secrets", "profile")
+	}
+	examples := fstest.MapFS{}
+	ents, _ := os.ReadDir("../../examples/repo")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("../../examples/repo", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	specs["examples"] = examples
+	if len(specs) < 70 {
+		t.Fatalf("only %d specs", len(specs))
+	}
+	for name, fsys := range specs {
+		for _, profile := range []string{"none", "strict"} {
+			want, err1 := slow.Load(fsys, Options{Profile: profile})
+			got, err2 := fast.Load(fsys, Options{Profile: profile})
+			if err1 != nil || err2 != nil {
+				if fmt.Sprint(err1) != fmt.Sprint(err2) {
+					t.Errorf("%s (%s): %v, the walk then the checks: %v", name, profile, err2, err1)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s (%s): checks beside the walk give\n%v %s\nthe walk, then the checks:\n%v %s", name, profile, err2, dump(got.Problems), err1, dump(want.Problems))
+			}
 		}
 	}
 }

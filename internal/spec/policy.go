@@ -2,11 +2,19 @@ package spec
 
 import (
 	"fmt"
+	"io/fs"
+	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/parser"
+
+	"github.com/pgreconciler/pgreconciler/schema"
 )
 
 // PolicyRule is one rule of a policy profile.
@@ -39,7 +47,64 @@ func (s *Schema) Profiles() []string {
 const ProfileNone = "none"
 
 // Profiles lists every profile a load accepts: the schema's, and none.
-func (l *Loader) Profiles() []string { return append(l.schema.Profiles(), ProfileNone) }
+// It does not wait for the schema's compilation: a command checks its
+// --profile before its load starts, and the names are read from the
+// policy files' syntax (TestProfileNamesFromSyntax holds them equal to
+// the compiled schema's).
+func (l *Loader) Profiles() []string { return append(profileNames(), ProfileNone) }
+
+// profileNames lists the labels of the top-level profiles struct in the
+// embedded policy files (profiles: NAME: {...} or profiles: {NAME: ...}),
+// sorted, without compiling them.
+var profileNames = sync.OnceValue(func() []string {
+	set := map[string]bool{}
+	entries, _ := fs.ReadDir(schema.FS, "policy")
+	for _, e := range entries {
+		if path.Ext(e.Name()) != ".cue" {
+			continue
+		}
+		src, err := fs.ReadFile(schema.FS, path.Join("policy", e.Name()))
+		if err != nil {
+			continue
+		}
+		f, err := parser.ParseFile(e.Name(), src)
+		if err != nil {
+			continue // LoadSchema reports it
+		}
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.Field); ok && labelName(fd.Label) == "profiles" {
+				if st, ok := fd.Value.(*ast.StructLit); ok {
+					for _, el := range st.Elts {
+						if inner, ok := el.(*ast.Field); ok {
+							if n := labelName(inner.Label); n != "" {
+								set[n] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+})
+
+// labelName is a regular label's name; "" for a pattern ([Name=string]).
+func labelName(l ast.Label) string {
+	switch l := l.(type) {
+	case *ast.Ident:
+		return l.Name
+	case *ast.BasicLit:
+		if s, err := strconv.Unquote(l.Value); err == nil {
+			return s
+		}
+	}
+	return ""
+}
 
 // PolicyRules returns the rules of a profile, its parents' first.
 func (s *Schema) PolicyRules(name string) ([]PolicyRule, error) {

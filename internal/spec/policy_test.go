@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"testing/fstest"
 )
@@ -75,5 +76,16 @@ all: children: "pg-x": {
 		if len(got) != 1 || got[0].Pos.Line != 6 {
 			t.Errorf("%s: want one problem at line 6 (the variable), got\n%s", rule, dump(got))
 		}
+	}
+}
+
+// TestProfileNamesFromSyntax: the profile names Loader.Profiles reads from
+// the policy files' syntax (without waiting for the compiled schema) are
+// the compiled schema's.
+func TestProfileNamesFromSyntax(t *testing.T) {
+	l := newTestLoader(t)
+	want := append(l.schema.Profiles(), ProfileNone)
+	if got := l.Profiles(); !slices.Equal(got, want) || len(want) < 3 {
+		t.Fatalf("Profiles() = %q, the compiled schema has %q", got, want)
 	}
 }

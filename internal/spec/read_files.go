@@ -126,6 +126,9 @@ const maxCachedFile = 1 << 20
 // content. A file the budget cut short is not cached, nor one larger than
 // maxCachedFile.
 func (l *Loader) parse(name string, data []byte, b *budget) *parsed {
+	if len(data) > maxCachedFile {
+		return l.parseUncached(name, data, b) // never cached: not worth its hash
+	}
 	h := sha256.New()
 	h.Write([]byte(name))
 	h.Write([]byte{0})
@@ -141,7 +144,7 @@ func (l *Loader) parse(name string, data []byte, b *budget) *parsed {
 	if !ok {
 		p = l.parseUncached(name, data, b)
 	}
-	if !p.out && len(data) <= maxCachedFile {
+	if !p.out {
 		l.remember(key, p)
 	}
 	return p
