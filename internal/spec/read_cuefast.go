@@ -2,7 +2,6 @@ package spec
 
 import (
 	"bytes"
-	"slices"
 	"unicode/utf8"
 	"unique"
 
@@ -54,6 +53,7 @@ type fastBail struct{}
 type fastScanner struct {
 	file      unique.Handle[string]
 	strs      interner
+	scratch   // per nesting depth: a collection is copied once, at its final size
 	src       []byte
 	pos       int
 	line      int
@@ -155,11 +155,12 @@ func (s *fastScanner) endDecl() {
 }
 
 // fields reads declarations until a closing brace or the end.
-func (s *fastScanner) fields(depth int) (fs []field) {
+func (s *fastScanner) fields(depth int) []field {
+	fs := s.fieldBuf(depth)
 	for {
 		s.skipSpace(true)
 		if s.pos >= len(s.src) || s.src[s.pos] == '}' {
-			return fs
+			return s.keepFields(fs, depth)
 		}
 		s.field(&fs, depth)
 		s.endDecl()
@@ -236,15 +237,15 @@ func (s *fastScanner) value(depth int) *node {
 			s.bail()
 		}
 		s.pos++
-		return newMap(pos, slices.Clip(fs))
+		return newMap(pos, fs)
 	case c == '[':
 		s.pos++
-		var items []*node
+		items := s.itemBuf(depth)
 		for {
 			s.skipSpace(true)
 			if s.pos < len(s.src) && s.src[s.pos] == ']' {
 				s.pos++
-				return newList(pos, slices.Clip(items))
+				return newList(pos, s.keepItems(items, depth))
 			}
 			items = append(items, s.value(depth+1))
 			s.endDecl()

@@ -87,44 +87,13 @@ type yamlScanner struct {
 	checkedLine int  // the line lineASCII is about
 	lineASCII   bool // whether it is ASCII: columns are byte offsets
 
-	// Scratch space per nesting depth, so that a collection's fields or
-	// items are copied once, at their final size.
-	fieldBufs [][]field
-	itemBufs  [][]*node
+	scratch // per nesting depth: a collection is copied once, at its final size
 
 	strs interner
 }
 
 // str is the string of b (see interner).
 func (y *yamlScanner) str(b []byte) string { return y.strs.str(b) }
-
-func (y *yamlScanner) fieldBuf(depth int) []field {
-	for len(y.fieldBufs) <= depth {
-		y.fieldBufs = append(y.fieldBufs, nil)
-	}
-	return y.fieldBufs[depth][:0]
-}
-
-func (y *yamlScanner) itemBuf(depth int) []*node {
-	for len(y.itemBufs) <= depth {
-		y.itemBufs = append(y.itemBufs, nil)
-	}
-	return y.itemBufs[depth][:0]
-}
-
-// keepFields sets n's fields to an exact-size copy of buf, and keeps buf
-// for the next collection at this depth.
-func (y *yamlScanner) keepFields(n *node, buf []field, depth int) {
-	n.setFields(append([]field(nil), buf...))
-	clear(buf)
-	y.fieldBufs[depth] = buf[:0]
-}
-
-func (y *yamlScanner) keepItems(n *node, buf []*node, depth int) {
-	n.setItems(append([]*node(nil), buf...))
-	clear(buf)
-	y.itemBufs[depth] = buf[:0]
-}
 
 func (y *yamlScanner) bail() { panic(fastBail{}) }
 
@@ -300,7 +269,7 @@ func (y *yamlScanner) blockMap(c int, key string, keyPos place, depth int) *node
 		buf = append(buf, newField(key, keyPos, value))
 		nc := y.nextContent()
 		if nc < c {
-			y.keepFields(out, buf, depth)
+			out.setFields(y.keepFields(buf, depth))
 			return out
 		}
 		if nc > c {
@@ -366,7 +335,7 @@ func (y *yamlScanner) blockSeq(c, depth int) *node {
 		buf = append(buf, item)
 		nc := y.nextContent()
 		if nc < c || (nc == c && !(y.peek() == '-' && y.blankAt(1))) {
-			y.keepItems(out, buf, depth)
+			out.setItems(y.keepItems(buf, depth))
 			return out
 		}
 		if nc > c {
@@ -492,9 +461,9 @@ func (y *yamlScanner) flow(c, depth int) *node {
 		case closer:
 			y.pos++
 			if open == '{' {
-				y.keepFields(out, fields, depth)
+				out.setFields(y.keepFields(fields, depth))
 			} else {
-				y.keepItems(out, items, depth)
+				out.setItems(y.keepItems(items, depth))
 			}
 			return out
 		default:
