@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/config"
@@ -30,6 +31,14 @@ func runApply(e *env, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	// One line per change on each stream: batched (batchWriter), and
+	// flushed in order, stderr's before stdout's.
+	stdout, stderr := newBatchWriter(e.stdout, outputDelay), newBatchWriter(e.stderr, outputDelay)
+	defer func() {
+		_ = stderr.Flush()
+		_ = stdout.Flush()
+	}()
+	e = &env{stdin: e.stdin, stdout: stdout, stderr: stderr}
 	age, err := config.ParseAge(*maxAge)
 	if err != nil || *maxRows < 0 {
 		fmt.Fprintf(e.stderr, "reconciler apply: --change-log-max-age %q, --change-log-max-rows %d: want an age (365d, 720h, off) and a count ≥ 0\n", *maxAge, *maxRows)
@@ -70,6 +79,7 @@ func runApply(e *env, args []string) int {
 		opts.PgBouncer = writer
 	}
 	outcomes := fl.reconcile(ctx, opts)
+	_ = stderr.Flush() // the per-change lines come before the plan
 	if err := writePlan(e, fl.planOf(outcomes), f.format); err != nil {
 		return errorf(e, "apply", "%v", err)
 	}
@@ -119,6 +129,10 @@ func runApply(e *env, args []string) int {
 	}
 	return boolExit(failed(outcomes))
 }
+
+// outputDelay is how late an apply's per-change lines may reach a
+// person watching.
+const outputDelay = 100 * time.Millisecond
 
 func sqlstate(s string) string {
 	if s == "" {

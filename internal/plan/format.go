@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,23 +72,36 @@ func (p *Plan) header() string {
 }
 
 // byInstance groups a cluster's changes by instance, in the cluster's
-// instance order, keeping plan order within each.
-func (cp *ClusterPlan) byInstance() ([]Instance, [][]Change) {
+// instance order, keeping plan order within each. The groups point into
+// cp.Changes (a plan of 20,000 changes is not copied to be printed).
+func (cp *ClusterPlan) byInstance() ([]Instance, [][]*Change) {
 	instances := append([]Instance(nil), cp.Instances...)
-	idx := map[string]int{}
-	groups := make([][]Change, len(instances))
+	idx := make(map[string]int, len(instances))
 	for i, in := range instances {
 		idx[in.Name] = i
 	}
+	var counts []int
 	for _, ch := range cp.Changes {
 		i, ok := idx[ch.Instance]
 		if !ok {
-			i = len(groups)
+			i = len(instances)
 			idx[ch.Instance] = i
 			instances = append(instances, Instance{Name: ch.Instance})
-			groups = append(groups, nil)
 		}
-		groups[i] = append(groups[i], ch)
+		for len(counts) <= i {
+			counts = append(counts, 0)
+		}
+		counts[i]++
+	}
+	groups := make([][]*Change, len(instances))
+	for i := range groups {
+		if i < len(counts) && counts[i] > 0 {
+			groups[i] = make([]*Change, 0, counts[i])
+		}
+	}
+	for k := range cp.Changes {
+		i := idx[cp.Changes[k].Instance]
+		groups[i] = append(groups[i], &cp.Changes[k])
 	}
 	return instances, groups
 }
@@ -139,16 +153,16 @@ func (p *Plan) SummaryLine() string {
 
 // WriteText prints the plan for a terminal.
 func (p *Plan) WriteText(w io.Writer) error {
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, 64<<10) // a plan of 20,000 changes is 3 MB of text: streamed
 	if h := p.header(); h != "" {
-		fmt.Fprintf(&b, "Plan for %s\n\n", h)
+		fmt.Fprintf(b, "Plan for %s\n\n", h)
 	}
-	p.writeImpact(&b, false)
+	p.writeImpact(b, false)
 	for i := range p.Clusters {
 		cp := &p.Clusters[i]
-		fmt.Fprintf(&b, "cluster %s\n", cp.Name)
+		fmt.Fprintf(b, "cluster %s\n", cp.Name)
 		for _, e := range cp.Errors {
-			fmt.Fprintf(&b, "  error: %s\n", e)
+			fmt.Fprintf(b, "  error: %s\n", e)
 		}
 		instances, groups := cp.byInstance()
 		empty := true
@@ -157,11 +171,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 				continue
 			}
 			empty = false
-			fmt.Fprintf(&b, "  %s\n", instances[j])
+			fmt.Fprintf(b, "  %s\n", instances[j])
 			for _, ch := range g {
-				fmt.Fprintf(&b, "    %s\n", ch.line())
+				b.WriteString("    " + ch.line() + "\n")
 				for _, d := range ch.details() {
-					fmt.Fprintf(&b, "        %s\n", d)
+					b.WriteString("        " + d + "\n")
 				}
 			}
 		}
@@ -171,8 +185,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString("\n")
 	}
 	b.WriteString(p.SummaryLine() + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // WriteMarkdown prints the plan as a pull-request comment: a summary

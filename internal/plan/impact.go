@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -177,7 +178,7 @@ func (p *Plan) CutOffText() string {
 // writeImpact writes the Impact section, first in a text or markdown
 // plan: per cluster and instance, capped at MaxImpactsShown. Nothing when
 // no change touches a live client.
-func (p *Plan) writeImpact(b *strings.Builder, markdown bool) {
+func (p *Plan) writeImpact(b textWriter, markdown bool) {
 	ims := p.Impacts()
 	if len(ims) == 0 {
 		return
@@ -232,4 +233,11 @@ func (p *Plan) writeImpact(b *strings.Builder, markdown bool) {
 	} else {
 		b.WriteString("\n")
 	}
+}
+
+// textWriter is what the text and markdown writers write to: a
+// strings.Builder or a bufio.Writer.
+type textWriter interface {
+	io.Writer
+	io.StringWriter
 }
