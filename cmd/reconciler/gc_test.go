@@ -25,8 +25,9 @@ func gcNow() (percent int, limit int64) {
 	return percent, debug.SetMemoryLimit(-1)
 }
 
-// TestGCForShortCommands: validate starts without collections under a
-// shortRunHeap limit, the other one-shot commands run with the lower GOGC,
+// TestGCForShortCommands: validate starts without collections and apply
+// with Go's default GOGC, each under a memory limit; the other one-shot
+// commands run with the lower GOGC,
 // the daemon keeps Go's defaults, GOGC in the environment wins, and
 // GOMEMLIMIT keeps its limit with the lower GOGC.
 func TestGCForShortCommands(t *testing.T) {
@@ -48,9 +49,10 @@ func TestGCForShortCommands(t *testing.T) {
 		percent int
 		limit   int64
 	}{
-		{"validate", env(), gcTwoPhase, -1, shortRunHeap},
+		{"validate", env(), gcTwoPhase, -1, 48 << 20},
 		{"plan", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
-		{"apply", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
+		{"render", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
+		{"apply", env(), gcTwoPhase, 100, 128 << 20},
 		{"run", env(), gcDefault, 100, math.MaxInt64},
 		{"version", env(), gcDefault, 100, math.MaxInt64},
 		{"plan", env("GOGC", "200"), gcDefault, 100, math.MaxInt64},
@@ -67,7 +69,7 @@ func TestGCForShortCommands(t *testing.T) {
 }
 
 // TestGCSecondPhase: after a collection that leaves more than half of
-// shortRunHeap live, the memory limit is lifted and GOGC is
+// validate's first-phase limit live, the memory limit is lifted and GOGC is
 // shortRunGCPercent; a collection with little live changes nothing.
 func TestGCSecondPhase(t *testing.T) {
 	restoreGC(t)
@@ -76,7 +78,7 @@ func TestGCSecondPhase(t *testing.T) {
 	}
 	runtime.GC()
 	time.Sleep(50 * time.Millisecond)
-	if percent, limit := gcNow(); percent != -1 || limit != shortRunHeap {
+	if percent, limit := gcNow(); percent != -1 || limit != firstPhases["validate"].limit {
 		t.Fatalf("little live: GOGC %d, limit %d; want the first phase", percent, limit)
 	}
 	live := make([][]byte, 0, 64)
