@@ -19,17 +19,19 @@ import (
 // whose grant holds it, GRANTED BY that grantor; a plain REVOKE would only
 // take the reconciler's own grant and be planned again on every pass.
 func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
-	have := map[string][]model.LiveMembership{} // the grants of each role
+	var liveOf []model.LiveMembership
 	if live != nil {
-		for _, m := range live.MemberOf {
-			have[m.Role] = append(have[m.Role], m)
-		}
+		liveOf = live.MemberOf
 	}
+	have := grantIndex(liveOf)
 	pg16 := b.version >= 160000
 	var plain []string // missing memberships without options: one GRANT
 	for _, m := range r.MemberOf {
+		grants := have.of(m.Role, liveOf)
+		if len(grants) > 0 && !m.Revoke && !b.optionsDiffer(m, grants) && b.cannotGrant(m, true) == "" {
+			continue // in sync: nothing to plan, nothing to allocate
+		}
 		object := r.Name + " in " + m.Role
-		grants := have[m.Role]
 		if m.Revoke {
 			if len(grants) == 0 {
 				continue
@@ -72,6 +74,73 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 	}
 }
 
+// grants finds the grants of a role among a live role's memberships: by
+// a scan when it has few (most roles are in a handful of groups), by an
+// index when it has many.
+type grants map[string][]model.LiveMembership
+
+const grantScanMax = 16
+
+func grantIndex(live []model.LiveMembership) grants {
+	if len(live) <= grantScanMax {
+		return nil
+	}
+	have := make(grants, len(live))
+	for _, m := range live {
+		have[m.Role] = append(have[m.Role], m)
+	}
+	return have
+}
+
+// of returns the grants of role. Without an index it is a sub-slice of
+// live when they are adjacent (one grant: always), a copy otherwise.
+func (g grants) of(role string, live []model.LiveMembership) []model.LiveMembership {
+	if g != nil {
+		return g[role]
+	}
+	first, n := -1, 0
+	for i := range live {
+		if live[i].Role == role {
+			if first < 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if out := live[first : first+n]; allOf(out, role) {
+		return out[:n:n]
+	}
+	var out []model.LiveMembership
+	for _, m := range live {
+		if m.Role == role {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func allOf(ms []model.LiveMembership, role string) bool {
+	for _, m := range ms {
+		if m.Role != role {
+			return false
+		}
+	}
+	return true
+}
+
+// optionsDiffer reports whether membershipOptions would plan anything for
+// m: an option the spec states that the grants do not have.
+func (b *builder) optionsDiffer(m model.Membership, grants []model.LiveMembership) bool {
+	differs := func(name string, want model.OptBool) bool {
+		have, known := grantsOption(name, grants)
+		return want.Known() && known && want.True() != have
+	}
+	return differs("ADMIN", m.Admin) || b.version >= 160000 && (differs("INHERIT", m.Inherit) || differs("SET", m.Set))
+}
+
 // newMembership is the intent of a new membership m of member: ADMIN when
 // granted, and on PostgreSQL 16+ INHERIT and SET as the spec says.
 func newMembership(member string, m model.Membership, pg16 bool) *plan.MembershipChange {
@@ -110,12 +179,7 @@ func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []
 	mc := &plan.MembershipChange{Member: r.Name, Roles: []string{m.Role}}
 	var before, after []string
 	option := func(name string, want model.OptBool, to **bool) {
-		have, known := false, false
-		for _, g := range grants {
-			if v, ok := optionOf(name, g); ok {
-				have, known = have || v, true
-			}
-		}
+		have, known := grantsOption(name, grants)
 		if !want.Known() || !known || want.True() == have {
 			return
 		}
@@ -150,6 +214,17 @@ func (b *builder) membershipOptions(r *model.Role, m model.Membership, grants []
 	b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionChange, Object: object,
 		Before: strings.Join(before, ", "), After: strings.Join(after, ", "),
 		Intent: plan.Intent{Membership: mc}, Reason: "membership options differ"})
+}
+
+// grantsOption is an option of a membership from its grants: on when any
+// grant has it; known when one grant says.
+func grantsOption(name string, grants []model.LiveMembership) (have, known bool) {
+	for _, g := range grants {
+		if v, ok := optionOf(name, g); ok {
+			have, known = have || v, true
+		}
+	}
+	return have, known
 }
 
 // optionOf is one option of a grant; INHERIT and SET are unknown (false)

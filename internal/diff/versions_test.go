@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -367,5 +368,54 @@ func TestChangeNeedsAdmin16(t *testing.T) {
 				t.Fatalf("PostgreSQL 15: %+v", m)
 			}
 		})
+	}
+}
+
+// TestGrantsFoundHoweverListed: a membership's grants are found whether
+// they are adjacent in the live role's list, apart, or among more than
+// grantScanMax memberships (the index): the same plan each time, and none
+// when in sync.
+func TestGrantsFoundHoweverListed(t *testing.T) {
+	a := model.LiveMembership{Role: "dbrole_readonly", Grantor: "dbuser_dba", Admin: true, Inherit: ptr(true), Set: ptr(true)}
+	b := model.LiveMembership{Role: "dbrole_readonly", Grantor: "postgres", Inherit: ptr(false), Set: ptr(true)}
+	other := model.LiveMembership{Role: "pg_monitor", Grantor: "replicator", Inherit: ptr(true), Set: ptr(false)}
+	var many []model.LiveMembership
+	var manySpec []model.Membership
+	for i := range grantScanMax + 4 {
+		role := fmt.Sprintf("grp_%02d", i)
+		many = append(many, model.LiveMembership{Role: role, Grantor: "postgres", Inherit: ptr(true), Set: ptr(true)})
+		manySpec = append(manySpec, model.Membership{Role: role})
+	}
+	for name, list := range map[string][]model.LiveMembership{
+		"adjacent": {a, b, other},
+		"apart":    {a, other, b},
+		"indexed":  append(append([]model.LiveMembership{a}, many...), other, b),
+	} {
+		c, live := onVersion(160004)
+		for _, m := range many {
+			c.Roles = append(c.Roles, &model.Role{Name: m.Role, State: model.StateCreate, Login: ptr(false)})
+			live["pg-x-1"].Roles = append(live["pg-x-1"].Roles, &model.LiveRole{Name: m.Role, Inherit: true, ConnLimit: -1})
+		}
+		live["pg-x-1"].Role("app").MemberOf = list
+		spec := []model.Membership{{Role: "dbrole_readonly"}, {Role: "pg_monitor"}}
+		if name == "indexed" {
+			spec = append(spec, manySpec...)
+		}
+		c.Role("app").MemberOf = spec
+		if m := changesOf(Cluster(c, live), plan.KindMembership); len(m) != 0 {
+			t.Errorf("%s: in sync, planned %+v", name, m)
+		}
+		spec[0] = model.Membership{Role: "dbrole_readonly", Admin: model.No, Set: model.No}
+		m := changesOf(Cluster(c, live), plan.KindMembership)
+		want := `REVOKE ADMIN OPTION FOR "dbrole_readonly" FROM "app" GRANTED BY "dbuser_dba"; ` +
+			`REVOKE SET OPTION FOR "dbrole_readonly" FROM "app" GRANTED BY "dbuser_dba"; ` +
+			`REVOKE SET OPTION FOR "dbrole_readonly" FROM "app" GRANTED BY "postgres"`
+		if len(m) != 1 || sqlOf(m[0]) != want {
+			var got []string
+			for _, ch := range m {
+				got = append(got, sqlOf(ch))
+			}
+			t.Errorf("%s: admin and set off:\n got %q\nwant %q", name, got, want)
+		}
 	}
 }
