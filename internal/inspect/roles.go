@@ -65,7 +65,7 @@ func scanMemberships(rows pgx.Rows) ([]membershipRow, error) {
 // A grantor that no longer exists (PostgreSQL 15 does not track it) is "".
 // All MemberOf slices share one backing array, each sized exactly.
 func joinMemberships(roles map[uint32]*model.LiveRole, rows []membershipRow) {
-	count := map[uint32]int{}
+	count := make(map[uint32]int, len(roles))
 	for _, m := range rows {
 		count[m.member]++
 	}
@@ -93,11 +93,17 @@ func joinMemberships(roles map[uint32]*model.LiveRole, rows []membershipRow) {
 	}
 }
 
-// optBool is nil for NULL.
+// optBool is nil for NULL, else one of two shared values: 50,000
+// memberships would otherwise allocate 100,000 booleans. Nothing writes
+// through a live state's *bool.
 func optBool(b pgtype.Bool) *bool {
-	if !b.Valid {
+	switch {
+	case !b.Valid:
 		return nil
+	case b.Bool:
+		return &sharedTrue
 	}
-	v := b.Bool // copied: taking &b.Bool would move every b to the heap
-	return &v
+	return &sharedFalse
 }
+
+var sharedTrue, sharedFalse = true, false
