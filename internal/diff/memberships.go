@@ -55,11 +55,11 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 			b.membershipOptions(r, m, grants, pg16, object)
 			continue
 		}
-		mc := newMembership(r.Name, m, pg16)
-		if len(mc.Options(b.version)) == 0 {
-			plain = append(plain, m.Role)
+		if !m.Admin.True() && (!pg16 || !m.Inherit.Known() && !m.Set.Known()) {
+			plain = append(plain, m.Role) // no option: newMembership would give none
 			continue
 		}
+		mc := newMembership(r.Name, m, pg16)
 		b.add(phMembership, plan.Change{Kind: plan.KindMembership, Action: plan.ActionCreate, Object: object,
 			Before: "not a member", After: describeMembership(m, b.version),
 			Intent: plan.Intent{Membership: mc}, Reason: "membership missing"})
