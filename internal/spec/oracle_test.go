@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,10 +54,34 @@ func (n *node) toJSON(b *strings.Builder) {
 	}
 }
 
+// cueExpressible reports whether every number of the tree can be written
+// as a CUE literal: YAML's .inf and .nan cannot, so the oracle cannot
+// judge such a tree.
+func cueExpressible(n *node) bool {
+	switch n.kind {
+	case kindFloat:
+		v, err := strconv.ParseFloat(strings.ReplaceAll(n.scalar(), "_", ""), 64)
+		return err == nil && !math.IsInf(v, 0) && !math.IsNaN(v)
+	case kindMap:
+		for _, f := range n.fields() {
+			if !cueExpressible(f.value) {
+				return false
+			}
+		}
+	case kindList:
+		for _, it := range n.items() {
+			if !cueExpressible(it) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // cueFloat writes a YAML float ("08", "+1.5", "1.") as a CUE float
 // literal of the same value: YAML's float syntax is wider than CUE's.
 func cueFloat(s string) string {
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64) // yaml.v3 reads 1_000.5
 	if err != nil {
 		return s
 	}
