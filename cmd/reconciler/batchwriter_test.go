@@ -55,7 +55,7 @@ func TestBatchWriter(t *testing.T) {
 	}
 
 	var d countingWriter
-	b = newBatchWriter(&d, 20*time.Millisecond)
+	b = newBatchWriter(&d, 300*time.Millisecond) // long enough to look before it passes
 	_, _ = b.Write([]byte("one line\n"))
 	if got, _ := d.snapshot(); got != "" {
 		t.Fatalf("written at once: %q", got)

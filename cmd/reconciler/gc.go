@@ -34,9 +34,7 @@ import (
 //
 // The daemon (`run`) keeps Go's default: it lives long, and its bound is
 // memory_limit.
-const (
-	shortRunGCPercent = 25
-)
+const shortRunGCPercent = 25
 
 // firstPhase is the collector of a command's first phase: GOGC (-1: off)
 // under a memory limit.
@@ -68,11 +66,12 @@ func setGCForCommand(cmd string, getenv func(string) string) gcPolicy {
 	}
 	first, twoPhase := firstPhases[cmd]
 	switch {
-	case cmd != "plan" && cmd != "render" && cmd != "audit" && !twoPhase:
-		return gcDefault
-	case !twoPhase || getenv("GOMEMLIMIT") != "":
+	case twoPhase && getenv("GOMEMLIMIT") == "": // the two phases, below
+	case twoPhase, cmd == "plan", cmd == "render", cmd == "audit":
 		debug.SetGCPercent(shortRunGCPercent)
 		return gcPercent
+	default:
+		return gcDefault
 	}
 	debug.SetGCPercent(first.percent)
 	debug.SetMemoryLimit(first.limit)

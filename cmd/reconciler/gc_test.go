@@ -27,9 +27,9 @@ func gcNow() (percent int, limit int64) {
 
 // TestGCForShortCommands: validate starts without collections and apply
 // with Go's default GOGC, each under a memory limit; the other one-shot
-// commands run with the lower GOGC,
-// the daemon keeps Go's defaults, GOGC in the environment wins, and
-// GOMEMLIMIT keeps its limit with the lower GOGC.
+// commands run with the lower GOGC, the daemon keeps Go's defaults, GOGC
+// in the environment wins, and GOMEMLIMIT keeps its limit with the lower
+// GOGC.
 func TestGCForShortCommands(t *testing.T) {
 	restoreGC(t)
 	env := func(kv ...string) func(string) string {
@@ -52,11 +52,14 @@ func TestGCForShortCommands(t *testing.T) {
 		{"validate", env(), gcTwoPhase, -1, 48 << 20},
 		{"plan", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
 		{"render", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
+		{"audit", env(), gcPercent, shortRunGCPercent, math.MaxInt64},
 		{"apply", env(), gcTwoPhase, 100, 128 << 20},
 		{"run", env(), gcDefault, 100, math.MaxInt64},
 		{"version", env(), gcDefault, 100, math.MaxInt64},
 		{"plan", env("GOGC", "200"), gcDefault, 100, math.MaxInt64},
 		{"validate", env("GOMEMLIMIT", "1GiB"), gcPercent, shortRunGCPercent, math.MaxInt64},
+		{"apply", env("GOMEMLIMIT", "1GiB"), gcPercent, shortRunGCPercent, math.MaxInt64},
+		{"apply", env("GOGC", "50"), gcDefault, 100, math.MaxInt64},
 	} {
 		debug.SetGCPercent(100)
 		debug.SetMemoryLimit(math.MaxInt64)

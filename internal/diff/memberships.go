@@ -74,18 +74,18 @@ func (b *builder) memberships(r *model.Role, live *model.LiveRole) {
 	}
 }
 
-// grants finds the grants of a role among a live role's memberships: by
-// a scan when it has few (most roles are in a handful of groups), by an
-// index when it has many.
-type grants map[string][]model.LiveMembership
+// grantsByRole finds the grants of a role among a live role's
+// memberships: by a scan when it has few (most roles are in a handful of
+// groups), by an index when it has many.
+type grantsByRole map[string][]model.LiveMembership
 
 const grantScanMax = 16
 
-func grantIndex(live []model.LiveMembership) grants {
+func grantIndex(live []model.LiveMembership) grantsByRole {
 	if len(live) <= grantScanMax {
 		return nil
 	}
-	have := make(grants, len(live))
+	have := make(grantsByRole, len(live))
 	for _, m := range live {
 		have[m.Role] = append(have[m.Role], m)
 	}
@@ -94,7 +94,7 @@ func grantIndex(live []model.LiveMembership) grants {
 
 // of returns the grants of role. Without an index it is a sub-slice of
 // live when they are adjacent (one grant: always), a copy otherwise.
-func (g grants) of(role string, live []model.LiveMembership) []model.LiveMembership {
+func (g grantsByRole) of(role string, live []model.LiveMembership) []model.LiveMembership {
 	if g != nil {
 		return g[role]
 	}

@@ -80,28 +80,17 @@ func (cp *ClusterPlan) byInstance() ([]Instance, [][]*Change) {
 	for i, in := range instances {
 		idx[in.Name] = i
 	}
-	var counts []int
-	for _, ch := range cp.Changes {
+	groups := make([][]*Change, len(instances))
+	for k := range cp.Changes {
+		ch := &cp.Changes[k]
 		i, ok := idx[ch.Instance]
 		if !ok {
 			i = len(instances)
 			idx[ch.Instance] = i
 			instances = append(instances, Instance{Name: ch.Instance})
+			groups = append(groups, nil)
 		}
-		for len(counts) <= i {
-			counts = append(counts, 0)
-		}
-		counts[i]++
-	}
-	groups := make([][]*Change, len(instances))
-	for i := range groups {
-		if i < len(counts) && counts[i] > 0 {
-			groups[i] = make([]*Change, 0, counts[i])
-		}
-	}
-	for k := range cp.Changes {
-		i := idx[cp.Changes[k].Instance]
-		groups[i] = append(groups[i], &cp.Changes[k])
+		groups[i] = append(groups[i], ch)
 	}
 	return instances, groups
 }
