@@ -67,6 +67,7 @@ func runAudit(e *env, args []string) int {
 	if fl == nil {
 		return code
 	}
+	fl.close() // the audit reads on sessions of its own
 	dialer := dbconn.New(dbconn.Settings{}, nil).WithCommit(fl.target.prov.Commit)
 	col := &audit.Collector{Connect: dialer.Connect, Since: since,
 		Pooler: audit.PoolerFrom(func(ctx context.Context, in *model.Instance) (*pgx.Conn, error) {

@@ -45,6 +45,9 @@ type fleet struct {
 	// unread are the clusters whose change log could not be read when the
 	// commit was checked against it: apply checks them under the lock.
 	unread map[string]error
+	// floorSessions are the sessions the change logs were read on, for
+	// the reconciles to take (nil without a state directory).
+	floorSessions *daemon.FloorSessions
 	// logWindow is --log-window: how far back the impact preview counts
 	// the connections the servers logged.
 	logWindow time.Duration
@@ -84,7 +87,7 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 	}
 	fl := &fleet{target: t, desired: desired, patroni: f.patroni.access(), logWindow: f.logWindow}
 	if t.src != nil && f.stateDir != "" && f.trusted() {
-		if fl.unread, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
+		if fl.unread, fl.floorSessions, code = checkChangeLogs(ctx, e, cmd, t, desired); code != exitOK {
 			return nil, code
 		}
 	}
@@ -96,9 +99,13 @@ func (f *planFlags) loadFleet(ctx context.Context, e *env, cmd string) (*fleet, 
 // directory, a commit older than one a cluster has applied is a rewind
 // (--allow-rewind), also when the state directory has lost it. A cluster
 // whose change log cannot be read is returned: apply reads it again under
-// the cluster's apply lock, before anything is applied to it.
-func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired *model.Desired) (map[string]error, int) {
-	floors, unread := daemon.ChangeLogFloors(ctx, dbconn.New(dbconn.Settings{}, nil), desired.Clusters, 4)
+// the cluster's apply lock, before anything is applied to it. The change
+// logs are read on sessions carrying the commit, returned for the
+// reconciles to take (one login per primary, not two).
+func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired *model.Desired) (map[string]error, *daemon.FloorSessions, int) {
+	sessions := daemon.NewFloorSessions()
+	d := dbconn.New(dbconn.Settings{}, nil).WithCommit(t.prov.Commit)
+	floors, unread := daemon.ChangeLogFloors(ctx, d, desired.Clusters, 4, sessions)
 	for _, c := range desired.Clusters {
 		if err := unread[c.Name]; err != nil {
 			fmt.Fprintf(e.stderr, "reconciler %s: warning: commit not checked against the change log of cluster %s: %v\n", cmd, c.Name, err)
@@ -107,13 +114,22 @@ func checkChangeLogs(ctx context.Context, e *env, cmd string, t *target, desired
 	rep, err := t.src.Recheck(ctx, t.prov.Commit, floors)
 	switch {
 	case err != nil:
-		return nil, errorf(e, cmd, "%v", err)
+		sessions.Close()
+		return nil, nil, errorf(e, cmd, "%v", err)
 	case rep.Refusal != nil:
+		sessions.Close()
 		fmt.Fprintf(e.stderr, "reconciler %s: refused: %v\n", cmd, rep.Refusal)
 		fmt.Fprintf(e.stderr, "reconciler %s: nothing was changed\n", cmd)
-		return nil, exitFail
+		return nil, nil, exitFail
 	}
-	return unread, exitOK
+	return unread, sessions, exitOK
+}
+
+// close closes the change logs' sessions no reconcile took.
+func (fl *fleet) close() {
+	if fl.floorSessions != nil {
+		fl.floorSessions.Close()
+	}
 }
 
 // reconcile reconciles every chosen cluster with opts, one after the
@@ -124,6 +140,10 @@ func (fl *fleet) reconcile(ctx context.Context, opts reconcile.Options) []reconc
 	opts.Provenance = fl.target.prov
 	opts.Patroni = fl.patroni
 	opts.LogWindow = fl.logWindow
+	if fl.floorSessions != nil {
+		opts.Sessions = fl.floorSessions
+		defer fl.close()
+	}
 	var out []reconcile.Outcome
 	for _, c := range fl.desired.Clusters {
 		o := opts

@@ -56,6 +56,41 @@ func TestCommitReplansOnlyChangedClusters(t *testing.T) {
 	waitFor(t, 60*time.Second, "the change to pg-e2e to be applied", func() bool { return roleExists(t, "dbuser_changed") })
 }
 
+// TestCommitLogsInOncePerPrimary: the change log a new commit is checked
+// against is read on the session the apply of that commit then takes its
+// lock, inspects and re-inspects the primary on (keptsessions.go,
+// floorKeeper): a commit adding one role to pg-e2e opens 4 sessions, the
+// change log read's on the primary, the writes' there, and the replica's
+// inspections before and after the apply; with session_idle off it opens 5.
+func TestCommitLogsInOncePerPrimary(t *testing.T) {
+	for _, c := range []struct {
+		idle           string
+		opened, reused float64
+	}{{"10m", 4, 1}, {"off", 5, 0}} {
+		t.Run("session_idle="+c.idle, func(t *testing.T) {
+			cluster.ResetForReconciler(t)
+			r := newSignedRepo(t, daemonVars)
+			p := startDaemon(t, "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--drift-interval", "1h",
+				"--poll-interval", "1h", "--state-dir", t.TempDir(), "--session-idle", c.idle)
+			converged(t, p, 60*time.Second)
+			runs := p.metric("pgreconciler_reconcile_total", `cluster="pg-e2e"`)
+			opened, reused := p.metric("pgreconciler_sessions_opened_total"), p.metric("pgreconciler_sessions_reused_total")
+			r.commit(withUsers(`{name: "dbuser_once", password: "Once.Secret.2026", roles: ["dbrole_readonly"]}`, ""), "add dbuser_once", true)
+			waitFor(t, 60*time.Second, "the commit to be applied", func() bool {
+				return p.metric("pgreconciler_reconcile_total", `cluster="pg-e2e"`) > runs
+			})
+			if !roleExists(t, "dbuser_once") {
+				t.Fatalf("the commit was not applied: %+v", p.status(t).Clusters)
+			}
+			gotOpened := p.metric("pgreconciler_sessions_opened_total") - opened
+			gotReused := p.metric("pgreconciler_sessions_reused_total") - reused
+			if gotOpened != c.opened || gotReused != c.reused {
+				t.Errorf("the commit's change-log read and apply opened %v sessions and reused %v; want %v and %v", gotOpened, gotReused, c.opened, c.reused)
+			}
+		})
+	}
+}
+
 // TestDriftChecksSpread: the drift timer queues a fleet's clusters over the
 // interval, not all at its start. The real drift loop runs on a fleet of
 // 60 clusters; when each arrives in the queue is recorded for one interval.

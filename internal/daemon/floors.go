@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgreconciler/pgreconciler/internal/apply"
 	"github.com/pgreconciler/pgreconciler/internal/dbconn"
 	"github.com/pgreconciler/pgreconciler/internal/model"
@@ -39,6 +41,13 @@ const floorTimeout = 30 * time.Second
 // records as applied. ok is false when it records none (or there is no
 // change log yet).
 func ChangeLogFloor(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (f source.Floor, ok bool, err error) {
+	return changeLogFloor(ctx, d, c, nil)
+}
+
+// changeLogFloor is ChangeLogFloor; when keep is set, the session the
+// change log was read on, without error, is given to it instead of being
+// closed.
+func changeLogFloor(ctx context.Context, d *dbconn.Dialer, c *model.Cluster, keep keepFunc) (f source.Floor, ok bool, err error) {
 	p := c.Primary()
 	if p == nil {
 		return source.Floor{}, false, fmt.Errorf("read change log of cluster %s: no primary in the spec", c.Name)
@@ -49,10 +58,15 @@ func ChangeLogFloor(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (f 
 	if err != nil {
 		return source.Floor{}, false, fmt.Errorf("read change log of cluster %s: %w", c.Name, err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
 	a, err := apply.LastApplied(ctx, conn)
 	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
 		return source.Floor{}, false, fmt.Errorf("read change log of cluster %s on %s: %w", c.Name, p.Name(), err)
+	}
+	if keep != nil {
+		keep(p, conn)
+	} else {
+		conn.Close(context.WithoutCancel(ctx))
 	}
 	if a.Commit == "" {
 		return source.Floor{}, false, nil
@@ -65,16 +79,78 @@ func ChangeLogFloor(ctx context.Context, d *dbconn.Dialer, c *model.Cluster) (f 
 		Origin: fmt.Sprintf("the change_log of cluster %s on %s", c.Name, p.Name())}, true, nil
 }
 
+// keepFunc takes over a session to instance in, open and idle.
+type keepFunc func(in *model.Instance, conn *pgx.Conn)
+
 // ChangeLogFloors reads the floor of every cluster, workers at a time. The
 // clusters whose change log could not be read are returned with the
-// reason; their floor is unknown.
-func ChangeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int) ([]source.Floor, map[string]error) {
-	return changeLogFloors(ctx, d, clusters, workers, nil)
+// reason; their floor is unknown. The sessions read on go to keep when it
+// is set, and are closed otherwise.
+func ChangeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int, keep *FloorSessions) ([]source.Floor, map[string]error) {
+	var k keepFunc
+	if keep != nil {
+		k = keep.keep
+	}
+	return changeLogFloors(ctx, d, clusters, workers, nil, k)
+}
+
+// FloorSessions are the sessions ChangeLogFloors read the change logs on,
+// for the reconciles of the same commit to take (a reconcile.Sessions),
+// so that `reconciler plan` and `apply` with a state directory log in
+// once per primary, as without one. The dialer the floors were read with
+// must be the reconciles' (the commit in application_name). A session is
+// lent once: the reconcile owns it then, and closes it (Keep too). Close
+// closes the ones no reconcile took.
+type FloorSessions struct {
+	mu sync.Mutex
+	m  map[keptKey]*pgx.Conn
+}
+
+// NewFloorSessions returns an empty FloorSessions.
+func NewFloorSessions() *FloorSessions { return &FloorSessions{m: map[keptKey]*pgx.Conn{}} }
+
+func (f *FloorSessions) keep(in *model.Instance, conn *pgx.Conn) {
+	f.mu.Lock()
+	old := f.m[keptKey{in.Cluster, in.Name()}]
+	f.m[keptKey{in.Cluster, in.Name()}] = conn
+	f.mu.Unlock()
+	if old != nil {
+		closeConn(old)
+	}
+}
+
+// Take hands over the session the change log of in's cluster was read on,
+// once.
+func (f *FloorSessions) Take(in *model.Instance) *pgx.Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := keptKey{in.Cluster, in.Name()}
+	conn := f.m[key]
+	delete(f.m, key)
+	return conn
+}
+
+// Reused is part of reconcile.Sessions; nothing is counted.
+func (f *FloorSessions) Reused(*model.Instance) {}
+
+// Keep closes conn: nothing is kept beyond the command.
+func (f *FloorSessions) Keep(_ *model.Instance, conn *pgx.Conn) { closeConn(conn) }
+
+// Close closes the sessions no reconcile took.
+func (f *FloorSessions) Close() {
+	f.mu.Lock()
+	m := f.m
+	f.m = map[keptKey]*pgx.Conn{}
+	f.mu.Unlock()
+	for _, conn := range m {
+		closeConn(conn)
+	}
 }
 
 // changeLogFloors is ChangeLogFloors, each session taking a slot of the
-// daemon's session cap (sessions.go).
-func changeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int, cap *sessionCap) ([]source.Floor, map[string]error) {
+// daemon's session cap (sessions.go), and given to keep (when set) once
+// read.
+func changeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cluster, workers int, cap *sessionCap, keep keepFunc) ([]source.Floor, map[string]error) {
 	var (
 		mu     sync.Mutex
 		floors []source.Floor
@@ -94,7 +170,7 @@ func changeLogFloors(ctx context.Context, d *dbconn.Dialer, clusters []*model.Cl
 				mu.Unlock()
 				return
 			}
-			f, ok, err := ChangeLogFloor(ctx, d, c)
+			f, ok, err := changeLogFloor(ctx, d, c, keep)
 			release()
 			mu.Lock()
 			defer mu.Unlock()

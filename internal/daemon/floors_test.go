@@ -32,3 +32,23 @@ func TestApplyChecksChangeLogUnderLock(t *testing.T) {
 		t.Fatal("applied although the change log could not be read")
 	}
 }
+
+// TestPlanLogsInOncePerPrimary: `reconciler plan --state-dir` reads the
+// change log of a one-instance cluster on the session its inspection then
+// uses: one login through the cluster's relay, as without a state
+// directory.
+func TestPlanLogsInOncePerPrimary(t *testing.T) {
+	cluster.ResetForReconciler(t)
+	r := newSignedRepo(t, daemonVars)
+	rl, _ := relayFleet(t, r, 1)
+	for _, args := range [][]string{nil, {"--state-dir", t.TempDir()}} {
+		before := rl.count("pg-k0")
+		out, code := runCLI(t, append([]string{"plan", "--repo", r.repo.Dir, "--allowed-signers", r.signers, "--cluster", "pg-k0"}, args...)...)
+		if code != 0 && code != 2 {
+			t.Fatalf("plan %v: exit %d:\n%s", args, code, out)
+		}
+		if n := rl.count("pg-k0") - before; n != 1 {
+			t.Errorf("plan %v: %d sessions through pg-k0's relay, want 1:\n%s", args, n, out)
+		}
+	}
+}

@@ -19,7 +19,9 @@ import (
 // per check (issue #16). Each generation has its own: a reload (new
 // connection settings, a new max_sessions) closes them all with the
 // generation. Only a plan's sessions are kept (reconcile.Sessions): an
-// apply's stay its own.
+// apply's stay its own. The change-log read of a new commit keeps its
+// session to each primary too (floorKeeper), for the reconcile of the
+// commit, in either mode, to take.
 //
 // A kept session is closed, not reused, when what a new one would be
 // dialed with has changed since it was made: the instance's address or
@@ -82,15 +84,13 @@ func (k *keptSessions) lend(d *dbconn.Dialer, commit string) reconcile.Sessions 
 	if commit != "" {
 		d = d.WithCommit(commit)
 	}
-	return &lender{k: k, app: d.AppName(), lent: map[*pgx.Conn]bool{}}
+	return &lender{k: k, app: d.AppName()}
 }
 
 // lender is one reconcile's view of the kept sessions.
 type lender struct {
-	k    *keptSessions
-	app  string
-	mu   sync.Mutex // the instances are inspected in parallel
-	lent map[*pgx.Conn]bool
+	k   *keptSessions
+	app string
 }
 
 func (l *lender) dialed(in *model.Instance) dialedWith {
@@ -108,23 +108,43 @@ func (l *lender) Take(in *model.Instance) *pgx.Conn {
 		closeConn(e.conn)
 		return nil
 	}
-	l.mu.Lock()
-	l.lent[e.conn] = true
-	l.mu.Unlock()
 	return e.conn
 }
 
-// Keep keeps the session in was inspected on; one that was lent counts
-// as reused.
+// Reused counts a session taken and used instead of a new one.
+func (l *lender) Reused(*model.Instance) { l.k.rec.Reused() }
+
+// Keep keeps the session in was inspected on.
 func (l *lender) Keep(in *model.Instance, conn *pgx.Conn) {
-	l.mu.Lock()
-	reused := l.lent[conn]
-	delete(l.lent, conn)
-	l.mu.Unlock()
-	if reused {
-		l.k.rec.Reused()
-	}
 	l.k.keep(keptKey{in.Cluster, in.Name()}, &keptSession{conn: conn, dialed: l.dialed(in)})
+}
+
+// floorKeeper is what the change-log read of commit, not yet accepted,
+// dials with and gives its sessions to, so that the reconcile of that
+// commit right after inspects (and applies) on them instead of opening
+// new ones: a burst then logs in once per instance, not twice. The
+// sessions carry the commit in their application_name, as the reconcile's
+// would; when the commit is refused they are closed (closeCommit). Nil
+// keep: session_idle is off, and the read closes its sessions.
+func (k *keptSessions) floorKeeper(d *dbconn.Dialer, commit string) (*dbconn.Dialer, keepFunc) {
+	if k == nil || k.idle <= 0 || commit == "" {
+		return d, nil
+	}
+	d = d.WithCommit(commit)
+	app := d.AppName()
+	return d, func(in *model.Instance, conn *pgx.Conn) {
+		k.keep(keptKey{in.Cluster, in.Name()}, &keptSession{conn: conn, dialed: dialedWith{addr: in.IP, port: in.Port, app: app}})
+	}
+}
+
+// closeCommit closes the sessions kept for commit (its change-log reads):
+// the commit was refused, and nothing will reconcile towards it.
+func (k *keptSessions) closeCommit(d *dbconn.Dialer, commit string) {
+	if k == nil || commit == "" {
+		return
+	}
+	app := d.WithCommit(commit).AppName()
+	k.remove(-1, func(_ keptKey, e *keptSession) bool { return e.dialed.app == app })
 }
 
 // take removes the session kept under key; its slot goes back (the

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgreconciler/pgreconciler/internal/model"
+
 	"github.com/pgreconciler/pgreconciler/internal/config"
 	"github.com/pgreconciler/pgreconciler/internal/source"
 )
@@ -103,6 +105,10 @@ func TestDaemonLostStateRefusesRewind(t *testing.T) {
 	waitFor(t, 30*time.Second, "the rewind to be refused", func() bool {
 		return p.metric("pgreconciler_verification_failures_total", `reason="rewind"`) == 1
 	})
+	// The change log was read on a session carrying the commit, kept for
+	// its reconcile: a refused commit's is closed.
+	refusedApp := "pgreconciler@" + model.ShortHash(c1)
+	waitFor(t, 5*time.Second, "the refused commit's sessions to be closed", func() bool { return keptOnServer(t)[refusedApp] == 0 })
 	why := p.sourceError(t)
 	for _, want := range []string{"refuse commit " + c1, "not a descendant of the last applied commit " + c2, "the change_log of cluster pg-e2e on pg-e2e-1"} {
 		if !strings.Contains(why, want) {

@@ -217,7 +217,10 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		same = sameClusters(before.desired, res.Desired)
 	}
 	settled := settledOf(st, before, same)
-	floors, unread := changeLogFloors(ctx, g.dialer, without(res.Desired.Clusters, settled), g.cfg.Concurrency, g.slots)
+	// The sessions the change logs are read on are kept for the
+	// reconciles of the commit (keptsessions.go: floorKeeper).
+	dialer, keep := g.kept.floorKeeper(g.dialer, snap.Commit)
+	floors, unread := changeLogFloors(ctx, dialer, without(res.Desired.Clusters, settled), g.cfg.Concurrency, g.slots, keep)
 	rep, err := src.Recheck(ctx, snap.Commit, floors)
 	switch {
 	case err != nil:
@@ -225,6 +228,7 @@ func (d *Daemon) evaluate(ctx context.Context, g *generation, st *sourceState, w
 		d.log.Warn("cannot check the commit against the change logs: will retry", "source", name, "commit", snap.Commit, "err", err)
 		return ""
 	case rep.Refusal != nil:
+		g.kept.closeCommit(g.dialer, snap.Commit)
 		d.refuse(st, dir, snap.Commit, rep.Refusal.Kind, rep.Refusal.Error(), "commit refused")
 		return rep.Refusal.Error()
 	}

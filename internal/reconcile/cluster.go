@@ -68,10 +68,10 @@ type Options struct {
 	// connections the servers logged within it (inspect.Options.LogWindow),
 	// for the plan's impact preview.
 	LogWindow time.Duration
-	// Sessions, when set, lends a ModePlan reconcile the sessions an
-	// earlier one kept and keeps the ones it inspected on (kept.go); other
-	// modes open their own as without it. Nil: every session is closed at
-	// the end of the reconcile.
+	// Sessions, when set, lends the reconcile the sessions kept for its
+	// instances (kept.go); a ModePlan reconcile gives back the ones it
+	// inspected on, other modes close theirs. Nil: every session is
+	// closed at the end of the reconcile.
 	Sessions Sessions
 	// Logger gets the apply's lines, one per change. The reconcile itself
 	// logs nothing: its Outcome says what happened, for the caller to tell.

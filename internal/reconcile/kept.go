@@ -9,10 +9,13 @@ import (
 	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
-// Sessions lends a ModePlan reconcile the sessions an earlier one kept,
-// and keeps the ones it is done with, so that successive drift checks of
-// a cluster read each instance on one session instead of opening their
-// own (Options.Sessions). Only the session to database postgres of each
+// Sessions lends a reconcile the sessions an earlier one kept, and keeps
+// the ones a ModePlan reconcile is done with, so that successive drift
+// checks of a cluster read each instance on one session instead of
+// opening their own (Options.Sessions). A session kept by something else
+// made for the same commit (the daemon's change-log read, which comes just
+// before the reconcile of a new commit) is lent the same way, to an apply
+// too: the apply then owns it, and closes it at the end. Only the session to database postgres of each
 // instance is lent and kept: the topology check's, on which the instance
 // is then inspected. The other managed databases of the primary are
 // entered on sessions of their own, closed after, as without Sessions.
@@ -26,15 +29,22 @@ import (
 type Sessions interface {
 	// Take returns the session kept for in, or nil.
 	Take(in *model.Instance) *pgx.Conn
+	// Reused is told that the session taken for in passed the checks
+	// (reusable) and is used in place of a new one.
+	Reused(in *model.Instance)
 	// Keep is given the session in was inspected on, without error.
 	Keep(in *model.Instance, conn *pgx.Conn)
 }
 
-// keeping reports whether this reconcile takes and keeps sessions:
-// only a plan (no lock, nothing executed) does. An apply's sessions stay
-// its own: the lock's is held to the end, the writes' may be ended by
-// what they execute.
-func (r *run) keeping() bool { return r.opts.Sessions != nil && r.opts.Mode == ModePlan }
+// taking reports whether this reconcile takes kept sessions: in every
+// mode, since one taken is checked to be as good as a new one (kept).
+func (r *run) taking() bool { return r.opts.Sessions != nil }
+
+// keeping reports whether this reconcile keeps its sessions: only a plan
+// (no lock, nothing executed) does. An apply's sessions stay its own:
+// the lock's is held to the end, the writes' may be ended by what they
+// execute.
+func (r *run) keeping() bool { return r.taking() && r.opts.Mode == ModePlan }
 
 // reuseCheck is the first query on a kept session, in place of the
 // topology check's pg_is_in_recovery(): whether the server still answers
@@ -57,7 +67,7 @@ const reuseTimeout = 3 * time.Second
 // server restarted, a pg_terminate_backend) is closed: the caller opens a
 // new one, once, as if none had been kept.
 func (r *run) kept(ctx context.Context, in *model.Instance) (*pgx.Conn, bool) {
-	if !r.keeping() {
+	if !r.taking() {
 		return nil, false
 	}
 	conn := r.opts.Sessions.Take(in)
@@ -75,6 +85,7 @@ func (r *run) kept(ctx context.Context, in *model.Instance) (*pgx.Conn, bool) {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, false
 	}
+	r.opts.Sessions.Reused(in)
 	return conn, rec
 }
 
