@@ -21,11 +21,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,7 +245,7 @@ pprof: %v
 			observe := "{user: observe, database: observe, privilege: observe, parameter: observe, hba: observe}"
 			drift := driftIntervalOf(n)
 			writeCfg(observe, drift)
-			opened0 := fw.total()
+			opened0, byCluster0 := fw.total(), fw.snapshot()
 			start := time.Now()
 			p := startDaemon(t, "--config", cfg)
 			pid := p.cmd.Process.Pid
@@ -251,6 +253,9 @@ pprof: %v
 			cycle := time.Since(start)
 			cpu, rss := procStat(t, pid)
 			conns := fw.total() - opened0
+			if conns > n {
+				explainExtraSessions(p, fw, byCluster0, conns, n)
+			}
 
 			// A steady drift cycle: no new commit, every cluster checked
 			// once more, spread over the drift interval. The first drift
@@ -376,4 +381,36 @@ func httpGet(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// explainExtraSessions prints, when a first cycle opened more sessions than
+// the fleet has clusters, how many of them the daemon itself counted as
+// logins, which clusters had more than one, how many clusters the
+// periodic compliance audit (first 30 s after the start, audit.go) had
+// judged by then — a session and a TLS probe of the certificate each —,
+// and the daemon's warnings.
+func explainExtraSessions(p *proc, fw *relays, before map[string]int, conns, n int) {
+	var twice []string
+	for name, k := range fw.snapshot() {
+		if k-before[name] > 1 {
+			twice = append(twice, fmt.Sprintf("%s×%d", name, k-before[name]))
+		}
+	}
+	sort.Strings(twice)
+	logs := p.logs()
+	fmt.Printf("first cycle: %d sessions through the relays for %d clusters; the daemon counted %v logins and %v reuses; %d clusters had more than one (%s); %d clusters audited\n",
+		conns, n, p.metric("pgreconciler_sessions_opened_total"), p.metric("pgreconciler_sessions_reused_total"),
+		len(twice), strings.Join(twice[:min(len(twice), 5)], " "), strings.Count(logs, `"msg":"audited"`))
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") {
+			fmt.Println(l[:min(len(l), 400)])
+		}
+	}
+}
+
+// snapshot is the sessions each relay has accepted so far.
+func (rl *relays) snapshot() map[string]int {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	return maps.Clone(rl.opened)
 }
