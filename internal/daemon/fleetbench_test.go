@@ -27,7 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -301,11 +301,7 @@ pprof: %v
 					time.Sleep(20 * time.Millisecond)
 				}
 				if !ok {
-					for _, l := range strings.Split(p.logs(), "\n") {
-						if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || strings.Contains(l, "commit") {
-							fmt.Println(l[:min(len(l), 400)])
-						}
-					}
+					printWarnings(p.logs(), "commit")
 				}
 				applied = time.Since(at).Round(10 * time.Millisecond).String()
 				for _, l := range strings.Split(p.logs(), "\n") {
@@ -390,19 +386,25 @@ func httpGet(url string) (string, error) {
 // judged by then — a session and a TLS probe of the certificate each —,
 // and the daemon's warnings.
 func explainExtraSessions(p *proc, fw *relays, before map[string]int, conns, n int) {
-	var twice []string
+	var several []string
 	for name, k := range fw.snapshot() {
 		if k-before[name] > 1 {
-			twice = append(twice, fmt.Sprintf("%s×%d", name, k-before[name]))
+			several = append(several, fmt.Sprintf("%s×%d", name, k-before[name]))
 		}
 	}
-	sort.Strings(twice)
+	slices.Sort(several)
 	logs := p.logs()
 	fmt.Printf("first cycle: %d sessions through the relays for %d clusters; the daemon counted %v logins and %v reuses; %d clusters had more than one (%s); %d clusters audited\n",
 		conns, n, p.metric("pgreconciler_sessions_opened_total"), p.metric("pgreconciler_sessions_reused_total"),
-		len(twice), strings.Join(twice[:min(len(twice), 5)], " "), strings.Count(logs, `"msg":"audited"`))
+		len(several), strings.Join(several[:min(len(several), 5)], " "), strings.Count(logs, `"msg":"audited"`))
+	printWarnings(logs, "")
+}
+
+// printWarnings prints the daemon's warnings and errors, and the lines
+// that contain also (when set), each cut at 400 bytes.
+func printWarnings(logs, also string) {
 	for _, l := range strings.Split(logs, "\n") {
-		if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") {
+		if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || (also != "" && strings.Contains(l, also)) {
 			fmt.Println(l[:min(len(l), 400)])
 		}
 	}
