@@ -109,3 +109,23 @@ func TestCacheKeepsSmallFiles(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadYAML10k reads the 10k workload's pigsty.yml alone, serially
+// and with its pg_users split in two parts (read_yamlsplit.go).
+func BenchmarkReadYAML10k(b *testing.B) {
+	data := rolesSpec(100, 10000, false)["pigsty.yml"].Data
+	for _, bc := range []struct {
+		name  string
+		split yamlSplit
+	}{{"serial", yamlSplit{}}, {"split2", yamlSplit{minBytes: defaultSplit().minBytes, parts: 2}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, _, ok := fastYAMLSplit("pigsty.yml", data, nil, bc.split); !ok {
+					b.Fatal("the fast reader gave up")
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -15,6 +16,12 @@ import (
 // goroutine (a refused commit is not read again, so this happens once per
 // bad commit; the process memory limit is the backstop for what it still
 // allocates).
+// evaluations counts the CUE evaluations running, those given up on
+// included: the evaluator cannot be stopped, and one that ran out of time
+// goes on in the background until it ends (tests that count allocations
+// wait for it).
+var evaluations sync.WaitGroup
+
 func evalBounded(files []*cueFile, timeout time.Duration, limit, used int64) (*node, Problems) {
 	if timeout <= 0 {
 		timeout = DefaultLimits.EvalTimeout
@@ -27,7 +34,9 @@ func evalBounded(files []*cueFile, timeout time.Duration, limit, used int64) (*n
 	m := newMeter(&budget{limit: left})
 	start := heapBytes()
 	done := make(chan result, 1)
+	evaluations.Add(1)
 	go func() {
+		defer evaluations.Done()
 		tree, ps := evalCUE(files, m)
 		done <- result{tree, ps}
 	}()

@@ -24,20 +24,27 @@ import (
 // m is charged for the tree as readYAML charges it; when the budget runs
 // out, ok is false and m.out is set.
 func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
+	root, _, ok = fastYAMLSplit(file, src, m, defaultSplit())
+	return root, ok
+}
+
+// fastYAMLSplit is fastYAML with big block sequences split as split says
+// (read_yamlsplit.go); splits counts the sequences read in parts.
+func fastYAMLSplit(file string, src []byte, m *meter, split yamlSplit) (root *node, splits int, ok bool) {
 	if !yamlPrintable(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
-		return nil, false
+		return nil, 0, false
 	}
 	if bytes.HasPrefix(src, []byte("---")) || bytes.HasPrefix(src, []byte("...")) || bytes.HasPrefix(src, []byte("%")) {
-		return nil, false
+		return nil, 0, false
 	}
-	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m}
+	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m, split: split}
 	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(fastBail); !bail {
 				panic(r)
 			}
-			root, ok = nil, false
+			root, splits, ok = nil, 0, false
 			m.undo(mark) // the slow reader charges the tree afresh
 		}
 	}()
@@ -51,7 +58,7 @@ func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
 	if root.kind != kindMap {
 		y.bail()
 	}
-	return root, true
+	return root, y.splits, true
 }
 
 // yamlPrintable reports whether src is UTF-8 of characters YAML allows
@@ -90,6 +97,9 @@ type yamlScanner struct {
 	scratch // per nesting depth: a collection is copied once, at its final size
 
 	strs interner
+
+	split  yamlSplit // the root scanner's; a part's never splits
+	splits int       // sequences read in parts
 }
 
 // str is the string of b (see interner).
@@ -312,6 +322,20 @@ func hasKey(fields []field, key string, seen *map[string]bool) bool {
 func (y *yamlScanner) blockSeq(c, depth int) *node {
 	y.charge(nodeCost)
 	out := newNode(kindList, y.here())
+	if y.split.parts > 1 && len(y.src)-y.pos >= y.split.minBytes {
+		if items, ok := y.splitSeq(c, depth); ok {
+			out.setItems(items)
+			return out
+		}
+	}
+	out.setItems(y.seqItems(c, depth, true))
+	return out
+}
+
+// seqItems reads the items of a block sequence whose dashes are in column
+// c, from the dash at y.pos on: an exact-size copy of the scratch buffer
+// they were gathered in (keep), or that buffer itself.
+func (y *yamlScanner) seqItems(c, depth int, keep bool) []*node {
 	buf := y.itemBuf(depth)
 	for {
 		y.pos++ // the dash
@@ -335,8 +359,10 @@ func (y *yamlScanner) blockSeq(c, depth int) *node {
 		buf = append(buf, item)
 		nc := y.nextContent()
 		if nc < c || (nc == c && !(y.peek() == '-' && y.blankAt(1))) {
-			out.setItems(y.keepItems(buf, depth))
-			return out
+			if !keep {
+				return buf
+			}
+			return y.keepItems(buf, depth)
 		}
 		if nc > c {
 			y.bail()

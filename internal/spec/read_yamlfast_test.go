@@ -64,6 +64,79 @@ func TestFastYAMLAgreesWithYAMLv3(t *testing.T) {
 	t.Logf("fast reader accepted %d inventories", len(accepted))
 }
 
+// splitAgrees checks that reading data with every block sequence split
+// (into 2, 3 and 7 parts) yields what the serial read does: the same
+// verdict, the same tree, the same charge to the budget; it returns how
+// many sequences the 3-part read split.
+func splitAgrees(t testing.TB, data []byte) (splits int) {
+	t.Helper()
+	serialMeter := newMeter(&budget{limit: 1 << 40})
+	serial, _, ok := fastYAMLSplit("f.yml", data, serialMeter, yamlSplit{})
+	for _, parts := range []int{2, 3, 7} {
+		m := newMeter(&budget{limit: 1 << 40})
+		split, n, splitOK := fastYAMLSplit("f.yml", data, m, yamlSplit{minBytes: 1, parts: parts})
+		switch {
+		case splitOK != ok:
+			t.Fatalf("%d parts: the split read accepts: %v, the serial read: %v", parts, splitOK, ok)
+		case ok && !sameTree(split, serial):
+			t.Fatalf("%d parts: trees differ:\nsplit:  %.2000s\nserial: %.2000s", parts, treeString(split), treeString(serial))
+		case m.persistent != serialMeter.persistent || m.b.used.Load() != serialMeter.b.used.Load():
+			t.Fatalf("%d parts: charged %d (budget %d), serially %d (%d)", parts, m.persistent, m.b.used.Load(), serialMeter.persistent, serialMeter.b.used.Load())
+		}
+		if parts == 3 {
+			splits = n
+		}
+	}
+	return splits
+}
+
+// TestSplitYAMLAgreesWithSerial: big block sequences read in parts (a
+// pg_users of thousands of roles, read on every core) read exactly as
+// serially, on every known inventory and on sequences whose line scan
+// misleads the cuts; and the benchmark's workload is split by default.
+func TestSplitYAMLAgreesWithSerial(t *testing.T) {
+	for name, data := range yamlSeeds(t) {
+		t.Run(name, func(t *testing.T) { splitAgrees(t, data) })
+	}
+	for _, src := range []string{
+		"all:\n  a:\n  - x\n  - y\n  b:\n  - z\n  - w\n",                         // a short sequence, then another in its column
+		"all:\n  a:\n  - x\n  - y\n  b: {c: [\n  - z]}\n",                        // a dash line the sequence does not reach
+		"all:\n- [a,\n- b]\n",                                                    // a flow sequence continued in the dashes' column
+		"all:\n- a\n\n# c\n   # d\n- b\n-   c: 1\n    d: [1, 2]\n- - e\n  - f\n", // blanks, comments, nested sequences
+		"all:\n- a\n-\n",             // an empty last item
+		"all:\n- a\n- b\nx: - c\n",   // junk after the sequence
+		"all:\n- a\n- b\n---\n- c\n", // a document marker
+	} {
+		splitAgrees(t, []byte(src))
+	}
+	if n := splitAgrees(t, []byte("all:\n  x:\n  - 1\n  - 2\n  - 3\n")); n != 1 {
+		t.Errorf("a 3-item sequence: %d sequences split, want 1", n)
+	}
+	big := rolesSpec(100, 10000, false)["pigsty.yml"].Data
+	if _, n, ok := fastYAMLSplit("f.yml", big, nil, yamlSplit{minBytes: defaultSplit().minBytes, parts: 2}); !ok || n != 1 {
+		t.Errorf("the 10k roles workload: ok %v, %d sequences split, want 1", ok, n)
+	}
+}
+
+// TestSplitYAMLBudget: a budget that runs out inside a part ends the read
+// as it ends a serial one.
+func TestSplitYAMLBudget(t *testing.T) {
+	data := rolesSpec(10, 1000, false)["pigsty.yml"].Data
+	full := newMeter(&budget{limit: 1 << 40})
+	if _, _, ok := fastYAMLSplit("f.yml", data, full, yamlSplit{}); !ok {
+		t.Fatal("the fast reader gave up")
+	}
+	for _, limit := range []int64{full.persistent / 3, full.persistent - 100} {
+		serial := newMeter(&budget{limit: limit})
+		_, _, serialOK := fastYAMLSplit("f.yml", data, serial, yamlSplit{})
+		split := newMeter(&budget{limit: limit})
+		_, _, splitOK := fastYAMLSplit("f.yml", data, split, yamlSplit{minBytes: 1, parts: 4})
+		if serialOK || splitOK || !serial.spent() || !split.spent() {
+			t.Errorf("limit %d: ok %v/%v, spent %v/%v (serial/split), want a spent budget both ways", limit, serialOK, splitOK, serial.spent(), split.spent())
+		}
+	}
+}
+
 // TestFastYAMLGivesUp: what the fast reader does not read exactly as
 // yaml.v3 does, it leaves to yaml.v3.
 func TestFastYAMLGivesUp(t *testing.T) {
@@ -102,7 +175,8 @@ func TestFastYAMLGivesUp(t *testing.T) {
 
 // FuzzFastYAML checks the fast YAML reader against yaml.v3: when the fast
 // reader accepts a file, yaml.v3 must accept it too and yield the same
-// tree, positions included.
+// tree, positions included; and its reads with every block sequence split
+// in parts against its serial read.
 func FuzzFastYAML(f *testing.F) {
 	for _, data := range yamlSeeds(f) {
 		f.Add(data)
@@ -110,6 +184,7 @@ func FuzzFastYAML(f *testing.F) {
 	f.Add([]byte("all:\n  children:\n    x:\n    - {a: 'it''s', b: [1, -2, 3.5, 1e3, 0x1f, 007, ~, yes, On, 2024-01-01]}\n    - k: v # c\n      l: \"q\"\n"))
 	f.Add([]byte("all: {a: [1,\n    2], b: {c: d}}\nx:\n- - a\n  - b\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		splitAgrees(t, data)
 		fast, ok := fastYAML("f.yml", data, nil)
 		if !ok {
 			return

@@ -131,7 +131,7 @@ type snode struct {
 	elem *snode
 
 	// scalar
-	anyOf map[kind]bool
+	whole [kindMap + 1]int8 // per data kind: 1 every scalar of it is valid, -1 not, 0 not yet known
 	re    *regexp.Regexp
 	reSet bool
 	memo  map[memoKey]string // kind+value → "" (valid) or message; see checkScalar
@@ -265,6 +265,9 @@ type memoKey struct {
 // value when memoise is set (never for a secret: the memo would keep it)
 // and the value is short, while the memo has room.
 func (n *snode) checkScalar(d *node, memoise bool) string {
+	if n.acceptsKind(d.kind) {
+		return "" // most of a spec's values (bool, a comment): no memo needed
+	}
 	memoise = memoise && len(d.scalar()) <= maxMemoValue
 	var key memoKey
 	if memoise {
@@ -283,20 +286,22 @@ func (n *snode) checkScalar(d *node, memoise bool) string {
 	return msg
 }
 
+// acceptsKind reports whether every scalar of kind k is valid for this
+// constraint (bool, string, int): its alternative for k subsumes k's top.
+func (n *snode) acceptsKind(k kind) bool {
+	if n.whole[k] == 0 {
+		n.whole[k] = -1
+		if alt := n.view(k); alt != nil {
+			if top, has := n.s.tops[k]; has && alt.v.Subsume(top) == nil {
+				n.whole[k] = 1
+			}
+		}
+	}
+	return n.whole[k] > 0
+}
+
 func (n *snode) checkScalarUncached(d *node) string {
 	if alt := n.view(d.kind); alt != nil {
-		if alt.anyOf == nil {
-			alt.anyOf = map[kind]bool{}
-		}
-		any, ok := alt.anyOf[d.kind]
-		if !ok {
-			top, has := n.s.tops[d.kind]
-			any = has && alt.v.Subsume(top) == nil
-			alt.anyOf[d.kind] = any
-		}
-		if any {
-			return ""
-		}
 		if d.kind == kindString {
 			if re := alt.regexp(); re != nil {
 				if re.MatchString(d.scalar()) {
