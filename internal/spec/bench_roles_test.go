@@ -116,8 +116,8 @@ func BenchmarkReadYAML10k(b *testing.B) {
 	data := rolesSpec(100, 10000, false)["pigsty.yml"].Data
 	for _, bc := range []struct {
 		name  string
-		split yamlSplit
-	}{{"serial", yamlSplit{}}, {"split2", yamlSplit{minBytes: defaultSplit().minBytes, parts: 2}}} {
+		split splitting
+	}{{"serial", splitting{}}, {"split2", splitting{minBytes: defaultSplit().minBytes, parts: 2}}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))

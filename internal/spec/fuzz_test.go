@@ -68,7 +68,8 @@ func FuzzLoad(f *testing.F) {
 
 // FuzzFastCUE checks the fast reader of plain CUE against cue/parser: when
 // the fast reader accepts a file, the parser must accept it too and yield
-// the same tree, positions included.
+// the same tree, positions included; and its reads with every list split
+// in parts against its serial read.
 func FuzzFastCUE(f *testing.F) {
 	for _, name := range []string{"globals.cue", "pg-meta.cue", "pg-test.cue"} {
 		b, err := os.ReadFile(filepath.Join("../../examples/repo", name))
@@ -87,7 +88,12 @@ func FuzzFastCUE(f *testing.F) {
 		}
 	}
 	f.Add([]byte("package x\na: b: c: 1\na: b: d: -2.5e3, e: \"x\\ty\"\n\"q r\": [1, 2,\n 3]\n"))
+	for _, src := range cueSplitCases {
+		f.Add([]byte(src))
+	}
+	f.Add(rolesSpec(10, 100, true)["fleet.cue"].Data)
 	f.Fuzz(func(t *testing.T, src []byte) {
+		cueSplitAgrees(t, src)
 		pkg, fast, ok := fastPlainCUE("f.cue", src, nil)
 		if !ok {
 			return
@@ -154,4 +160,56 @@ func treeString(n *node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+// cueSplitCases are lists whose scan for cuts could mislead: separators
+// inside strings, comments and nested literals, newlines as separators,
+// lists that do not close.
+var cueSplitCases = []string{
+	"a: [1, \"x, y\", {b: [2, 3], c: \"]\"}, // d, e\n 4\n 5, [6, [7]]]\n",
+	"a: [\"\\\", [\", 1, 2]\n",
+	"a: [{b: 1,\n c: 2}, {d: 3}\n, 4]\n",
+	"a: [1, 2\n",
+	"a: [1, 2, 3,]\n",
+	"a: [1 2]\n",
+	"a: [1, 2] // c, d\nb: [3,\n\n4]\n",
+	"a: [1, '2', 3]\n",
+	"a: [1, \"\"\"\n2\n\"\"\", 3]\n",
+}
+
+// cueSplitAgrees checks that reading src with every list split agrees
+// with the serial read (see splitReadsAgree).
+func cueSplitAgrees(t testing.TB, src []byte) (splits int) {
+	t.Helper()
+	return splitReadsAgree(t, func(m *meter, split splitting) (*node, int, bool) {
+		_, root, n, ok := fastPlainCUESplit("f.cue", src, m, split)
+		return root, n, ok
+	})
+}
+
+// TestSplitCUEAgreesWithSerial: big list literals read in parts read
+// exactly as serially, on the example repository, the benchmark's
+// workload and lists whose scan could mislead the cuts; and the 10k
+// workload is split by default.
+func TestSplitCUEAgreesWithSerial(t *testing.T) {
+	for _, name := range []string{"globals.cue", "pg-meta.cue", "pg-test.cue"} {
+		b, err := os.ReadFile(filepath.Join("../../examples/repo", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cueSplitAgrees(t, b)
+	}
+	if n := cueSplitAgrees(t, rolesSpec(10, 1000, true)["fleet.cue"].Data); n == 0 {
+		t.Error("the 1k workload: no list split")
+	}
+	for _, src := range cueSplitCases {
+		cueSplitAgrees(t, []byte(src))
+	}
+	if n := cueSplitAgrees(t, []byte(cueSplitCases[0])); n == 0 {
+		t.Errorf("%q: no list split", cueSplitCases[0])
+	}
+	big := rolesSpec(100, 10000, true)["fleet.cue"].Data
+	if _, _, n, ok := fastPlainCUESplit("f.cue", big, nil, splitting{minBytes: defaultSplit().minBytes, parts: 2}); !ok || n != 1 {
+		t.Errorf("the 10k roles workload: ok %v, %d lists split, want 1", ok, n)
+	}
 }

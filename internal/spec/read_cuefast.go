@@ -20,17 +20,24 @@ import (
 // m is charged for the tree; when the budget runs out, ok is false and
 // m.out is set.
 func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok bool) {
+	pkg, root, _, ok = fastPlainCUESplit(file, src, m, defaultSplit())
+	return pkg, root, ok
+}
+
+// fastPlainCUESplit is fastPlainCUE with big list literals split as split
+// says (read_cuesplit.go); splits counts the lists read in parts.
+func fastPlainCUESplit(file string, src []byte, m *meter, split splitting) (pkg string, root *node, splits int, ok bool) {
 	if !utf8.Valid(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) || bytes.IndexByte(src, 0) >= 0 {
-		return "", nil, false
+		return "", nil, 0, false
 	}
-	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m}
+	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m, split: split}
 	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {
 			if _, bail := r.(fastBail); !bail {
 				panic(r)
 			}
-			pkg, root, ok = "", nil, false
+			pkg, root, splits, ok = "", nil, 0, false
 			m.undo(mark) // the slower readers charge the tree afresh
 		}
 	}()
@@ -45,7 +52,7 @@ func fastPlainCUE(file string, src []byte, m *meter) (pkg string, root *node, ok
 	if s.pos != len(s.src) {
 		s.bail()
 	}
-	return pkg, root, true
+	return pkg, root, s.splits, true
 }
 
 type fastBail struct{}
@@ -59,6 +66,9 @@ type fastScanner struct {
 	line      int
 	lineStart int
 	m         *meter
+
+	split  splitting // the root scanner's; a part's never splits
+	splits int       // lists read in parts
 }
 
 func (s *fastScanner) bail() { panic(fastBail{}) }
@@ -240,16 +250,13 @@ func (s *fastScanner) value(depth int) *node {
 		return newMap(pos, fs)
 	case c == '[':
 		s.pos++
-		items := s.itemBuf(depth)
-		for {
-			s.skipSpace(true)
-			if s.pos < len(s.src) && s.src[s.pos] == ']' {
-				s.pos++
-				return newList(pos, s.keepItems(items, depth))
+		if s.split.parts > 1 && len(s.src)-s.pos >= s.split.minBytes {
+			if items, ok := s.splitList(depth); ok {
+				return newList(pos, items)
 			}
-			items = append(items, s.value(depth+1))
-			s.endDecl()
 		}
+		items, _ := s.listItems(depth, true)
+		return newList(pos, items)
 	case c == '"':
 		str := s.simpleString()
 		s.m.charge(int64(len(str)))
@@ -268,6 +275,30 @@ func (s *fastScanner) value(depth int) *node {
 	}
 	s.bail()
 	return nil
+}
+
+// listItems reads a list literal's elements from s.pos (just after its
+// '[' or a separator) to its ']', consumed (closed). serial is false for
+// a part of a split list (read_cuesplit.go), which may also end at the end
+// of its input, between elements (not closed), and keeps its items in its
+// scratch buffer.
+func (s *fastScanner) listItems(depth int, serial bool) (items []*node, closed bool) {
+	items = s.itemBuf(depth)
+	for {
+		s.skipSpace(true)
+		switch {
+		case s.pos < len(s.src) && s.src[s.pos] == ']':
+			s.pos++
+			if serial {
+				items = s.keepItems(items, depth)
+			}
+			return items, true
+		case s.pos >= len(s.src) && !serial:
+			return items, false
+		}
+		items = append(items, s.value(depth+1))
+		s.endDecl()
+	}
 }
 
 // simpleString reads a one-line double-quoted string and unquotes it with

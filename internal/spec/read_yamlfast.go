@@ -30,7 +30,7 @@ func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
 
 // fastYAMLSplit is fastYAML with big block sequences split as split says
 // (read_yamlsplit.go); splits counts the sequences read in parts.
-func fastYAMLSplit(file string, src []byte, m *meter, split yamlSplit) (root *node, splits int, ok bool) {
+func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *node, splits int, ok bool) {
 	if !yamlPrintable(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		return nil, 0, false
 	}
@@ -98,7 +98,7 @@ type yamlScanner struct {
 
 	strs interner
 
-	split  yamlSplit // the root scanner's; a part's never splits
+	split  splitting // the root scanner's; a part's never splits
 	splits int       // sequences read in parts
 }
 

@@ -65,16 +65,25 @@ func TestFastYAMLAgreesWithYAMLv3(t *testing.T) {
 }
 
 // splitAgrees checks that reading data with every block sequence split
-// (into 2, 3 and 7 parts) yields what the serial read does: the same
-// verdict, the same tree, the same charge to the budget; it returns how
-// many sequences the 3-part read split.
+// agrees with the serial read (see splitReadsAgree).
 func splitAgrees(t testing.TB, data []byte) (splits int) {
 	t.Helper()
+	return splitReadsAgree(t, func(m *meter, split splitting) (*node, int, bool) {
+		return fastYAMLSplit("f.yml", data, m, split)
+	})
+}
+
+// splitReadsAgree checks that a fast read with every sequence or list
+// split (into 2, 3 and 7 parts) yields what the serial read does: the
+// same verdict, the same tree, the same charge to the budget; it returns
+// how many the 3-part read split.
+func splitReadsAgree(t testing.TB, read func(*meter, splitting) (root *node, splits int, ok bool)) (splits int) {
+	t.Helper()
 	serialMeter := newMeter(&budget{limit: 1 << 40})
-	serial, _, ok := fastYAMLSplit("f.yml", data, serialMeter, yamlSplit{})
+	serial, _, ok := read(serialMeter, splitting{})
 	for _, parts := range []int{2, 3, 7} {
 		m := newMeter(&budget{limit: 1 << 40})
-		split, n, splitOK := fastYAMLSplit("f.yml", data, m, yamlSplit{minBytes: 1, parts: parts})
+		split, n, splitOK := read(m, splitting{minBytes: 1, parts: parts})
 		switch {
 		case splitOK != ok:
 			t.Fatalf("%d parts: the split read accepts: %v, the serial read: %v", parts, splitOK, ok)
@@ -113,7 +122,7 @@ func TestSplitYAMLAgreesWithSerial(t *testing.T) {
 		t.Errorf("a 3-item sequence: %d sequences split, want 1", n)
 	}
 	big := rolesSpec(100, 10000, false)["pigsty.yml"].Data
-	if _, n, ok := fastYAMLSplit("f.yml", big, nil, yamlSplit{minBytes: defaultSplit().minBytes, parts: 2}); !ok || n != 1 {
+	if _, n, ok := fastYAMLSplit("f.yml", big, nil, splitting{minBytes: defaultSplit().minBytes, parts: 2}); !ok || n != 1 {
 		t.Errorf("the 10k roles workload: ok %v, %d sequences split, want 1", ok, n)
 	}
 }
@@ -123,14 +132,14 @@ func TestSplitYAMLAgreesWithSerial(t *testing.T) {
 func TestSplitYAMLBudget(t *testing.T) {
 	data := rolesSpec(10, 1000, false)["pigsty.yml"].Data
 	full := newMeter(&budget{limit: 1 << 40})
-	if _, _, ok := fastYAMLSplit("f.yml", data, full, yamlSplit{}); !ok {
+	if _, _, ok := fastYAMLSplit("f.yml", data, full, splitting{}); !ok {
 		t.Fatal("the fast reader gave up")
 	}
 	for _, limit := range []int64{full.persistent / 3, full.persistent - 100} {
 		serial := newMeter(&budget{limit: limit})
-		_, _, serialOK := fastYAMLSplit("f.yml", data, serial, yamlSplit{})
+		_, _, serialOK := fastYAMLSplit("f.yml", data, serial, splitting{})
 		split := newMeter(&budget{limit: limit})
-		_, _, splitOK := fastYAMLSplit("f.yml", data, split, yamlSplit{minBytes: 1, parts: 4})
+		_, _, splitOK := fastYAMLSplit("f.yml", data, split, splitting{minBytes: 1, parts: 4})
 		if serialOK || splitOK || !serial.spent() || !split.spent() {
 			t.Errorf("limit %d: ok %v/%v, spent %v/%v (serial/split), want a spent budget both ways", limit, serialOK, splitOK, serial.spent(), split.spent())
 		}

@@ -1,10 +1,6 @@
 package spec
 
-import (
-	"bytes"
-	"runtime"
-	"sync"
-)
+import "bytes"
 
 // A big inventory is mostly one big block sequence — the pg_users of a
 // cluster with thousands of roles, one line or a few each — and the items
@@ -26,18 +22,6 @@ import (
 // the whole sequence is read again serially, which decides. A fuzz test
 // (FuzzFastYAML) holds the split and the serial reads equal, positions
 // included.
-
-// yamlSplit tunes the split of big block sequences.
-type yamlSplit struct {
-	minBytes int // shorter sequences are read serially
-	parts    int // at most this many parts (≤ 1: never split)
-}
-
-// defaultSplit: a sequence of 256 KiB (about a thousand roles) or more is
-// read on every core, up to 8.
-func defaultSplit() yamlSplit {
-	return yamlSplit{minBytes: 256 << 10, parts: min(runtime.GOMAXPROCS(0), 8)}
-}
 
 // seqLine is where an item of a block sequence starts: the offset of its
 // line, and the line's number.
@@ -123,70 +107,33 @@ func (y *yamlScanner) splitSeq(c, depth int) (items []*node, ok bool) {
 		return nil, false
 	}
 
-	// Each part charges a budget of its own, an equal share of what the
-	// load's has left, so that the parts do not contend for one counter;
-	// the sequence is charged to the load's budget once they are done.
-	var share int64
-	if y.m != nil {
-		share = (y.m.b.limit - y.m.b.used.Load()) / int64(len(cuts))
-	}
+	share := partShare(y.m, len(cuts))
 	parts := make([]*yamlScanner, len(cuts))
 	for i, cut := range cuts {
 		src := y.src
 		if i+1 < len(cuts) {
 			src = y.src[:cuts[i+1].start]
 		}
-		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start}
-		if y.m != nil {
-			parts[i].m = newMeter(&budget{limit: share})
-		}
+		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: share.meter()}
 	}
-	results := make([][]*node, len(parts))
-	fails := make([]any, len(parts)) // what each part panicked with
-	var wg sync.WaitGroup
-	read := func(i int) {
-		defer func() { fails[i] = recover() }()
-		results[i] = parts[i].seqItems(c, depth, false)
-	}
-	for i := 1; i < len(parts); i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); read(i) }()
-	}
-	read(0)
-	wg.Wait()
-
-	ok = true
+	results, ok := readParts(len(parts), func(i int) []*node { return parts[i].seqItems(c, depth, false) })
 	for i, p := range parts {
-		if r := fails[i]; r != nil {
-			if _, bail := r.(fastBail); !bail {
-				panic(r)
-			}
-			ok = false
-		} else if (i+1 < len(parts) && p.pos != len(p.src)) || p.m.spent() {
-			// A part that ended early was not cut at items of this
-			// sequence: a cut past its end. seqEnd ends the sequence
-			// where the reader does, but this check is what makes any
-			// cut safe (TestSplitYAMLAgreesWithSerial holds with seqEnd
-			// scanning to the end of the file).
-			ok = false
-		}
+		// A part that ended early was not cut at items of this sequence:
+		// a cut past its end. seqEnd ends the sequence where the reader
+		// does, but this check is what makes any cut safe
+		// (TestSplitYAMLAgreesWithSerial holds with seqEnd scanning to the
+		// end of the file).
+		ok = ok && !(i+1 < len(parts) && p.pos != len(p.src)) && !p.m.spent()
 	}
 	if !ok {
 		return nil, false // a part out of its share is read again serially, against the whole budget
 	}
-	count := 0
 	var cost int64
-	for i, p := range parts {
-		count += len(results[i])
-		if p.m != nil {
-			cost += p.m.persistent
-		}
+	for _, p := range parts {
+		cost += p.m.cost()
 	}
 	y.charge(cost)
-	items = make([]*node, 0, count)
-	for _, r := range results {
-		items = append(items, r...)
-	}
+	items = concatItems(results)
 	last := parts[len(parts)-1]
 	y.pos, y.line, y.lineStart = last.pos, last.line, last.lineStart
 	y.splits++
