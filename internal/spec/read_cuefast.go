@@ -31,6 +31,7 @@ func fastPlainCUESplit(file string, src []byte, m *meter, split splitting) (pkg 
 		return "", nil, 0, false
 	}
 	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m, split: split}
+	s.strs.presize(len(src) / 4) // a big list in it is read by parts, each its own
 	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {

@@ -107,6 +107,7 @@ func (s *fastScanner) splitList(depth int) (items []*node, ok bool) {
 			src = s.src[:starts[i+1].pos]
 		}
 		parts[i] = &fastScanner{file: s.file, src: src, pos: at.pos, line: at.line, lineStart: at.lineStart, m: share.meter()}
+		parts[i].strs.presize(len(src) - at.pos)
 	}
 	closed := make([]bool, len(parts))
 	results, ok := readParts(len(parts), func(i int) (items []*node) {

@@ -31,13 +31,15 @@ func fastYAML(file string, src []byte, m *meter) (root *node, ok bool) {
 // fastYAMLSplit is fastYAML with big block sequences split as split says
 // (read_yamlsplit.go); splits counts the sequences read in parts.
 func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *node, splits int, ok bool) {
-	if !yamlPrintable(src) || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
+	printable, ascii := yamlPrintable(src)
+	if !printable || bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
 		return nil, 0, false
 	}
 	if bytes.HasPrefix(src, []byte("---")) || bytes.HasPrefix(src, []byte("...")) || bytes.HasPrefix(src, []byte("%")) {
 		return nil, 0, false
 	}
-	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m, split: split}
+	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m, split: split, ascii: ascii}
+	y.strs.presize(len(src) / 4) // a big sequence in it is read by parts, each its own
 	mark := m.mark()
 	defer func() {
 		if r := recover(); r != nil {
@@ -63,24 +65,27 @@ func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *no
 
 // yamlPrintable reports whether src is UTF-8 of characters YAML allows
 // in a stream (yaml.v3 refuses the others), tabs and carriage returns
-// excepted: the fast reader leaves those to yaml.v3 too.
-func yamlPrintable(src []byte) bool {
+// excepted: the fast reader leaves those to yaml.v3 too; and whether it is
+// all ASCII (columns are then byte offsets on every line).
+func yamlPrintable(src []byte) (printable, ascii bool) {
+	ascii = true
 	for i := 0; i < len(src); {
 		c := src[i]
 		if c < utf8.RuneSelf {
 			if (c < 0x20 && c != '\n') || c == 0x7f {
-				return false
+				return false, false
 			}
 			i++
 			continue
 		}
+		ascii = false
 		r, n := utf8.DecodeRune(src[i:])
 		if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
-			return false
+			return false, false
 		}
 		i += n
 	}
-	return true
+	return true, ascii
 }
 
 type yamlScanner struct {
@@ -91,8 +96,9 @@ type yamlScanner struct {
 	lineStart int
 	m         *meter
 
-	checkedLine int  // the line lineASCII is about
-	lineASCII   bool // whether it is ASCII: columns are byte offsets
+	ascii       bool // the whole file is ASCII: columns are byte offsets
+	checkedLine int  // else the line lineASCII is about
+	lineASCII   bool // and whether it is ASCII
 
 	scratch // per nesting depth: a collection is copied once, at its final size
 
@@ -116,7 +122,7 @@ func (y *yamlScanner) charge(n int64) {
 // here is the position yaml.v3 gives a node starting at y.pos: columns
 // count characters, not bytes.
 func (y *yamlScanner) here() place {
-	if y.checkedLine != y.line {
+	if !y.ascii && y.checkedLine != y.line {
 		end := bytes.IndexByte(y.src[y.lineStart:], '\n')
 		if end < 0 {
 			end = len(y.src) - y.lineStart
@@ -124,7 +130,7 @@ func (y *yamlScanner) here() place {
 		y.checkedLine, y.lineASCII = y.line, isASCII(y.src[y.lineStart:y.lineStart+end])
 	}
 	col := y.pos - y.lineStart
-	if !y.lineASCII {
+	if !y.ascii && !y.lineASCII {
 		col = utf8.RuneCount(y.src[y.lineStart:y.pos])
 	}
 	return place{file: y.file, line: int32(y.line), col: int32(col + 1)}
@@ -601,14 +607,15 @@ func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 	if quoted {
 		return out
 	}
-	if len(s) <= 5 && strings.IndexByte("yYnNtTfFoO", s[0]) >= 0 {
-		if b, ok := yaml11Bool[s]; ok {
-			out.kind = kindBool
-			out.setScalar(b)
-			return out
-		}
-	}
-	switch s {
+	switch s { // yaml11Bool, without hashing
+	case "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON":
+		out.kind = kindBool
+		out.setScalar("true")
+		return out
+	case "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF":
+		out.kind = kindBool
+		out.setScalar("false")
+		return out
 	case "~", "null", "Null", "NULL":
 		out.kind = kindNull
 		out.setScalar("")

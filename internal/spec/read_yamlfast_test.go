@@ -241,3 +241,19 @@ func TestCanonicalInt(t *testing.T) {
 		}
 	}
 }
+
+// TestFastYAMLBooleansAreYAML11s: the fast reader's booleans are exactly
+// yaml11Bool's.
+func TestFastYAMLBooleansAreYAML11s(t *testing.T) {
+	for _, s := range []string{"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "y", "n", "tRUE", "oN", "nO"} {
+		root, ok := fastYAML("f.yml", []byte("all: "+s+"\n"), nil)
+		if !ok {
+			t.Fatalf("%s: the fast reader gave up", s)
+		}
+		got := root.get("all")
+		want, isBool := yaml11Bool[s]
+		if (got.kind == kindBool) != isBool || (isBool && got.scalar() != want) {
+			t.Errorf("%s: %s %q, want bool %v (%q)", s, got.kind, got.scalar(), isBool, want)
+		}
+	}
+}

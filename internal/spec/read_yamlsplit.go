@@ -114,7 +114,8 @@ func (y *yamlScanner) splitSeq(c, depth int) (items []*node, ok bool) {
 		if i+1 < len(cuts) {
 			src = y.src[:cuts[i+1].start]
 		}
-		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: share.meter()}
+		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: share.meter(), ascii: y.ascii}
+		parts[i].strs.presize(len(src) - cut.start)
 	}
 	results, ok := readParts(len(parts), func(i int) []*node { return parts[i].seqItems(c, depth, false) })
 	for i, p := range parts {

@@ -375,8 +375,22 @@ func (b *scratch) keepItems(buf []*node, depth int) []*node {
 // interner is the fast readers' table of short strings: a spec repeats
 // its keys (name, login, …) and role names (in every membership) tens of
 // thousands of times, and the tree then holds one copy of each. It lives
-// as long as one file's read.
-type interner map[string]string
+// as long as one file's read. A small direct-mapped cache of the strings
+// last seen sits in front of the table: most of a spec's scalars are the
+// same few keys and booleans, found there without hashing the bytes.
+type interner struct {
+	recent [256]string
+	all    map[string]string
+}
+
+// presize makes room for the strings of a source of n bytes: about one
+// distinct string per 128 bytes in a big spec (names, comments), so that
+// the table is not rebuilt as it grows.
+func (in *interner) presize(n int) {
+	if in.all == nil {
+		in.all = make(map[string]string, max(n/128, 16))
+	}
+}
 
 // maxInterned is the longest string an interner keeps; longer ones
 // (comments, passwords, rules) are rarely repeated.
@@ -385,16 +399,21 @@ const maxInterned = 48
 // str is the string of b, interned when short. No copy of the source's
 // bytes outlives the reader: each string is its own allocation.
 func (in *interner) str(b []byte) string {
-	if len(b) > maxInterned {
+	if len(b) > maxInterned || len(b) == 0 {
 		return string(b)
 	}
-	if s, ok := (*in)[string(b)]; ok { // no allocation for the lookup
-		return s
+	slot := &in.recent[(uint(len(b))*131+uint(b[0])*31+uint(b[len(b)-1]))&255]
+	if *slot == string(b) { // no allocation for the comparison
+		return *slot
 	}
-	s := string(b)
-	if *in == nil {
-		*in = make(interner, 256)
+	s, ok := in.all[string(b)] // nor for the lookup
+	if !ok {
+		s = string(b)
+		if in.all == nil {
+			in.all = make(map[string]string, 256)
+		}
+		in.all[s] = s
 	}
-	(*in)[s] = s
+	*slot = s
 	return s
 }
