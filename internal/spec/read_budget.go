@@ -50,6 +50,11 @@ type meter struct {
 	transient  int64 // the parser's own tree, freed when the file is read
 	peak       int64
 	out        bool // the budget ran out: the tree is incomplete
+
+	// private: b is this meter's alone (a part of a split read,
+	// read_split.go), so it is not charged: what the meter holds is
+	// compared with b.limit without an atomic add per node.
+	private bool
 }
 
 func newMeter(b *budget) *meter { return &meter{b: b} }
@@ -79,7 +84,9 @@ func (m *meter) add(to *int64, n int64) bool {
 	}
 	*to += n
 	m.peak = max(m.peak, m.persistent+m.transient)
-	if m.b.used.Add(n) > m.b.limit {
+	if m.private {
+		m.out = m.persistent+m.transient > m.b.limit
+	} else if m.b.used.Add(n) > m.b.limit {
 		m.out = true
 	}
 	return !m.out
