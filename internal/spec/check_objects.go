@@ -33,8 +33,8 @@ var (
 // checkCluster runs the Go checks that need a decoded cluster.
 func (cs *clusterSrc) check() {
 	cs.checkIdentity()
-	declared := cs.checkRoles()
-	cs.checkMemberships(declared)
+	declared, first := cs.checkRoles()
+	cs.checkMemberships(declared, first)
 	cs.checkDatabases(declared)
 	cs.checkPrivileges(declared)
 	globalsOK := cs.checkAddrGlobals()
@@ -72,9 +72,9 @@ func (cs *clusterSrc) checkIdentity() {
 
 // checkRoles checks each role on its own and returns the roles that will
 // exist (declared with state create), by name.
-func (cs *clusterSrc) checkRoles() map[string]*model.Role {
-	declared := make(map[string]*model.Role, len(cs.c.Roles))
-	first := make(map[string]int, len(cs.c.Roles)) // name → index of its first declaration
+func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[string]int) {
+	declared = make(map[string]*model.Role, len(cs.c.Roles)) // name → its first declaration, unless absent
+	first = make(map[string]int, len(cs.c.Roles))            // name → index of its first declaration
 	for i, r := range cs.c.Roles {
 		n := cs.roles[i]
 		namePos := n.posOf("name")
@@ -112,7 +112,7 @@ func (cs *clusterSrc) checkRoles() map[string]*model.Role {
 		}
 		cs.checkSettings(n.get("parameters"), "role "+r.Name)
 	}
-	return declared
+	return declared, first
 }
 
 func (cs *clusterSrc) checkIdentifier(p Pos, what, name string) {
@@ -145,11 +145,21 @@ func knownRole(name string, declared map[string]*model.Role) bool {
 	return declared[name] != nil || BuiltinRoles[name]
 }
 
-func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
-	for i, r := range cs.c.Roles {
+// checkMemberships checks every role's roles list: no duplicates, no
+// membership in itself, only declared or built-in roles, and no cycle.
+// first is checkRoles' index of each name's first declaration.
+func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first map[string]int) {
+	roles := cs.c.Roles
+	// The graph of memberships between declared roles, by index, for the
+	// cycle check: the edges of role i are edges[start[i]:start[i+1]].
+	edges := make([]int32, 0, len(roles))
+	start := make([]int32, len(roles)+1)
+	for i, r := range roles {
+		start[i] = int32(len(edges))
 		if r.State == model.StateAbsent {
 			continue
 		}
+		isDeclared := declared[r.Name] == r
 		entries := cs.roles[i].get("roles")
 		var listed map[string]Pos // for long lists; short ones are scanned
 		if len(r.MemberOf) > 16 {
@@ -157,8 +167,11 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 		}
 		for j, m := range r.MemberOf {
 			p := entries.items()[j].pos()
-			prev, dup := listed[m.Role]
-			if listed == nil {
+			var prev Pos
+			dup := false
+			if listed != nil {
+				prev, dup = listed[m.Role]
+			} else {
 				for k := range r.MemberOf[:j] {
 					if r.MemberOf[k].Role == m.Role {
 						prev, dup = entries.items()[k].pos(), true
@@ -175,6 +188,8 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 			if listed != nil {
 				listed[m.Role] = p
 			}
+			t, isRole := first[m.Role]
+			isRole = isRole && roles[t].State != model.StateAbsent // declared[m.Role] != nil, and t is it
 			switch {
 			case m.Role == r.Name:
 				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)
@@ -182,41 +197,49 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role) {
 				// Revoking a membership in a role that does not exist is a no-op.
 			case strings.HasPrefix(m.Role, "pg_") && !BuiltinRoles[m.Role]:
 				cs.fail(p, RuleRole, "role %s: %s is not a built-in PostgreSQL role", r.Name, m.Role)
-			case !knownRole(m.Role, declared):
+			case !isRole && !BuiltinRoles[m.Role]:
 				cs.fail(p, RuleRole, "role %s is a member of %s, which is neither declared nor built in", r.Name, m.Role)
+			case isRole && isDeclared:
+				edges = append(edges, int32(t))
 			}
 		}
 	}
+	start[len(roles)] = int32(len(edges))
+
 	// Cycles: PostgreSQL refuses circular memberships.
-	state := make(map[string]int, len(declared))
-	var visit func(name string, path []string) []string
-	visit = func(name string, path []string) []string {
-		switch state[name] {
-		case 1:
-			return append(path, name)
-		case 2:
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(roles))
+	var visit func(i int32, path []int32) []int32
+	visit = func(i int32, path []int32) []int32 {
+		switch state[i] {
+		case onPath:
+			return append(path, i)
+		case done:
 			return nil
 		}
-		state[name] = 1
-		if r := declared[name]; r != nil {
-			for _, m := range r.MemberOf {
-				if m.Revoke || m.Role == name {
-					continue
-				}
-				if cyc := visit(m.Role, append(path, name)); cyc != nil {
-					return cyc
-				}
+		state[i] = onPath
+		for _, t := range edges[start[i]:start[i+1]] {
+			if cyc := visit(t, append(path, i)); cyc != nil {
+				return cyc
 			}
 		}
-		state[name] = 2
+		state[i] = done
 		return nil
 	}
-	for i, r := range cs.c.Roles {
-		if state[r.Name] != 0 || declared[r.Name] != r {
+	for i, r := range roles {
+		if state[i] != unseen || declared[r.Name] != r {
 			continue
 		}
-		if cyc := visit(r.Name, nil); cyc != nil {
-			cs.fail(cs.roles[i].posOf("roles"), RuleRole, "circular role membership: %s", strings.Join(cyc, " -> "))
+		if cyc := visit(int32(i), nil); cyc != nil {
+			names := make([]string, len(cyc))
+			for k, c := range cyc {
+				names[k] = roles[c].Name
+			}
+			cs.fail(cs.roles[i].posOf("roles"), RuleRole, "circular role membership: %s", strings.Join(names, " -> "))
 		}
 	}
 }

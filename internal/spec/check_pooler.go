@@ -107,7 +107,7 @@ func (cs *clusterSrc) checkPoolFields(declared map[string]*model.Role, pooled []
 		if cs.schemaRefused(n) {
 			continue
 		}
-		cs.nullPoolFields(n, "user "+r.Name, "useropts.txt", "pool_mode", "pool_connlimit")
+		cs.nullPoolFields(n, "user", r.Name, "useropts.txt", "pool_mode", "pool_connlimit")
 		if n.get("pgbouncer") != nil && n.get("pgbouncer").isNull() {
 			cs.warn(n.posOf("pgbouncer"), RulePooler, "user %s: pgbouncer: null leaves it out of userlist.txt, as Pigsty reads it; write true or false", r.Name)
 		}
@@ -128,7 +128,7 @@ func (cs *clusterSrc) checkPoolFields(declared map[string]*model.Role, pooled []
 		if cs.schemaRefused(n) || d.State == model.DatabaseAbsent {
 			continue
 		}
-		cs.nullPoolFields(n, "database "+d.Name, "database.txt", "pool_auth_user", "pool_mode", "pool_size", "pool_size_min", "pool_reserve", "pool_connlimit")
+		cs.nullPoolFields(n, "database", d.Name, "database.txt", "pool_auth_user", "pool_mode", "pool_size", "pool_size_min", "pool_reserve", "pool_connlimit")
 		if v := n.get("pgbouncer"); v != nil && v.isNull() {
 			cs.warn(v.pos(), RulePooler, "database %s: pgbouncer: null leaves it out of database.txt, as Pigsty reads it; write true or false", d.Name)
 		}
@@ -146,10 +146,10 @@ func (cs *clusterSrc) checkPoolFields(declared map[string]*model.Role, pooled []
 // nullPoolFields warns about PgBouncer fields set to null: pgreconciler
 // leaves them out, where Pigsty's template would write the key with the
 // value None, which PgBouncer refuses.
-func (cs *clusterSrc) nullPoolFields(n *node, what, file string, fields ...string) {
+func (cs *clusterSrc) nullPoolFields(n *node, what, name, file string, fields ...string) {
 	for _, f := range fields {
 		if v := n.get(f); v != nil && v.isNull() {
-			cs.warn(v.pos(), RulePooler, "%s: %s: null is left out of %s; Pigsty's template would write the option with the value None, which PgBouncer refuses", what, f, file)
+			cs.warn(v.pos(), RulePooler, "%s %s: %s: null is left out of %s; Pigsty's template would write the option with the value None, which PgBouncer refuses", what, name, f, file)
 		}
 	}
 }

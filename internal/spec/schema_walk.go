@@ -92,7 +92,7 @@ func (w *walker) check(d *node, sn *snode) {
 	default:
 		secret := w.secret()
 		if d.kind == kindString {
-			w.checkText(d.pos(), d.scalar(), secret)
+			w.checkText(d.pos, d.scalar(), secret)
 		}
 		if msg := sn.checkScalar(d, !secret); msg != "" {
 			if secret {
@@ -107,7 +107,7 @@ func (w *walker) checkStruct(d *node, sn *snode) {
 	sn.compileStruct()
 	for _, f := range d.fields() {
 		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
-		w.checkText(f.keyPos(), f.key, false)
+		w.checkText(f.keyPos, f.key, false)
 		sf := sn.fields[f.key]
 		if sf != nil {
 			w.check(f.value, sf.node)
@@ -130,13 +130,13 @@ func (w *walker) checkStruct(d *node, sn *snode) {
 }
 
 // checkText reports a string (a value or a key) that PostgreSQL cannot
-// store, at its position.
-func (w *walker) checkText(p Pos, s string, secret bool) {
+// store, at its position (asked for only then).
+func (w *walker) checkText(pos func() Pos, s string, secret bool) {
 	if msg := textFault(s, secret); msg != "" {
 		if path := w.path(); path != "" {
 			msg = path + ": " + msg
 		}
-		w.problems = append(w.problems, Problem{Pos: p, Rule: RuleText, Message: msg})
+		w.problems = append(w.problems, Problem{Pos: pos(), Rule: RuleText, Message: msg})
 	}
 }
 
