@@ -49,7 +49,8 @@ func fastPlainCUESplit(file string, src []byte, m *meter, split splitting) (pkg 
 		pkg = s.ident()
 		s.endDecl()
 	}
-	root = newMap(place{file: s.file, line: 1, col: 1}, s.fields(0))
+	root = s.node(kindMap, place{file: s.file, line: 1, col: 1})
+	root.setFields(s.fields(0))
 	if s.pos != len(s.src) {
 		s.bail()
 	}
@@ -197,7 +198,8 @@ func (s *fastScanner) field(fs *[]field, depth int) {
 		at := s.here()
 		var inner []field
 		s.field(&inner, depth+1)
-		v = newMap(at, inner)
+		v = s.node(kindMap, at)
+		v.setFields(inner)
 	} else {
 		v = s.value(depth + 1)
 	}
@@ -248,30 +250,36 @@ func (s *fastScanner) value(depth int) *node {
 			s.bail()
 		}
 		s.pos++
-		return newMap(pos, fs)
+		m := s.node(kindMap, pos)
+		m.setFields(fs)
+		return m
 	case c == '[':
 		s.pos++
 		if s.split.parts > 1 && len(s.src)-s.pos >= s.split.minBytes {
 			if items, ok := s.splitList(depth); ok {
-				return newList(pos, items)
+				l := s.node(kindList, pos)
+				l.setItems(items)
+				return l
 			}
 		}
 		items, _ := s.listItems(depth, true)
-		return newList(pos, items)
+		l := s.node(kindList, pos)
+		l.setItems(items)
+		return l
 	case c == '"':
 		str := s.simpleString()
 		s.m.charge(int64(len(str)))
-		return newScalar(kindString, str, pos)
+		return s.scalar(kindString, str, pos)
 	case c == '-' || isDigit(c):
 		return s.number(pos)
 	case isLetter(c):
 		switch s.word() {
 		case "true":
-			return newScalar(kindBool, "true", pos)
+			return s.scalar(kindBool, "true", pos)
 		case "false":
-			return newScalar(kindBool, "false", pos)
+			return s.scalar(kindBool, "false", pos)
 		case "null":
-			return newNode(kindNull, pos)
+			return s.node(kindNull, pos)
 		}
 	}
 	s.bail()
@@ -383,5 +391,5 @@ func (s *fastScanner) number(pos place) *node {
 	if text == "-0" {
 		text = "0"
 	}
-	return newScalar(k, text, pos)
+	return s.scalar(k, text, pos)
 }

@@ -246,7 +246,7 @@ func (y *yamlScanner) block(c, depth int) *node {
 // read (y.pos is just after its colon).
 func (y *yamlScanner) blockMap(c int, key string, keyPos place, depth int) *node {
 	y.charge(nodeCost)
-	out := newNode(kindMap, keyPos)
+	out := y.node(kindMap, keyPos)
 	buf := y.fieldBuf(depth)
 	var seen map[string]bool
 	for {
@@ -327,7 +327,7 @@ func hasKey(fields []field, key string, seen *map[string]bool) bool {
 // blockSeq reads a block sequence whose dashes are in column c.
 func (y *yamlScanner) blockSeq(c, depth int) *node {
 	y.charge(nodeCost)
-	out := newNode(kindList, y.here())
+	out := y.node(kindList, y.here())
 	if y.split.parts > 1 && len(y.src)-y.pos >= y.split.minBytes {
 		if items, ok := y.splitSeq(c, depth); ok {
 			out.setItems(items)
@@ -450,7 +450,7 @@ func (y *yamlScanner) flow(c, depth int) *node {
 	}
 	y.charge(nodeCost)
 	open := y.peek()
-	out := newNode(kindNull, y.here())
+	out := y.node(kindNull, y.here())
 	y.pos++
 	closer := byte(']')
 	if open == '{' {
@@ -603,7 +603,7 @@ var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?
 // beyond 64 bits) gives up.
 func (y *yamlScanner) scalarNode(s string, quoted bool, p place) *node {
 	y.charge(nodeCost + int64(len(s)))
-	out := newScalar(kindString, s, p)
+	out := y.scalar(kindString, s, p)
 	if quoted {
 		return out
 	}

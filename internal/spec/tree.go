@@ -337,9 +337,60 @@ func isIdent(s string) bool {
 // a map's fields or a list's items are gathered in it and the node gets
 // an exact-size copy, instead of the garbage and the slack of a slice
 // grown by appending (a 10,100-role CUE file: 10 MB of it).
+//
+// The nodes, and the copies of fields and items, are taken from slabs a
+// few kilobytes at a time instead of one allocation each (a 10,100-role
+// spec: 330,000 of them, and the slack of their size classes). A slab
+// lives as long as any node, field or item in it: for a tree, as long as
+// the tree.
 type scratch struct {
 	fieldBufs [][]field
 	itemBufs  [][]*node
+
+	nodeSlab  []node
+	fieldSlab []field
+	itemSlab  []*node
+}
+
+// slabLen is how many nodes, fields or items a slab holds; a collection
+// of more than a quarter of that gets an allocation of its own. Not 256:
+// an allocation of more than 512 bytes that holds pointers carries an
+// 8-byte header, and 256 × 32 + 8 bytes would take a 9,472-byte block
+// (255 × 32 + 8 fits 8,192, 255 × 8 + 8 fits 2,048).
+const slabLen = 255
+
+// node is a new node of kind k at at.
+func (b *scratch) node(k kind, at place) *node {
+	if len(b.nodeSlab) == 0 {
+		b.nodeSlab = make([]node, slabLen)
+	}
+	n := &b.nodeSlab[0]
+	b.nodeSlab = b.nodeSlab[1:]
+	n.kind, n.file, n.line, n.col = k, at.file, at.line, at.col
+	return n
+}
+
+// scalar is a new scalar node.
+func (b *scratch) scalar(k kind, s string, at place) *node {
+	n := b.node(k, at)
+	n.setScalar(s)
+	return n
+}
+
+// carve takes n elements from a slab (nil for none): a slice whose
+// capacity is its length, so that appending to it copies.
+func carve[T any](slab *[]T, n int) []T {
+	switch {
+	case n == 0:
+		return nil
+	case n > slabLen/4:
+		return make([]T, n)
+	case len(*slab) < n:
+		*slab = make([]T, slabLen)
+	}
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
+	return out
 }
 
 func (b *scratch) fieldBuf(depth int) []field {
@@ -359,14 +410,16 @@ func (b *scratch) itemBuf(depth int) []*node {
 // keepFields returns an exact-size copy of buf, and keeps buf for the
 // next collection at this depth.
 func (b *scratch) keepFields(buf []field, depth int) []field {
-	out := append([]field(nil), buf...)
+	out := carve(&b.fieldSlab, len(buf))
+	copy(out, buf)
 	clear(buf)
 	b.fieldBufs[depth] = buf[:0]
 	return out
 }
 
 func (b *scratch) keepItems(buf []*node, depth int) []*node {
-	out := append([]*node(nil), buf...)
+	out := carve(&b.itemSlab, len(buf))
+	copy(out, buf)
 	clear(buf)
 	b.itemBufs[depth] = buf[:0]
 	return out
