@@ -131,10 +131,12 @@ type snode struct {
 	elem *snode
 
 	// scalar
-	whole [kindMap + 1]int8 // per data kind: 1 every scalar of it is valid, -1 not, 0 not yet known
-	re    *regexp.Regexp
-	reSet bool
-	memo  map[memoKey]string // kind+value → "" (valid) or message; see checkScalar
+	whole   [kindMap + 1]int8 // per data kind: 1 every scalar of it is valid, -1 not, 0 not yet known
+	re      *textMatcher      // the constraint when it is exactly =~"pattern"
+	reSet   bool
+	text    *snode // the alternative for strings, when it is exactly =~"pattern"
+	textSet bool
+	memo    map[memoKey]string // kind+value → "" (valid) or message; see checkScalar
 }
 
 type sfield struct {
@@ -268,6 +270,11 @@ func (n *snode) checkScalar(d *node, memoise bool) string {
 	if n.acceptsKind(d.kind) {
 		return "" // most of a spec's values (bool, a comment): no memo needed
 	}
+	if d.kind == kindString {
+		if alt := n.textAlt(); alt != nil {
+			return alt.matchText(d) // names: the pattern is cheaper than the memo
+		}
+	}
 	memoise = memoise && len(d.scalar()) <= maxMemoValue
 	var key memoKey
 	if memoise {
@@ -301,14 +308,9 @@ func (n *snode) acceptsKind(k kind) bool {
 }
 
 func (n *snode) checkScalarUncached(d *node) string {
-	if alt := n.view(d.kind); alt != nil {
-		if d.kind == kindString {
-			if re := alt.regexp(); re != nil {
-				if re.MatchString(d.scalar()) {
-					return ""
-				}
-				return fmt.Sprintf("invalid value %q (does not match %s)", d.scalar(), re)
-			}
+	if d.kind == kindString {
+		if alt := n.textAlt(); alt != nil {
+			return alt.matchText(d)
 		}
 	}
 	val := n.s.encode(d)
@@ -335,9 +337,29 @@ func (n *snode) checkScalarUncached(d *node) string {
 	return fmt.Sprintf(format, args...)
 }
 
+// textAlt is the alternative of n for strings when that is exactly
+// =~"pattern", else nil: a string's verdict is then the pattern's alone.
+func (n *snode) textAlt() *snode {
+	if !n.textSet {
+		n.textSet = true
+		if alt := n.view(kindString); alt != nil && alt.regexp() != nil {
+			n.text = alt
+		}
+	}
+	return n.text
+}
+
+// matchText is the verdict of the pattern (textAlt) on the string d.
+func (n *snode) matchText(d *node) string {
+	if n.re.match(d.scalar()) {
+		return ""
+	}
+	return fmt.Sprintf("invalid value %q (does not match %s)", d.scalar(), n.re.re)
+}
+
 // regexp returns the Go form of the constraint when it is exactly
 // =~"pattern" (CUE and Go share RE2 semantics), else nil.
-func (n *snode) regexp() *regexp.Regexp {
+func (n *snode) regexp() *textMatcher {
 	if n.reSet {
 		return n.re
 	}
@@ -350,7 +372,9 @@ func (n *snode) regexp() *regexp.Regexp {
 	if err != nil {
 		return nil
 	}
-	n.re, _ = regexp.Compile(pat)
+	if re, err := regexp.Compile(pat); err == nil {
+		n.re = newTextMatcher(re)
+	}
 	return n.re
 }
 
