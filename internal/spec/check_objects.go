@@ -110,7 +110,9 @@ func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[s
 				cs.fail(n.posOf("password"), RuleRole, "role %s: the password looks like a SCRAM verifier but is malformed (%v); PostgreSQL would store it as a plaintext password", r.Name, err)
 			}
 		}
-		cs.checkSettings(n.get("parameters"), "role "+r.Name)
+		if ps := n.get("parameters"); ps != nil {
+			cs.checkSettings(ps, "role "+r.Name)
+		}
 	}
 	return declared, first
 }
@@ -166,7 +168,7 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first ma
 			listed = make(map[string]Pos, len(r.MemberOf))
 		}
 		for j, m := range r.MemberOf {
-			p := entries.items()[j].pos()
+			item := entries.items()[j] // its position is built to report only
 			var prev Pos
 			dup := false
 			if listed != nil {
@@ -182,23 +184,23 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first ma
 			if dup {
 				// Two entries for one role (a grant and a revoke, or two
 				// sets of options) never converge: each run undoes the other.
-				cs.fail(p, RuleRole, "role %s lists %s twice in roles (also at %s)", r.Name, m.Role, cs.at(prev))
+				cs.fail(item.pos(), RuleRole, "role %s lists %s twice in roles (also at %s)", r.Name, m.Role, cs.at(prev))
 				continue
 			}
 			if listed != nil {
-				listed[m.Role] = p
+				listed[m.Role] = item.pos()
 			}
 			t, isRole := first[m.Role]
 			isRole = isRole && roles[t].State != model.StateAbsent // declared[m.Role] != nil, and t is it
 			switch {
 			case m.Role == r.Name:
-				cs.fail(p, RuleRole, "role %s cannot be a member of itself", r.Name)
+				cs.fail(item.pos(), RuleRole, "role %s cannot be a member of itself", r.Name)
 			case m.Revoke:
 				// Revoking a membership in a role that does not exist is a no-op.
 			case strings.HasPrefix(m.Role, "pg_") && !BuiltinRoles[m.Role]:
-				cs.fail(p, RuleRole, "role %s: %s is not a built-in PostgreSQL role", r.Name, m.Role)
+				cs.fail(item.pos(), RuleRole, "role %s: %s is not a built-in PostgreSQL role", r.Name, m.Role)
 			case !isRole && !BuiltinRoles[m.Role]:
-				cs.fail(p, RuleRole, "role %s is a member of %s, which is neither declared nor built in", r.Name, m.Role)
+				cs.fail(item.pos(), RuleRole, "role %s is a member of %s, which is neither declared nor built in", r.Name, m.Role)
 			case isRole && isDeclared:
 				edges = append(edges, int32(t))
 			}
@@ -301,7 +303,9 @@ func (cs *clusterSrc) checkDatabases(declared map[string]*model.Role) {
 			}
 			seen[e.Name] = true
 		}
-		cs.checkSettings(n.get("parameters"), "database "+d.Name)
+		if ps := n.get("parameters"); ps != nil {
+			cs.checkSettings(ps, "database "+d.Name)
+		}
 	}
 }
 
