@@ -84,10 +84,16 @@ func TestDaemonPgBouncer(t *testing.T) {
 			"SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'dbuser_app'")
 		return v == "1"
 	})
-	status := p.get(t, "/status")
-	if !bytes.Contains(status, []byte(`"pgbouncer": 1`)) {
-		t.Errorf("/status does not count the pooler's absence as pgbouncer drift:\n%s", status)
-	}
+	// /status shows the last run's drift, and one make test saw it read {}
+	// right after the heal while the metric (which keeps its last value
+	// for an instance it could not read) said 1: the cause is not pinned
+	// down (a note on issue #17), so the count is waited for, not read
+	// once.
+	var status []byte
+	waitFor(t, 30*time.Second, "/status to count the pooler's absence as pgbouncer drift", func() bool {
+		status = p.get(t, "/status")
+		return bytes.Contains(status, []byte(`"pgbouncer": 1`))
+	})
 	metrics := p.get(t, "/metrics")
 	appVerifier := verifier("dbuser_app")
 	for where, text := range map[string]string{"daemon log": p.logs(), "/status": string(status), "/metrics": string(metrics), "the pooler's log": b.Log()} {
