@@ -84,11 +84,11 @@ func TestDaemonPgBouncer(t *testing.T) {
 			"SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'dbuser_app'")
 		return v == "1"
 	})
-	// /status shows the last run's drift, and one make test saw it read {}
-	// right after the heal while the metric (which keeps its last value
-	// for an instance it could not read) said 1: the cause is not pinned
-	// down (a note on issue #17), so the count is waited for, not read
-	// once.
+	// The drift metric is set when a drift check has made its plan, /status
+	// when the check's run ends: between the heal and the end of the run
+	// that healed (its re-inspection, its change-log rows), /status still
+	// shows the run before, in which the pooler was up. So the count is
+	// waited for, not read once (one make test read it in that window).
 	var status []byte
 	waitFor(t, 30*time.Second, "/status to count the pooler's absence as pgbouncer drift", func() bool {
 		status = p.get(t, "/status")
