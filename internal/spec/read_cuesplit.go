@@ -101,36 +101,29 @@ func (s *fastScanner) splitList(depth int) (items []*node, ok bool) {
 
 	share := partShare(s.m, len(starts))
 	parts := make([]*fastScanner, len(starts))
+	meters := make([]*meter, len(starts))
 	for i, at := range starts {
 		src := s.src
 		if i+1 < len(starts) {
 			src = s.src[:starts[i+1].pos]
 		}
-		parts[i] = &fastScanner{file: s.file, src: src, pos: at.pos, line: at.line, lineStart: at.lineStart, m: share.meter()}
+		meters[i] = share.meter()
+		parts[i] = &fastScanner{file: s.file, src: src, pos: at.pos, line: at.line, lineStart: at.lineStart, m: meters[i]}
 		parts[i].strs.presize(len(src) - at.pos)
 	}
-	closed := make([]bool, len(parts))
-	results, ok := readParts(len(parts), func(i int) (items []*node) {
-		items, closed[i] = parts[i].listItems(depth, false)
-		return items
-	})
-	for i, p := range parts {
-		last := i+1 == len(parts)
+	items, cost, ok := readParts(meters, func(i int) ([]*node, bool) {
+		p, last := parts[i], i+1 == len(parts)
+		items, closed := p.listItems(depth, false)
 		// Every part but the last ends at its cut, between elements; the
 		// last at the list's ']'.
-		ok = ok && closed[i] == last && (last || p.pos == len(p.src)) && !p.m.spent()
-	}
+		return items, closed == last && (last || p.pos == len(p.src))
+	})
 	if !ok {
 		return nil, false
-	}
-	var cost int64
-	for _, p := range parts {
-		cost += p.m.cost()
 	}
 	if !s.m.charge(cost) {
 		s.bail()
 	}
-	items = concatItems(results)
 	last := parts[len(parts)-1]
 	s.pos, s.line, s.lineStart = last.pos, last.line, last.lineStart
 	s.splits++

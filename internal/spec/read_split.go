@@ -24,7 +24,8 @@ func defaultSplit() splitting {
 // of its own, an equal share of what the load's has left, so that parts
 // read at once do not contend for one counter (that cost 8% of a read in
 // cache-line traffic) and need no atomic add per node (another 5%); the
-// whole is charged to the load's budget once the parts are done. Without a meter (nil), parts have none either.
+// whole is charged to the load's budget once the parts are done. Without
+// a meter (nil), parts have none either.
 type share struct {
 	limit int64
 	on    bool
@@ -52,15 +53,22 @@ func (m *meter) cost() int64 {
 	return m.persistent
 }
 
-// readParts reads parts 0 to n-1 at once (read(i)), part 0 on this
-// goroutine. ok is false when a part gave up (a fastBail); any other
-// panic is raised again here.
-func readParts(n int, read func(i int) []*node) (results [][]*node, ok bool) {
-	results = make([][]*node, n)
+// readParts reads the parts of a split sequence or list at once, part 0
+// on this goroutine: read(i) returns part i's items and whether it ended
+// where it must (at its cut, or for the last part at the end of the
+// sequence); meters are the parts' meters (nil entries without a budget).
+// ok is false when a part gave up (a fastBail), ended elsewhere or ran out
+// of its share: the caller then reads the whole sequence serially. Else
+// items are all the parts' items in order and cost what they charged. Any
+// panic other than a fastBail is raised again here.
+func readParts(meters []*meter, read func(i int) ([]*node, bool)) (items []*node, cost int64, ok bool) {
+	n := len(meters)
+	results := make([][]*node, n)
+	ended := make([]bool, n)
 	fails := make([]any, n) // what each part panicked with
 	one := func(i int) {
 		defer func() { fails[i] = recover() }()
-		results[i] = read(i)
+		results[i], ended[i] = read(i)
 	}
 	var wg sync.WaitGroup
 	for i := 1; i < n; i++ {
@@ -70,26 +78,25 @@ func readParts(n int, read func(i int) []*node) (results [][]*node, ok bool) {
 	one(0)
 	wg.Wait()
 	ok = true
-	for _, r := range fails {
+	for i, r := range fails {
 		if r != nil {
 			if _, bail := r.(fastBail); !bail {
 				panic(r)
 			}
-			ok = false
 		}
+		ok = ok && ended[i] && !meters[i].spent() // a part that gave up did not set ended
+		cost += meters[i].cost()
 	}
-	return results, ok
-}
-
-// concatItems is the parts' items in order, in one exact-size slice.
-func concatItems(results [][]*node) []*node {
-	n := 0
+	if !ok {
+		return nil, 0, false
+	}
+	count := 0
 	for _, r := range results {
-		n += len(r)
+		count += len(r)
 	}
-	items := make([]*node, 0, n)
+	items = make([]*node, 0, count)
 	for _, r := range results {
 		items = append(items, r...)
 	}
-	return items
+	return items, cost, true
 }

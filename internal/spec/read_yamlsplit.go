@@ -109,32 +109,30 @@ func (y *yamlScanner) splitSeq(c, depth int) (items []*node, ok bool) {
 
 	share := partShare(y.m, len(cuts))
 	parts := make([]*yamlScanner, len(cuts))
+	meters := make([]*meter, len(cuts))
 	for i, cut := range cuts {
 		src := y.src
 		if i+1 < len(cuts) {
 			src = y.src[:cuts[i+1].start]
 		}
-		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: share.meter(), ascii: y.ascii}
+		meters[i] = share.meter()
+		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: meters[i], ascii: y.ascii}
 		parts[i].strs.presize(len(src) - cut.start)
 	}
-	results, ok := readParts(len(parts), func(i int) []*node { return parts[i].seqItems(c, depth, false) })
-	for i, p := range parts {
+	items, cost, ok := readParts(meters, func(i int) ([]*node, bool) {
+		p := parts[i]
+		items := p.seqItems(c, depth, false)
 		// A part that ended early was not cut at items of this sequence:
 		// a cut past its end. seqEnd ends the sequence where the reader
 		// does, but this check is what makes any cut safe
 		// (TestSplitYAMLAgreesWithSerial holds with seqEnd scanning to the
 		// end of the file).
-		ok = ok && !(i+1 < len(parts) && p.pos != len(p.src)) && !p.m.spent()
-	}
+		return items, i+1 == len(parts) || p.pos == len(p.src)
+	})
 	if !ok {
 		return nil, false // a part out of its share is read again serially, against the whole budget
 	}
-	var cost int64
-	for _, p := range parts {
-		cost += p.m.cost()
-	}
 	y.charge(cost)
-	items = concatItems(results)
 	last := parts[len(parts)-1]
 	y.pos, y.line, y.lineStart = last.pos, last.line, last.lineStart
 	y.splits++
