@@ -99,42 +99,106 @@ func (cs *clusterSrc) decodeRoles() {
 	}
 }
 
+// roleFields are the fields of one pg_users or pg_default_roles entry
+// that decodeRole reads, found in one pass: an inventory holds tens of
+// thousands of entries, and a lookup per field (most of them absent)
+// compared every key of the entry about twenty times.
+type roleFields struct {
+	name, password, state, comment, roles, parameters            *node
+	login, superuser, createdb, createrole, inherit, replication *node
+	bypassrls, connlimit, expireIn, expireAt                     *node
+	pgbouncer, poolMode, poolConnLimit                           *node
+}
+
+func roleFieldsOf(n *node) (r roleFields) {
+	for _, f := range n.fields() {
+		var to **node
+		switch f.key {
+		case "name":
+			to = &r.name
+		case "password":
+			to = &r.password
+		case "state":
+			to = &r.state
+		case "comment":
+			to = &r.comment
+		case "roles":
+			to = &r.roles
+		case "parameters":
+			to = &r.parameters
+		case "login":
+			to = &r.login
+		case "superuser":
+			to = &r.superuser
+		case "createdb":
+			to = &r.createdb
+		case "createrole":
+			to = &r.createrole
+		case "inherit":
+			to = &r.inherit
+		case "replication":
+			to = &r.replication
+		case "bypassrls":
+			to = &r.bypassrls
+		case "connlimit":
+			to = &r.connlimit
+		case "expire_in":
+			to = &r.expireIn
+		case "expire_at":
+			to = &r.expireAt
+		case "pgbouncer":
+			to = &r.pgbouncer
+		case "pool_mode":
+			to = &r.poolMode
+		case "pool_connlimit":
+			to = &r.poolConnLimit
+		default:
+			continue
+		}
+		if *to == nil { // the first of a repeated key, as get finds it
+			*to = f.value
+		}
+	}
+	return r
+}
+
 func (cs *clusterSrc) decodeRole(n *node, system bool) *model.Role {
+	f := roleFieldsOf(n)
 	r := &model.Role{
-		Name:          optStr(n.get("name")),
+		Name:          optStr(f.name),
 		State:         model.StateCreate,
-		Password:      model.NewSecret(optStr(n.get("password"))),
-		Login:         optBool(n.get("login")),
-		Superuser:     optBool(n.get("superuser")),
-		CreateDB:      optBool(n.get("createdb")),
-		CreateRole:    optBool(n.get("createrole")),
-		Inherit:       optBool(n.get("inherit")),
-		Replication:   optBool(n.get("replication")),
-		BypassRLS:     optBool(n.get("bypassrls")),
-		ConnLimit:     cs.optInt(n.get("connlimit")),
-		ExpireIn:      cs.optInt(n.get("expire_in")),
-		ExpireAt:      optStr(n.get("expire_at")),
-		Pgbouncer:     boolOr(n.get("pgbouncer"), false),
-		PoolMode:      optStr(n.get("pool_mode")),
-		PoolConnLimit: cs.optInt(n.get("pool_connlimit")),
+		Password:      model.NewSecret(optStr(f.password)),
+		Login:         optBool(f.login),
+		Superuser:     optBool(f.superuser),
+		CreateDB:      optBool(f.createdb),
+		CreateRole:    optBool(f.createrole),
+		Inherit:       optBool(f.inherit),
+		Replication:   optBool(f.replication),
+		BypassRLS:     optBool(f.bypassrls),
+		ConnLimit:     cs.optInt(f.connlimit),
+		ExpireIn:      cs.optInt(f.expireIn),
+		ExpireAt:      optStr(f.expireAt),
+		Pgbouncer:     boolOr(f.pgbouncer, false),
+		PoolMode:      optStr(f.poolMode),
+		PoolConnLimit: cs.optInt(f.poolConnLimit),
 		System:        system,
 	}
-	if optStr(n.get("state")) == "absent" {
+	if optStr(f.state) == "absent" {
 		r.State = model.StateAbsent
 	}
-	if c := n.get("comment"); !c.isNull() {
+	if c := f.comment; !c.isNull() {
 		r.Comment = c.scalar()
 	} else {
 		r.Comment = "business user " + r.Name
 	}
-	if roles := n.get("roles"); roles != nil && len(roles.items()) > 0 {
+	if roles := f.roles; roles != nil && len(roles.items()) > 0 {
 		// Exact size: one inventory holds tens of thousands of these.
 		r.MemberOf = make([]model.Membership, 0, len(roles.items()))
 		for _, it := range roles.items() {
 			r.MemberOf = append(r.MemberOf, decodeMembership(it))
 		}
 	}
-	r.Settings = decodeSettings(n.get("parameters"))
+	r.Settings = decodeSettings(f.parameters)
 	return r
 }
 

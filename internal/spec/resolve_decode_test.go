@@ -1,6 +1,9 @@
 package spec
 
 import (
+	"maps"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,4 +22,50 @@ func TestDecodeIntegerOverflow(t *testing.T) {
 	if v := cs.optInt(newScalar(kindInt, "-1", place{})); v == nil || *v != -1 {
 		t.Errorf("optInt(-1) = %v", v)
 	}
+}
+
+// TestRoleFieldsAreLookups: the one-pass read of a role entry finds what a
+// lookup of each field would (the first of a repeated key, nothing for an
+// absent one), whatever the order of the keys.
+func TestRoleFieldsAreLookups(t *testing.T) {
+	keys := map[string]func(r *roleFields) *node{
+		"name": func(r *roleFields) *node { return r.name }, "password": func(r *roleFields) *node { return r.password },
+		"state": func(r *roleFields) *node { return r.state }, "comment": func(r *roleFields) *node { return r.comment },
+		"roles": func(r *roleFields) *node { return r.roles }, "parameters": func(r *roleFields) *node { return r.parameters },
+		"login": func(r *roleFields) *node { return r.login }, "superuser": func(r *roleFields) *node { return r.superuser },
+		"createdb": func(r *roleFields) *node { return r.createdb }, "createrole": func(r *roleFields) *node { return r.createrole },
+		"inherit": func(r *roleFields) *node { return r.inherit }, "replication": func(r *roleFields) *node { return r.replication },
+		"bypassrls": func(r *roleFields) *node { return r.bypassrls }, "connlimit": func(r *roleFields) *node { return r.connlimit },
+		"expire_in": func(r *roleFields) *node { return r.expireIn }, "expire_at": func(r *roleFields) *node { return r.expireAt },
+		"pgbouncer": func(r *roleFields) *node { return r.pgbouncer }, "pool_mode": func(r *roleFields) *node { return r.poolMode },
+		"pool_connlimit": func(r *roleFields) *node { return r.poolConnLimit },
+	}
+	names := slices.Sorted(maps.Keys(keys))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		// A random subset of the keys in a random order, some repeated,
+		// with keys decodeRole does not read among them.
+		var fs []field
+		for _, k := range append(slices.Clone(names), "bogus", "Name", "name ") {
+			for range rng.IntN(3) - rng.IntN(2) {
+				fs = append(fs, field{key: k, value: &node{kind: kindNull, line: int32(len(fs))}})
+			}
+		}
+		rng.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
+		n := newMap(place{}, fs)
+		got := roleFieldsOf(n)
+		for _, k := range names {
+			if want := n.get(k); keys[k](&got) != want {
+				t.Fatalf("keys %v: field %s is %p, get finds %p", keysOf(fs), k, keys[k](&got), want)
+			}
+		}
+	}
+}
+
+func keysOf(fs []field) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.key
+	}
+	return out
 }
