@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"unique"
@@ -425,6 +426,9 @@ func (b *scratch) keepItems(buf []*node, depth int) []*node {
 	return out
 }
 
+// recentBits: an interner's recent cache has 2^recentBits slots.
+const recentBits = 8
+
 // interner is the fast readers' table of short strings: a spec repeats
 // its keys (name, login, …) and role names (in every membership) tens of
 // thousands of times, and the tree then holds one copy of each. It lives
@@ -432,7 +436,7 @@ func (b *scratch) keepItems(buf []*node, depth int) []*node {
 // last seen sits in front of the table: most of a spec's scalars are the
 // same few keys and booleans, found there without hashing the bytes.
 type interner struct {
-	recent [256]string
+	recent [1 << recentBits]string
 	all    map[string]string
 }
 
@@ -449,13 +453,30 @@ func (in *interner) presize(n int) {
 // (comments, passwords, rules) are rarely repeated.
 const maxInterned = 48
 
+// recentSlot is b's slot in an interner's recent cache: a multiplicative
+// hash of its last four bytes, its first and its length. Names that
+// differ only in their last digits (grp_0001 … grp_0099, the roles of
+// most memberships) must not share slots, or they evict each other on
+// every line.
+func recentSlot(b []byte) uint {
+	n := len(b)
+	var h uint32
+	if n >= 4 {
+		h = binary.LittleEndian.Uint32(b[n-4:])
+	} else {
+		h = uint32(b[n-1])<<16 | uint32(b[n/2])<<8
+	}
+	h ^= uint32(b[0])<<24 ^ uint32(n)
+	return uint(h*0x9E3779B1) >> (32 - recentBits)
+}
+
 // str is the string of b, interned when short. No copy of the source's
 // bytes outlives the reader: each string is its own allocation.
 func (in *interner) str(b []byte) string {
 	if len(b) > maxInterned || len(b) == 0 {
 		return string(b)
 	}
-	slot := &in.recent[(uint(len(b))*131+uint(b[0])*31+uint(b[len(b)-1]))&255]
+	slot := &in.recent[recentSlot(b)]
 	if *slot == string(b) { // no allocation for the comparison
 		return *slot
 	}
