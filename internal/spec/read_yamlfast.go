@@ -39,6 +39,7 @@ func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *no
 		return nil, 0, false
 	}
 	y := &yamlScanner{file: unique.Make(file), src: src, line: 1, m: m, split: split, ascii: ascii}
+	y.clean = true               // a printable file, and quoted() refuses escapes
 	y.strs.presize(len(src) / 4) // a big sequence in it is read by parts, each its own
 	mark := m.mark()
 	defer func() {

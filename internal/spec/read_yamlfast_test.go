@@ -192,12 +192,18 @@ func FuzzFastYAML(f *testing.F) {
 	}
 	f.Add([]byte("all:\n  children:\n    x:\n    - {a: 'it''s', b: [1, -2, 3.5, 1e3, 0x1f, 007, ~, yes, On, 2024-01-01]}\n    - k: v # c\n      l: \"q\"\n"))
 	f.Add([]byte("all: {a: [1,\n    2], b: {c: d}}\nx:\n- - a\n  - b\n"))
+	// Escapes that decode to NUL: a fast reader that read them must not
+	// flag their nodes clean (cleanHolds).
+	f.Add([]byte("all: {a: \"x\\0y\"}\n"))
+	f.Add([]byte("all: {\"k\\0\": 1}\n"))
+	f.Add([]byte("all:\n  b: \"\\x00\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		splitAgrees(t, data)
 		fast, ok := fastYAML("f.yml", data, nil)
 		if !ok {
 			return
 		}
+		cleanHolds(t, fast)
 		slow, problems := readYAMLSlow("f.yml", data, nil)
 		if len(problems) > 0 {
 			t.Fatalf("fast reader accepted what yaml.v3 refuses: %v", problems)
@@ -206,6 +212,66 @@ func FuzzFastYAML(f *testing.F) {
 			t.Fatalf("trees differ:\nfast: %s\nslow: %s", treeString(fast), treeString(slow))
 		}
 	})
+}
+
+// cleanHolds fails t when a node flagged clean holds text the schema
+// walk's text check would refuse: the walk skips those nodes.
+func cleanHolds(t *testing.T, n *node) {
+	t.Helper()
+	if !n.clean {
+		return
+	}
+	switch n.kind {
+	case kindString:
+		if msg := textFault(n.scalar(), false); msg != "" {
+			t.Fatalf("a clean node at %s: %s", n.pos(), msg)
+		}
+	case kindMap:
+		for _, f := range n.fields() {
+			if msg := textFault(f.key, false); msg != "" {
+				t.Fatalf("a clean map at %s: key %s", n.pos(), msg)
+			}
+			cleanHolds(t, f.value)
+		}
+	case kindList:
+		for _, it := range n.items() {
+			cleanHolds(t, it)
+		}
+	}
+}
+
+// TestFastYAMLNodesAreClean: every node of a fast read is flagged clean,
+// in parts too, so that the schema walk skips their text check; and a
+// file read by yaml.v3 (here for its escapes) has no clean node.
+func TestFastYAMLNodesAreClean(t *testing.T) {
+	data := rolesSpec(10, 2000, false)["pigsty.yml"].Data
+	root, splits, ok := fastYAMLSplit("pigsty.yml", data, nil, splitting{minBytes: 1 << 10, parts: 3})
+	if !ok || splits == 0 {
+		t.Fatalf("read ok %v in %d splits, want a split read", ok, splits)
+	}
+	var all func(n *node) int
+	all = func(n *node) (unclean int) {
+		if !n.clean {
+			unclean++
+		}
+		for _, f := range n.fields() {
+			unclean += all(f.value)
+		}
+		for _, it := range n.items() {
+			unclean += all(it)
+		}
+		return unclean
+	}
+	if n := all(root); n > 0 {
+		t.Errorf("%d nodes of a fast read are not flagged clean", n)
+	}
+	slow, problems := readYAML("f.yml", []byte("all: {a: \"x\\0y\", b: c}\n"), nil)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if n, want := all(slow), 4; n != want {
+		t.Errorf("%d of yaml.v3's nodes are not flagged clean, want all %d", n, want)
+	}
 }
 
 // TestYAML11Booleans: plain yes/on/off are booleans, as PyYAML (Ansible,

@@ -118,6 +118,7 @@ func (y *yamlScanner) splitSeq(c, depth int) (items []*node, ok bool) {
 		meters[i] = share.meter()
 		parts[i] = &yamlScanner{file: y.file, src: src, pos: cut.start + c, line: cut.line, lineStart: cut.start, m: meters[i], ascii: y.ascii}
 		parts[i].strs.presize(len(src) - cut.start)
+		parts[i].clean = true
 	}
 	items, cost, ok := readParts(meters, func(i int) ([]*node, bool) {
 		p := parts[i]

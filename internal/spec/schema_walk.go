@@ -91,7 +91,7 @@ func (w *walker) check(d *node, sn *snode) {
 		}
 	default:
 		secret := w.secret()
-		if d.kind == kindString {
+		if d.kind == kindString && !d.clean {
 			w.checkText(d.pos, d.scalar(), secret)
 		}
 		if msg := sn.checkScalar(d, !secret); msg != "" {
@@ -107,7 +107,9 @@ func (w *walker) checkStruct(d *node, sn *snode) {
 	sn.compileStruct()
 	for _, f := range d.fields() {
 		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
-		w.checkText(f.keyPos, f.key, false)
+		if !d.clean {
+			w.checkText(f.keyPos, f.key, false)
+		}
 		sf := sn.fields[f.key]
 		if sf != nil {
 			w.check(f.value, sf.node)

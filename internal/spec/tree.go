@@ -59,6 +59,12 @@ type node struct {
 	line int32
 	col  int32
 	kind kind
+
+	// clean: this node's text (a string's value, a map's keys) is known
+	// to hold no NUL byte and to be UTF-8, so the schema walk need not
+	// look (schema_walk.go). The fast YAML reader's nodes are: it reads
+	// only a file of printable characters (yamlPrintable), and no escapes.
+	clean bool
 }
 
 // field is one field of a map node; its key is in the value's file.
@@ -351,6 +357,8 @@ type scratch struct {
 	nodeSlab  []node
 	fieldSlab []field
 	itemSlab  []*node
+
+	clean bool // the nodes made are clean (node.clean)
 }
 
 // slabLen is how many nodes, fields or items a slab holds; a collection
@@ -367,7 +375,7 @@ func (b *scratch) node(k kind, at place) *node {
 	}
 	n := &b.nodeSlab[0]
 	b.nodeSlab = b.nodeSlab[1:]
-	n.kind, n.file, n.line, n.col = k, at.file, at.line, at.col
+	n.kind, n.file, n.line, n.col, n.clean = k, at.file, at.line, at.col, b.clean
 	return n
 }
 
