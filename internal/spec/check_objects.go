@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,17 +31,33 @@ var (
 	gucName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
 )
 
-// checkCluster runs the Go checks that need a decoded cluster.
+// check runs the Go checks that need a decoded cluster.
+//
+// The membership checks run beside the others: they are the biggest part
+// of a big inventory's checks (a third, at 10,100 roles and 50,000
+// memberships), and they only read the roles, their nodes and what
+// checkRoles returned, which nothing after it writes. Their problems take
+// the place they would have had in a serial run.
 func (cs *clusterSrc) check() {
 	cs.checkIdentity()
 	declared, first := cs.checkRoles()
-	cs.checkMemberships(declared, first)
+	members := &clusterSrc{c: cs.c, roles: cs.roles, namePos: cs.namePos}
+	fault := make(chan any, 1)
+	go func() {
+		defer func() { fault <- recover() }()
+		members.checkMemberships(declared, first)
+	}()
+	at := len(cs.problems)
 	cs.checkDatabases(declared)
 	cs.checkPrivileges(declared)
 	globalsOK := cs.checkAddrGlobals()
 	cs.checkHBA(globalsOK, cs.pgHBA())
 	cs.checkPooler(globalsOK, declared)
 	cs.checkParameters()
+	if r := <-fault; r != nil {
+		panic(r) // on the caller's goroutine, for its recover
+	}
+	cs.problems = slices.Insert(cs.problems, at, members.problems...)
 }
 
 func (cs *clusterSrc) checkIdentity() {

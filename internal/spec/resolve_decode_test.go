@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pgreconciler/pgreconciler/internal/model"
 )
 
 // An integer that does not fit an int is reported, never clamped (the
@@ -68,4 +70,34 @@ func keysOf(fs []field) []string {
 		out[i] = f.key
 	}
 	return out
+}
+
+// TestCheckRaisesMembershipPanics: the membership checks run on a
+// goroutine of their own (check); a panic there is raised on check's
+// caller's goroutine, where a recover of the caller sees it, instead of
+// ending the process.
+func TestCheckRaisesMembershipPanics(t *testing.T) {
+	schema, err := LoadSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "all:\n  children:\n    pg-a:\n      hosts: {127.0.0.1: {pg_seq: 1, pg_role: primary}}\n" +
+		"      vars:\n        pg_cluster: pg-a\n        pg_users: [{name: g}, {name: u, roles: [g]}]\n"
+	root, problems := readYAML("pigsty.yml", []byte(src), nil)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	inv := readInventory(root, schema.defaults, schema.vars)
+	decls, _ := inv.clusters()
+	cs := resolveCluster(inv, decls[0])
+	// Role u's model lists a membership its node no longer has: the
+	// membership check indexes the node's roles list out of range.
+	u := slices.IndexFunc(cs.c.Roles, func(r *model.Role) bool { return r.Name == "u" })
+	cs.roles[u] = newMap(place{}, []field{{key: "name", value: newScalar(kindString, "u", place{})}})
+	defer func() {
+		if recover() == nil {
+			t.Error("check returned; want the membership check's panic")
+		}
+	}()
+	cs.check()
 }
