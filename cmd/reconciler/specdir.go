@@ -89,15 +89,19 @@ func isSourceTree(fsys fs.FS) bool {
 	return false
 }
 
-// newLoader compiles the schema and checks a --profile value against the
-// profiles it has (and none): a bad one is a usage error that lists them.
+// newLoader checks a --profile value against the schema's profiles (and
+// none): a bad one is a usage error that lists them; then it starts
+// compiling the schema. In this order: the profile check parses the
+// policy files with CUE's parser (0.2 ms), and run once the compilation
+// had begun it took 1.3-5 ms in 5 of 12 runs of validate (timing marks),
+// which the load started after.
 func newLoader(e *env, cmd, profile string) (*spec.Loader, int) {
+	if !oneOf(e.stderr, "profile", profile, spec.Profiles()...) {
+		return nil, exitUsage
+	}
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return nil, errorf(e, cmd, "%v", err)
-	}
-	if !oneOf(e.stderr, "profile", profile, loader.Profiles()...) {
-		return nil, exitUsage
 	}
 	return loader, exitOK
 }

@@ -47,11 +47,11 @@ func (s *Schema) Profiles() []string {
 const ProfileNone = "none"
 
 // Profiles lists every profile a load accepts: the schema's, and none.
-// It does not wait for the schema's compilation: a command checks its
-// --profile before its load starts, and the names are read from the
+// It needs no Loader, and does not wait for the schema's compilation: a
+// command checks its --profile first, and the names are read from the
 // policy files' syntax (TestProfileNamesFromSyntax holds them equal to
 // the compiled schema's).
-func (l *Loader) Profiles() []string { return append(profileNames(), ProfileNone) }
+func Profiles() []string { return append(profileNames(), ProfileNone) }
 
 // profileNames lists the labels of the top-level profiles struct in the
 // embedded policy files (profiles: NAME: {...} or profiles: {NAME: ...}),

@@ -79,13 +79,13 @@ all: children: "pg-x": {
 	}
 }
 
-// TestProfileNamesFromSyntax: the profile names Loader.Profiles reads from
+// TestProfileNamesFromSyntax: the profile names Profiles reads from
 // the policy files' syntax (without waiting for the compiled schema) are
 // the compiled schema's.
 func TestProfileNamesFromSyntax(t *testing.T) {
 	l := newTestLoader(t)
 	want := append(l.schema.Profiles(), ProfileNone)
-	if got := l.Profiles(); !slices.Equal(got, want) || len(want) < 3 {
+	if got := Profiles(); !slices.Equal(got, want) || len(want) < 3 {
 		t.Fatalf("Profiles() = %q, the compiled schema has %q", got, want)
 	}
 }
