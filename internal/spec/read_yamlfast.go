@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,6 +72,10 @@ func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *no
 func yamlPrintable(src []byte) (printable, ascii bool) {
 	ascii = true
 	for i := 0; i < len(src); {
+		if i+8 <= len(src) && plainASCII8(binary.LittleEndian.Uint64(src[i:])) {
+			i += 8
+			continue
+		}
 		c := src[i]
 		if c < utf8.RuneSelf {
 			if (c < 0x20 && c != '\n') || c == 0x7f {
@@ -87,6 +92,18 @@ func yamlPrintable(src []byte) (printable, ascii bool) {
 		i += n
 	}
 	return true, ascii
+}
+
+// plainASCII8 reports whether the eight bytes of x are printable ASCII
+// (0x20 to 0x7e): a word test (any byte below 0x20, any with its top bit,
+// any 0x7f) with no false negatives, for yamlPrintable to skip such words;
+// words with a line break or anything else are looked at byte by byte.
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - ones*0x20) &^ x & highs
+	del := x ^ ones*0x7f
+	isDel := (del - ones) &^ del & highs
+	return (below | x&highs | isDel) == 0
 }
 
 type yamlScanner struct {

@@ -1,9 +1,13 @@
 package spec
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/txtar"
 )
@@ -320,6 +324,83 @@ func TestFastYAMLBooleansAreYAML11s(t *testing.T) {
 		want, isBool := yaml11Bool[s]
 		if (got.kind == kindBool) != isBool || (isBool && got.scalar() != want) {
 			t.Errorf("%s: %s %q, want bool %v (%q)", s, got.kind, got.scalar(), isBool, want)
+		}
+	}
+}
+
+// TestPlainASCII8: the word test is the byte test, for every byte value at
+// every position of a word of printable bytes, and for random words.
+func TestPlainASCII8(t *testing.T) {
+	byteWise := func(w []byte) bool {
+		for _, c := range w {
+			if c < 0x20 || c > 0x7e {
+				return false
+			}
+		}
+		return true
+	}
+	w := []byte("abcdefgh")
+	for at := range 8 {
+		for b := range 256 {
+			v := slices.Clone(w)
+			v[at] = byte(b)
+			if got, want := plainASCII8(binary.LittleEndian.Uint64(v)), byteWise(v); got != want {
+				t.Fatalf("%q: %v, want %v", v, got, want)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100000 {
+		v := binary.LittleEndian.AppendUint64(nil, rng.Uint64())
+		for i := range v { // mostly printable, as in a spec
+			if rng.IntN(4) > 0 {
+				v[i] = 0x20 + v[i]%0x5f
+			}
+		}
+		if got, want := plainASCII8(binary.LittleEndian.Uint64(v)), byteWise(v); got != want {
+			t.Fatalf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+// TestYAMLPrintableWords: yamlPrintable with its word test answers as a
+// byte-by-byte scan does, on text with line breaks, controls, DEL and
+// UTF-8 (valid or not) at every offset.
+func TestYAMLPrintableWords(t *testing.T) {
+	byteWise := func(src []byte) (printable, ascii bool) {
+		ascii = true
+		for i := 0; i < len(src); {
+			c := src[i]
+			if c < utf8.RuneSelf {
+				if (c < 0x20 && c != '\n') || c == 0x7f {
+					return false, false
+				}
+				i++
+				continue
+			}
+			ascii = false
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
+				return false, false
+			}
+			i += n
+		}
+		return true, ascii
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	odd := []string{"\n", "\t", "\x00", "\x7f", "\x1f", "é", "\u0085", "\u0080", "\xff", "\xe2\x82", "\uFFFE", "😀"}
+	for range 20000 {
+		var b []byte
+		for range rng.IntN(40) {
+			if rng.IntN(8) == 0 {
+				b = append(b, odd[rng.IntN(len(odd))]...)
+			} else {
+				b = append(b, byte(0x20+rng.IntN(0x5f)))
+			}
+		}
+		p, a := yamlPrintable(b)
+		if wp, wa := byteWise(b); p != wp || a != wa {
+			t.Fatalf("%q: printable %v ascii %v, want %v %v", b, p, a, wp, wa)
 		}
 	}
 }
