@@ -569,23 +569,29 @@ func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
 		start, end := y.pos, y.pos
 	scan:
 		for y.pos < len(y.src) {
-			switch ch := y.src[y.pos]; {
-			case ch == '\n' || ch == ',' || ch == ']' || ch == '}':
+			ch := y.src[y.pos]
+			if !flowPlainStop[ch] { // most bytes: one lookup
+				y.pos++
+				end = y.pos
+				continue
+			}
+			switch ch {
+			case '\n', ',', ']', '}':
 				break scan
-			case ch == '[' || ch == '{' || ch == '?':
+			case '[', '{', '?':
 				y.bail() // libyaml ends a flow plain scalar at '?' too
-			case ch == ':':
+			case ':':
 				if y.blankAt(1) || strings.IndexByte(",[]{}", y.peekAt(1)) >= 0 {
 					break scan
 				}
 				y.bail() // "a:b" in a flow collection: leave it to yaml.v3
-			case ch == '#' && y.src[y.pos-1] == ' ':
-				y.bail()
+			case '#':
+				if y.src[y.pos-1] == ' ' {
+					y.bail()
+				}
+				end = y.pos + 1
 			}
-			y.pos++
-			if y.src[y.pos-1] != ' ' {
-				end = y.pos
-			}
+			y.pos++ // a blank (not in end), or a '#' inside the scalar
 		}
 		s = y.str(y.src[start:end])
 		y.pos = end
@@ -610,6 +616,10 @@ func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
 	}
 	return s, quoted, 0
 }
+
+// flowPlainStop: the bytes a plain scalar in a flow collection ends or
+// gives up at, and the blank, which it holds only before more text.
+var flowPlainStop = [256]bool{'\n': true, ',': true, ']': true, '}': true, '[': true, '{': true, '?': true, ':': true, '#': true, ' ': true}
 
 // yamlFloat is yaml.v3's pattern for a plain float.
 var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)

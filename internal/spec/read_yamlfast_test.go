@@ -168,6 +168,8 @@ func TestFastYAMLGivesUp(t *testing.T) {
 		"all: 18446744073709551615\n", // beyond int64 (yaml.v3: uint64)
 		"---\nall: 1\n",               // document marker
 		"all: {a: 1, # c\n  b: 2}\n",  // comment in a flow mapping
+		"all: [a #b]\n",               // comment after a flow plain scalar
+		"all: {a: b c #d}\n",          // the same, after a blank inside it
 		"all: {a:b}\n",                // colon inside a flow plain scalar
 		"all: [a: b]\n",               // implicit mapping in a sequence
 		"all: [a,]\n",                 // trailing comma
@@ -196,6 +198,7 @@ func FuzzFastYAML(f *testing.F) {
 	}
 	f.Add([]byte("all:\n  children:\n    x:\n    - {a: 'it''s', b: [1, -2, 3.5, 1e3, 0x1f, 007, ~, yes, On, 2024-01-01]}\n    - k: v # c\n      l: \"q\"\n"))
 	f.Add([]byte("all: {a: [1,\n    2], b: {c: d}}\nx:\n- - a\n  - b\n"))
+	f.Add([]byte("all: [a#b, c d#e, g#, 'f #g']\n")) // a '#' inside a flow plain scalar, and quoted
 	// Escapes that decode to NUL: a fast reader that read them must not
 	// flag their nodes clean (cleanHolds).
 	f.Add([]byte("all: {a: \"x\\0y\"}\n"))
@@ -402,5 +405,22 @@ func TestYAMLPrintableWords(t *testing.T) {
 		if wp, wa := byteWise(b); p != wp || a != wa {
 			t.Fatalf("%q: printable %v ascii %v, want %v %v", b, p, a, wp, wa)
 		}
+	}
+}
+
+// TestFastYAMLHashInFlowScalar: a '#' without a blank before it is part of
+// a flow plain scalar, at its end too; the fast reader reads it, not
+// yaml.v3 (FuzzFastYAML holds the two equal).
+func TestFastYAMLHashInFlowScalar(t *testing.T) {
+	root, ok := fastYAML("f.yml", []byte("all: [a#b, c d#e, g#]\n"), nil)
+	if !ok {
+		t.Fatal("the fast reader gave up")
+	}
+	var got []string
+	for _, it := range root.get("all").items() {
+		got = append(got, it.scalar())
+	}
+	if want := []string{"a#b", "c d#e", "g#"}; !slices.Equal(got, want) {
+		t.Errorf("items %q, want %q", got, want)
 	}
 }
