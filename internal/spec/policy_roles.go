@@ -37,7 +37,7 @@ func checkPasswordEncryption(b *built, report func(Pos, string)) {
 
 func checkNoMD5Hash(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
-		if n.get("password") != nil && r.Password.Kind() == model.SecretMD5 {
+		if r.Password.Kind() == model.SecretMD5 && n.get("password") != nil { // the kind first: most entries have no password field
 			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is an md5 hash; store a SCRAM-SHA-256 verifier (reconciler passwd)", r.Name))
 		}
 	})
@@ -48,7 +48,7 @@ func checkNoMD5Hash(b *built, report func(Pos, string)) {
 
 func checkNoPlaintext(b *built, report func(Pos, string)) {
 	b.eachRole(func(cs *clusterSrc, r *model.Role, n *node) {
-		if n.get("password") != nil && r.Password.Kind() == model.SecretPlaintext {
+		if r.Password.Kind() == model.SecretPlaintext && n.get("password") != nil {
 			report(cs.at(n.posOf("password")), fmt.Sprintf("role %s: the password is plaintext in Git; commit a SCRAM-SHA-256 verifier instead (reconciler passwd %s)", r.Name, r.Name))
 		}
 	})

@@ -83,6 +83,9 @@ type clusterSrc struct {
 // fields: Go checks of such an object would only repeat the schema's
 // message in other words.
 func (cs *clusterSrc) schemaRefused(n *node) bool {
+	if len(cs.refused) == 0 { // a valid spec's first run: no positions to build
+		return false
+	}
 	if n == nil || cs.refused[n.pos()] {
 		return n != nil
 	}
