@@ -208,6 +208,11 @@ func TestSplitCUEAgreesWithSerial(t *testing.T) {
 	if n := cueSplitAgrees(t, []byte(cueSplitCases[0])); n == 0 {
 		t.Errorf("%q: no list split", cueSplitCases[0])
 	}
+	// One list, whose strings hold separators, brackets, escapes and a
+	// comment's start: a scan that did not skip strings would refuse it.
+	if src := `a: ["x, ]", "y\", [", "z // w", "{"]` + "\n"; cueSplitAgrees(t, []byte(src)) == 0 {
+		t.Errorf("%q: not split", src)
+	}
 	big := rolesSpec(100, 10000, true)["fleet.cue"].Data
 	if _, _, n, ok := fastPlainCUESplit("f.cue", big, nil, splitting{minBytes: defaultSplit().minBytes, parts: 2}); !ok || n != 1 {
 		t.Errorf("the 10k roles workload: ok %v, %d lists split, want 1", ok, n)

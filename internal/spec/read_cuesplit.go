@@ -20,6 +20,17 @@ package spec
 // separator, with the line it is on and that line's start.
 type listCut struct{ pos, line, lineStart int }
 
+// listCutStop: the bytes listCuts looks at; stringStop: those it looks at
+// inside a string.
+var listCutStop, stringStop = byteSet("[{(]})\"'#`/,\n"), byteSet("\"\\\n")
+
+func byteSet(s string) (set [256]bool) {
+	for i := range len(s) {
+		set[s[i]] = true
+	}
+	return set
+}
+
 // listCuts scans the list literal whose '[' is just before s.pos for
 // separators between its elements, keeping at most one per gap bytes; end
 // is the offset of its closing ']'. ok is false when the scan meets what
@@ -29,6 +40,12 @@ func (s *fastScanner) listCuts(gap int) (cuts []listCut, end int, ok bool) {
 	src, line, lineStart := s.src, s.line, s.lineStart
 	depth, last := 0, s.pos
 	for i := s.pos; i < len(src); i++ {
+		for i < len(src) && !listCutStop[src[i]] { // most bytes: one lookup
+			i++
+		}
+		if i == len(src) {
+			break
+		}
 		switch c := src[i]; c {
 		case '[', '{', '(':
 			depth++
@@ -42,6 +59,12 @@ func (s *fastScanner) listCuts(gap int) (cuts []listCut, end int, ok bool) {
 				return nil, 0, false
 			}
 			for i++; i < len(src) && src[i] != '"'; i++ {
+				for i < len(src) && !stringStop[src[i]] {
+					i++
+				}
+				if i == len(src) || src[i] == '"' {
+					break
+				}
 				switch src[i] {
 				case '\\':
 					i++
