@@ -40,12 +40,12 @@ var (
 // the place they would have had in a serial run.
 func (cs *clusterSrc) check() {
 	cs.checkIdentity()
-	declared, first := cs.checkRoles()
+	declared, first, holds := cs.checkRoles()
 	members := &clusterSrc{c: cs.c, roles: cs.roles, namePos: cs.namePos}
 	fault := make(chan any, 1)
 	go func() {
 		defer func() { fault <- recover() }()
-		members.checkMemberships(declared, first)
+		members.checkMemberships(first, holds)
 	}()
 	at := len(cs.problems)
 	cs.checkDatabases(declared)
@@ -89,9 +89,10 @@ func (cs *clusterSrc) checkIdentity() {
 
 // checkRoles checks each role on its own and returns the roles that will
 // exist (declared with state create), by name.
-func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[string]int) {
+func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[string]int, holds []bool) {
 	declared = make(map[string]*model.Role, len(cs.c.Roles)) // name → its first declaration, unless absent
 	first = make(map[string]int, len(cs.c.Roles))            // name → index of its first declaration
+	holds = make([]bool, len(cs.c.Roles))                    // declared[role i's name] is role i
 	for i, r := range cs.c.Roles {
 		n := cs.roles[i]
 		namePos := n.posOf("name")
@@ -111,7 +112,7 @@ func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[s
 				cs.fail(n.posOf("state"), RuleRole, "role %s is protected (dbsu, replicator, admin or monitor) and cannot be removed", r.Name)
 			}
 		} else {
-			declared[r.Name] = r
+			declared[r.Name], holds[i] = r, true
 		}
 		if r.ExpireAt != "" && r.ExpireAt != "infinity" {
 			if _, err := time.Parse("2006-01-02", r.ExpireAt); err != nil {
@@ -131,7 +132,7 @@ func (cs *clusterSrc) checkRoles() (declared map[string]*model.Role, first map[s
 			cs.checkSettings(ps, "role "+r.Name)
 		}
 	}
-	return declared, first
+	return declared, first, holds
 }
 
 func (cs *clusterSrc) checkIdentifier(p Pos, what, name string) {
@@ -166,8 +167,9 @@ func knownRole(name string, declared map[string]*model.Role) bool {
 
 // checkMemberships checks every role's roles list: no duplicates, no
 // membership in itself, only declared or built-in roles, and no cycle.
-// first is checkRoles' index of each name's first declaration.
-func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first map[string]int) {
+// first and holds are checkRoles': the index of each name's first
+// declaration, and whether role i is the one that will exist.
+func (cs *clusterSrc) checkMemberships(first map[string]int, holds []bool) {
 	roles := cs.c.Roles
 	// The graph of memberships between declared roles, by index, for the
 	// cycle check: the edges of role i are edges[start[i]:start[i+1]].
@@ -178,7 +180,7 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first ma
 		if r.State == model.StateAbsent {
 			continue
 		}
-		isDeclared := declared[r.Name] == r
+		isDeclared := holds[i]
 		entries := cs.roles[i].get("roles")
 		var listed map[string]Pos // for long lists; short ones are scanned
 		if len(r.MemberOf) > 16 {
@@ -249,8 +251,8 @@ func (cs *clusterSrc) checkMemberships(declared map[string]*model.Role, first ma
 		state[i] = done
 		return nil
 	}
-	for i, r := range roles {
-		if state[i] != unseen || declared[r.Name] != r {
+	for i := range roles {
+		if state[i] != unseen || !holds[i] {
 			continue
 		}
 		if cyc := visit(int32(i), nil); cyc != nil {
