@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -54,5 +55,27 @@ func TestSchemaMemo(t *testing.T) {
 	visit(l.schema.inventory)
 	if len(seen) < 10 {
 		t.Fatalf("visited only %d schema nodes", len(seen))
+	}
+}
+
+// TestFieldAtIsLookup: fieldAt answers as the struct's field table, for
+// keys repeated at the same place (interned, as the fast readers make
+// them), for copies, and for prefixes of one string (the same address,
+// another length).
+func TestFieldAtIsLookup(t *testing.T) {
+	s, err := LoadSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := s.group.view(kindMap)
+	sn.compileStruct()
+	backing := "varshostschildrenbogus"
+	keys := []string{backing[:4], backing[4:9], backing[9:17], backing[17:], backing[:3], backing[:5], "vars", string([]byte("hosts")), ""}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 20000 {
+		i, key := rng.IntN(20), keys[rng.IntN(len(keys))]
+		if got, want := sn.fieldAt(i, key), sn.fields[key]; got != want {
+			t.Fatalf("fieldAt(%d, %q) = %v, the table has %v", i, key, got, want)
+		}
 	}
 }

@@ -105,12 +105,12 @@ func (w *walker) check(d *node, sn *snode) {
 
 func (w *walker) checkStruct(d *node, sn *snode) {
 	sn.compileStruct()
-	for _, f := range d.fields() {
+	for i, f := range d.fields() {
 		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
 		if !d.clean {
 			w.checkText(f.keyPos, f.key, false)
 		}
-		sf := sn.fields[f.key]
+		sf := sn.fieldAt(i, f.key)
 		if sf != nil {
 			w.check(f.value, sf.node)
 		}
