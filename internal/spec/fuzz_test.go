@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue/parser"
@@ -92,12 +93,16 @@ func FuzzFastCUE(f *testing.F) {
 		f.Add([]byte(src))
 	}
 	f.Add(rolesSpec(10, 100, true)["fleet.cue"].Data)
+	// Escapes that decode to NUL, in a value and in a key: their nodes
+	// must not be flagged clean (cleanHolds).
+	f.Add([]byte("a: \"x\\u0000y\"\n\"k\\u0000\": 1\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		cueSplitAgrees(t, src)
 		pkg, fast, ok := fastPlainCUE("f.cue", src, nil)
 		if !ok {
 			return
 		}
+		cleanHolds(t, fast)
 		a, err := parser.ParseFile("f.cue", src, parser.ParseComments)
 		if err != nil {
 			t.Fatalf("fast reader accepted what cue/parser refuses: %v", err)
@@ -185,6 +190,40 @@ func cueSplitAgrees(t testing.TB, src []byte) (splits int) {
 		_, root, n, ok := fastPlainCUESplit("f.cue", src, m, split)
 		return root, n, ok
 	})
+}
+
+// TestFastCUENodesAreClean: every node of a fast CUE read of a file
+// without a backslash is flagged clean, in parts too; with one, none is.
+func TestFastCUENodesAreClean(t *testing.T) {
+	data := rolesSpec(10, 2000, true)["fleet.cue"].Data
+	for _, tc := range []struct {
+		src   []byte
+		clean bool
+	}{{data, true}, {append(slices.Clone(data), "x: \"a\\tb\"\n"...), false}} {
+		_, root, splits, ok := fastPlainCUESplit("f.cue", tc.src, nil, splitting{minBytes: 1 << 10, parts: 3})
+		if !ok || splits == 0 {
+			t.Fatalf("read ok %v in %d splits, want a split read", ok, splits)
+		}
+		var count func(n *node) (clean, all int)
+		count = func(n *node) (clean, all int) {
+			if n.clean {
+				clean++
+			}
+			all++
+			for _, f := range n.fields() {
+				c, a := count(f.value)
+				clean, all = clean+c, all+a
+			}
+			for _, it := range n.items() {
+				c, a := count(it)
+				clean, all = clean+c, all+a
+			}
+			return clean, all
+		}
+		if c, a := count(root); (tc.clean && c != a) || (!tc.clean && c != 0) {
+			t.Errorf("backslash %v: %d of %d nodes clean", !tc.clean, c, a)
+		}
+	}
 }
 
 // TestSplitCUEAgreesWithSerial: big list literals read in parts read

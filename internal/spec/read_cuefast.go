@@ -31,6 +31,9 @@ func fastPlainCUESplit(file string, src []byte, m *meter, split splitting) (pkg 
 		return "", nil, 0, false
 	}
 	s := &fastScanner{file: unique.Make(file), src: src, line: 1, lineStart: 0, m: m, split: split}
+	// UTF-8 without NUL, checked above: only an escape can put either in
+	// a string, so without a backslash the nodes are clean (node.clean).
+	s.clean = bytes.IndexByte(src, '\\') < 0
 	s.strs.presize(len(src) / 4) // a big list in it is read by parts, each its own
 	mark := m.mark()
 	defer func() {
@@ -336,7 +339,7 @@ func (s *fastScanner) simpleString() string {
 			break
 		}
 	}
-	if body := s.src[start+1 : s.pos-1]; !escaped && utf8.Valid(body) {
+	if body := s.src[start+1 : s.pos-1]; !escaped { // UTF-8: the file is, and quotes are ASCII
 		return s.intern(body) // what Unquote would return, without its copies
 	}
 	v, err := literal.Unquote(string(s.src[start:s.pos]))

@@ -133,6 +133,7 @@ func (s *fastScanner) splitList(depth int) (items []*node, ok bool) {
 		meters[i] = share.meter()
 		parts[i] = &fastScanner{file: s.file, src: src, pos: at.pos, line: at.line, lineStart: at.lineStart, m: meters[i]}
 		parts[i].strs.presize(len(src) - at.pos)
+		parts[i].clean = s.clean
 	}
 	items, cost, ok := readParts(meters, func(i int) ([]*node, bool) {
 		p, last := parts[i], i+1 == len(parts)

@@ -40,6 +40,7 @@ func (m *merger) unify(n, o *node, path string) *node {
 		if own == nil {
 			own = &ownedMap{fields: append(make([]field, 0, len(n.fields())+len(o.fields())), n.fields()...)}
 			out = newMap(n.at(), own.fields)
+			out.clean = n.clean // its keys are n's, and o's below
 			if m.owned == nil {
 				m.owned = map[*node]*ownedMap{}
 			}
@@ -52,6 +53,7 @@ func (m *merger) unify(n, o *node, path string) *node {
 				own.idx[f.key] = i
 			}
 		}
+		out.clean = out.clean && o.clean
 		for _, of := range o.fields() {
 			i := -1
 			if own.idx != nil {

@@ -424,3 +424,25 @@ func TestFastYAMLHashInFlowScalar(t *testing.T) {
 		t.Errorf("items %q, want %q", got, want)
 	}
 }
+
+// TestMergeKeepsCleanHonest: a map merged from two files is clean only
+// when both were: a clean file's map merged with one whose key holds a NUL
+// (read by yaml.v3, for its escape) must be checked.
+func TestMergeKeepsCleanHonest(t *testing.T) {
+	clean, ok := fastYAML("a.yml", []byte("all: {x: 1}\n"), nil)
+	if !ok || !clean.clean {
+		t.Fatalf("fast read ok %v, clean %v", ok, clean != nil && clean.clean)
+	}
+	dirty, problems := readYAML("b.yml", []byte("all: {\"k\\0\": 1}\n"), nil)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	for _, order := range [][2]*node{{clean, dirty}, {dirty, clean}} {
+		merged := unify(order[0], order[1], "", func(p Problem) { t.Fatal(p) })
+		cleanHolds(t, merged)
+	}
+	twice := unify(clean, clean, "", func(p Problem) { t.Fatal(p) })
+	if !twice.clean || !twice.get("all").clean {
+		t.Error("two clean files merged: not flagged clean")
+	}
+}

@@ -64,7 +64,8 @@ type node struct {
 	// clean: this node's text (a string's value, a map's keys) is known
 	// to hold no NUL byte and to be UTF-8, so the schema walk need not
 	// look (schema_walk.go). The fast YAML reader's nodes are: it reads
-	// only a file of printable characters (yamlPrintable), and no escapes.
+	// only a file of printable characters (yamlPrintable), and no escapes;
+	// and the fast CUE reader's, from a UTF-8 file without NUL or '\\'.
 	clean bool
 }
 
