@@ -402,7 +402,7 @@ func (y *yamlScanner) blockScalar() (s string, quoted, isKey bool) {
 		s = y.quoted()
 		quoted = true
 	default:
-		if strings.IndexByte("-?:,[]{}#&*!|>%@`", y.peek()) >= 0 && !(y.peek() == '-' && !y.blankAt(1)) {
+		if blockIndicator[y.peek()] && !(y.peek() == '-' && !y.blankAt(1)) {
 			y.bail()
 		}
 		start := y.pos
@@ -563,7 +563,7 @@ func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
 		s = y.quoted()
 		quoted = true
 	default:
-		if strings.IndexByte("-?:,[]{}#&*!|>'\"%@`", y.peek()) >= 0 && !(y.peek() == '-' && !y.blankAt(1) && strings.IndexByte(",[]{}", y.peekAt(1)) < 0) {
+		if flowIndicator[y.peek()] && !(y.peek() == '-' && !y.blankAt(1) && strings.IndexByte(",[]{}", y.peekAt(1)) < 0) {
 			y.bail()
 		}
 		start, end := y.pos, y.pos
@@ -617,9 +617,14 @@ func (y *yamlScanner) flowScalar(c int) (s string, quoted bool, term byte) {
 	return s, quoted, 0
 }
 
+// flowIndicator and blockIndicator: the bytes a plain scalar cannot start
+// with in a flow collection (quotes are read before) and in a block one;
+// '-' may start one when not followed by a blank (or a flow indicator).
+var flowIndicator, blockIndicator = byteSet("-?:,[]{}#&*!|>'\"%@`"), byteSet("-?:,[]{}#&*!|>%@`")
+
 // flowPlainStop: the bytes a plain scalar in a flow collection ends or
 // gives up at, and the blank, which it holds only before more text.
-var flowPlainStop = [256]bool{'\n': true, ',': true, ']': true, '}': true, '[': true, '{': true, '?': true, ':': true, '#': true, ' ': true}
+var flowPlainStop = byteSet("\n,]}[{?:# ")
 
 // yamlFloat is yaml.v3's pattern for a plain float.
 var yamlFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)

@@ -169,6 +169,10 @@ func TestFastYAMLGivesUp(t *testing.T) {
 		"---\nall: 1\n",               // document marker
 		"all: {a: 1, # c\n  b: 2}\n",  // comment in a flow mapping
 		"all: [a #b]\n",               // comment after a flow plain scalar
+		"all: {a: &x 1}\n",            // an anchor in a flow mapping
+		"all: [*x]\n",                 // an alias in a flow sequence
+		"all: [!!str 1]\n",            // a tag in a flow sequence
+		"all: {a: |x}\n",              // a block indicator in a flow mapping
 		"all: {a: b c #d}\n",          // the same, after a blank inside it
 		"all: {a:b}\n",                // colon inside a flow plain scalar
 		"all: [a: b]\n",               // implicit mapping in a sequence
