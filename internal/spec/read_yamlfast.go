@@ -69,29 +69,42 @@ func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *no
 // in a stream (yaml.v3 refuses the others), tabs and carriage returns
 // excepted: the fast reader leaves those to yaml.v3 too; and whether it is
 // all ASCII (columns are then byte offsets on every line).
-func yamlPrintable(src []byte) (printable, ascii bool) {
+func yamlPrintable(src []byte) (printable, ascii bool) { return yamlPrintableBy(src, true) }
+
+// yamlPrintableBy is yamlPrintable, skipping words of printable ASCII
+// when words is set (TestYAMLPrintableWords holds the two ways equal).
+func yamlPrintableBy(src []byte, words bool) (printable, ascii bool) {
 	ascii = true
 	for i := 0; i < len(src); {
-		if i+8 <= len(src) && plainASCII8(binary.LittleEndian.Uint64(src[i:])) {
+		if words && i+8 <= len(src) && plainASCII8(binary.LittleEndian.Uint64(src[i:])) {
 			i += 8
 			continue
 		}
-		c := src[i]
-		if c < utf8.RuneSelf {
-			if (c < 0x20 && c != '\n') || c == 0x7f {
-				return false, false
-			}
-			i++
-			continue
-		}
-		ascii = false
-		r, n := utf8.DecodeRune(src[i:])
-		if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
+		n := yamlCharAt(src, i)
+		if n == 0 {
 			return false, false
 		}
+		ascii = ascii && n == 1
 		i += n
 	}
 	return true, ascii
+}
+
+// yamlCharAt is the length of the character at src[i] when it is one
+// yamlPrintable allows (a line break, printable ASCII, or UTF-8 of a
+// character YAML allows), else 0.
+func yamlCharAt(src []byte, i int) int {
+	if c := src[i]; c < utf8.RuneSelf {
+		if (c < 0x20 && c != '\n') || c == 0x7f {
+			return 0
+		}
+		return 1
+	}
+	r, n := utf8.DecodeRune(src[i:])
+	if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
+		return 0
+	}
+	return n
 }
 
 // plainASCII8 reports whether the eight bytes of x are printable ASCII

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/txtar"
 )
@@ -370,30 +369,11 @@ func TestPlainASCII8(t *testing.T) {
 	}
 }
 
-// TestYAMLPrintableWords: yamlPrintable with its word test answers as a
-// byte-by-byte scan does, on text with line breaks, controls, DEL and
-// UTF-8 (valid or not) at every offset.
+// TestYAMLPrintableWords: yamlPrintable with its word test answers as
+// its character loop alone does, on text with line breaks, controls, DEL
+// and UTF-8 (valid or not) at every offset. (The characters allowed are
+// FuzzFastYAML's to check, against yaml.v3.)
 func TestYAMLPrintableWords(t *testing.T) {
-	byteWise := func(src []byte) (printable, ascii bool) {
-		ascii = true
-		for i := 0; i < len(src); {
-			c := src[i]
-			if c < utf8.RuneSelf {
-				if (c < 0x20 && c != '\n') || c == 0x7f {
-					return false, false
-				}
-				i++
-				continue
-			}
-			ascii = false
-			r, n := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
-				return false, false
-			}
-			i += n
-		}
-		return true, ascii
-	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	odd := []string{"\n", "\t", "\x00", "\x7f", "\x1f", "é", "\u0085", "\u0080", "\xff", "\xe2\x82", "\uFFFE", "😀"}
 	for range 20000 {
@@ -406,7 +386,7 @@ func TestYAMLPrintableWords(t *testing.T) {
 			}
 		}
 		p, a := yamlPrintable(b)
-		if wp, wa := byteWise(b); p != wp || a != wa {
+		if wp, wa := yamlPrintableBy(b, false); p != wp || a != wa {
 			t.Fatalf("%q: printable %v ascii %v, want %v %v", b, p, a, wp, wa)
 		}
 	}
