@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/build"
@@ -127,7 +126,6 @@ type snode struct {
 	required   []string
 	pattern    *snode
 	allowed    map[string]bool
-	byPlace    *[16]fieldHint // see fieldAt
 
 	// list
 	elem *snode
@@ -144,32 +142,6 @@ type snode struct {
 type sfield struct {
 	node     *snode
 	required bool
-}
-
-// fieldHint is what fieldAt last found for a key at one place of a map:
-// the key's bytes (by address) and its field, nil when the struct has none.
-type fieldHint struct {
-	key *byte
-	n   int
-	f   *sfield
-}
-
-// fieldAt is the field named key, the i-th of a map checked against n.
-// The fast readers intern keys, so the entries of one list repeat the
-// same key strings at the same places: the last key seen at i, by address
-// and length (the same bytes, which the hint keeps alive), answers without
-// hashing the name. Any other string is looked up.
-func (n *snode) fieldAt(i int, key string) *sfield {
-	if n.byPlace == nil {
-		n.byPlace = new([16]fieldHint)
-	}
-	h := &n.byPlace[i&15]
-	if p := unsafe.StringData(key); p != nil && h.key == p && h.n == len(key) {
-		return h.f
-	}
-	f := n.fields[key]
-	*h = fieldHint{unsafe.StringData(key), len(key), f}
-	return f
 }
 
 func (s *Schema) newNode(v cue.Value) *snode {

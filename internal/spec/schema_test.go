@@ -71,10 +71,11 @@ func TestFieldAtIsLookup(t *testing.T) {
 	sn.compileStruct()
 	backing := "varshostschildrenbogus"
 	keys := []string{backing[:4], backing[4:9], backing[9:17], backing[17:], backing[:3], backing[:5], "vars", string([]byte("hosts")), ""}
+	var hints [16]fieldHint
 	rng := rand.New(rand.NewPCG(9, 10))
 	for range 20000 {
 		i, key := rng.IntN(20), keys[rng.IntN(len(keys))]
-		if got, want := sn.fieldAt(i, key), sn.fields[key]; got != want {
+		if got, want := fieldAt(sn, &hints, i, key), sn.fields[key]; got != want {
 			t.Fatalf("fieldAt(%d, %q) = %v, the table has %v", i, key, got, want)
 		}
 	}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"unsafe"
 
 	"cuelang.org/go/cue"
 )
@@ -14,6 +15,47 @@ type walker struct {
 	problems Problems
 	base     string     // the path of the tree walked
 	stack    []pathPart // below base
+
+	hints map[*snode]*[16]fieldHint // per struct, see fieldAt
+}
+
+// fieldHint is what fieldAt last found for a key at one place of a map:
+// the key's bytes (by address) and its field, nil when the struct has none.
+type fieldHint struct {
+	key *byte
+	n   int
+	f   *sfield
+}
+
+// fieldAt is the field of struct sn named key, the i-th key of a map
+// (hints: sn's, from w.hints). The fast readers intern keys, so the
+// entries of one list repeat the same key strings at the same places: the
+// last key seen at i, by address and length (the same bytes: the hint
+// keeps the string alive, so its address is not reused), answers without
+// hashing the name. Any other string is looked up. The hints are the
+// walker's, so that no key outlives the walk on the schema, which a
+// daemon keeps.
+func fieldAt(sn *snode, hints *[16]fieldHint, i int, key string) *sfield {
+	h := &hints[i&15]
+	if p := unsafe.StringData(key); p != nil && h.key == p && h.n == len(key) {
+		return h.f
+	}
+	f := sn.fields[key]
+	*h = fieldHint{unsafe.StringData(key), len(key), f}
+	return f
+}
+
+// hintsFor is sn's hints for this walk.
+func (w *walker) hintsFor(sn *snode) *[16]fieldHint {
+	h := w.hints[sn]
+	if h == nil {
+		if w.hints == nil {
+			w.hints = map[*snode]*[16]fieldHint{}
+		}
+		h = new([16]fieldHint)
+		w.hints[sn] = h
+	}
+	return h
 }
 
 type pathPart struct {
@@ -105,12 +147,13 @@ func (w *walker) check(d *node, sn *snode) {
 
 func (w *walker) checkStruct(d *node, sn *snode) {
 	sn.compileStruct()
+	hints := w.hintsFor(sn)
 	for i, f := range d.fields() {
 		w.stack = append(w.stack, pathPart{key: f.key, index: -1})
 		if !d.clean {
 			w.checkText(f.keyPos, f.key, false)
 		}
-		sf := sn.fieldAt(i, f.key)
+		sf := fieldAt(sn, hints, i, f.key)
 		if sf != nil {
 			w.check(f.value, sf.node)
 		}
