@@ -66,9 +66,10 @@ func fastYAMLSplit(file string, src []byte, m *meter, split splitting) (root *no
 }
 
 // yamlPrintable reports whether src is UTF-8 of characters YAML allows
-// in a stream (yaml.v3 refuses the others), tabs and carriage returns
-// excepted: the fast reader leaves those to yaml.v3 too; and whether it is
-// all ASCII (columns are then byte offsets on every line).
+// in a stream (yaml.v3 refuses the others), tabs, carriage returns and the
+// Unicode line breaks excepted: the fast reader leaves those to yaml.v3
+// too; and whether it is all ASCII (columns are then byte offsets on
+// every line).
 func yamlPrintable(src []byte) (printable, ascii bool) { return yamlPrintableBy(src, true) }
 
 // yamlPrintableBy is yamlPrintable, skipping words of printable ASCII
@@ -92,7 +93,9 @@ func yamlPrintableBy(src []byte, words bool) (printable, ascii bool) {
 
 // yamlCharAt is the length of the character at src[i] when it is one
 // yamlPrintable allows (a line break, printable ASCII, or UTF-8 of a
-// character YAML allows), else 0.
+// character YAML allows), else 0. Not NEL, LS or PS (U+0085, U+2028,
+// U+2029): libyaml breaks lines at them as at '\n', which the fast reader
+// does not.
 func yamlCharAt(src []byte, i int) int {
 	if c := src[i]; c < utf8.RuneSelf {
 		if (c < 0x20 && c != '\n') || c == 0x7f {
@@ -101,7 +104,7 @@ func yamlCharAt(src []byte, i int) int {
 		return 1
 	}
 	r, n := utf8.DecodeRune(src[i:])
-	if r == utf8.RuneError || (r < 0xa0 && r != 0x85) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
+	if r == utf8.RuneError || r < 0xa0 || r == 0x2028 || r == 0x2029 || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff {
 		return 0
 	}
 	return n

@@ -172,6 +172,9 @@ func TestFastYAMLGivesUp(t *testing.T) {
 		"all: [*x]\n",                 // an alias in a flow sequence
 		"all: [!!str 1]\n",            // a tag in a flow sequence
 		"all: {a: |x}\n",              // a block indicator in a flow mapping
+		"0: \u0085\n",                 // NEL, a line break to libyaml (FuzzFastYAML found it)
+		"all: a\u2028b\n",             // LS, the same
+		"all: [a\u2029]\n",            // PS, the same
 		"all: {a: b c #d}\n",          // the same, after a blank inside it
 		"all: {a:b}\n",                // colon inside a flow plain scalar
 		"all: [a: b]\n",               // implicit mapping in a sequence
